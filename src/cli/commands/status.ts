@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import type { Context } from '../../context.ts';
+import { redactUrl } from '../../config/redact.ts';
+import { pingRedis } from '../../queue/connection.ts';
+import { connect } from '../../store/db.ts';
+import { schemaState } from '../../store/migrate.ts';
+import type { CommandEnv } from '../main.ts';
+import { table } from '../output.ts';
+
+export interface StatusResult {
+  redis: { url: string; version: string };
+  postgres: { url: string; version: string; pgvector: string | null; schema: string; migrationsApplied: number; pendingMigrations: string[] };
+  indexes: { name: string; modelVersion: string; dims: number; rows: number; state: string }[];
+}
+
+/** `embedq status`: services, schema and indexes. Throws one clear error when a service is down. */
+export async function runStatus(ctx: Context): Promise<StatusResult> {
+  const redis = await pingRedis(ctx.config.redisUrl);
+  const client = await connect(ctx.db);
+  let version: string;
+  let pgvector: string | null;
+  try {
+    version = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
+    pgvector = (await client.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`)).rows[0]?.v ?? null;
+  } finally {
+    client.release();
+  }
+  const schema = await schemaState(ctx.db, ctx.config.dbSchema);
+  const indexes: StatusResult['indexes'] = [];
+  if (schema.exists && schema.pending.length === 0) {
+    const { rows } = await ctx.db.query<{ name: string; key: string; dims: number; table_name: string; state: string }>(
+      `SELECT i.name, mv.key, v.dims, v.table_name, v.state
+         FROM indexes i JOIN index_aliases a ON a.index_id = i.id
+         JOIN index_versions v ON v.id = a.index_version_id JOIN model_versions mv ON mv.id = v.model_version_id
+        ORDER BY i.name`,
+    );
+    for (const r of rows) {
+      // reltuples is the planner's estimate: exact counts would scan every vector table.
+      const est = await ctx.db.query<{ n: string }>(
+        `SELECT greatest(c.reltuples, 0)::bigint AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+        [ctx.config.dbSchema, r.table_name],
+      );
+      indexes.push({ name: r.name, modelVersion: r.key, dims: r.dims, rows: Number(est.rows[0]?.n ?? 0), state: r.state });
+    }
+  }
+  return {
+    redis: { url: redactUrl(ctx.config.redisUrl), version: redis.version },
+    postgres: {
+      url: redactUrl(ctx.config.databaseUrl),
+      version,
+      pgvector,
+      schema: ctx.config.dbSchema,
+      migrationsApplied: schema.applied,
+      pendingMigrations: schema.pending,
+    },
+    indexes,
+  };
+}
+
+export function formatStatus(s: StatusResult): string {
+  const lines = [
+    `redis     ${s.redis.url}  (redis ${s.redis.version})`,
+    `postgres  ${s.postgres.url}  (PostgreSQL ${s.postgres.version}, pgvector ${s.postgres.pgvector ?? 'not installed in this database'})`,
+    `schema    ${s.postgres.schema}: ${s.postgres.migrationsApplied} migrations applied` +
+      (s.postgres.pendingMigrations.length ? `, ${s.postgres.pendingMigrations.length} pending — run \`embedq db migrate\`` : ''),
+  ];
+  if (s.indexes.length) {
+    lines.push('', table(['INDEX', 'MODEL VERSION', 'DIMS', 'ROWS', 'STATE'], s.indexes.map((i) => [i.name, i.modelVersion, i.dims, i.rows, i.state])));
+  } else if (s.postgres.pendingMigrations.length === 0) {
+    lines.push('', 'no indexes yet — `embedq ingest <paths> --index NAME` creates one');
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('status')
+    .description('show services, schema, queues and indexes')
+    .option('--json', 'print the result as JSON')
+    .action(
+      env.handler(async (ctx, out) => {
+        out.result(await runStatus(ctx), formatStatus);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,96 @@
+/**
+ * The commander program and the one error funnel: every command's handler runs through
+ * {@link CommandEnv.handler}, which loads the config once, builds the context, prints errors as
+ * one line and maps them to exit codes (0 ok, 1 failure, 2 usage error).
+ */
+import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { createContext, type Context } from '../context.ts';
+import { ConfigError, ServiceUnavailableError, UsageError, coerceError, exitCodeFor } from '../errors.ts';
+import { packageVersion } from '../paths.ts';
+import { MigrationError } from '../store/migrate.ts';
+import { createOutput, type Output } from './output.ts';
+import * as dbCommand from './commands/db.ts';
+import * as statusCommand from './commands/status.ts';
+
+export interface CommandEnv {
+  /** Wraps a command body: config → context → body → exit code, with errors funnelled. */
+  handler<A extends unknown[]>(fn: (ctx: Context, out: Output, ...args: A) => Promise<number>): (...args: A) => Promise<void>;
+  /** Like handler, but without building a context (for commands that do not touch services). */
+  plain<A extends unknown[]>(fn: (config: Config, out: Output, ...args: A) => Promise<number>): (...args: A) => Promise<void>;
+}
+
+/** Commands register themselves here; later issues add theirs. */
+const COMMANDS: { register(program: Command, env: CommandEnv): void }[] = [dbCommand, statusCommand];
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('embedq')
+    .description('Batch indexing and re-embedding job runner: corpus → chunks → deduplicated embeddings → pgvector.')
+    .version(packageVersion, '-V, --version')
+    .option('-c, --config <file>', 'JSON config file (default: $EMBEDQ_CONFIG or ./embedq.config.json if present)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const jsonOf = (args: unknown[]): boolean => {
+    const cmd = args.at(-1) as Command | undefined;
+    return Boolean(cmd && typeof cmd.opts === 'function' && (cmd.opts() as { json?: boolean }).json);
+  };
+  const configOf = (): Config => loadConfig({ file: program.opts<{ config?: string }>().config });
+
+  const env: CommandEnv = {
+    handler(fn) {
+      return async (...args) => {
+        const out = createOutput(jsonOf(args));
+        let ctx: Context | undefined;
+        try {
+          ctx = createContext(configOf());
+          setExit(await fn(ctx, out, ...args));
+        } catch (e) {
+          setExit(report(coerceError(e), out));
+        } finally {
+          await ctx?.close();
+        }
+      };
+    },
+    plain(fn) {
+      return async (...args) => {
+        const out = createOutput(jsonOf(args));
+        try {
+          setExit(await fn(configOf(), out, ...args));
+        } catch (e) {
+          setExit(report(coerceError(e), out));
+        }
+      };
+    },
+  };
+  for (const c of COMMANDS) c.register(program, env);
+  return program;
+}
+
+/** Prints one line for an error (a stack trace only for unexpected errors with EMBEDQ_DEBUG=1). */
+export function report(e: Error, out?: Output): number {
+  const expected = e instanceof ConfigError || e instanceof UsageError || e instanceof ServiceUnavailableError || e instanceof MigrationError;
+  const msg = e.message.split('\n').length > 1 && !(e instanceof ConfigError) ? e.message.split('\n')[0]! : e.message;
+  process.stderr.write(`embedq: ${msg}\n`);
+  if (!expected && process.env.EMBEDQ_DEBUG) process.stderr.write(`${e.stack}\n`);
+  if (out?.json) process.stdout.write(`${JSON.stringify({ ok: false, error: e.message })}\n`);
+  return exitCodeFor(e);
+}
+
+/** Runs the CLI with `argv` (process.argv shape) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
+      return 2;
+    }
+    return report(coerceError(e));
+  }
+  return code;
+}

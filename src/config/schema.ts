@@ -1,0 +1,175 @@
+/**
+ * The configuration, parsed once at the boundary into a frozen {@link Config}. All problems
+ * are collected and reported together, each naming the key and the form it expects.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+const identifier = /^[a-z_][a-z0-9_]{0,47}$/;
+
+const url = (schemes: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return schemes.includes(new URL(v).protocol.replace(/:$/, ''));
+    } catch {
+      return false;
+    }
+  }, `a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`);
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The settings file / environment shape, with defaults. */
+export const configSchema = z.strictObject({
+  /** Redis for BullMQ and the shared rate limiter. @default redis://127.0.0.1:56379 */
+  redisUrl: url(['redis', 'rediss']).default('redis://127.0.0.1:56379'),
+  /** Postgres with pgvector. @default postgres://embedq@127.0.0.1:55432/embedq */
+  databaseUrl: url(['postgres', 'postgresql']).default('postgres://embedq@127.0.0.1:55432/embedq'),
+  /** Postgres schema for embedq's tables (tests use one per file). @default embedq */
+  dbSchema: z.string().regex(identifier, 'a lower-case SQL identifier like embedq').default('embedq'),
+  /** Prefix of every Redis key (BullMQ queues, limiter, run progress). @default embedq */
+  redisPrefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _.:- (at most 64)').default('embedq'),
+  /** Model used when `--model` is not given. @default local/hash-v1 */
+  defaultModel: z.string().regex(/^[a-z0-9_-]+\/[A-Za-z0-9_.:@-]+$/, 'provider/model, e.g. local/hash-v1').default('local/hash-v1'),
+  /** Tenant used when `--tenant` is not given. @default default */
+  defaultTenant: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and - (at most 63)').default('default'),
+  openai: z
+    .strictObject({
+      apiKey: z.string().min(1).optional(),
+      baseUrl: url(['http', 'https']).optional(),
+      organization: z.string().optional(),
+    })
+    .default({}),
+  cohere: z
+    .strictObject({
+      apiKey: z.string().min(1).optional(),
+      baseUrl: url(['http', 'https']).optional(),
+    })
+    .default({}),
+  chunk: z
+    .strictObject({
+      /** Target tokens per chunk. @default 512 */
+      tokens: positiveInt.max(8191).default(512),
+      /** Tokens shared by neighbouring chunks. @default 64 */
+      overlap: z.coerce.number().int().min(0).default(64),
+    })
+    .default({ tokens: 512, overlap: 64 }),
+  /** What to do with invalid UTF-8 in a source: reject the document, or replace bad bytes with U+FFFD. @default reject */
+  invalidUtf8: z.enum(['reject', 'replace']).default('reject'),
+  /** Inputs longer than the model's limit: truncate them, or split them into several inputs. @default truncate */
+  overlong: z.enum(['truncate', 'split']).default('truncate'),
+  worker: z
+    .strictObject({
+      /** Embed jobs processed at once per worker process. @default 4 */
+      concurrency: positiveInt.max(256).default(4),
+      /** Ingest jobs processed at once per worker process. @default 2 */
+      ingestConcurrency: positiveInt.max(64).default(2),
+    })
+    .default({ concurrency: 4, ingestConcurrency: 2 }),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+});
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+export type RawConfig = z.input<typeof configSchema>;
+
+/** Environment variables and the config key each sets. */
+export const ENV_KEYS: Readonly<Record<string, string>> = {
+  REDIS_URL: 'redisUrl',
+  DATABASE_URL: 'databaseUrl',
+  EMBEDQ_DB_SCHEMA: 'dbSchema',
+  EMBEDQ_REDIS_PREFIX: 'redisPrefix',
+  EMBEDQ_MODEL: 'defaultModel',
+  EMBEDQ_TENANT: 'defaultTenant',
+  OPENAI_API_KEY: 'openai.apiKey',
+  OPENAI_BASE_URL: 'openai.baseUrl',
+  OPENAI_ORG_ID: 'openai.organization',
+  COHERE_API_KEY: 'cohere.apiKey',
+  COHERE_BASE_URL: 'cohere.baseUrl',
+  EMBEDQ_CHUNK_TOKENS: 'chunk.tokens',
+  EMBEDQ_CHUNK_OVERLAP: 'chunk.overlap',
+  EMBEDQ_INVALID_UTF8: 'invalidUtf8',
+  EMBEDQ_OVERLONG: 'overlong',
+  EMBEDQ_WORKER_CONCURRENCY: 'worker.concurrency',
+  EMBEDQ_LOG_LEVEL: 'logLevel',
+};
+
+const SECRET_KEYS = new Set(['openai.apiKey', 'cohere.apiKey']);
+
+/** Levenshtein distance, for "did you mean" on unknown keys. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let shape: z.ZodType = configSchema;
+  for (const p of path) {
+    const inner = unwrap(shape);
+    if (!(inner instanceof z.ZodObject)) return [];
+    shape = (inner.shape as Record<string, z.ZodType>)[String(p)]!;
+  }
+  const inner = unwrap(shape);
+  return inner instanceof z.ZodObject ? Object.keys(inner.shape) : [];
+}
+
+function unwrap(t: z.ZodType): z.ZodType {
+  let cur: z.ZodType = t;
+  while (cur instanceof z.ZodDefault || cur instanceof z.ZodOptional) cur = cur.unwrap() as z.ZodType;
+  return cur;
+}
+
+/**
+ * Parses raw settings into a frozen Config, or throws one {@link ConfigError} listing every
+ * problem. `origin` maps a dotted key to where it came from (e.g. `env OPENAI_BASE_URL`).
+ */
+export function parseConfig(raw: unknown, origin: (key: string) => string = (k) => k): Config {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return deepFreeze(result.data);
+  const problems: string[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const full = [...issue.path, key].join('.');
+        const known = knownKeysAt(issue.path);
+        const best = known.map((k) => [k, distance(k, key)] as const).sort((a, b) => a[1] - b[1])[0];
+        const hint = best && best[1] <= 3 ? ` (did you mean "${[...issue.path, best[0]].join('.')}"?)` : '';
+        problems.push(`${origin(full)}: unknown setting${hint}`);
+      }
+      continue;
+    }
+    const key = issue.path.join('.');
+    const shown = SECRET_KEYS.has(key) ? '' : describeValue(raw, issue.path);
+    problems.push(`${origin(key)}: expected ${expectation(issue)}${shown}`);
+  }
+  throw new ConfigError(problems);
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'too_small') return `a number >= ${String(issue.minimum)}`;
+  if (issue.code === 'too_big') return `a number <= ${String(issue.maximum)}`;
+  if (issue.code === 'invalid_type') return `${issue.expected}`;
+  return issue.message.replace(/^Invalid string: must match pattern .*$/, 'a valid value');
+}
+
+function describeValue(raw: unknown, path: readonly PropertyKey[]): string {
+  let cur: unknown = raw;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return '';
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  if (cur === undefined) return '';
+  const s = typeof cur === 'string' ? cur : JSON.stringify(cur);
+  return `, got ${JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s)}`;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,83 @@
+/**
+ * The Postgres pool and the few helpers every store module uses. Queries run with
+ * `search_path = <schema>, public` so embedq's tables live in one schema (tests use one
+ * per file) and pgvector's types resolve from public.
+ */
+import pg from 'pg';
+import { ServiceUnavailableError } from '../errors.ts';
+import { redactUrl } from '../config/redact.ts';
+
+export type Db = pg.Pool;
+export type Queryable = pg.Pool | pg.PoolClient;
+
+export interface DbOptions {
+  url: string;
+  schema: string;
+  max?: number;
+  applicationName?: string;
+}
+
+export function createPool(opts: DbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'embedq',
+    options: `-c search_path=${opts.schema},public`,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 10_000,
+  });
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Runs `fn` in a transaction on one client; rolls back on any error. */
+export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await connect(db);
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** Checks out a client, turning connection failures into one clear {@link ServiceUnavailableError}. */
+export async function connect(db: Db): Promise<pg.PoolClient> {
+  try {
+    return await db.connect();
+  } catch (e) {
+    throw describePgError(e, (db as unknown as { options: { connectionString: string } }).options.connectionString);
+  }
+}
+
+/** Maps a connection-level error to a one-line explanation; other errors pass through. */
+export function describePgError(e: unknown, url: string): Error {
+  const err = e as NodeJS.ErrnoException & { code?: string };
+  const where = redactUrl(url);
+  const hint = 'Start it with `npm run services up` (scripts/services.sh) or set DATABASE_URL';
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new ServiceUnavailableError('postgres', where, 'connection refused', hint);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ServiceUnavailableError('postgres', where, 'unknown host', 'Check the host in DATABASE_URL');
+    case 'ETIMEDOUT':
+      return new ServiceUnavailableError('postgres', where, 'connection timed out', hint);
+    case '28P01':
+    case '28000':
+      return new ServiceUnavailableError('postgres', where, 'authentication failed', 'Check the user and password in DATABASE_URL');
+    case '3D000':
+      return new ServiceUnavailableError('postgres', where, 'the database does not exist', 'Create it, or fix the database name in DATABASE_URL');
+    case '57P03':
+      return new ServiceUnavailableError('postgres', where, 'the server is starting up', 'Retry in a moment');
+  }
+  if (err.message?.includes('timeout exceeded when trying to connect') || err.message?.includes('Connection terminated'))
+    return new ServiceUnavailableError('postgres', where, 'connection timed out', hint);
+  return err instanceof Error ? err : new Error(String(e));
+}

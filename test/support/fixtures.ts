@@ -1,0 +1,57 @@
+/**
+ * Test fixtures that hand each test its own isolated services: a fresh Postgres schema (migrated)
+ * and a unique Redis key prefix, both removed afterwards unless the test failed.
+ *
+ *   import { test } from '../support/fixtures.ts';
+ *   test('…', async ({ ctx }) => { … });
+ */
+import { randomBytes } from 'node:crypto';
+import { inject, test as base } from 'vitest';
+import { parseConfig, type Config } from '../../src/config/schema.ts';
+import { createContext, type Context } from '../../src/context.ts';
+import { createLogger } from '../../src/logger.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { quoteIdent } from '../../src/store/identifiers.ts';
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+/** A Config pointing at the test services with an isolated schema and Redis prefix. */
+export function testConfig(overrides: Record<string, unknown> = {}): Config {
+  const { redisUrl, databaseUrl } = inject('services');
+  return parseConfig({ redisUrl, databaseUrl, dbSchema: uniqueName('t'), redisPrefix: uniqueName('t'), logLevel: 'silent', ...overrides });
+}
+
+/** Drops the schema and every Redis key under the prefix. */
+export async function dropIsolated(ctx: Context): Promise<void> {
+  await ctx.db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(ctx.config.dbSchema)} CASCADE`);
+  const stream = ctx.redis.scanStream({ match: `${ctx.config.redisPrefix}:*`, count: 1000 });
+  for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await ctx.redis.unlink(...keys);
+}
+
+export interface Fixtures {
+  /** Config for an isolated, not yet migrated schema. */
+  config: Config;
+  /** A context on a migrated, isolated schema and Redis prefix. */
+  ctx: Context;
+}
+
+export const test = base.extend<Fixtures>({
+  config: async ({}, use) => {
+    await use(testConfig());
+  },
+  ctx: async ({ config, task }, use) => {
+    const ctx = createContext(config, { logger: createLogger('silent') });
+    await migrate(ctx.db, config.dbSchema);
+    try {
+      await use(ctx);
+    } finally {
+      const failed = task.result?.state === 'fail';
+      if (!failed) await dropIsolated(ctx);
+      await ctx.close();
+    }
+  },
+});
+
+export { expect, describe, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';

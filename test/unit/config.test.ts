@@ -1,0 +1,82 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
+import { maskSecret, redactUrl } from '../../src/config/redact.ts';
+import { parseConfig } from '../../src/config/schema.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+describe('parseConfig', () => {
+  test('fills defaults and freezes the result', () => {
+    const c = parseConfig({});
+    expect(c.defaultModel).toBe('local/hash-v1');
+    expect(c.redisUrl).toBe('redis://127.0.0.1:56379');
+    expect(c.chunk.tokens).toBe(512);
+    expect(Object.isFrozen(c) && Object.isFrozen(c.chunk)).toBe(true);
+  });
+
+  test('collects every problem at once, naming key and expected form', () => {
+    let err: unknown;
+    try {
+      parseConfig({ redisUrl: 'http://x', chunk: { tokens: -3 }, invalidUtf8: 'maybe' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/redisUrl: expected a URL starting with redis:\/\/ or rediss:\/\/, got "http:\/\/x"/);
+    expect(problems.join('\n')).toMatch(/chunk\.tokens: expected a number >= /);
+    expect(problems.join('\n')).toMatch(/invalidUtf8: expected one of "reject", "replace"/);
+  });
+
+  test('rejects unknown keys with a suggestion', () => {
+    expect(() => parseConfig({ chunk: { tokns: 5 } })).toThrow(/chunk\.tokns: unknown setting \(did you mean "chunk\.tokens"\?\)/);
+    expect(() => parseConfig({ zzzzzzzzzz: 1 })).toThrow(/zzzzzzzzzz: unknown setting$/);
+  });
+
+  test('never echoes a secret value in an error', () => {
+    try {
+      parseConfig({ openai: { apiKey: 42 } });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatch(/openai\.apiKey: expected string/);
+      expect((e as Error).message).not.toMatch(/42/);
+    }
+  });
+});
+
+describe('loadConfig', () => {
+  test('environment wins over the file, and errors name where a value came from', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'embedq-cfg-'));
+    const file = join(dir, 'embedq.config.json');
+    writeFileSync(file, JSON.stringify({ redisPrefix: 'fromfile', chunk: { overlap: 10 } }));
+    const c = loadConfig({ file, env: { EMBEDQ_REDIS_PREFIX: 'fromenv', OPENAI_API_KEY: 'sk-test' } });
+    expect(c.redisPrefix).toBe('fromenv');
+    expect(c.chunk.overlap).toBe(10);
+    expect(c.openai.apiKey).toBe('sk-test');
+    expect(() => loadConfig({ file, env: { DATABASE_URL: 'mysql://x' } })).toThrow(/environment DATABASE_URL: expected a URL starting with postgres/);
+  });
+
+  test('a config file with a typo or bad JSON gives a clear error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'embedq-cfg-'));
+    const typo = join(dir, 'typo.json');
+    writeFileSync(typo, JSON.stringify({ defaultModle: 'x' }));
+    expect(() => loadConfig({ file: typo, env: {} })).toThrow(/config file .*typo\.json: defaultModle: unknown setting \(did you mean "defaultModel"\?\)/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{ nope');
+    expect(() => loadConfig({ file: bad, env: {} })).toThrow(/not valid JSON/);
+    expect(() => loadConfig({ file: join(dir, 'missing.json'), env: {} })).toThrow(/cannot be read \(ENOENT\)/);
+  });
+});
+
+describe('redaction', () => {
+  test('removes passwords from URLs and masks secrets', () => {
+    expect(redactUrl('redis://:hunter2@127.0.0.1:6379')).toBe('redis://:***@127.0.0.1:6379');
+    expect(redactUrl('postgres://u:hunter2@db:5432/x')).toBe('postgres://u:***@db:5432/x');
+    expect(redactUrl('postgres://u@db/x')).toBe('postgres://u@db/x');
+    expect(maskSecret('sk-abcdefghijklmnop')).toBe('***mnop');
+    expect(maskSecret(undefined)).toBeNull();
+  });
+});
