@@ -1,0 +1,207 @@
+/**
+ * The model registry (data) and {@link resolveModel}, which turns `provider/model[@version]` plus
+ * an optional output size into a {@link ResolvedModel} with its dimension adapter chosen.
+ *
+ * Prices are USD per 1M input tokens, as listed in shared/reference/provider-apis.md (May 2026;
+ * sources there: embeddingcost.com, tokenmix.ai, cohere.com/pricing via registries). They move:
+ * re-check before trusting a spend report, and override them in config when they do.
+ */
+import { UsageError } from '../errors.ts';
+import type { DimAdapter, ModelSpec, ResolvedModel } from './types.ts';
+
+export const PROVIDERS = ['local', 'openai', 'cohere'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** OpenAI /v1/embeddings limits: 2,048 inputs, 8,191 tokens each, 300,000 tokens per request. */
+const OPENAI_LIMITS = { maxInputTokens: 8191, maxInputsPerRequest: 2048, maxTokensPerRequest: 300_000 } as const;
+
+/** Cohere v2/embed takes at most 96 texts per call; a per-request token cap is unverified. */
+const COHERE_V3 = {
+  provider: 'cohere',
+  version: '1',
+  maxInputTokens: 512,
+  // Cohere's tokenizer is not available offline; cl100k_base is a stand-in for estimates.
+  tokenizer: 'cl100k_base',
+  priceSyncPerMTok: 0.1,
+  priceBatchPerMTok: null,
+  supportsDimensions: false,
+  matryoshka: false,
+  maxInputsPerRequest: 96,
+  maxTokensPerRequest: 96 * 512,
+} as const;
+
+/** Largest `vector(n)` pgvector stores. Above 2,000 dims the store must use `halfvec` for HNSW. */
+export const MAX_DIMS = 16_000;
+
+export const MODELS: readonly ModelSpec[] = [
+  {
+    provider: 'local',
+    model: 'hash-v1',
+    version: '1',
+    nativeDims: 384,
+    // Feature hashing has no fixed output size: every size in the range is native.
+    nativeDimsRange: [8, 4096],
+    maxInputTokens: 8191,
+    tokenizer: 'word',
+    priceSyncPerMTok: 0,
+    priceBatchPerMTok: null,
+    supportsDimensions: true,
+    matryoshka: false,
+    maxInputsPerRequest: 2048,
+    maxTokensPerRequest: 1_000_000,
+  },
+  {
+    provider: 'openai',
+    model: 'text-embedding-3-small',
+    version: '1',
+    nativeDims: 1536,
+    tokenizer: 'cl100k_base',
+    priceSyncPerMTok: 0.02,
+    priceBatchPerMTok: 0.01,
+    supportsDimensions: true,
+    matryoshka: true,
+    ...OPENAI_LIMITS,
+  },
+  {
+    provider: 'openai',
+    model: 'text-embedding-3-large',
+    version: '1',
+    nativeDims: 3072,
+    tokenizer: 'cl100k_base',
+    priceSyncPerMTok: 0.13,
+    priceBatchPerMTok: 0.065,
+    supportsDimensions: true,
+    matryoshka: true,
+    ...OPENAI_LIMITS,
+  },
+  {
+    provider: 'openai',
+    model: 'text-embedding-ada-002',
+    version: '1',
+    nativeDims: 1536,
+    tokenizer: 'cl100k_base',
+    priceSyncPerMTok: 0.1,
+    // tokenmix.ai lists 0.05; embeddingcost.com says N/A. Conflicting sources, kept as 50% off.
+    priceBatchPerMTok: 0.05,
+    supportsDimensions: false,
+    matryoshka: false,
+    ...OPENAI_LIMITS,
+  },
+  {
+    provider: 'cohere',
+    model: 'embed-v4.0',
+    version: '1',
+    nativeDims: 1536,
+    maxInputTokens: 128_000,
+    tokenizer: 'cl100k_base',
+    priceSyncPerMTok: 0.12,
+    priceBatchPerMTok: null,
+    supportsDimensions: true,
+    providerDims: [256, 512, 1024, 1536],
+    // Whether a prefix of an embed-v4 vector is a good embedding is unverified: never truncate it.
+    matryoshka: false,
+    maxInputsPerRequest: 96,
+    maxTokensPerRequest: 96 * 128_000,
+  },
+  { ...COHERE_V3, model: 'embed-english-v3.0', nativeDims: 1024 },
+  { ...COHERE_V3, model: 'embed-multilingual-v3.0', nativeDims: 1024 },
+  { ...COHERE_V3, model: 'embed-english-light-v3.0', nativeDims: 384 },
+  { ...COHERE_V3, model: 'embed-multilingual-light-v3.0', nativeDims: 384 },
+];
+
+/** Registry fields a config file may override (prices, limits, the version pin). */
+export type ModelOverrides = Partial<Omit<ModelSpec, 'provider' | 'model'>>;
+
+/** Splits `provider/model[@version]`. The model part may itself contain `/` (e.g. `BAAI/bge-m3`). */
+export function parseModelId(id: string): { provider: string; model: string; version?: string } {
+  const m = /^([a-z0-9_-]+)\/([^@\s]+)(?:@([A-Za-z0-9_.-]+))?$/.exec(id);
+  if (!m) throw new UsageError(`model id ${JSON.stringify(id)} is not of the form provider/model or provider/model@version, e.g. openai/text-embedding-3-small`);
+  return m[3] === undefined ? { provider: m[1]!, model: m[2]! } : { provider: m[1]!, model: m[2]!, version: m[3] };
+}
+
+export function findModel(provider: string, model: string): ModelSpec | undefined {
+  return MODELS.find((s) => s.provider === provider && s.model === model);
+}
+
+/** `provider/model@version:dims`: the identity of a vector space. */
+export function modelKey(spec: ModelSpec, dims: number): string {
+  return `${spec.provider}/${spec.model}@${spec.version}:${dims}`;
+}
+
+/**
+ * Resolves a model id and output size.
+ *
+ * Unknown `openai/…` names are allowed because OpenAI-compatible servers (vLLM, TEI, Ollama…)
+ * serve arbitrary models; their size must then be given as `dims` (or `overrides.nativeDims`),
+ * and they are priced at 0 unless configured. Unknown providers and unknown local/cohere models
+ * are a {@link UsageError} listing the known ones.
+ *
+ * Sizes above 2,000 are allowed, but pgvector's HNSW indexes `vector` only up to 2,000 dims:
+ * the store must use `halfvec` (up to 4,000) for them.
+ *
+ * @param dims output size. @default the model's native size
+ * @example resolveModel('openai/text-embedding-3-small', 512).key // 'openai/text-embedding-3-small@1:512'
+ */
+export function resolveModel(id: string, dims?: number, overrides: ModelOverrides = {}): ResolvedModel {
+  const parsed = parseModelId(id);
+  const provider = parsed.provider;
+  if (!(PROVIDERS as readonly string[]).includes(provider))
+    throw new UsageError(`unknown provider ${JSON.stringify(provider)} in model id ${JSON.stringify(id)}: known providers are ${PROVIDERS.join(', ')} (e.g. local/hash-v1, openai/text-embedding-3-small)`);
+  let base = findModel(provider, parsed.model);
+  if (base && parsed.version !== undefined && parsed.version !== base.version && overrides.version === undefined)
+    throw new UsageError(`${provider}/${parsed.model} has no version ${JSON.stringify(parsed.version)}: the registry pins version ${base.version} (use ${provider}/${parsed.model}@${base.version}, or configure a version override)`);
+  if (!base) base = unknownModel(provider as ProviderName, parsed.model, overrides.nativeDims ?? dims);
+  const spec: ModelSpec = { ...base, ...(parsed.version === undefined ? {} : { version: parsed.version }), ...overrides };
+  const outDims = dims ?? spec.nativeDims;
+  if (!Number.isInteger(outDims) || outDims < 1 || outDims > MAX_DIMS)
+    throw new UsageError(`dims must be a whole number from 1 to ${MAX_DIMS} (pgvector's limit), got ${outDims}`);
+  return { spec, dims: outDims, dimAdapter: chooseDimAdapter(spec, outDims), key: modelKey(spec, outDims) };
+}
+
+function unknownModel(provider: ProviderName, model: string, dims: number | undefined): ModelSpec {
+  if (provider !== 'openai') {
+    const known = MODELS.filter((s) => s.provider === provider).map((s) => `${s.provider}/${s.model}`);
+    throw new UsageError(`unknown ${provider} model ${JSON.stringify(model)}: known ${provider} models are ${known.join(', ')}`);
+  }
+  if (dims === undefined)
+    throw new UsageError(
+      `openai/${model} is not in the model registry, so its output size is unknown: pass --dims with the size the server returns (e.g. --dims 768), or use a known model (${MODELS.filter((s) => s.provider === 'openai').map((s) => s.model).join(', ')})`,
+    );
+  return {
+    provider: 'openai',
+    model,
+    version: '1',
+    nativeDims: dims,
+    tokenizer: 'cl100k_base',
+    priceSyncPerMTok: 0,
+    priceBatchPerMTok: null,
+    // Compatible servers differ on `dimensions`; never send it unless configured.
+    supportsDimensions: false,
+    matryoshka: false,
+    ...OPENAI_LIMITS,
+  };
+}
+
+/**
+ * Chooses how `dims` is obtained from `spec`, or throws a {@link UsageError} saying why it can't.
+ * Order of preference: native size, the provider's dimensions parameter, Matryoshka truncation,
+ * zero padding (only ever to grow).
+ */
+export function chooseDimAdapter(spec: ModelSpec, dims: number): DimAdapter {
+  const name = `${spec.provider}/${spec.model}`;
+  if (spec.nativeDimsRange) {
+    const [min, max] = spec.nativeDimsRange;
+    if (dims >= min && dims <= max) return 'native';
+    if (dims > max) return 'pad';
+    throw new UsageError(`${name} produces ${min} to ${max} dims, not ${dims}`);
+  }
+  if (dims === spec.nativeDims) return 'native';
+  if (dims > spec.nativeDims) return 'pad';
+  if (spec.supportsDimensions && (!spec.providerDims || spec.providerDims.includes(dims))) return 'provider';
+  if (spec.matryoshka) return 'truncate';
+  const why =
+    spec.supportsDimensions && spec.providerDims
+      ? `the provider accepts only ${spec.providerDims.join(', ')} dims and the model is not known to be Matryoshka-trained, so truncating its vectors could lose meaning`
+      : `it does not accept a dimensions parameter and was not Matryoshka-trained, so truncating its vectors would lose meaning`;
+  throw new UsageError(`${name} returns ${spec.nativeDims} dims and cannot produce ${dims}: ${why}. Use --dims ${spec.nativeDims}${spec.providerDims ? ` or one of ${spec.providerDims.join(', ')}` : ''}, or a Matryoshka model such as openai/text-embedding-3-small`);
+}

@@ -1,0 +1,96 @@
+/**
+ * The provider surface: a model spec from the registry (models.ts), the model resolved to an
+ * output size (`ResolvedModel`), and the one call every provider implements (`embed`).
+ */
+
+/**
+ * What the registry knows about one embedding model. Limits and prices are data, not code: the
+ * numbers move (see shared/reference/provider-apis.md), and OpenAI-compatible servers serve
+ * models the registry has never heard of.
+ */
+export interface ModelSpec {
+  provider: 'local' | 'openai' | 'cohere';
+  /** The provider's model name, e.g. `text-embedding-3-small`. */
+  model: string;
+  /** Pinned version; part of every cache key, so vectors of two versions are never mixed. */
+  version: string;
+  /** Output size when no dimension is requested. */
+  nativeDims: number;
+  /**
+   * Sizes the model produces natively, for models with no fixed output size (feature hashing).
+   * Absent for ordinary models.
+   */
+  nativeDimsRange?: readonly [min: number, max: number];
+  maxInputTokens: number;
+  /** Tokenizer used for counting and packing: `cl100k_base`, `o200k_base` or `word`. */
+  tokenizer: string;
+  /** USD per 1M input tokens on the synchronous endpoint. */
+  priceSyncPerMTok: number;
+  /** USD per 1M input tokens through the provider's batch API; `null` when there is none. */
+  priceBatchPerMTok: number | null;
+  /** The provider accepts a dimensions parameter (OpenAI `dimensions`, Cohere `output_dimension`). */
+  supportsDimensions: boolean;
+  /** The only values the dimensions parameter accepts; absent means any value up to `nativeDims`. */
+  providerDims?: readonly number[];
+  /** Trained so that a prefix of the vector is itself a good embedding (truncation is safe). */
+  matryoshka: boolean;
+  maxInputsPerRequest: number;
+  /** Tokens summed over all inputs of one request. */
+  maxTokensPerRequest: number;
+}
+
+/**
+ * How a vector of the requested size is obtained:
+ * - `native`: the model's own output size;
+ * - `provider`: the provider is asked for fewer dimensions;
+ * - `truncate`: we keep a prefix and re-normalize (Matryoshka models only);
+ * - `pad`: we append zeros (which keeps the unit norm).
+ */
+export type DimAdapter = 'native' | 'provider' | 'truncate' | 'pad';
+
+/** A model spec fixed to an output size. */
+export interface ResolvedModel {
+  spec: ModelSpec;
+  dims: number;
+  dimAdapter: DimAdapter;
+  /** `provider/model@version:dims`, e.g. `openai/text-embedding-3-small@1:512`. */
+  key: string;
+}
+
+/** One HTTP attempt (or one local call), reported for the ledger. */
+export interface EmbedCall {
+  inputs: number;
+  /** Billed tokens when the provider reported them, else our estimate. */
+  tokens: number;
+  latencyMs: number;
+  /** `retry`: this attempt failed and another follows; `error`: the request gave up. */
+  status: 'ok' | 'error' | 'retry';
+  httpStatus?: number;
+  /** 1-based attempt number of this request. */
+  attempt: number;
+  error?: string;
+}
+
+export interface EmbedOptions {
+  /** Cohere and Voyage embed documents and queries differently. @default 'document' */
+  inputType?: 'document' | 'query';
+  signal?: AbortSignal;
+  /** Called once per HTTP attempt, for the ledger. */
+  onCall?: (c: EmbedCall) => void;
+}
+
+export interface EmbedResult {
+  /** L2-normalized, in input order, each exactly `model.dims` long. */
+  vectors: Float32Array[];
+  /** Billed (or, for local, counted) tokens over all requests. */
+  tokens: number;
+  /** Requests that succeeded. */
+  requests: number;
+  /** Attempts that failed and were retried. */
+  retries: number;
+}
+
+export interface EmbeddingProvider {
+  readonly model: ResolvedModel;
+  embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult>;
+}
