@@ -1,0 +1,58 @@
+/**
+ * Content hashes. {@link inputHash} is a persisted contract: it keys the embedding cache, so
+ * changing its framing (or {@link normalizeText}) invalidates every cached vector.
+ */
+import { createHash } from 'node:crypto';
+
+const INPUT_HASH_TAG = Buffer.from('embedq:input:v1\n', 'utf8');
+
+/**
+ * The cache key of one embedding input: sha256 over an unambiguous framing of the cache scope,
+ * the model version key, the output dimensions and the (already normalized) text.
+ *
+ * Format (all integers unsigned 32-bit big-endian, strings UTF-8):
+ * ```
+ * "embedq:input:v1\n"
+ * u32 byteLength(scope)    scope
+ * u32 byteLength(modelKey) modelKey
+ * u32 dims
+ * u32 byteLength(text)     text
+ * ```
+ * Length prefixes make the framing unambiguous (`("ab","c")` and `("a","bc")` differ); the tag
+ * versions it and keeps it apart from {@link textHash}.
+ *
+ * @param p.scope the cache scope: the tenant id, or `global` for a shared cache
+ * @param p.modelKey the pinned model version key, e.g. `openai/text-embedding-3-small@1`
+ * @param p.dims output dimensions, an integer from 1 to 2³²−1
+ * @param p.text normalized text ({@link normalizeText})
+ * @returns a 32-byte digest
+ */
+export function inputHash(p: { scope: string; modelKey: string; dims: number; text: string }): Buffer {
+  if (!Number.isInteger(p.dims) || p.dims < 1 || p.dims > 0xffff_ffff) {
+    throw new RangeError(`inputHash: dims must be a positive integer, got ${String(p.dims)}`);
+  }
+  const scope = Buffer.from(p.scope, 'utf8');
+  const modelKey = Buffer.from(p.modelKey, 'utf8');
+  const header = Buffer.allocUnsafe(INPUT_HASH_TAG.length + 4 + scope.length + 4 + modelKey.length + 4 + 4);
+  let at = INPUT_HASH_TAG.copy(header, 0);
+  at = header.writeUInt32BE(scope.length, at);
+  at += scope.copy(header, at);
+  at = header.writeUInt32BE(modelKey.length, at);
+  at += modelKey.copy(header, at);
+  at = header.writeUInt32BE(p.dims, at);
+  header.writeUInt32BE(Buffer.byteLength(p.text, 'utf8'), at);
+  return createHash('sha256').update(header).update(p.text, 'utf8').digest();
+}
+
+/** sha256 of the UTF-8 text of one chunk, independent of any model (stored with the chunk). */
+export function textHash(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * sha256 of a whole normalized document, used to skip unchanged documents on re-ingest. The same
+ * digest as {@link textHash} today; a separate name so the two can diverge without a hunt.
+ */
+export function contentHash(text: string): Buffer {
+  return textHash(text);
+}

@@ -1,0 +1,81 @@
+/** Reads a CSV file with a header row: one document per row. */
+import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { normalizeText } from '../normalize.ts';
+import { csvRecords } from './csv-records.ts';
+import { DEFAULT_MAX_RECORD_BYTES, describeFsError } from './limits.ts';
+import { docIdFor } from './text.ts';
+import type { ReadItem, ReadOptions, Rejection } from './types.ts';
+
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * Streams the rows of a CSV file as documents. The first record is the header; the text column
+ * (`csv.textColumn`, default `text`) holds the document, the id column (`csv.idColumn`, default
+ * `id`) its id (else `<file>#R<row>`, rows counted from 1 after the header, rejected rows
+ * included), and every other column goes into `metadata` as a string.
+ *
+ * A header without the text column rejects the whole file, naming the columns it has. A row is
+ * rejected (path `<file>:<line>`, reason `row 5 (line 7): …`) when it has a different number of
+ * fields than the header, is over `maxRecordBytes`, is malformed, holds invalid UTF-8 under
+ * `invalidUtf8: 'reject'` or NUL bytes, or has no text; reading goes on with the next row.
+ */
+export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: string }): AsyncGenerator<ReadItem> {
+  const abs = resolve(path);
+  const textColumn = opts.csv?.textColumn ?? 'text';
+  const idColumn = opts.csv?.idColumn ?? 'id';
+  const docIdBase = docIdFor(abs, opts.baseDir);
+  let header: string[] | undefined;
+  let textIdx = -1;
+  let idIdx = -1;
+  let row = 0;
+  try {
+    const stream = createReadStream(abs, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>;
+    for await (const rec of csvRecords(stream, { maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, invalidUtf8: opts.invalidUtf8 })) {
+      if (header === undefined) {
+        if (rec.fields === undefined) {
+          yield { kind: 'rejected', path: abs, reason: `header row (line ${rec.line}): ${rec.reason ?? 'unreadable'}` };
+          return;
+        }
+        header = rec.fields.map((h) => h.trim());
+        textIdx = header.indexOf(textColumn);
+        idIdx = header.indexOf(idColumn);
+        if (textIdx < 0) {
+          yield { kind: 'rejected', path: abs, reason: `no ${JSON.stringify(textColumn)} column: the header has ${header.map((h) => JSON.stringify(h)).join(', ')} (set csv.textColumn)` };
+          return;
+        }
+        continue;
+      }
+      row++;
+      const reject = (reason: string): Rejection => ({ kind: 'rejected', path: `${abs}:${rec.line}`, reason: `row ${row} (line ${rec.line}): ${reason}` });
+      const fields = rec.fields;
+      if (fields === undefined) {
+        yield reject(rec.reason ?? 'unreadable');
+        continue;
+      }
+      if (fields.length !== header.length) {
+        yield reject(`has ${fields.length} fields, the header has ${header.length}`);
+        continue;
+      }
+      if (fields.some((f) => f.includes('\u0000'))) {
+        yield reject('contains NUL bytes, which Postgres cannot store');
+        continue;
+      }
+      const text = normalizeText(fields[textIdx]!);
+      if (text.length === 0) {
+        yield reject(`no text in column ${JSON.stringify(textColumn)}`);
+        continue;
+      }
+      const id = idIdx >= 0 && fields[idIdx] !== '' ? fields[idIdx]! : `${docIdBase}#R${row}`;
+      let metadata: Record<string, unknown> | undefined;
+      for (let k = 0; k < header.length; k++) {
+        if (k !== textIdx && k !== idIdx) (metadata ??= {})[header[k]!] = fields[k];
+      }
+      yield { kind: 'doc', docId: id, source: abs, text, ...(metadata ? { metadata } : {}) };
+    }
+  } catch (e) {
+    yield { kind: 'rejected', path: abs, reason: describeFsError(e) };
+    return;
+  }
+  if (header === undefined) yield { kind: 'rejected', path: abs, reason: 'empty file (no header row)' };
+}

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { contentHash, inputHash, textHash } from '../../../src/corpus/hash.ts';
+
+const base = { scope: 'acme', modelKey: 'openai/text-embedding-3-small', dims: 1536, text: 'Hello, world' };
+
+describe('inputHash', () => {
+  test('is the documented framing (a persisted contract: this vector must never change)', () => {
+    // Independently computed: sha256("embedq:input:v1\n" u32be|scope u32be|modelKey u32be(dims) u32be|text).
+    expect(inputHash(base).toString('hex')).toBe('d7705fa3865e7f13ac73a4e5ee6fbda5792121869bc0df33c589e48309251a8b');
+  });
+
+  test('length prefixes keep field boundaries unambiguous', () => {
+    const a = inputHash({ ...base, scope: 'ab', modelKey: 'c' });
+    const b = inputHash({ ...base, scope: 'a', modelKey: 'bc' });
+    expect(a.equals(b)).toBe(false);
+    const c = inputHash({ ...base, modelKey: 'm', text: 'xy' });
+    const d = inputHash({ ...base, modelKey: 'mx', text: 'y' });
+    expect(c.equals(d)).toBe(false);
+  });
+
+  test('every field changes the hash', () => {
+    const h = inputHash(base).toString('hex');
+    expect(inputHash({ ...base, scope: 'other' }).toString('hex')).not.toBe(h);
+    expect(inputHash({ ...base, modelKey: 'openai/text-embedding-3-large' }).toString('hex')).not.toBe(h);
+    expect(inputHash({ ...base, dims: 512 }).toString('hex')).not.toBe(h);
+    expect(inputHash({ ...base, text: 'Hello, world!' }).toString('hex')).not.toBe(h);
+    expect(inputHash({ ...base }).toString('hex')).toBe(h);
+  });
+
+  test('frames text by its UTF-8 byte length', () => {
+    const text = 'naïve 漢字 😀';
+    const bytes = Buffer.from(text, 'utf8');
+    const h = inputHash({ ...base, text });
+    const header = Buffer.concat([Buffer.from('embedq:input:v1\n'), u32(4), Buffer.from('acme'), u32(29), Buffer.from(base.modelKey), u32(1536), u32(bytes.length)]);
+    expect(h.equals(createHash('sha256').update(header).update(bytes).digest())).toBe(true);
+  });
+
+  test('rejects dims that are not a positive 32-bit integer', () => {
+    for (const dims of [0, -1, 1.5, Number.NaN, 2 ** 32]) expect(() => inputHash({ ...base, dims })).toThrow(/dims must be a positive integer/);
+  });
+});
+
+describe('textHash and contentHash', () => {
+  test('are plain sha256 of the UTF-8 text', () => {
+    expect(textHash('abc').toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(contentHash('abc').equals(textHash('abc'))).toBe(true);
+    expect(textHash('abc').equals(inputHash({ ...base, text: 'abc' }))).toBe(false);
+  });
+});
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
