@@ -11,7 +11,8 @@ embedq() { node bin/embedq "$@"; }
 step() { printf '\n\033[1m$ embedq %s\033[0m\n' "$*"; }
 step db migrate;   embedq db migrate
 if embedq ingest --help >/dev/null 2>&1; then
-  step ingest README.md docs --index demo_docs; embedq ingest README.md docs --index demo_docs
+  step ingest README.md docs --index demo_docs --chunk-tokens 128
+  embedq ingest README.md docs --index demo_docs --chunk-tokens 128
   step search '"how do I start redis and postgres"' --index demo_docs -k 3
   embedq search "how do I start redis and postgres" --index demo_docs -k 3
   step search '"what happens to a chunk that was already embedded"' --index demo_docs -k 3

@@ -13,6 +13,9 @@ import { MigrationError } from '../store/migrate.ts';
 import { createOutput, type Output } from './output.ts';
 import * as dbCommand from './commands/db.ts';
 import * as statusCommand from './commands/status.ts';
+import * as ingestCommand from './commands/ingest.ts';
+import * as searchCommand from './commands/search.ts';
+import * as workerCommand from './commands/worker.ts';
 
 export interface CommandEnv {
   /** Wraps a command body: config → context → body → exit code, with errors funnelled. */
@@ -22,7 +25,7 @@ export interface CommandEnv {
 }
 
 /** Commands register themselves here; later issues add theirs. */
-const COMMANDS: { register(program: Command, env: CommandEnv): void }[] = [dbCommand, statusCommand];
+const COMMANDS: { register(program: Command, env: CommandEnv): void }[] = [dbCommand, ingestCommand, searchCommand, statusCommand, workerCommand];
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('embedq')

@@ -63,8 +63,38 @@ export const configSchema = z.strictObject({
       concurrency: positiveInt.max(256).default(4),
       /** Ingest jobs processed at once per worker process. @default 2 */
       ingestConcurrency: positiveInt.max(64).default(2),
+      /** How long a job stays locked to a worker without renewal; a crashed worker's jobs return to the queue after it. @default 30000 */
+      lockMs: positiveInt.min(1000).default(30_000),
+      /** Attempts per embed job before it is marked failed (exponential backoff between). @default 6 */
+      embedAttempts: positiveInt.max(50).default(6),
+      /** Most inputs in one embed job (also capped by the provider's inputs and tokens per request). @default 1024 */
+      embedBatch: positiveInt.max(4096).default(1024),
+      /**
+       * Attempts per provider request inside one job (short blips, honouring Retry-After); a job
+       * that still fails is retried by the queue with backoff, so the two multiply. @default 4
+       */
+      providerAttempts: positiveInt.max(20).default(4),
     })
-    .default({ concurrency: 4, ingestConcurrency: 2 }),
+    .default({ concurrency: 4, ingestConcurrency: 2, lockMs: 30_000, embedAttempts: 6, embedBatch: 1024, providerAttempts: 4 }),
+  /**
+   * Per-model overrides of the registry, keyed by `provider/model`: prices (USD per 1M input
+   * tokens), limits, the pinned version, and the native size of models the registry lacks.
+   * @example { "openai/text-embedding-3-small": { "priceSyncPerMTok": 0.02, "priceBatchPerMTok": 0.01 } }
+   */
+  models: z
+    .record(
+      z.string().regex(/^[a-z0-9_-]+\/[^@\s]+$/, 'provider/model keys'),
+      z.strictObject({
+        version: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+        nativeDims: positiveInt.optional(),
+        maxInputTokens: positiveInt.optional(),
+        maxInputsPerRequest: positiveInt.optional(),
+        maxTokensPerRequest: positiveInt.optional(),
+        priceSyncPerMTok: z.coerce.number().min(0).optional(),
+        priceBatchPerMTok: z.coerce.number().min(0).nullable().optional(),
+      }),
+    )
+    .default({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
 });
 
@@ -89,6 +119,10 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   EMBEDQ_INVALID_UTF8: 'invalidUtf8',
   EMBEDQ_OVERLONG: 'overlong',
   EMBEDQ_WORKER_CONCURRENCY: 'worker.concurrency',
+  EMBEDQ_WORKER_LOCK_MS: 'worker.lockMs',
+  EMBEDQ_EMBED_ATTEMPTS: 'worker.embedAttempts',
+  EMBEDQ_EMBED_BATCH: 'worker.embedBatch',
+  EMBEDQ_PROVIDER_ATTEMPTS: 'worker.providerAttempts',
   EMBEDQ_LOG_LEVEL: 'logLevel',
 };
 

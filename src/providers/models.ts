@@ -205,3 +205,10 @@ export function chooseDimAdapter(spec: ModelSpec, dims: number): DimAdapter {
       : `it does not accept a dimensions parameter and was not Matryoshka-trained, so truncating its vectors would lose meaning`;
   throw new UsageError(`${name} returns ${spec.nativeDims} dims and cannot produce ${dims}: ${why}. Use --dims ${spec.nativeDims}${spec.providerDims ? ` or one of ${spec.providerDims.join(', ')}` : ''}, or a Matryoshka model such as openai/text-embedding-3-small`);
 }
+
+/** The config file's overrides for a model id (`provider/model[@version]`), without unset keys. */
+export function overridesFor(models: Readonly<Record<string, Readonly<Record<string, unknown>>>>, id: string): ModelOverrides {
+  const { provider, model } = parseModelId(id);
+  const o = models[`${provider}/${model}`] ?? {};
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ModelOverrides;
+}

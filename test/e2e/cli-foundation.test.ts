@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { runCli } from '../support/cli.ts';
-import { describe, expect, test, uniqueName } from '../support/fixtures.ts';
+import { describe, dropNamespace, expect, test, uniqueName } from '../support/fixtures.ts';
 
 const services = inject('services');
 
@@ -12,12 +12,6 @@ function envFor(schema: string) {
   return { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema };
 }
 
-async function dropSchema(schema: string) {
-  const c = new pg.Client(services.databaseUrl);
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.end();
-}
 
 describe('embedq CLI (foundation)', () => {
   test('db migrate twice: the second run applies nothing; status --json is valid JSON', async () => {
@@ -36,7 +30,7 @@ describe('embedq CLI (foundation)', () => {
       expect(parsed.postgres.pendingMigrations).toEqual([]);
       expect(parsed.postgres.pgvector).toMatch(/^\d+\.\d+/);
     } finally {
-      await dropSchema(schema);
+      await dropNamespace(schema);
     }
   });
 

@@ -30,6 +30,16 @@ export async function dropIsolated(ctx: Context): Promise<void> {
   for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await ctx.redis.unlink(...keys);
 }
 
+/** Drops a schema and every Redis key under a prefix, for tests that do not use the ctx fixture. */
+export async function dropNamespace(schema: string, prefix = schema): Promise<void> {
+  const ctx = createContext(testConfig({ dbSchema: schema, redisPrefix: prefix }), { logger: createLogger('silent') });
+  try {
+    await dropIsolated(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
 export interface Fixtures {
   /** Config for an isolated, not yet migrated schema. */
   config: Config;

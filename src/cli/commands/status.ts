@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { redactUrl } from '../../config/redact.ts';
 import { pingRedis } from '../../queue/connection.ts';
+import { QUEUES } from '../../queue/names.ts';
+import { createQueues } from '../../queue/producer.ts';
 import { connect } from '../../store/db.ts';
 import { schemaState } from '../../store/migrate.ts';
 import type { CommandEnv } from '../main.ts';
@@ -10,6 +12,8 @@ import { table } from '../output.ts';
 export interface StatusResult {
   redis: { url: string; version: string };
   postgres: { url: string; version: string; pgvector: string | null; schema: string; migrationsApplied: number; pendingMigrations: string[] };
+  queues: Record<string, { waiting: number; active: number; delayed: number; failed: number; completed: number }>;
+  workers: number;
   indexes: { name: string; modelVersion: string; dims: number; rows: number; state: string }[];
 }
 
@@ -43,6 +47,18 @@ export async function runStatus(ctx: Context): Promise<StatusResult> {
       indexes.push({ name: r.name, modelVersion: r.key, dims: r.dims, rows: Number(est.rows[0]?.n ?? 0), state: r.state });
     }
   }
+  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const queueCounts: StatusResult['queues'] = {};
+  let workers = 0;
+  try {
+    for (const name of Object.values(QUEUES)) {
+      const c = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+      queueCounts[name] = { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
+    }
+    workers = await queues.embed.getWorkersCount();
+  } finally {
+    await queues.close();
+  }
   return {
     redis: { url: redactUrl(ctx.config.redisUrl), version: redis.version },
     postgres: {
@@ -53,6 +69,8 @@ export async function runStatus(ctx: Context): Promise<StatusResult> {
       migrationsApplied: schema.applied,
       pendingMigrations: schema.pending,
     },
+    queues: queueCounts,
+    workers,
     indexes,
   };
 }
@@ -64,6 +82,14 @@ export function formatStatus(s: StatusResult): string {
     `schema    ${s.postgres.schema}: ${s.postgres.migrationsApplied} migrations applied` +
       (s.postgres.pendingMigrations.length ? `, ${s.postgres.pendingMigrations.length} pending — run \`embedq db migrate\`` : ''),
   ];
+  lines.push(
+    '',
+    table(
+      ['QUEUE', 'WAITING', 'ACTIVE', 'DELAYED', 'FAILED', 'COMPLETED'],
+      Object.entries(s.queues).map(([n, c]) => [n, c.waiting, c.active, c.delayed, c.failed, c.completed]),
+    ),
+    `workers   ${s.workers} running`,
+  );
   if (s.indexes.length) {
     lines.push('', table(['INDEX', 'MODEL VERSION', 'DIMS', 'ROWS', 'STATE'], s.indexes.map((i) => [i.name, i.modelVersion, i.dims, i.rows, i.state])));
   } else if (s.postgres.pendingMigrations.length === 0) {

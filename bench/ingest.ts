@@ -1,0 +1,164 @@
+/**
+ * `npm run bench:ingest`: embedq's ingest against the provider simulator at zero latency, and the
+ * floors measured in the same run on the same vectors: bare binary COPY into the same kind of
+ * table, and CREATE INDEX … USING hnsw after it.
+ *
+ *   npm run bench:ingest -- --n 20000,100000 --dims 1536
+ *
+ * Prints a Markdown table (paste into BENCHMARKS.md) and writes bench/.results/ingest-<ts>.json.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+
+const ROOT = join(import.meta.dirname, '..');
+const { values } = parseArgs({ options: { n: { type: 'string', default: '20000,100000' }, dims: { type: 'string', default: '1536' } } });
+const SIZES = values.n!.split(',').map(Number);
+const DIMS = Number(values.dims);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:56379';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://embedq@127.0.0.1:55432/embedq';
+
+const WORDS = 'the of and to in is for on with as by at from that this are be or an it was which not have has data index vector model query search chunk token batch queue worker cache embed provider limit rate cost'.split(' ');
+
+/** N unique texts of ~800 characters, deterministic. */
+async function writeCorpus(n: number, file: string): Promise<void> {
+  const out = createWriteStream(file);
+  let x = 12345;
+  const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0), x);
+  for (let i = 0; i < n; i++) {
+    let text = `Record ${i}.`;
+    while (text.length < 800) text += ` ${WORDS[rnd() % WORDS.length]}`;
+    if (!out.write(`${JSON.stringify({ id: `r${i}`, text: `${text} unique-${i}.` })}\n`)) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise<void>((r) => out.end(r));
+}
+
+async function startSim(): Promise<{ url: string; stats(): Promise<{ requests: number; inputs: number }>; reset(): Promise<void>; stop(): void }> {
+  const child = spawn(process.execPath, [join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+  const { url } = JSON.parse(line) as { url: string };
+  const base = url.replace(/\/v1$/, '');
+  return {
+    url,
+    stats: async () => (await (await fetch(`${base}/_sim/stats`)).json()) as { requests: number; inputs: number },
+    reset: async () => void (await fetch(`${base}/_sim/reset`, { method: 'POST' })),
+    stop: () => child.kill(),
+  };
+}
+
+interface CliRun {
+  summary: { chunks: number; embedded: number; durationMs: number; indexBuildMs: number; documentsSkipped: number };
+  peakRssMb: number;
+  wallMs: number;
+}
+
+/** Runs the real CLI under /usr/bin/time to read its peak RSS. */
+function ingestWithRss(file: string, env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', process.execPath, join(ROOT, 'bin/embedq'), 'ingest', file, '--index', 'bench', '--model', 'openai/text-embedding-3-small', '--dims', String(DIMS), '--json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`embedq ingest exited ${code}: ${stderr.slice(-2000)}`));
+      const kb = Number(/MAXRSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0);
+      resolve({ summary: JSON.parse(stdout), peakRssMb: kb / 1024, wallMs: Date.now() - t0 });
+    });
+  });
+}
+
+/** The floor: the same rows, bare binary COPY into a fresh table of the same shape, then HNSW. */
+async function floor(db: pg.Client, schema: string, table: string): Promise<{ copyMs: number; hnswMs: number; rows: number }> {
+  const chunks: Buffer[] = [];
+  const out = db.query(copyTo(`COPY ${schema}.${table} (chunk_id, model_version_id, input_hash, embedding) TO STDOUT (FORMAT binary)`));
+  for await (const c of out as AsyncIterable<Buffer>) chunks.push(c);
+  const payload = Buffer.concat(chunks);
+  await db.query(`DROP TABLE IF EXISTS ${schema}.floor`);
+  await db.query(`CREATE TABLE ${schema}.floor (chunk_id bigint PRIMARY KEY, model_version_id integer NOT NULL, input_hash bytea NOT NULL, embedding vector(${DIMS}) NOT NULL)`);
+  let t = performance.now();
+  await pipeline(Readable.from([payload]), db.query(copyFrom(`COPY ${schema}.floor FROM STDIN (FORMAT binary)`)));
+  const copyMs = performance.now() - t;
+  await db.query(`SET maintenance_work_mem = '1GB'`);
+  t = performance.now();
+  await db.query(`CREATE INDEX ON ${schema}.floor USING hnsw (embedding vector_cosine_ops)`);
+  const hnswMs = performance.now() - t;
+  const rows = Number((await db.query(`SELECT count(*) AS n FROM ${schema}.floor`)).rows[0].n);
+  return { copyMs, hnswMs, rows };
+}
+
+async function main(): Promise<void> {
+  const sim = await startSim();
+  const db = new pg.Client(DATABASE_URL);
+  await db.connect();
+  const results: Record<string, unknown>[] = [];
+  const dir = join(tmpdir(), 'embedq-bench');
+  mkdirSync(dir, { recursive: true });
+  try {
+    for (const n of SIZES) {
+      const file = join(dir, `corpus-${n}.jsonl`);
+      await writeCorpus(n, file);
+      const schema = `bench_${n}`;
+      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      const env = { ...process.env, REDIS_URL, DATABASE_URL, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema, OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'sk-bench', EMBEDQ_LOG_LEVEL: 'silent', EMBEDQ_CHUNK_TOKENS: '512' };
+      execFileSync(process.execPath, [join(ROOT, 'bin/embedq'), 'db', 'migrate'], { env, stdio: 'ignore' });
+      await sim.reset();
+      const first = await ingestWithRss(file, env);
+      const firstReq = await sim.stats();
+      await sim.reset();
+      const rerun = await ingestWithRss(file, env);
+      const rerunReq = await sim.stats();
+      const table = (await db.query(`SELECT table_name FROM ${schema}.index_versions LIMIT 1`)).rows[0].table_name as string;
+      const f = await floor(db, schema, table);
+      const loadMs = first.summary.durationMs - first.summary.indexBuildMs;
+      const r = {
+        n,
+        dims: DIMS,
+        chunks: first.summary.chunks,
+        firstMs: first.summary.durationMs,
+        firstChunksPerSec: (n * 1000) / first.summary.durationMs,
+        loadMs,
+        loadChunksPerSec: (n * 1000) / loadMs,
+        indexBuildMs: first.summary.indexBuildMs,
+        firstRequests: firstReq.requests,
+        firstInputs: firstReq.inputs,
+        firstPeakRssMb: first.peakRssMb,
+        rerunMs: rerun.summary.durationMs,
+        rerunChunksPerSec: (n * 1000) / rerun.summary.durationMs,
+        rerunRequests: rerunReq.requests,
+        rerunPeakRssMb: rerun.peakRssMb,
+        floorCopyMs: f.copyMs,
+        floorCopyRowsPerSec: (f.rows * 1000) / f.copyMs,
+        floorHnswMs: f.hnswMs,
+        floorTotalMs: f.copyMs + f.hnswMs,
+      };
+      results.push(r);
+      console.error(JSON.stringify(r));
+      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    }
+  } finally {
+    sim.stop();
+    await db.end();
+  }
+  mkdirSync(join(ROOT, 'bench/.results'), { recursive: true });
+  writeFileSync(join(ROOT, `bench/.results/ingest-${Date.now()}.json`), JSON.stringify(results, null, 2));
+  const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+  console.log('| N | dims | first run chunks/s (HNSW incl.) | load chunks/s (no HNSW) | HNSW build s | provider requests | peak RSS MB | unchanged re-run chunks/s | re-run requests | floor: binary COPY rows/s | floor: COPY+HNSW s | embedq total / floor total | load / COPY floor rate | re-run speed-up |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results as Record<string, number>[])
+    console.log(
+      `| ${fmt(r.n!)} | ${r.dims} | ${fmt(r.firstChunksPerSec!)} | ${fmt(r.loadChunksPerSec!)} | ${(r.indexBuildMs! / 1000).toFixed(1)} | ${r.firstRequests} | ${fmt(r.firstPeakRssMb!)} | ${fmt(r.rerunChunksPerSec!)} | ${r.rerunRequests} | ${fmt(r.floorCopyRowsPerSec!)} | ${(r.floorTotalMs! / 1000).toFixed(1)} | ${(r.firstMs! / r.floorTotalMs!).toFixed(2)}× | ${(r.loadChunksPerSec! / r.floorCopyRowsPerSec!).toFixed(2)} | ${(r.firstMs! / r.rerunMs!).toFixed(1)}× |`,
+    );
+}
+
+await main();

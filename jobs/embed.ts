@@ -1,0 +1,36 @@
+/** `embed` job: a batch of cache misses for one index version, through {@link embedBatch}. */
+import type { Job } from 'bullmq';
+import { tokenizerFor } from '../src/corpus/tokenizer.ts';
+import { NonRetryableError } from '../src/errors.ts';
+import { embedBatch } from '../src/pipeline/embed-batch.ts';
+import type { RunCounters } from '../src/queue/runs.ts';
+import { getIndexVersion } from '../src/store/indexes.ts';
+import type { JobDeps } from './deps.ts';
+
+export interface EmbedPayload {
+  runId: string;
+  indexVersionId: number;
+  tenant: string;
+  /** [chunk id, input hash hex] pairs: ids and hashes only, never texts or secrets. */
+  items: [string, string][];
+}
+
+export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promise<Partial<RunCounters>> {
+  const { ctx, providers } = deps;
+  const p = job.data;
+  const version = await getIndexVersion(ctx.db, p.indexVersionId);
+  if (!version || version.state === 'dropped') throw new NonRetryableError(`index version ${p.indexVersionId} no longer exists`);
+  const { provider } = await providers.get(version.modelVersionId);
+  const r = await embedBatch({
+    db: ctx.db,
+    version,
+    tenant: p.tenant,
+    provider,
+    tokenizer: tokenizerFor(provider.model.spec.tokenizer),
+    overlong: ctx.config.overlong,
+    items: p.items.map(([chunkId, hex]) => ({ chunkId, inputHash: Buffer.from(hex, 'hex') })),
+    ...(job.id ? { jobId: job.id } : {}),
+    runId: p.runId,
+  });
+  return { embedded: r.embedded, cacheHits: r.cacheHits, tokens: r.tokens, costNanoUsd: Math.round(r.costUsd * 1e9), truncated: r.truncated, split: r.split };
+}

@@ -1,0 +1,127 @@
+/**
+ * `ingest` job: one slice of a corpus (a list of files, a byte range of a JSONL file, or a CSV
+ * file) read as a stream, a page of documents at a time, through {@link ingestPage}; misses
+ * become `embed` jobs with content-derived ids.
+ */
+import type { Job } from 'bullmq';
+import { readSources } from '../src/corpus/readers/index.ts';
+import { readJsonl } from '../src/corpus/readers/jsonl.ts';
+import type { ReadItem, ReadOptions, SourceDoc } from '../src/corpus/readers/types.ts';
+import { tokenizerFor } from '../src/corpus/tokenizer.ts';
+import { NonRetryableError } from '../src/errors.ts';
+import { ingestPage } from '../src/pipeline/ingest-page.ts';
+import { contentJobId } from '../src/queue/names.ts';
+import { getIndex, writeTargets, type IndexVersion } from '../src/store/indexes.ts';
+import { recordLedger } from '../src/store/ledger.ts';
+import type { RunCounters } from '../src/queue/runs.ts';
+import type { IngestSourceSpec } from '../src/pipeline/types.ts';
+import type { JobDeps } from './deps.ts';
+import type { EmbedPayload } from './embed.ts';
+
+export type IngestSource = IngestSourceSpec;
+
+export interface IngestPayload {
+  runId: string;
+  index: string;
+  tenant: string;
+  source: IngestSource;
+  read: ReadOptions;
+}
+
+/** Documents per page (one round of statements); pages also close at ~2 MB of text. */
+const PAGE_DOCS = 500;
+const PAGE_BYTES = 2 * 1024 * 1024;
+
+export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Promise<Partial<RunCounters>> {
+  const { ctx, runs, providers } = deps;
+  const p = job.data;
+  const index = await getIndex(ctx.db, p.index);
+  if (!index) throw new NonRetryableError(`index ${p.index} does not exist`);
+  const targets = await writeTargets(ctx.db, index.id);
+  const tokenizer = tokenizerFor(index.tokenizer);
+  const totals: Partial<RunCounters> = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0 };
+  const rejected: { path: string; reason: string }[] = [];
+  let page: SourceDoc[] = [];
+  let pageBytes = 0;
+
+  const flush = async () => {
+    if (page.length === 0) return;
+    const r = await ingestPage({ db: ctx.db, index, targets, tenant: p.tenant, tokenizer, docs: page });
+    page = [];
+    pageBytes = 0;
+    totals.documents! += r.documents;
+    totals.documentsSkipped! += r.documentsSkipped;
+    totals.chunks! += r.chunks;
+    totals.cacheHits! += r.cacheHits;
+    rejected.push(...r.rejected);
+    for (const t of targets) {
+      await enqueueEmbeds(deps, p, t, r.misses.get(t.id) ?? []);
+      const saved = r.hitTokens.get(t.id) ?? 0;
+      if (saved > 0) {
+        const { mv } = await providers.get(t.modelVersionId);
+        await recordLedger(ctx.db, [
+          { tenant: p.tenant, provider: mv.provider, modelVersionId: t.modelVersionId, mode: 'cache', status: 'cache_hit', inputs: r.cacheHits, tokens: saved, savedUsd: (saved / 1e6) * mv.resolved.spec.priceSyncPerMTok, jobId: job.id ?? null, runId: p.runId },
+        ]);
+      }
+    }
+    await job.updateProgress({ documents: totals.documents, chunks: totals.chunks });
+  };
+
+  for await (const item of itemsOf(p)) {
+    if (item.kind === 'rejected') {
+      rejected.push({ path: item.path, reason: item.reason });
+      continue;
+    }
+    page.push(item);
+    pageBytes += item.text.length;
+    if (page.length >= PAGE_DOCS || pageBytes >= PAGE_BYTES) await flush();
+  }
+  await flush();
+  await runs.reject(p.runId, rejected);
+  return totals;
+}
+
+function itemsOf(p: IngestPayload): AsyncIterable<ReadItem> {
+  switch (p.source.kind) {
+    case 'files':
+      return readSources(p.source.paths, { ...p.read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
+    case 'jsonl':
+      return readJsonl(p.source.path, { ...p.read, start: p.source.start, end: p.source.end });
+    case 'csv':
+      return readSources([p.source.path], p.read);
+  }
+}
+
+/**
+ * Packs misses into embed jobs within the provider's limits (inputs and tokens per request),
+ * records them on the run first (so the run never looks finished while they are queued), then
+ * enqueues them with ids derived from their content.
+ */
+async function enqueueEmbeds(deps: JobDeps, p: IngestPayload, target: IndexVersion, misses: { chunkId: string; inputHash: Buffer; tokens: number }[]): Promise<void> {
+  if (misses.length === 0) return;
+  const { provider } = await deps.providers.get(target.modelVersionId);
+  const spec = provider.model.spec;
+  const maxInputs = Math.min(spec.maxInputsPerRequest, deps.ctx.config.worker.embedBatch);
+  const maxTokens = Math.floor(spec.maxTokensPerRequest * 0.9);
+  const batches: (typeof misses)[] = [];
+  let cur: typeof misses = [];
+  let tokens = 0;
+  for (const m of misses) {
+    if (cur.length > 0 && (cur.length >= maxInputs || tokens + m.tokens > maxTokens)) {
+      batches.push(cur);
+      cur = [];
+      tokens = 0;
+    }
+    cur.push(m);
+    tokens += m.tokens;
+  }
+  if (cur.length) batches.push(cur);
+  const jobs = batches.map((b) => {
+    const items = b.map((m) => [m.chunkId, m.inputHash.toString('hex')] as [string, string]);
+    const jobId = contentJobId('embed', p.runId, target.id, ...items.flat());
+    const data: EmbedPayload = { runId: p.runId, indexVersionId: target.id, tenant: p.tenant, items };
+    return { name: 'embed', data, opts: { jobId } };
+  });
+  await deps.runs.addEmbedJobs(p.runId, jobs.map((j) => j.opts.jobId));
+  await deps.queues.embed.addBulk(jobs);
+}

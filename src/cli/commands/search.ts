@@ -1,0 +1,60 @@
+import { isAbsolute, relative } from 'node:path';
+import type { Command } from 'commander';
+import type { Context } from '../../context.ts';
+import { UsageError } from '../../errors.ts';
+import { normalizeText } from '../../corpus/normalize.ts';
+import { ProviderPool } from '../../providers/pool.ts';
+import { assertSafeName } from '../../store/identifiers.ts';
+import { getIndex } from '../../store/indexes.ts';
+import { searchVectors, type SearchHit } from '../../store/vectors.ts';
+import type { CommandEnv } from '../main.ts';
+
+export interface SearchResult {
+  index: string;
+  modelVersion: string;
+  query: string;
+  hits: SearchHit[];
+}
+
+/** Embeds the query with the model version the index alias points at now, then k nearest chunks. */
+export async function runSearch(ctx: Context, o: { query: string; index: string; k: number; tenant?: string | undefined }): Promise<SearchResult> {
+  const name = assertSafeName(o.index);
+  const query = normalizeText(o.query);
+  if (!query) throw new UsageError('the query is empty');
+  const index = await getIndex(ctx.db, name);
+  if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
+  const { provider } = await new ProviderPool(ctx.db, ctx.config).get(index.live.modelVersionId);
+  const { vectors } = await provider.embed([query], { inputType: 'query' });
+  const hits = await searchVectors(ctx.db, index.live.tableName, index.live.dims, vectors[0]!, o.k, o.tenant);
+  return { index: name, modelVersion: index.live.modelKey, query, hits };
+}
+
+export function formatSearch(r: SearchResult): string {
+  if (r.hits.length === 0) return `no results in ${r.index}`;
+  return r.hits
+    .map((h, i) => {
+      const snippet = h.text.replace(/\s+/g, ' ').slice(0, 160);
+      const rel = relative(process.cwd(), h.source);
+      const where = rel.startsWith('..') || isAbsolute(rel) ? h.source : rel;
+      return `${String(i + 1).padStart(2)}. ${h.score.toFixed(3)}  ${where}#${h.ordinal}\n    ${snippet}${h.text.length > 160 ? '…' : ''}`;
+    })
+    .join('\n');
+}
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('search')
+    .description('nearest chunks of an index for a query, embedded with the index\'s own model version')
+    .argument('<query>', 'the query text')
+    .requiredOption('--index <name>', 'index to search')
+    .option('-k, --k <n>', 'number of results', (v) => parseInt(v, 10), 10)
+    .option('--tenant <id>', 'only chunks of this tenant')
+    .option('--json', 'print the result as JSON')
+    .action(
+      env.handler(async (ctx, out, query: string, opts: { index: string; k: number; tenant?: string }) => {
+        if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > 1000) throw new UsageError('-k must be a whole number from 1 to 1000');
+        out.result(await runSearch(ctx, { query, ...opts }), formatSearch);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,128 @@
+/**
+ * One embed job: a batch of cache misses for one index version. Texts are read from Postgres
+ * (jobs carry chunk ids and input hashes, never texts or secrets), re-hashed so a chunk that
+ * changed since enqueueing is left to its newer job, looked up in the cache once more (another
+ * worker may have embedded them meanwhile), deduplicated, embedded, and written in one
+ * transaction. Every provider attempt is ledgered.
+ */
+import { inputHash } from '../corpus/hash.ts';
+import type { Tokenizer } from '../corpus/tokenizer.ts';
+import type { Db } from '../store/db.ts';
+import { chunkTexts } from '../store/chunks.ts';
+import type { IndexVersion } from '../store/indexes.ts';
+import { recordLedger, type LedgerEntry } from '../store/ledger.ts';
+import { fillFromCache, writeFresh, type FreshVector } from '../store/vectors.ts';
+import { l2normalize } from '../providers/vectors.ts';
+import type { EmbedCall, EmbeddingProvider } from '../providers/types.ts';
+
+export interface EmbedBatchInput {
+  db: Db;
+  version: IndexVersion;
+  tenant: string;
+  provider: EmbeddingProvider;
+  tokenizer: Tokenizer;
+  overlong: 'truncate' | 'split';
+  items: { chunkId: string; inputHash: Buffer }[];
+  jobId?: string;
+  runId?: string;
+}
+
+export interface EmbedBatchResult {
+  embedded: number;
+  cacheHits: number;
+  stale: number;
+  tokens: number;
+  costUsd: number;
+  truncated: number;
+  split: number;
+  retries: number;
+}
+
+export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> {
+  const { db, version, tenant, provider } = p;
+  const spec = provider.model.spec;
+  const out: EmbedBatchResult = { embedded: 0, cacheHits: 0, stale: 0, tokens: 0, costUsd: 0, truncated: 0, split: 0, retries: 0 };
+  const texts = await chunkTexts(db, p.items.map((i) => i.chunkId));
+  const live: { chunkId: string; inputHash: Buffer; textHash: Buffer; text: string }[] = [];
+  for (const item of p.items) {
+    const t = texts.get(item.chunkId);
+    const h = t && inputHash({ scope: tenant, modelKey: version.modelKey, dims: version.dims, text: t.text });
+    if (!t || !h!.equals(item.inputHash)) {
+      out.stale++;
+      continue;
+    }
+    live.push({ chunkId: item.chunkId, inputHash: h!, textHash: t.textHash, text: t.text });
+  }
+  const hits = await fillFromCache(db, version.tableName, version.modelVersionId, live);
+  out.cacheHits = hits.size;
+  const misses = live.filter((l) => !hits.has(l.chunkId));
+  if (misses.length === 0) return out;
+
+  // One provider input per distinct hash; over-long texts truncated or split into parts.
+  const unique = new Map<string, { text: string; parts: number[] }>();
+  const inputs: string[] = [];
+  for (const m of misses) {
+    const key = m.inputHash.toString('hex');
+    if (unique.has(key)) continue;
+    const parts = fitToModel(m.text, p.tokenizer, spec.maxInputTokens, p.overlong);
+    if (parts.length > 1) out.split++;
+    else if (parts[0] !== m.text) out.truncated++;
+    const idx = parts.map((part) => inputs.push(part) - 1);
+    unique.set(key, { text: m.text, parts: idx });
+  }
+
+  const calls: EmbedCall[] = [];
+  const res = await provider.embed(inputs, { inputType: 'document', onCall: (c) => calls.push(c) }).finally(() =>
+    recordLedger(db, calls.map((c) => ledgerRow(c, p, version.modelVersionId, spec.priceSyncPerMTok))),
+  );
+  out.tokens = res.tokens;
+  out.retries = res.retries;
+  out.costUsd = (res.tokens / 1e6) * spec.priceSyncPerMTok;
+
+  const vectorOf = new Map<string, Float32Array>();
+  for (const [key, u] of unique) vectorOf.set(key, u.parts.length === 1 ? res.vectors[u.parts[0]!]! : meanOf(u.parts.map((i) => res.vectors[i]!)));
+  const fresh: FreshVector[] = misses.map((m) => ({ chunkId: m.chunkId, inputHash: m.inputHash, textHash: m.textHash, vector: vectorOf.get(m.inputHash.toString('hex'))! }));
+  out.embedded = await writeFresh(db, version.tableName, version.modelVersionId, fresh);
+  return out;
+}
+
+function ledgerRow(c: EmbedCall, p: EmbedBatchInput, modelVersionId: number, price: number): LedgerEntry {
+  return {
+    tenant: p.tenant,
+    provider: p.provider.model.spec.provider,
+    modelVersionId,
+    mode: 'sync',
+    status: c.status,
+    inputs: c.inputs,
+    tokens: c.status === 'ok' ? c.tokens : 0,
+    latencyMs: Math.round(c.latencyMs),
+    costUsd: c.status === 'ok' ? (c.tokens / 1e6) * price : 0,
+    attempt: c.attempt,
+    httpStatus: c.httpStatus ?? null,
+    error: c.error ?? null,
+    jobId: p.jobId ?? null,
+    runId: p.runId ?? null,
+  };
+}
+
+/** The text as one input within the model's token limit, or several parts when splitting. */
+export function fitToModel(text: string, tokenizer: Tokenizer, maxTokens: number, mode: 'truncate' | 'split'): string[] {
+  if (tokenizer.count(text) <= maxTokens) return [text];
+  if (mode === 'truncate') return [tokenizer.truncate(text, maxTokens)];
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const head = tokenizer.truncate(rest, maxTokens);
+    if (head.length === 0) break;
+    parts.push(head);
+    rest = rest.slice(head.length).trimStart();
+  }
+  return parts;
+}
+
+/** Mean of unit vectors, re-normalized: the embedding of a text split into parts. */
+function meanOf(vs: Float32Array[]): Float32Array {
+  const out = new Float32Array(vs[0]!.length);
+  for (const v of vs) for (let i = 0; i < v.length; i++) out[i]! += v[i]!;
+  return l2normalize(out);
+}

@@ -1,0 +1,106 @@
+/**
+ * One page of documents through the pipeline: skip unchanged documents, chunk and store the rest,
+ * fill what the cache already knows into every target index, and return the misses for embed
+ * jobs. Every step is one statement per page, and replaying a page changes nothing.
+ */
+import { chunkText } from '../corpus/chunk.ts';
+import { contentHash, inputHash, textHash } from '../corpus/hash.ts';
+import { normalizeText } from '../corpus/normalize.ts';
+import type { Tokenizer } from '../corpus/tokenizer.ts';
+import type { SourceDoc } from '../corpus/readers/types.ts';
+import type { Db } from '../store/db.ts';
+import { withTransaction } from '../store/db.ts';
+import { chunksWithoutVectors, docsMissingVectors, storedContentHashes, trimChunks, upsertChunks, upsertDocuments, type ChunkRow } from '../store/chunks.ts';
+import type { IndexInfo, IndexVersion } from '../store/indexes.ts';
+import { quoteIdent } from '../store/identifiers.ts';
+import { deleteVectors, fillFromCache } from '../store/vectors.ts';
+
+export interface PageResult {
+  documents: number;
+  documentsSkipped: number;
+  chunks: number;
+  /** Chunks whose vector came from the cache, per target version id. */
+  cacheHits: number;
+  /** Tokens of the cache hits (what the cache saved), per target version. */
+  hitTokens: Map<number, number>;
+  /** Chunks still to embed, per target version id. */
+  misses: Map<number, { chunkId: string; inputHash: Buffer; tokens: number }[]>;
+  rejected: { path: string; reason: string }[];
+}
+
+export interface PageInput {
+  db: Db;
+  index: IndexInfo;
+  targets: IndexVersion[];
+  tenant: string;
+  tokenizer: Tokenizer;
+  docs: SourceDoc[];
+}
+
+export async function ingestPage(p: PageInput): Promise<PageResult> {
+  const { db, index, targets, tenant } = p;
+  const result: PageResult = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0, hitTokens: new Map(), misses: new Map(), rejected: [] };
+
+  // Later duplicates of a doc id in one page win, as they would across pages.
+  const byId = new Map<string, { doc: SourceDoc; text: string; hash: Buffer }>();
+  for (const doc of p.docs) {
+    const text = normalizeText(doc.text);
+    if (text.length === 0) {
+      result.rejected.push({ path: doc.source, reason: 'no text after normalization' });
+      continue;
+    }
+    byId.set(doc.docId, { doc, text, hash: contentHash(text) });
+  }
+  const ids = [...byId.keys()];
+  const stored = await storedContentHashes(db, index.id, tenant, ids);
+  const unchanged = ids.filter((id) => stored.get(id)?.equals(byId.get(id)!.hash));
+  // An unchanged document is skipped only if every target holds all its chunks: an interrupted
+  // earlier run may have stored the chunks but not their vectors.
+  const incomplete = new Set<string>();
+  for (const t of targets) for (const d of await docsMissingVectors(db, quoteIdent(t.tableName), index.id, tenant, unchanged)) incomplete.add(d);
+  const unchangedSet = new Set(unchanged);
+  const todo = ids.filter((id) => !unchangedSet.has(id) || incomplete.has(id));
+  result.documentsSkipped = ids.length - todo.length;
+  result.documents = todo.length;
+  if (todo.length === 0) return result;
+
+  const chunkRows: ChunkRow[] = [];
+  const counts: { docId: string; chunkCount: number }[] = [];
+  for (const id of todo) {
+    const { doc, text } = byId.get(id)!;
+    const chunks = chunkText(text, { tokens: index.chunkTokens, overlap: index.chunkOverlap, tokenizer: p.tokenizer, markdown: /\.(md|markdown|mdx)$/i.test(doc.source) });
+    counts.push({ docId: id, chunkCount: chunks.length });
+    for (const c of chunks) chunkRows.push({ docId: id, ordinal: c.ordinal, text: c.text, textHash: textHash(c.text), charStart: c.charStart, charEnd: c.charEnd, tokens: c.tokens });
+  }
+  result.chunks = chunkRows.length;
+
+  await withTransaction(db, async (client) => {
+    await upsertDocuments(
+      client,
+      index.id,
+      tenant,
+      counts.map(({ docId, chunkCount }) => {
+        const e = byId.get(docId)!;
+        return { docId, source: e.doc.source, contentHash: e.hash, chunkCount, metadata: e.doc.metadata ?? null };
+      }),
+    );
+    const changed = await upsertChunks(client, index.id, tenant, chunkRows);
+    const removed = await trimChunks(client, index.id, tenant, counts);
+    // Vectors of changed or removed chunks are stale in every target: drop them in the same transaction.
+    for (const t of targets) await deleteVectors(client, t.tableName, [...changed, ...removed]);
+  });
+
+  const byKey = new Map(chunkRows.map((c) => [`${c.docId}\u0000${c.ordinal}`, c]));
+  for (const t of targets) {
+    const missing = await chunksWithoutVectors(db, quoteIdent(t.tableName), index.id, tenant, todo);
+    const items = missing.map((m) => {
+      const c = byKey.get(`${m.docId}\u0000${m.ordinal}`)!;
+      return { chunkId: m.id, inputHash: inputHash({ scope: tenant, modelKey: t.modelKey, dims: t.dims, text: c.text }), tokens: c.tokens };
+    });
+    const hits = await fillFromCache(db, t.tableName, t.modelVersionId, items);
+    result.cacheHits += hits.size;
+    result.hitTokens.set(t.id, items.filter((i) => hits.has(i.chunkId)).reduce((s, i) => s + i.tokens, 0));
+    result.misses.set(t.id, items.filter((i) => !hits.has(i.chunkId)));
+  }
+  return result;
+}

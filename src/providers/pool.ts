@@ -1,0 +1,57 @@
+/**
+ * Providers by model version id, built once per process from the model_versions row (the
+ * exact pinned version every vector of that model version was made with).
+ */
+import type { Config } from '../config/schema.ts';
+import { tokenizerFor } from '../corpus/tokenizer.ts';
+import type { Queryable } from '../store/db.ts';
+import { createProvider } from './index.ts';
+import { overridesFor, resolveModel } from './models.ts';
+import type { EmbeddingProvider, ResolvedModel } from './types.ts';
+
+export interface ModelVersion {
+  id: number;
+  key: string;
+  provider: string;
+  resolved: ResolvedModel;
+}
+
+export class ProviderPool {
+  readonly #db: Queryable;
+  readonly #config: Config;
+  readonly #byId = new Map<number, Promise<{ mv: ModelVersion; provider: EmbeddingProvider }>>();
+
+  constructor(db: Queryable, config: Config) {
+    this.#db = db;
+    this.#config = config;
+  }
+
+  get(modelVersionId: number): Promise<{ mv: ModelVersion; provider: EmbeddingProvider }> {
+    let p = this.#byId.get(modelVersionId);
+    if (!p) {
+      p = this.#load(modelVersionId);
+      this.#byId.set(modelVersionId, p);
+      p.catch(() => this.#byId.delete(modelVersionId));
+    }
+    return p;
+  }
+
+  async #load(id: number): Promise<{ mv: ModelVersion; provider: EmbeddingProvider }> {
+    const { rows } = await this.#db.query<{ key: string; provider: string; model: string; version: string; dims: number; native_dims: number }>(
+      `SELECT key, provider, model, version, dims, native_dims FROM model_versions WHERE id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) throw new Error(`model version ${id} does not exist`);
+    const modelId = `${r.provider}/${r.model}@${r.version}`;
+    // The row pins version and native size: vectors already stored were made with exactly those.
+    const resolved = resolveModel(modelId, r.dims, { ...overridesFor(this.#config.models, modelId), nativeDims: r.native_dims, version: r.version });
+    if (resolved.key !== r.key) throw new Error(`model version ${id} is ${r.key} in the database but resolves to ${resolved.key} in this embedq`);
+    const tokenizer = tokenizerFor(resolved.spec.tokenizer);
+    const provider = createProvider(resolved, { openai: this.#config.openai, cohere: this.#config.cohere }, {
+      countTokens: (t) => tokenizer.count(t),
+      maxAttempts: this.#config.worker.providerAttempts,
+    });
+    return { mv: { id, key: r.key, provider: r.provider, resolved }, provider };
+  }
+}

@@ -1,0 +1,26 @@
+/** BullMQ queues of one embedq deployment (one Redis prefix), created together and closed together. */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUES, type QueueName } from './names.ts';
+
+/** Default options per queue: retries with exponential backoff; finished jobs kept for a while for the dashboard. */
+export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
+  ingest: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+  embed: { attempts: 6, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 2000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+  finalize: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+};
+
+export type Queues = Record<QueueName, Queue> & { close(): Promise<void> };
+
+export function createQueues(connection: Redis, prefix: string, opts: { embedAttempts?: number } = {}): Queues {
+  const defaults = (name: QueueName): JobsOptions =>
+    name === 'embed' && opts.embedAttempts ? { ...JOB_DEFAULTS.embed, attempts: opts.embedAttempts } : JOB_DEFAULTS[name];
+  const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: defaults(name) });
+  const q = { ingest: make(QUEUES.ingest), embed: make(QUEUES.embed), finalize: make(QUEUES.finalize) };
+  return {
+    ...q,
+    async close() {
+      await Promise.all(Object.values(q).map((x) => x.close()));
+    },
+  };
+}

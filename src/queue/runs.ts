@@ -1,0 +1,168 @@
+/**
+ * Progress of one ingest run, in Redis. Jobs report when they settle through one Lua script
+ * that counts each job once (a retried or replayed job changes nothing), so the CLI can show
+ * progress and know when the run is done without asking BullMQ about every job.
+ *
+ * Keys (under the configured prefix): run:<id> (hash of counters and facts), run:<id>:settled,
+ * run:<id>:ok, run:<id>:failed (job id sets), run:<id>:embedjobs (ids of embed jobs enqueued),
+ * run:<id>:rejected (hash path → reason).
+ */
+import type { Redis } from 'ioredis';
+
+export const RUN_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface RunCounters {
+  documents: number;
+  documentsSkipped: number;
+  chunks: number;
+  cacheHits: number;
+  embedded: number;
+  tokens: number;
+  /** nano-dollars, to keep the counters integers */
+  costNanoUsd: number;
+  truncated: number;
+  split: number;
+}
+
+export interface RunState extends RunCounters {
+  id: string;
+  index: string;
+  tenant: string;
+  startedAt: number;
+  ingestJobs: number;
+  ingestSettled: number;
+  embedJobs: number;
+  embedSettled: number;
+  failedJobs: number;
+  finalized: boolean;
+  /** When the finalize job started (HNSW build) and ended, ms since the epoch; 0 if not yet. */
+  finalizeStartedAt: number;
+  finalizedAt: number;
+  rejected: { path: string; reason: string }[];
+}
+
+const SETTLE = `
+-- KEYS: run hash, settled set, ok set, failed set; ARGV: jobId, kind (ingest|embed), ok (1|0), then field/increment pairs
+local added = redis.call('SADD', KEYS[2], ARGV[1])
+if added == 1 then redis.call('HINCRBY', KEYS[1], ARGV[2] .. 'Settled', 1) end
+if ARGV[3] == '1' then
+  if redis.call('SREM', KEYS[4], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'failedJobs', -1) end
+  if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then
+    for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  end
+else
+  if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 and redis.call('SADD', KEYS[4], ARGV[1]) == 1 then
+    redis.call('HINCRBY', KEYS[1], 'failedJobs', 1)
+  end
+end
+for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ${RUN_TTL_SECONDS}) end
+local h = redis.call('HMGET', KEYS[1], 'ingestJobs', 'ingestSettled', 'embedJobs', 'embedSettled', 'failedJobs')
+local ij, is, ej, es = tonumber(h[1] or 0), tonumber(h[2] or 0), tonumber(h[3] or 0), tonumber(h[4] or 0)
+if ij > 0 and is >= ij and es >= ej then return 1 end
+return 0
+`;
+
+const ADD_EMBED_JOBS = `
+-- KEYS: run hash, embedjobs set; ARGV: job ids
+local n = 0
+for i = 1, #ARGV do n = n + redis.call('SADD', KEYS[2], ARGV[i]) end
+if n > 0 then redis.call('HINCRBY', KEYS[1], 'embedJobs', n) end
+redis.call('EXPIRE', KEYS[2], ${RUN_TTL_SECONDS})
+return n
+`;
+
+export class RunTracker {
+  readonly redis: Redis;
+  readonly prefix: string;
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.prefix = prefix;
+  }
+
+  private key(id: string, suffix = ''): string {
+    return `${this.prefix}:run:${id}${suffix}`;
+  }
+
+  async create(id: string, facts: { index: string; tenant: string; ingestJobs: number }): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.key(id), { index: facts.index, tenant: facts.tenant, startedAt: Date.now(), ingestJobs: facts.ingestJobs })
+      .expire(this.key(id), RUN_TTL_SECONDS)
+      .exec();
+  }
+
+  /** Records embed jobs an ingest job enqueued (idempotent per job id). */
+  async addEmbedJobs(id: string, jobIds: string[]): Promise<void> {
+    if (jobIds.length) await this.redis.eval(ADD_EMBED_JOBS, 2, this.key(id), this.key(id, ':embedjobs'), ...jobIds);
+  }
+
+  /** Marks a job settled; counters apply once per job. Returns true when the whole run is settled. */
+  async settle(id: string, jobId: string, kind: 'ingest' | 'embed', ok: boolean, counters: Partial<RunCounters> = {}): Promise<boolean> {
+    const pairs = Object.entries(counters).flatMap(([k, v]) => [k, String(Math.round(v ?? 0))]);
+    const done = await this.redis.eval(
+      SETTLE,
+      4,
+      this.key(id),
+      this.key(id, ':settled'),
+      this.key(id, ':ok'),
+      this.key(id, ':failed'),
+      jobId,
+      kind,
+      ok ? '1' : '0',
+      ...pairs,
+    );
+    return done === 1;
+  }
+
+  async reject(id: string, items: { path: string; reason: string }[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.redis.multi().hset(this.key(id, ':rejected'), Object.fromEntries(items.map((i) => [i.path, i.reason]))).expire(this.key(id, ':rejected'), RUN_TTL_SECONDS).exec();
+  }
+
+  /** Lets a settled run be finalized again (after its failed jobs are retried). */
+  async reopen(id: string): Promise<void> {
+    await this.redis.hset(this.key(id), 'finalized', 0);
+  }
+
+  async markFinalizing(id: string): Promise<void> {
+    await this.redis.hset(this.key(id), 'finalizeStartedAt', Date.now());
+  }
+
+  async markFinalized(id: string): Promise<void> {
+    await this.redis.hset(this.key(id), { finalized: 1, finalizedAt: Date.now() });
+  }
+
+  async get(id: string): Promise<RunState | null> {
+    const [h, rejected] = await Promise.all([this.redis.hgetall(this.key(id)), this.redis.hgetall(this.key(id, ':rejected'))]);
+    if (!h.index) return null;
+    const n = (k: string) => Number(h[k] ?? 0);
+    return {
+      id,
+      index: h.index,
+      tenant: h.tenant ?? '',
+      startedAt: n('startedAt'),
+      ingestJobs: n('ingestJobs'),
+      ingestSettled: n('ingestSettled'),
+      embedJobs: n('embedJobs'),
+      embedSettled: n('embedSettled'),
+      failedJobs: n('failedJobs'),
+      finalized: h.finalized === '1',
+      finalizeStartedAt: n('finalizeStartedAt'),
+      finalizedAt: n('finalizedAt'),
+      documents: n('documents'),
+      documentsSkipped: n('documentsSkipped'),
+      chunks: n('chunks'),
+      cacheHits: n('cacheHits'),
+      embedded: n('embedded'),
+      tokens: n('tokens'),
+      costNanoUsd: n('costNanoUsd'),
+      truncated: n('truncated'),
+      split: n('split'),
+      rejected: Object.entries(rejected).map(([path, reason]) => ({ path, reason })),
+    };
+  }
+
+  static settled(s: RunState): boolean {
+    return s.ingestJobs > 0 && s.ingestSettled >= s.ingestJobs && s.embedSettled >= s.embedJobs;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Postgres binary COPY encoding. Vectors travel as pgvector's binary form (int16 dims, int16
+ * unused, float4 big-endian each): measured on this machine, binary COPY loads 1536-dim rows
+ * ~10× faster than the text form `[0.1,0.2,…]`.
+ */
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+
+export type Cell =
+  | { t: 'int4'; v: number }
+  | { t: 'int8'; v: bigint | number | string }
+  | { t: 'bytea'; v: Buffer }
+  | { t: 'text'; v: string }
+  | { t: 'vector'; v: Float32Array | number[] };
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/** Encodes rows (arrays of cells, same arity) into one COPY BINARY payload. */
+export function encodeBinaryCopy(rows: readonly (readonly Cell[])[]): Buffer {
+  let size = SIGNATURE.length + 8 + 2;
+  for (const row of rows) {
+    size += 2;
+    for (const c of row) size += 4 + cellSize(c);
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let o = SIGNATURE.copy(buf, 0);
+  o = buf.writeInt32BE(0, o); // flags
+  o = buf.writeInt32BE(0, o); // header extension length
+  for (const row of rows) {
+    o = buf.writeInt16BE(row.length, o);
+    for (const c of row) o = writeCell(buf, o, c);
+  }
+  buf.writeInt16BE(-1, o); // trailer
+  return buf;
+}
+
+function cellSize(c: Cell): number {
+  switch (c.t) {
+    case 'int4':
+      return 4;
+    case 'int8':
+      return 8;
+    case 'bytea':
+      return c.v.length;
+    case 'text':
+      return Buffer.byteLength(c.v, 'utf8');
+    case 'vector':
+      return 4 + 4 * c.v.length;
+  }
+}
+
+function writeCell(buf: Buffer, o: number, c: Cell): number {
+  switch (c.t) {
+    case 'int4':
+      o = buf.writeInt32BE(4, o);
+      return buf.writeInt32BE(c.v, o);
+    case 'int8':
+      o = buf.writeInt32BE(8, o);
+      return buf.writeBigInt64BE(BigInt(c.v), o);
+    case 'bytea':
+      o = buf.writeInt32BE(c.v.length, o);
+      return o + c.v.copy(buf, o);
+    case 'text': {
+      const len = Buffer.byteLength(c.v, 'utf8');
+      o = buf.writeInt32BE(len, o);
+      return o + buf.write(c.v, o, 'utf8');
+    }
+    case 'vector': {
+      const v = c.v;
+      o = buf.writeInt32BE(4 + 4 * v.length, o);
+      o = buf.writeInt16BE(v.length, o);
+      o = buf.writeInt16BE(0, o);
+      for (let i = 0; i < v.length; i++) o = buf.writeFloatBE(v[i]!, o);
+      return o;
+    }
+  }
+}
+
+/** Streams an encoded payload into `COPY <target> FROM STDIN (FORMAT binary)`. */
+export async function copyBinary(client: pg.PoolClient, target: string, payload: Buffer): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`));
+  await pipeline(Readable.from([payload]), stream);
+}

@@ -1,0 +1,28 @@
+import type { Queryable } from './db.ts';
+
+/** What the store needs to know of a resolved model (see src/providers/models.ts). */
+export interface ModelVersionRow {
+  key: string;
+  provider: string;
+  model: string;
+  version: string;
+  dims: number;
+  nativeDims: number;
+  dimAdapter: 'native' | 'provider' | 'truncate' | 'pad';
+  normalization: string;
+  maxInputTokens: number;
+  priceSyncPerMTok: number;
+  priceBatchPerMTok: number | null;
+}
+
+/** Inserts the model version if new and returns its id (one statement, race-free). */
+export async function upsertModelVersion(db: Queryable, m: ModelVersionRow): Promise<number> {
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO model_versions (key, provider, model, version, dims, native_dims, dim_adapter, normalization, max_input_tokens, price_sync_per_mtok, price_batch_per_mtok)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (key) DO UPDATE SET price_sync_per_mtok = EXCLUDED.price_sync_per_mtok, price_batch_per_mtok = EXCLUDED.price_batch_per_mtok
+     RETURNING id`,
+    [m.key, m.provider, m.model, m.version, m.dims, m.nativeDims, m.dimAdapter, m.normalization, m.maxInputTokens, m.priceSyncPerMTok, m.priceBatchPerMTok],
+  );
+  return rows[0]!.id;
+}

@@ -1,0 +1,31 @@
+/** Small corpora written to a temp folder for tests. */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const WORDS = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu'.split(' ');
+
+/** Deterministic prose: `n` sentences seeded by `seed`, different for every seed. */
+export function prose(seed: number, sentences = 8): string {
+  let x = seed * 2654435761 + 1;
+  const next = () => ((x = (x * 1103515245 + 12345) >>> 0), x);
+  const out: string[] = [];
+  for (let s = 0; s < sentences; s++) {
+    const len = 8 + (next() % 10);
+    const words = Array.from({ length: len }, () => WORDS[next() % WORDS.length]!);
+    words.push(`w${seed}x${s}`);
+    out.push(`${words.join(' ')}.`);
+  }
+  return out.join(' ');
+}
+
+/** Writes files (relative path → content) into a fresh temp folder and returns it. */
+export function writeCorpus(files: Record<string, string | Buffer>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'embedq-corpus-'));
+  for (const [rel, content] of Object.entries(files)) {
+    const p = join(dir, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, content);
+  }
+  return dir;
+}

@@ -1,0 +1,100 @@
+/**
+ * Binds the job catalog to BullMQ workers. Each ingest/embed job settles its run when it
+ * finishes (counted once per job id, in Redis) or finally fails; the job that settles the last
+ * piece of a run enqueues the run's finalize job (its id is derived from the run, so only once).
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Context } from '../src/context.ts';
+import { coerceError } from '../src/errors.ts';
+import { ProviderPool } from '../src/providers/pool.ts';
+import { createRedis } from '../src/queue/connection.ts';
+import { QUEUES, type QueueName } from '../src/queue/names.ts';
+import { createQueues, JOB_DEFAULTS } from '../src/queue/producer.ts';
+import { RunTracker, type RunCounters } from '../src/queue/runs.ts';
+import { CATALOG } from '../jobs/catalog.ts';
+import type { JobDeps } from '../jobs/deps.ts';
+
+export interface WorkerOptions {
+  /** Embed jobs at once. @default config.worker.concurrency */
+  concurrency?: number;
+  /** Ingest jobs at once. @default config.worker.ingestConcurrency */
+  ingestConcurrency?: number;
+  /** Name shown by `queue.getWorkers()` (how `ingest` tells whether a worker runs). */
+  name?: string;
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Promise<RunningWorkers> {
+  const { config } = ctx;
+  const connection = createRedis(config.redisUrl);
+  const queues = createQueues(ctx.redis, config.redisPrefix, { embedAttempts: config.worker.embedAttempts });
+  const deps: JobDeps = { ctx, queues, runs: new RunTracker(ctx.redis, config.redisPrefix), providers: new ProviderPool(ctx.db, config) };
+  const concurrency: Record<QueueName, number> = {
+    ingest: opts.ingestConcurrency ?? config.worker.ingestConcurrency,
+    embed: opts.concurrency ?? config.worker.concurrency,
+    finalize: 1,
+  };
+
+  const settle = async (queue: QueueName, job: Job, ok: boolean, counters: Partial<RunCounters> = {}) => {
+    if (queue === 'finalize' || !job.id) return;
+    const { runId } = job.data as { runId: string };
+    const done = await deps.runs.settle(runId, job.id, queue, ok, counters);
+    if (done) {
+      const run = await deps.runs.get(runId);
+      if (run) await queues.finalize.add('finalize', { runId, index: run.index }, { jobId: `finalize-${runId}` });
+    }
+  };
+
+  const workers = (Object.keys(CATALOG) as QueueName[]).map((queue) => {
+    const handler = CATALOG[queue] as (deps: JobDeps, job: Job) => Promise<unknown>;
+    const w = new Worker(
+      QUEUES[queue],
+      async (job) => {
+        const log = ctx.logger.child({ queue, jobId: job.id, tenant: (job.data as { tenant?: string }).tenant });
+        log.debug('job started');
+        const result = await handler(deps, job);
+        if (queue !== 'finalize') await settle(queue, job, true, result as Partial<RunCounters>);
+        log.debug({ result }, 'job done');
+        return result;
+      },
+      {
+        connection,
+        prefix: config.redisPrefix,
+        concurrency: concurrency[queue],
+        name: opts.name ?? `embedq-worker-${process.pid}`,
+        // A killed worker's active jobs are found stalled and re-queued after about one lock period.
+        lockDuration: config.worker.lockMs,
+        stalledInterval: Math.max(1000, Math.floor(config.worker.lockMs / 2)),
+        maxStalledCount: 2,
+      },
+    );
+    w.on('failed', (job, err) => {
+      if (!job) return;
+      const attempts = job.opts.attempts ?? JOB_DEFAULTS[queue].attempts ?? 1;
+      const final = err instanceof UnrecoverableError || job.attemptsMade >= attempts;
+      ctx.logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, final, err: coerceError(err).message }, 'job failed');
+      if (final) settle(queue, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
+    });
+    w.on('error', (err) => ctx.logger.error({ queue, err: coerceError(err).message }, 'worker error'));
+    return w;
+  });
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  let closing: Promise<void> | undefined;
+  return {
+    workers,
+    close() {
+      // Worker.close() waits for active jobs to finish; what is not picked up stays queued.
+      closing ??= (async () => {
+        await Promise.all(workers.map((w) => w.close()));
+        await queues.close();
+        connection.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
