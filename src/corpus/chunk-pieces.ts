@@ -51,11 +51,20 @@ export function splitPieces(text: string, limit: number, tokenizer: Tokenizer, m
   for (let u = 0; u < units.start.length; u++) {
     const s = units.start[u]!;
     const e = u + 1 < units.start.length ? units.start[u + 1]! : to;
-    const n = tokenizer.count(text.slice(s, e));
+    const n = countUnlessHuge(text, s, e, limit, tokenizer);
     if (n <= limit) push(out, s, n, units.strength[u]!);
     else splitWords(out, text, s, e, units.strength[u]!, limit, tokenizer);
   }
   return out;
+}
+
+// Tokens average 3-5 characters; a span this many times the limit is split without counting it
+// first (counting a 2 MB base64 run with cl100k alone takes seconds). Only a speed-up: splitting
+// a span that would have fitted is harmless, its pieces are packed back together.
+const HUGE_CHARS_PER_TOKEN = 64;
+
+function countUnlessHuge(text: string, s: number, e: number, limit: number, tokenizer: Tokenizer): number {
+  return e - s > limit * HUGE_CHARS_PER_TOKEN ? Number.POSITIVE_INFINITY : tokenizer.count(text.slice(s, e));
 }
 
 function push(p: Pieces, start: number, tokens: number, strength: number): void {
@@ -151,7 +160,7 @@ function splitWords(out: Pieces, text: string, s: number, e: number, strength: n
   while (i <= e) {
     // Advance over the word, then find the next whitespace run (the next word starts there).
     while (i < e && !isSpace(text.charCodeAt(i))) i++;
-    const n = tokenizer.count(text.slice(wordStart, i));
+    const n = countUnlessHuge(text, wordStart, i, limit, tokenizer);
     if (n <= limit) push(out, wordStart, n, wordStrength);
     else hardSplit(out, text, wordStart, i, wordStrength, limit, tokenizer);
     if (i >= e) break;
@@ -162,28 +171,55 @@ function splitWords(out: Pieces, text: string, s: number, e: number, strength: n
 }
 
 /**
- * Cuts `[s, e)` (one whitespace-free run, maybe after some whitespace) at token boundaries. Each
- * step tokenizes a bounded window, never the rest of the run, so a 50 MB base64 blob stays linear;
- * a window too short for `limit` tokens only makes that piece smaller. Cuts are made on the run
- * itself, so no piece is whitespace only; the first piece keeps the leading whitespace.
+ * Cuts `[s, e)` (one whitespace-free run, maybe after some whitespace) every `limit` tokens.
+ * Windows of the run are tokenized once each, never the rest of the run, so a 50 MB base64 blob
+ * stays linear. A piece's count is its tokens in the run, which can differ by a token from the
+ * piece alone; the packer counts every chunk exactly and fixes that. No piece is whitespace only:
+ * the first one keeps the leading whitespace.
  */
 function hardSplit(out: Pieces, text: string, s: number, e: number, strength: number, limit: number, tokenizer: Tokenizer): void {
-  const window = limit * 32;
   let pos = s;
   while (pos < e && isSpace(text.charCodeAt(pos))) pos++;
   let pieceStart = s;
   let pieceStrength = strength;
-  while (pos < e) {
-    let wEnd = Math.min(e, pos + window);
-    if (wEnd < e && isHighSurrogate(text.charCodeAt(wEnd - 1))) wEnd--;
-    let head = tokenizer.truncate(text.slice(pos, wEnd), limit);
-    // A single character over the limit cannot happen for limit >= 4 (a code point is at most
-    // 4 byte tokens); still, always make progress.
-    if (head.length === 0) head = String.fromCodePoint(text.codePointAt(pos)!);
-    pos += head.length;
-    push(out, pieceStart, tokenizer.count(text.slice(pieceStart, pos)), pieceStrength);
-    pieceStart = pos;
+  const cut = (at: number, tokens: number): void => {
+    push(out, pieceStart, tokens, pieceStrength);
+    pieceStart = at;
     pieceStrength = BREAK.hard;
+  };
+  while (pos < e) {
+    let wEnd = Math.min(e, pos + limit * 32);
+    if (wEnd < e && isHighSurrogate(text.charCodeAt(wEnd - 1))) wEnd--;
+    const window = text.slice(pos, wEnd);
+    if (tokenizer.offsets === undefined) {
+      let head = tokenizer.truncate(window, limit);
+      if (head.length === 0) head = String.fromCodePoint(window.codePointAt(0)!);
+      pos += head.length;
+      cut(pos, tokenizer.count(head));
+      continue;
+    }
+    const ends = tokenizer.offsets(window);
+    // The window's last token may go on past its end: only cut there at the end of the run.
+    const trusted = wEnd === e ? ends.length : Math.max(1, ends.length - 1);
+    let taken = 0;
+    let at = pos;
+    while (taken < trusted) {
+      const next = Math.min(taken + limit, trusted);
+      if (next - taken < limit && wEnd < e && taken > 0) break;
+      const end = pos + ends[next - 1]!;
+      // Tokens ending inside a character share its start offset: join them to the next piece.
+      if (end > at) {
+        cut(end, next - taken);
+        at = end;
+      }
+      taken = next;
+    }
+    // Not even one whole character in the window's trusted tokens: take one code point.
+    if (at === pos) {
+      at = pos + String.fromCodePoint(text.codePointAt(pos)!).length;
+      cut(at, tokenizer.count(text.slice(pos, at)));
+    }
+    pos = at;
   }
 }
 

@@ -3,6 +3,7 @@ import { type Chunk, chunkText } from '../../../src/corpus/chunk.ts';
 import { normalizeText } from '../../../src/corpus/normalize.ts';
 import { type Tokenizer, tokenizerFor } from '../../../src/corpus/tokenizer.ts';
 import { UsageError } from '../../../src/errors.ts';
+import { seeded } from './support.ts';
 
 const word = tokenizerFor('word');
 const cl100k = tokenizerFor('cl100k_base');
@@ -29,14 +30,6 @@ function checkChunks(text: string, chunks: Chunk[], opts: { tokens: number; over
   });
   if (chunks.length > 0) expect(text.slice(chunks.at(-1)!.charEnd).trim()).toBe('');
   else expect(text.trim()).toBe('');
-}
-
-function seeded(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return x / 0x7fffffff;
-  };
 }
 
 const VOCAB = 'the of and a to in is you that it he was for on are as with his they at be this have from or one had by word but not what all were we when your can said there use an each which she do how their if will up other about out many then them these so some her would make like him into time has look two more write go see number no way could people'.split(' ');
@@ -141,6 +134,15 @@ describe('chunkText', () => {
       checkChunks(text, chunks, opts);
       expect(chunks.length).toBeGreaterThan(10);
     }
+  });
+
+  test('cuts a giant run with a tokenizer that has no offsets (truncate only)', () => {
+    const plain: Tokenizer = { name: 'plain', count: (t) => word.count(t), truncate: (t, n) => word.truncate(t, n) };
+    const text = `Intro.\n\n${'abcdefghij'.repeat(500)} tail words here.`;
+    const opts = { tokens: 20, overlap: 5, tokenizer: plain };
+    const chunks = chunkText(text, opts);
+    checkChunks(text, chunks, opts);
+    expect(chunks.length).toBeGreaterThan(10);
   });
 
   test('cuts a word that fits only with its leading space (BPE counts " word" and "word" differently)', () => {

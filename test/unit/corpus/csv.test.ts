@@ -3,14 +3,10 @@ import { describe, expect, test } from 'vitest';
 import { csvRecords } from '../../../src/corpus/readers/csv-records.ts';
 import { readCsv } from '../../../src/corpus/readers/csv.ts';
 import type { ReadItem } from '../../../src/corpus/readers/types.ts';
-import { collect, tempCorpus } from './temp.ts';
+import { chunksOf, collect, tempCorpus } from './support.ts';
 
 const corpus = tempCorpus();
 const reject = { invalidUtf8: 'reject' } as const;
-
-async function* chunksOf(data: Buffer, size: number): AsyncGenerator<Buffer> {
-  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
-}
 
 const summary = (items: ReadItem[]) => items.map((i) => (i.kind === 'doc' ? `${i.docId}: ${i.text}` : `! ${i.reason}`));
 

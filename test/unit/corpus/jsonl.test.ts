@@ -5,14 +5,10 @@ import { describe, expect, test } from 'vitest';
 import { readJsonl } from '../../../src/corpus/readers/jsonl.ts';
 import { splitLines } from '../../../src/corpus/readers/lines.ts';
 import type { ReadItem, SourceDoc } from '../../../src/corpus/readers/types.ts';
-import { collect, tempCorpus } from './temp.ts';
+import { chunksOf, collect, tempCorpus } from './support.ts';
 
 const corpus = tempCorpus();
 const reject = { invalidUtf8: 'reject' } as const;
-
-async function* chunksOf(data: Buffer, size: number): AsyncGenerator<Buffer> {
-  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
-}
 
 describe('splitLines', () => {
   test('splits at LF across any chunking, with byte offsets, keeping empty lines and a last unterminated one', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { normalizeText } from '../../../src/corpus/normalize.ts';
+import { seeded } from './support.ts';
 
 /** The definition, written the slow obvious way. */
 function reference(s: string): string {
@@ -10,14 +11,6 @@ function reference(s: string): string {
     .map((line) => line.trimEnd())
     .join('\n')
     .trim();
-}
-
-function seeded(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return x / 0x7fffffff;
-  };
 }
 
 describe('normalizeText', () => {

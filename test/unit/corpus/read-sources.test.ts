@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { readSources } from '../../../src/corpus/readers/index.ts';
-import { collect, tempCorpus } from './temp.ts';
+import { collect, tempCorpus } from './support.ts';
 
 const corpus = tempCorpus();
 corpus.write('kb/a.md', '# A\n\nAlpha.\n');
