@@ -43,7 +43,9 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
   const spec = provider.model.spec;
   const out: EmbedBatchResult = { embedded: 0, cacheHits: 0, stale: 0, tokens: 0, costUsd: 0, truncated: 0, split: 0, retries: 0 };
   const texts = await chunkTexts(db, p.items.map((i) => i.chunkId));
-  const live: { chunkId: string; inputHash: Buffer; textHash: Buffer; text: string }[] = [];
+  // Stored token counts are reusable when the model counts with the tokenizer the index chunked with.
+  const sameTokenizer = p.tokenizer.name === version.indexTokenizer;
+  const live: { chunkId: string; inputHash: Buffer; textHash: Buffer; text: string; tokens: number | undefined }[] = [];
   for (const item of p.items) {
     const t = texts.get(item.chunkId);
     const h = t && inputHash({ scope: tenant, modelKey: version.modelKey, dims: version.dims, text: t.text });
@@ -51,7 +53,7 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
       out.stale++;
       continue;
     }
-    live.push({ chunkId: item.chunkId, inputHash: h!, textHash: t.textHash, text: t.text });
+    live.push({ chunkId: item.chunkId, inputHash: h!, textHash: t.textHash, text: t.text, tokens: sameTokenizer ? t.tokens : undefined });
   }
   const hits = await fillFromCache(db, version.tableName, version.modelVersionId, live);
   out.cacheHits = hits.size;
@@ -61,18 +63,23 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
   // One provider input per distinct hash; over-long texts truncated or split into parts.
   const unique = new Map<string, { text: string; parts: number[] }>();
   const inputs: string[] = [];
+  const counts: (number | undefined)[] = [];
   for (const m of misses) {
     const key = m.inputHash.toString('hex');
     if (unique.has(key)) continue;
-    const parts = fitToModel(m.text, p.tokenizer, spec.maxInputTokens, p.overlong);
+    const parts = fitToModel(m.text, p.tokenizer, spec.maxInputTokens, p.overlong, m.tokens);
     if (parts.length > 1) out.split++;
     else if (parts[0] !== m.text) out.truncated++;
-    const idx = parts.map((part) => inputs.push(part) - 1);
+    const idx = parts.map((part) => {
+      counts.push(part === m.text ? m.tokens : undefined);
+      return inputs.push(part) - 1;
+    });
     unique.set(key, { text: m.text, parts: idx });
   }
+  const tokenCounts = counts.every((c) => c !== undefined) ? (counts as number[]) : undefined;
 
   const calls: EmbedCall[] = [];
-  const res = await provider.embed(inputs, { inputType: 'document', onCall: (c) => calls.push(c) }).finally(() =>
+  const res = await provider.embed(inputs, { inputType: 'document', onCall: (c) => calls.push(c), ...(tokenCounts ? { tokenCounts } : {}) }).finally(() =>
     recordLedger(db, calls.map((c) => ledgerRow(c, p, version.modelVersionId, spec.priceSyncPerMTok))),
   );
   out.tokens = res.tokens;
@@ -106,8 +113,8 @@ function ledgerRow(c: EmbedCall, p: EmbedBatchInput, modelVersionId: number, pri
 }
 
 /** The text as one input within the model's token limit, or several parts when splitting. */
-export function fitToModel(text: string, tokenizer: Tokenizer, maxTokens: number, mode: 'truncate' | 'split'): string[] {
-  if (tokenizer.count(text) <= maxTokens) return [text];
+export function fitToModel(text: string, tokenizer: Tokenizer, maxTokens: number, mode: 'truncate' | 'split', knownCount?: number): string[] {
+  if ((knownCount ?? tokenizer.count(text)) <= maxTokens) return [text];
   if (mode === 'truncate') return [tokenizer.truncate(text, maxTokens)];
   const parts: string[] = [];
   let rest = text;

@@ -74,7 +74,10 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
   }
   result.chunks = chunkRows.length;
 
-  await withTransaction(db, async (client) => {
+  // Documents seen before may have old chunks to trim and unchanged chunks without vectors;
+  // new documents have neither, which saves two statements per page on a first load.
+  const known = todo.filter((id) => stored.has(id));
+  const written = await withTransaction(db, async (client) => {
     await upsertDocuments(
       client,
       index.id,
@@ -85,14 +88,18 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
       }),
     );
     const changed = await upsertChunks(client, index.id, tenant, chunkRows);
-    const removed = await trimChunks(client, index.id, tenant, counts);
+    const knownSet = new Set(known);
+    const removed = known.length ? await trimChunks(client, index.id, tenant, counts.filter((c) => knownSet.has(c.docId))) : [];
     // Vectors of changed or removed chunks are stale in every target: drop them in the same transaction.
-    for (const t of targets) await deleteVectors(client, t.tableName, [...changed, ...removed]);
+    const stale = [...changed.filter((c) => knownSet.has(c.docId)).map((c) => c.id), ...removed];
+    if (stale.length) for (const t of targets) await deleteVectors(client, t.tableName, stale);
+    return changed;
   });
 
   const byKey = new Map(chunkRows.map((c) => [`${c.docId}\u0000${c.ordinal}`, c]));
   for (const t of targets) {
-    const missing = await chunksWithoutVectors(db, quoteIdent(t.tableName), index.id, tenant, todo);
+    const knownSet = new Set(known);
+    const missing = [...written.filter((c) => !knownSet.has(c.docId)), ...(await chunksWithoutVectors(db, quoteIdent(t.tableName), index.id, tenant, known))];
     const items = missing.map((m) => {
       const c = byKey.get(`${m.docId}\u0000${m.ordinal}`)!;
       return { chunkId: m.id, inputHash: inputHash({ scope: tenant, modelKey: t.modelKey, dims: t.dims, text: c.text }), tokens: c.tokens };

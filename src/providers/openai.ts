@@ -89,7 +89,7 @@ export class OpenAIProvider implements EmbeddingProvider {
   async embed(inputs: string[], opts: EmbedOptions = {}): Promise<EmbedResult> {
     opts.signal?.throwIfAborted();
     if (inputs.length === 0) return { vectors: [], tokens: 0, requests: 0, retries: 0 };
-    const tokenCounts = this.#countTokens(inputs);
+    const tokenCounts = this.#countTokens(inputs, opts.tokenCounts);
     const { spec } = this.model;
     const slices = packRequests(tokenCounts, spec.maxInputsPerRequest, spec.maxTokensPerRequest);
     // The first failure stops the other requests of this call (queued ones never start).
@@ -116,12 +116,13 @@ export class OpenAIProvider implements EmbeddingProvider {
     return { vectors, tokens, requests: slices.length, retries };
   }
 
-  #countTokens(inputs: string[]): number[] {
+  #countTokens(inputs: string[], known?: readonly number[]): number[] {
     const exact = this.#opts.countTokens;
     const { maxInputTokens } = this.model.spec;
     return inputs.map((text, i) => {
       if (text.length === 0) throw new NonRetryableError(`${this.model.key}: input #${i} is empty; OpenAI rejects empty strings`);
-      const n = exact ? exact(text) : estimateTokens(text);
+      // Counts the caller already has (from the same tokenizer) save a second tokenization.
+      const n = known?.[i] ?? (exact ? exact(text) : estimateTokens(text));
       if (exact && n > maxInputTokens)
         throw new NonRetryableError(`${this.model.key}: input #${i} has ${n} tokens, more than the model's ${maxInputTokens}; truncate or split it first (setting "overlong")`);
       return n;
@@ -208,7 +209,7 @@ export class OpenAIProvider implements EmbeddingProvider {
       if (!vec) throw new ProviderError(`${name}: returned an embedding that is neither a float array nor base64`, { retryable: false });
       if (vec.length !== expected)
         throw new ProviderError(`${name}: provider returned ${vec.length}-dim vectors, expected ${expected}`, { retryable: false });
-      out[index] = adaptDims(vec, dims, dimAdapter);
+      out[index] = adaptDims(vec, dims, dimAdapter, { inPlace: true });
     }
     return out;
   }

@@ -77,6 +77,8 @@ export interface EmbedOptions {
   signal?: AbortSignal;
   /** Called once per HTTP attempt, for the ledger. */
   onCall?: (c: EmbedCall) => void;
+  /** Token counts of `inputs` by the model's own tokenizer, when the caller already has them. */
+  tokenCounts?: readonly number[];
 }
 
 export interface EmbedResult {

@@ -21,11 +21,13 @@ export function l2normalize(v: Float32Array): Float32Array {
  * Brings a provider vector to `dims` with `adapter` and re-normalizes. `native` and `provider`
  * vectors must already be `dims` long (callers validate that first, with a better message).
  */
-export function adaptDims(v: ArrayLike<number>, dims: number, adapter: DimAdapter): Float32Array {
-  const out = new Float32Array(dims);
-  const n = Math.min(dims, v.length);
+export function adaptDims(v: ArrayLike<number>, dims: number, adapter: DimAdapter, opts: { inPlace?: boolean } = {}): Float32Array {
   if ((adapter === 'native' || adapter === 'provider') && v.length !== dims)
     throw new RangeError(`adaptDims(${adapter}): got ${v.length} dims, expected ${dims}`);
+  // A vector the caller owns (freshly decoded) is normalized where it is, without a copy.
+  if (opts.inPlace && v instanceof Float32Array && v.length === dims) return l2normalize(v);
+  const out = new Float32Array(dims);
+  const n = Math.min(dims, v.length);
   if (adapter === 'truncate' && v.length < dims) throw new RangeError(`cannot truncate ${v.length} dims to ${dims}`);
   if (adapter === 'pad' && v.length > dims) throw new RangeError(`cannot pad ${v.length} dims to ${dims}`);
   // Zero padding keeps the norm; normalizing anyway guards against providers that don't normalize.

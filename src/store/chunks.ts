@@ -66,12 +66,12 @@ export async function upsertDocuments(client: pg.PoolClient, indexId: number, te
 }
 
 /**
- * Upserts chunks by (doc, ordinal). Returns the ids whose text is new or changed: their old
+ * Upserts chunks by (doc, ordinal). Returns the chunks whose text is new or changed: their old
  * vectors (if any) are stale and must go.
  */
-export async function upsertChunks(client: pg.PoolClient, indexId: number, tenant: string, chunks: ChunkRow[]): Promise<string[]> {
+export async function upsertChunks(client: pg.PoolClient, indexId: number, tenant: string, chunks: ChunkRow[]): Promise<{ id: string; docId: string; ordinal: number }[]> {
   if (chunks.length === 0) return [];
-  const { rows } = await client.query<{ id: string }>(
+  const { rows } = await client.query<{ id: string; doc_id: string; ordinal: number }>(
     `INSERT INTO chunks (index_id, tenant, doc_id, ordinal, text, text_hash, char_start, char_end, tokens)
      SELECT $1, $2, c.* FROM unnest($3::text[], $4::int[], $5::text[], $6::bytea[], $7::int[], $8::int[], $9::int[])
             AS c(doc_id, ordinal, text, text_hash, char_start, char_end, tokens)
@@ -79,7 +79,7 @@ export async function upsertChunks(client: pg.PoolClient, indexId: number, tenan
        SET text = EXCLUDED.text, text_hash = EXCLUDED.text_hash, char_start = EXCLUDED.char_start,
            char_end = EXCLUDED.char_end, tokens = EXCLUDED.tokens, updated_at = now()
        WHERE chunks.text_hash <> EXCLUDED.text_hash
-     RETURNING id`,
+     RETURNING id, doc_id, ordinal`,
     [
       indexId,
       tenant,
@@ -92,7 +92,7 @@ export async function upsertChunks(client: pg.PoolClient, indexId: number, tenan
       chunks.map((c) => c.tokens),
     ],
   );
-  return rows.map((r) => r.id);
+  return rows.map((r) => ({ id: r.id, docId: r.doc_id, ordinal: r.ordinal }));
 }
 
 /** Deletes chunks past each document's new chunk count; returns their ids. */

@@ -16,6 +16,8 @@ export interface IndexVersion {
   dims: number;
   state: 'building' | 'ready' | 'dropped';
   hnswBuilt: boolean;
+  /** Tokenizer the index's chunks were counted with (chunks.tokens). */
+  indexTokenizer: string;
 }
 
 export interface IndexInfo {
@@ -29,7 +31,8 @@ export interface IndexInfo {
 }
 
 const VERSION_COLS = `v.id, v.index_id AS "indexId", v.version, v.table_name AS "tableName", v.model_version_id AS "modelVersionId",
-  mv.key AS "modelKey", v.dims, v.state, v.hnsw_built AS "hnswBuilt"`;
+  mv.key AS "modelKey", v.dims, v.state, v.hnsw_built AS "hnswBuilt",
+  (SELECT tokenizer FROM indexes WHERE id = v.index_id) AS "indexTokenizer"`;
 
 export async function getIndex(db: Queryable, name: string): Promise<IndexInfo | null> {
   const { rows } = await db.query<IndexVersion & { name: string; chunkTokens: number; chunkOverlap: number; tokenizer: string; iid: number }>(

@@ -21,25 +21,20 @@ export async function deleteVectors(client: Queryable, table: string, chunkIds: 
  */
 export async function fillFromCache(db: Queryable, table: string, modelVersionId: number, items: { chunkId: string; inputHash: Buffer }[]): Promise<Set<string>> {
   if (items.length === 0) return new Set();
+  // Every chunk whose hash is cached is a hit: written now, or already present with that hash.
   const { rows } = await db.query<{ chunk_id: string }>(
-    `INSERT INTO ${quoteIdent(table)} (chunk_id, model_version_id, input_hash, embedding)
-     SELECT t.chunk_id, $1, t.h, e.embedding FROM unnest($2::bigint[], $3::bytea[]) AS t(chunk_id, h)
-       JOIN embedding_cache e ON e.input_hash = t.h
-     ON CONFLICT (chunk_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, embedding = EXCLUDED.embedding
-       WHERE ${quoteIdent(table)}.input_hash <> EXCLUDED.input_hash
-     RETURNING chunk_id`,
+    `WITH hit AS (
+       SELECT t.chunk_id, t.h, e.embedding FROM unnest($2::bigint[], $3::bytea[]) AS t(chunk_id, h)
+         JOIN embedding_cache e ON e.input_hash = t.h),
+     written AS (
+       INSERT INTO ${quoteIdent(table)} (chunk_id, model_version_id, input_hash, embedding)
+       SELECT chunk_id, $1, h, embedding FROM hit
+       ON CONFLICT (chunk_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, embedding = EXCLUDED.embedding
+         WHERE ${quoteIdent(table)}.input_hash <> EXCLUDED.input_hash)
+     SELECT chunk_id FROM hit`,
     [modelVersionId, items.map((i) => i.chunkId), items.map((i) => i.inputHash)],
   );
-  // A row already present with the same hash is not returned by ON CONFLICT … WHERE; it is a hit too.
-  const written = new Set(rows.map((r) => r.chunk_id));
-  if (written.size < items.length) {
-    const { rows: present } = await db.query<{ chunk_id: string }>(
-      `SELECT v.chunk_id FROM ${quoteIdent(table)} v JOIN unnest($1::bigint[], $2::bytea[]) AS t(chunk_id, h) ON v.chunk_id = t.chunk_id AND v.input_hash = t.h`,
-      [items.map((i) => i.chunkId), items.map((i) => i.inputHash)],
-    );
-    for (const r of present) written.add(r.chunk_id);
-  }
-  return written;
+  return new Set(rows.map((r) => r.chunk_id));
 }
 
 export interface FreshVector {
@@ -51,13 +46,82 @@ export interface FreshVector {
 }
 
 /**
- * Writes freshly embedded vectors to the cache and to the index table in one transaction:
- * binary COPY into a temp staging table, then two set-based merges. Replays change nothing.
+ * Writes freshly embedded vectors to the cache and to the index table in one transaction.
+ *
+ * The common case (nothing there yet) is two binary COPYs straight into the cache and the index
+ * table, the fastest way into Postgres. A COPY that meets an existing key (a replay after a
+ * crash, or another worker that embedded the same text) is rolled back to its savepoint and
+ * redone through a staging table with set-based merges, so replays change nothing. Rows whose
+ * chunk changed or vanished since the texts were read are removed before commit.
  * Returns how many index rows were written.
  */
 export async function writeFresh(db: Db, table: string, modelVersionId: number, rows: FreshVector[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const payload = encodeBinaryCopy(
+  const byHash = new Map<string, FreshVector>();
+  for (const r of rows) byHash.set(r.inputHash.toString('hex'), r);
+  const cachePayload = encodeBinaryCopy(
+    [...byHash.values()].map((r): Cell[] => [
+      { t: 'bytea', v: r.inputHash },
+      { t: 'int4', v: modelVersionId },
+      { t: 'vector', v: r.vector },
+    ]),
+  );
+  const indexPayload = encodeBinaryCopy(
+    rows.map((r): Cell[] => [
+      { t: 'int8', v: r.chunkId },
+      { t: 'int4', v: modelVersionId },
+      { t: 'bytea', v: r.inputHash },
+      { t: 'vector', v: r.vector },
+    ]),
+  );
+  return withTransaction(db, async (client) => {
+    if (!(await copyUnlessConflict(client, 'embedding_cache (input_hash, model_version_id, embedding)', cachePayload))) {
+      await stage(client, stagePayload(rows));
+      await client.query(
+        `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
+         SELECT DISTINCT ON (input_hash) input_hash, $1, embedding FROM embedq_stage
+         ON CONFLICT (input_hash) DO NOTHING`,
+        [modelVersionId],
+      );
+    }
+    const target = quoteIdent(table);
+    if (await copyUnlessConflict(client, `${target} (chunk_id, model_version_id, input_hash, embedding)`, indexPayload)) {
+      const gone = await client.query(
+        `DELETE FROM ${target} v USING unnest($1::bigint[], $2::bytea[]) AS t(chunk_id, text_hash)
+          WHERE v.chunk_id = t.chunk_id AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = t.chunk_id AND c.text_hash = t.text_hash)`,
+        [rows.map((r) => r.chunkId), rows.map((r) => r.textHash)],
+      );
+      return rows.length - (gone.rowCount ?? 0);
+    }
+    await stage(client, stagePayload(rows));
+    const r = await client.query(
+      `INSERT INTO ${target} (chunk_id, model_version_id, input_hash, embedding)
+       SELECT s.chunk_id, $1, s.input_hash, s.embedding FROM embedq_stage s
+         JOIN chunks c ON c.id = s.chunk_id AND c.text_hash = s.text_hash
+       ON CONFLICT (chunk_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, embedding = EXCLUDED.embedding
+         WHERE ${target}.input_hash <> EXCLUDED.input_hash`,
+      [modelVersionId],
+    );
+    return r.rowCount ?? 0;
+  });
+}
+
+/** COPY inside a savepoint; false (and rolled back) when a row's key already exists. */
+async function copyUnlessConflict(client: pg.PoolClient, target: string, payload: Buffer): Promise<boolean> {
+  await client.query('SAVEPOINT embedq_copy');
+  try {
+    await copyBinary(client, target, payload);
+    await client.query('RELEASE SAVEPOINT embedq_copy');
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code !== '23505') throw e;
+    await client.query('ROLLBACK TO SAVEPOINT embedq_copy');
+    return false;
+  }
+}
+
+function stagePayload(rows: FreshVector[]): Buffer {
+  return encodeBinaryCopy(
     rows.map((r): Cell[] => [
       { t: 'int8', v: r.chunkId },
       { t: 'bytea', v: r.inputHash },
@@ -65,24 +129,6 @@ export async function writeFresh(db: Db, table: string, modelVersionId: number, 
       { t: 'vector', v: r.vector },
     ]),
   );
-  return withTransaction(db, async (client) => {
-    await stage(client, payload);
-    await client.query(
-      `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
-       SELECT DISTINCT ON (input_hash) input_hash, $1, embedding FROM embedq_stage
-       ON CONFLICT (input_hash) DO NOTHING`,
-      [modelVersionId],
-    );
-    const r = await client.query(
-      `INSERT INTO ${quoteIdent(table)} (chunk_id, model_version_id, input_hash, embedding)
-       SELECT s.chunk_id, $1, s.input_hash, s.embedding FROM embedq_stage s
-         JOIN chunks c ON c.id = s.chunk_id AND c.text_hash = s.text_hash
-       ON CONFLICT (chunk_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, embedding = EXCLUDED.embedding
-         WHERE ${quoteIdent(table)}.input_hash <> EXCLUDED.input_hash`,
-      [modelVersionId],
-    );
-    return r.rowCount ?? 0;
-  });
 }
 
 async function stage(client: pg.PoolClient, payload: Buffer): Promise<void> {
@@ -90,6 +136,7 @@ async function stage(client: pg.PoolClient, payload: Buffer): Promise<void> {
   await client.query(
     `CREATE TEMP TABLE IF NOT EXISTS embedq_stage (chunk_id bigint, input_hash bytea, text_hash bytea, embedding vector) ON COMMIT DELETE ROWS`,
   );
+  await client.query('TRUNCATE embedq_stage');
   await copyBinary(client, 'embedq_stage', payload);
 }
 
