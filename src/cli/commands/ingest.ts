@@ -26,6 +26,10 @@ export interface IngestOptions {
   tenant?: string | undefined;
   chunkTokens?: number | undefined;
   chunkOverlap?: number | undefined;
+  /** JSONL field / CSV column holding the text. @default text */
+  textField?: string | undefined;
+  /** JSONL field / CSV column holding the document id. @default id */
+  idField?: string | undefined;
   wait?: boolean;
   localWorker?: boolean;
   progress?: boolean;
@@ -105,7 +109,12 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   try {
     await runs.create(runId, { index: name, tenant, ingestJobs: plan.sources.length });
     await runs.reject(runId, plan.rejected);
-    const read = { invalidUtf8: ctx.config.invalidUtf8 };
+    const fields = { ...(o.textField ? { textField: o.textField } : {}), ...(o.idField ? { idField: o.idField } : {}) };
+    const read = {
+      invalidUtf8: ctx.config.invalidUtf8,
+      jsonl: fields,
+      csv: { ...(o.textField ? { textColumn: o.textField } : {}), ...(o.idField ? { idColumn: o.idField } : {}) },
+    };
     await queues.ingest.addBulk(
       plan.sources.map((s) => {
         // Document ids are paths relative to the working directory when inside it, else absolute.
@@ -242,21 +251,26 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--tenant <id>', 'tenant the documents belong to (default: config defaultTenant)')
     .option('--chunk-tokens <n>', 'tokens per chunk for a new index (default: config chunk.tokens)', (v) => parseInt(v, 10))
     .option('--chunk-overlap <n>', 'overlap tokens for a new index (default: config chunk.overlap)', (v) => parseInt(v, 10))
+    .option('--text-field <name>', 'JSONL field or CSV column with the text (default: text)')
+    .option('--id-field <name>', 'JSONL field or CSV column with the document id (default: id)')
     .option('--no-wait', 'only enqueue; `embedq worker` processes the run')
     .option('--no-local-worker', 'never start an in-process worker, even when none is running')
     .option('--retry-failed', 'put every job that failed after its retries back in the queue and wait for their runs')
     .option('--json', 'print one JSON summary at the end')
     .addHelpText('after', '\nExamples:\n  embedq ingest docs/ README.md --index docs\n  embedq ingest "data/**/*.jsonl" --index kb --model openai/text-embedding-3-small --dims 512\n  embedq ingest corpus.csv --index support --tenant acme --json\n  embedq ingest --retry-failed')
     .action(
-      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; wait: boolean; localWorker: boolean; retryFailed?: boolean }) => {
+      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; wait: boolean; localWorker: boolean; retryFailed?: boolean }) => {
         if (opts.retryFailed) {
           const r = await runRetryFailed(ctx, { wait: opts.wait, localWorker: opts.localWorker, progress: !out.json });
           out.result(r, (v) => `retried ${v.retried} failed jobs of ${v.runs.length} runs: ${v.embedded} chunks embedded, ${v.failedJobs} jobs still failed`);
           return r.failedJobs > 0 ? 1 : 0;
         }
         if (!opts.index) throw new UsageError('--index <name> is required (the index to write)');
-        for (const [k, v] of [['--dims', opts.dims], ['--chunk-tokens', opts.chunkTokens]] as const)
-          if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`${k} must be a positive whole number`);
+        if (opts.dims !== undefined && (!Number.isInteger(opts.dims) || opts.dims < 1)) throw new UsageError('--dims must be a positive whole number');
+        if (opts.chunkTokens !== undefined && (!Number.isInteger(opts.chunkTokens) || opts.chunkTokens < 4))
+          throw new UsageError('--chunk-tokens must be a whole number of at least 4');
+        if (opts.chunkOverlap !== undefined && (!Number.isInteger(opts.chunkOverlap) || opts.chunkOverlap < 0 || opts.chunkOverlap >= (opts.chunkTokens ?? ctx.config.chunk.tokens)))
+          throw new UsageError('--chunk-overlap must be a whole number from 0 to less than the chunk size');
         const s = await runIngest(ctx, { paths, ...opts, index: opts.index, progress: !out.json });
         out.result(s, formatIngest);
         return s.failedJobs > 0 ? 1 : 0;
