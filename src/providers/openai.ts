@@ -9,6 +9,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { NonRetryableError, ProviderError } from '../errors.ts';
 import { toProviderError, type ErrorContext } from './openai-errors.ts';
 import { estimateTokens, packRequests, type RequestSlice } from './pack.ts';
+import type { RateLimiter, RateLimitKey } from './rate-limiter.ts';
 import { backoffDelay, parseRateLimitHeaders, type BackoffOptions, type HeaderSource, type RateLimitInfo } from './retry.ts';
 import { adaptDims, decodeFloat32Base64 } from './vectors.ts';
 import type { EmbedCall, EmbedOptions, EmbedResult, EmbeddingProvider, ResolvedModel } from './types.ts';
@@ -47,6 +48,12 @@ export interface OpenAIProviderOptions {
   fetch?: typeof fetch;
   /** Called with the `x-ratelimit-*` headers of every response that carries them. */
   onRateLimit?: (info: RateLimitInfo) => void;
+  /**
+   * The rate limiter shared by every worker process: each attempt waits for its place, responses
+   * feed it the provider's headers and billed tokens, and a 429 pauses the model for everyone.
+   * @default none (every request is sent at once; only this provider's `concurrency` limits it)
+   */
+  limiter?: RateLimiter;
   /** Source of jitter, for tests. @default Math.random */
   random?: () => number;
 }
@@ -134,6 +141,8 @@ export class OpenAIProvider implements EmbeddingProvider {
     const maxAttempts = this.#opts.maxAttempts ?? 6;
     const maxRetryAfterMs = this.#opts.maxRetryAfterMs ?? 60_000;
     const { dims, dimAdapter, spec } = this.model;
+    const limiter = this.#opts.limiter;
+    const key: RateLimitKey = { provider: spec.provider, model: spec.model };
     const body = {
       model: spec.model,
       input: inputs,
@@ -142,6 +151,8 @@ export class OpenAIProvider implements EmbeddingProvider {
     } as const;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
+      // Outside the try: an abort or a limiter that cannot find room in time is not an attempt.
+      const permit = await limiter?.acquire(key, slice.tokens, signal);
       const started = performance.now();
       const report = (c: Omit<EmbedCall, 'inputs' | 'attempt' | 'latencyMs'>) =>
         onCall?.({ inputs: inputs.length, attempt, latencyMs: Math.round(performance.now() - started), ...c });
@@ -149,10 +160,13 @@ export class OpenAIProvider implements EmbeddingProvider {
       try {
         const { data, response } = await this.#client.embeddings.create(body, { signal }).withResponse();
         httpStatus = response.status;
-        this.#rateLimit(response.headers);
+        const usage = (data as { usage?: { prompt_tokens?: unknown } } | null)?.usage;
+        const billed = typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined;
+        // Billed tokens first, so the headers are compared with a corrected window.
+        if (permit && billed !== undefined) await this.#limiterSays(() => limiter!.reconcile(key, permit, billed));
+        await this.#rateLimit(key, response.headers);
         const vectors = this.#decode(data, inputs.length);
-        const usage = (data as { usage?: { prompt_tokens?: unknown } }).usage;
-        const tokens = typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : slice.tokens;
+        const tokens = billed ?? slice.tokens;
         report({ tokens, status: 'ok', httpStatus });
         return { vectors, tokens, retries: attempt - 1 };
       } catch (e) {
@@ -161,9 +175,16 @@ export class OpenAIProvider implements EmbeddingProvider {
           throw signal.reason;
         }
         const err = toProviderError(e, this.#errors);
-        if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) this.#rateLimit(err.cause.headers as HeaderSource | undefined);
+        if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) await this.#rateLimit(key, err.cause.headers as HeaderSource | undefined);
         const status = err.status ?? httpStatus;
         const common = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}) };
+        const wait = err.retryAfterMs ?? backoffDelay(attempt, this.#opts.backoff, this.#opts.random);
+        if (permit && status === 429 && err.retryable) {
+          // The provider did not count the refused request, and asks everyone to hold off: every
+          // worker pauses this model, so a 429 storm does not turn into a retry storm.
+          await this.#limiterSays(() => limiter!.release(key, permit));
+          await this.#limiterSays(() => limiter!.pause(key, wait));
+        }
         const tooLong = err.retryAfterMs !== undefined && err.retryAfterMs > maxRetryAfterMs;
         if (!err.retryable || attempt >= maxAttempts || tooLong) {
           report({ ...common, status: 'error' });
@@ -177,15 +198,30 @@ export class OpenAIProvider implements EmbeddingProvider {
           });
         }
         report({ ...common, status: 'retry' });
-        await delay(err.retryAfterMs ?? backoffDelay(attempt, this.#opts.backoff, this.#opts.random), undefined, { signal });
+        await delay(wait, undefined, { signal });
       }
     }
   }
 
-  #rateLimit(headers: HeaderSource | undefined): void {
-    if (!this.#opts.onRateLimit) return;
+  async #rateLimit(key: RateLimitKey, headers: HeaderSource | undefined): Promise<void> {
+    const { onRateLimit, limiter } = this.#opts;
+    if (!onRateLimit && !limiter) return;
     const info = parseRateLimitHeaders(headers);
-    if (info) this.#opts.onRateLimit(info);
+    if (!info) return;
+    onRateLimit?.(info);
+    if (limiter) await this.#limiterSays(() => limiter.observe(key, info));
+  }
+
+  /**
+   * Bookkeeping after a response must not cost the response: the vectors are paid for. A Redis
+   * that fails here fails the next `acquire`, which does need it, and surfaces there.
+   */
+  async #limiterSays(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch {
+      // see above
+    }
   }
 
   /** Validates a 200 body and returns unit vectors of `model.dims`, in input order. */

@@ -1,12 +1,15 @@
 /**
  * Providers by model version id, built once per process from the model_versions row (the
- * exact pinned version every vector of that model version was made with).
+ * exact pinned version every vector of that model version was made with). Every provider of a
+ * pool shares one rate limiter in Redis, as do the pools of all other processes.
  */
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { tokenizerFor } from '../corpus/tokenizer.ts';
 import type { Queryable } from '../store/db.ts';
 import { createProvider } from './index.ts';
 import { overridesFor, resolveModel } from './models.ts';
+import { RedisRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import type { EmbeddingProvider, ResolvedModel } from './types.ts';
 
 export interface ModelVersion {
@@ -19,11 +22,17 @@ export interface ModelVersion {
 export class ProviderPool {
   readonly #db: Queryable;
   readonly #config: Config;
+  readonly #limiter: RateLimiter;
   readonly #byId = new Map<number, Promise<{ mv: ModelVersion; provider: EmbeddingProvider }>>();
 
-  constructor(db: Queryable, config: Config) {
+  /**
+   * @param redis a command connection (the context's): the rate limiter's keys live under
+   *   `config.redisPrefix`, its limits come from `config.rateLimits`
+   */
+  constructor(db: Queryable, config: Config, redis: Redis) {
     this.#db = db;
     this.#config = config;
+    this.#limiter = new RedisRateLimiter(redis, { prefix: config.redisPrefix, limits: config.rateLimits });
   }
 
   get(modelVersionId: number): Promise<{ mv: ModelVersion; provider: EmbeddingProvider }> {
@@ -51,6 +60,7 @@ export class ProviderPool {
     const provider = createProvider(resolved, { openai: this.#config.openai, cohere: this.#config.cohere }, {
       countTokens: (t) => tokenizer.count(t),
       maxAttempts: this.#config.worker.providerAttempts,
+      limiter: this.#limiter,
     });
     return { mv: { id, key: r.key, provider: r.provider, resolved }, provider };
   }

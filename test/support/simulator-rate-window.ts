@@ -1,5 +1,6 @@
 /**
- * The simulator's rate limits: requests and tokens per minute over a sliding 60 s window, with
+ * The simulator's rate limits: requests and tokens per minute over a sliding 60 s window (or a
+ * shorter `windowMs`, so tests can check a whole minute's behaviour in seconds), with
  * OpenAI's 429 body and headers (`retry-after`, `retry-after-ms`, `x-ratelimit-*` whose reset
  * times are Go-style durations such as "6m0s", "51.189s", "20ms").
  */
@@ -7,6 +8,18 @@ import type { SimReply } from './provider-simulator.ts';
 import { apiError } from './simulator-embeddings.ts';
 
 const WINDOW_MS = 60_000;
+
+/** The limits a window reads (the simulator's knobs object). */
+export interface RateWindowKnobs {
+  rpm: number;
+  tpm: number;
+  /**
+   * Window length. Not a named simulator knob: set it on the knobs object, e.g.
+   * `startSimulator({ tpm, windowMs } as SimulatorOptions)` or `POST /_sim/set {"windowMs":2000}`.
+   * @default 60_000
+   */
+  windowMs?: number;
+}
 
 export interface RateWindow {
   /** Counts the request if it fits, else returns the 429 to send. */
@@ -28,23 +41,24 @@ export function formatGoDuration(ms: number): string {
 }
 
 /** Reads limits from `knobs` at every call, so `sim.set({ rpm })` applies at once. */
-export function createRateWindow(knobs: { rpm: number; tpm: number }): RateWindow {
+export function createRateWindow(knobs: RateWindowKnobs): RateWindow {
+  const windowMs = () => knobs.windowMs ?? WINDOW_MS;
   let events: { at: number; tokens: number }[] = [];
   let used = 0;
   const prune = (now: number) => {
     let i = 0;
-    while (i < events.length && events[i]!.at <= now - WINDOW_MS) used -= events[i++]!.tokens;
+    while (i < events.length && events[i]!.at <= now - windowMs()) used -= events[i++]!.tokens;
     if (i > 0) events = events.slice(i);
   };
   /** How long until the window has room for `tokens` more (and one more request). */
   const waitFor = (tokens: number, now: number): { kind: 'requests' | 'tokens'; ms: number } | undefined => {
-    if (knobs.rpm > 0 && events.length + 1 > knobs.rpm) return { kind: 'requests', ms: events[events.length - knobs.rpm]!.at + WINDOW_MS - now };
+    if (knobs.rpm > 0 && events.length + 1 > knobs.rpm) return { kind: 'requests', ms: events[events.length - knobs.rpm]!.at + windowMs() - now };
     if (knobs.tpm > 0 && used + tokens > knobs.tpm) {
-      if (tokens > knobs.tpm) return { kind: 'tokens', ms: WINDOW_MS };
+      if (tokens > knobs.tpm) return { kind: 'tokens', ms: windowMs() };
       let freed = used;
       for (const e of events) {
         freed -= e.tokens;
-        if (freed + tokens <= knobs.tpm) return { kind: 'tokens', ms: e.at + WINDOW_MS - now };
+        if (freed + tokens <= knobs.tpm) return { kind: 'tokens', ms: e.at + windowMs() - now };
       }
     }
     return undefined;
@@ -75,7 +89,7 @@ export function createRateWindow(knobs: { rpm: number; tpm: number }): RateWindo
       prune(now);
       const out: Record<string, string> = {};
       // Reset = until the oldest counted request leaves the window and the budget grows again.
-      const reset = formatGoDuration(events.length ? events[0]!.at + WINDOW_MS - now : 0);
+      const reset = formatGoDuration(events.length ? events[0]!.at + windowMs() - now : 0);
       if (knobs.rpm > 0) {
         out['x-ratelimit-limit-requests'] = String(knobs.rpm);
         out['x-ratelimit-remaining-requests'] = String(Math.max(0, knobs.rpm - events.length));
