@@ -2,7 +2,8 @@
  * Builds the provider for a resolved model from the parsed config. The only place that decides
  * which implementation serves which `provider/…` prefix.
  */
-import { ConfigError, UsageError } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
+import { CohereProvider } from './cohere.ts';
 import { LocalProvider } from './local.ts';
 import { OpenAIProvider, type OpenAIProviderOptions } from './openai.ts';
 import type { EmbeddingProvider, ResolvedModel } from './types.ts';
@@ -10,7 +11,7 @@ import type { EmbeddingProvider, ResolvedModel } from './types.ts';
 export type { DimAdapter, EmbedCall, EmbedOptions, EmbedResult, EmbeddingProvider, ModelSpec, ResolvedModel } from './types.ts';
 export { MODELS, resolveModel, type ModelOverrides } from './models.ts';
 export type { RateLimitInfo } from './retry.ts';
-export { LocalProvider, OpenAIProvider };
+export { CohereProvider, LocalProvider, OpenAIProvider };
 
 /** The provider part of the config (a parsed `Config` fits). */
 export interface ProviderConfig {
@@ -25,8 +26,7 @@ export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey'
 const NO_KEY = 'embedq-no-key';
 
 /**
- * @throws ConfigError when the OpenAI key is missing for a non-local base URL
- * @throws UsageError for providers not supported yet (Cohere)
+ * @throws ConfigError when the OpenAI or Cohere key is missing for a non-local base URL
  * @example createProvider(resolveModel('openai/text-embedding-3-small', 512), config, { countTokens })
  */
 export function createProvider(model: ResolvedModel, cfg: ProviderConfig, opts: CreateProviderOptions = {}): EmbeddingProvider {
@@ -48,8 +48,13 @@ export function createProvider(model: ResolvedModel, cfg: ProviderConfig, opts: 
         ...(organization ? { organization } : {}),
       });
     }
-    case 'cohere':
-      throw new UsageError(`${id}: the Cohere provider is not yet supported (issue #4); use local/hash-v1 or an openai/… model for now`);
+    case 'cohere': {
+      const { apiKey, baseUrl } = cfg.cohere ?? {};
+      const key = apiKey ?? (baseUrl && isLoopback(baseUrl) ? NO_KEY : undefined);
+      if (!key)
+        throw new ConfigError([`${id}: COHERE_API_KEY is not set. Set it in the environment (or cohere.apiKey in the config file), or point COHERE_BASE_URL at a local Cohere-compatible server`]);
+      return new CohereProvider(model, { ...opts, apiKey: key, ...(baseUrl ? { baseUrl } : {}) });
+    }
   }
 }
 

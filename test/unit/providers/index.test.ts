@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError, UsageError } from '../../../src/errors.ts';
-import { createProvider, LocalProvider, OpenAIProvider, resolveModel } from '../../../src/providers/index.ts';
+import { ConfigError } from '../../../src/errors.ts';
+import { CohereProvider, createProvider, LocalProvider, OpenAIProvider, resolveModel } from '../../../src/providers/index.ts';
 
 describe('createProvider', () => {
   const small = resolveModel('openai/text-embedding-3-small');
@@ -22,8 +22,11 @@ describe('createProvider', () => {
     expect(createProvider(small, { openai: { apiKey: 'sk-test', baseUrl: 'https://example.com/v1' } })).toBeInstanceOf(OpenAIProvider);
   });
 
-  test('Cohere is not supported yet, and says so', () => {
-    expect(() => createProvider(resolveModel('cohere/embed-v4.0'), { cohere: { apiKey: 'k' } })).toThrow(UsageError);
-    expect(() => createProvider(resolveModel('cohere/embed-v4.0'), {})).toThrow(/not yet supported \(issue #4\)/);
+  test('Cohere needs COHERE_API_KEY, except for a local server', () => {
+    const v4 = resolveModel('cohere/embed-v4.0');
+    expect(createProvider(v4, { cohere: { apiKey: 'k' } })).toBeInstanceOf(CohereProvider);
+    expect(() => createProvider(v4, {})).toThrow(ConfigError);
+    expect(() => createProvider(v4, {})).toThrow(/cohere\/embed-v4\.0: COHERE_API_KEY is not set/);
+    expect(createProvider(v4, { cohere: { baseUrl: 'http://localhost:8080' } })).toBeInstanceOf(CohereProvider);
   });
 });
