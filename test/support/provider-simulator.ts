@@ -1,15 +1,19 @@
 /**
  * An in-process provider simulator: a real HTTP server (node:http on 127.0.0.1) speaking
  * OpenAI's `POST /v1/embeddings` wire format, with rate limits (sliding 60 s window, real 429s
- * and `x-ratelimit-*` headers), latency and fault injection. Routes live in one table keyed by
- * `METHOD /path`, so later files add /v1/files, /v1/batches and Cohere's endpoints beside it.
+ * and `x-ratelimit-*` headers), latency and fault injection; OpenAI's Files and Batch APIs
+ * (simulator-files.ts, simulator-batches.ts); and Cohere's v2 embed, datasets and embed jobs
+ * under `/cohere` (simulator-cohere.ts). Routes live in one table keyed by `METHOD /path`
+ * (`:name` segments are parameters).
  *
  *   const sim = await startSimulator({ rpm: 60 });
  *   new OpenAI({ baseURL: sim.url, apiKey: 'x' });  // sim.url ends in /v1
- *   sim.failNext(2, '500'); sim.stats(); await sim.close();
+ *   new CohereClientV2({ token: 'x', environment: sim.cohereUrl });
+ *   sim.failNext(2, '500'); sim.set({ batchFailFraction: 0.1 }); sim.stats(); await sim.close();
  *
- * Standalone (benchmarks, multi-process tests), printing `{"url":…,"port":…}` on stdout and
- * controlled through GET /_sim/stats and POST /_sim/set | /_sim/fail-next | /_sim/reset:
+ * Standalone (benchmarks, multi-process tests), printing `{"url":…,"cohereUrl":…,"port":…}` on
+ * stdout and controlled through GET /_sim/stats and POST /_sim/set | /_sim/fail-next | /_sim/reset
+ * (every knob, batch and Cohere ones included, is settable through /_sim/set):
  *
  *   node test/support/provider-simulator.ts --port 0 [--latency-ms 20] [--rpm 3000] [--tpm 1000000]
  */
@@ -18,14 +22,19 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { LocalEmbedding } from '../../src/providers/local.ts';
-import { createRateWindow, type RateWindow } from './simulator-rate-window.ts';
+import { createBatchApi, DEFAULT_BATCH_KNOBS, type BatchKnobs, type BatchStats } from './simulator-batches.ts';
+import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereStats } from './simulator-cohere.ts';
+import { cohereError } from './simulator-cohere-models.ts';
+import { createRateWindow } from './simulator-rate-window.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './simulator-embeddings.ts';
+import { DEFAULT_FILE_KNOBS, type FileKnobs } from './simulator-files.ts';
+import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './simulator-http.ts';
+import type { FaultKind, Route, SimLogEntry, SimReply, SimState } from './simulator-route-types.ts';
 
-export type FaultKind = '500' | '429' | 'quota' | 'timeout' | 'malformed' | 'wrong-dims';
+export type { FaultKind, Route, SimLogEntry, SimReply, SimState };
 
-/** Settable at start and at run time. */
-export interface SimulatorKnobs {
+/** Settable at start and at run time (batch, file and Cohere knobs: see their modules). */
+export interface SimulatorKnobs extends BatchKnobs, FileKnobs, CohereKnobs {
   /** Delay before every response. @default 0 */
   latencyMs: number;
   /** Requests per minute; 0 = unlimited (and no request headers). @default 0 */
@@ -55,73 +64,55 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   countTokens?: (text: string) => number;
 }
 
-export interface SimLogEntry {
-  method: string;
-  path: string;
-  status: number | 'timeout';
-  model?: string;
-  inputs?: number;
-  tokens?: number;
-  dimensions?: number;
-  encoding?: string;
-  fault?: FaultKind;
-}
-
 export interface SimulatorStats {
   requests: number;
   /** Inputs and tokens of requests answered 200. */
   inputs: number;
   tokens: number;
-  /** Responses by status (`timeout` for held requests). */
+  /** Responses by status (`timeout` for held requests, `reset` for dropped uploads). */
   byStatus: Record<string, number>;
   /** The last 10,000 requests, oldest first. */
   log: SimLogEntry[];
+  /** Files and batches; present once either API was used since the last reset. */
+  batch?: BatchStats;
+  /** Cohere (its /v2/embed inputs and tokens also count above); present once used since the last reset. */
+  cohere?: CohereStats;
 }
 
 export interface SimRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** Parsed JSON, a `SimForm` for multipart bodies, or undefined. */
   body: unknown;
+  /** Values of the route's `:name` segments. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** `http://host:port` as the client addressed us (for URLs we hand out). */
+  origin: string;
 }
-
-/** A response to send. `hold` keeps the socket open without answering (a timeout). */
-export interface SimReply {
-  status: number;
-  body?: unknown;
-  /** Sent as-is instead of `body` (malformed JSON). */
-  raw?: string;
-  headers?: Record<string, string>;
-  hold?: boolean;
-  log?: Partial<SimLogEntry>;
-}
-
-/** What route handlers share. */
-export interface SimState {
-  knobs: SimulatorKnobs;
-  countTokens: (text: string) => number;
-  window: RateWindow;
-  embedders: Map<string, (text: string) => LocalEmbedding>;
-  /** The next injected fault, if any (failNext first, then `faultRate`). */
-  takeFault(): FaultKind | undefined;
-}
-
-export type Route = (req: SimRequest, state: SimState) => SimReply | Promise<SimReply>;
 
 export interface Simulator {
   /** Base URL ending in `/v1`. */
   readonly url: string;
+  /** Base URL for the cohere-ai SDK (`environment` or `baseUrl`), ending in `/cohere`. */
+  readonly cohereUrl: string;
   readonly port: number;
   stats(): SimulatorStats;
   set(knobs: Partial<SimulatorKnobs>): void;
   /** The next `n` embeddings requests fail with `kind`. */
   failNext(n: number, kind: FaultKind): void;
-  /** Zeroes counters, forgets queued faults and the rate window. */
+  /** Zeroes counters, forgets queued faults, the rate window, files, batches, datasets and jobs. */
   reset(): void;
   close(): Promise<void>;
 }
 
-const DEFAULT_KNOBS: SimulatorKnobs = { latencyMs: 0, rpm: 0, tpm: 0, faultRate: 0, faultKinds: ['500', '429'], retryAfterMs: 250, models: undefined, defaultDims: 1536 };
+const DEFAULT_KNOBS: SimulatorKnobs = {
+  ...{ latencyMs: 0, rpm: 0, tpm: 0, faultRate: 0, faultKinds: ['500', '429'], retryAfterMs: 250, models: undefined, defaultDims: 1536 },
+  ...DEFAULT_BATCH_KNOBS,
+  ...DEFAULT_FILE_KNOBS,
+  ...DEFAULT_COHERE_KNOBS,
+};
 const LOG_LIMIT = 10_000;
 
 const FAULTS: Record<FaultKind, (state: SimState) => SimReply> = {
@@ -154,12 +145,6 @@ const listModels: Route = (_req, state) => ({
   body: { object: 'list', data: Object.keys(state.knobs.models ?? OPENAI_MODELS).map((id) => ({ id, object: 'model', created: 0, owned_by: 'simulator' })) },
 });
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Starts a simulator; `close()` it when done. */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const knobs: SimulatorKnobs = { ...DEFAULT_KNOBS };
@@ -177,7 +162,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     takeFault: () => queued.shift() ?? (knobs.faultRate > 0 && Math.random() < knobs.faultRate ? knobs.faultKinds[Math.floor(Math.random() * knobs.faultKinds.length)] : undefined),
   };
   let stats: SimulatorStats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
-  const snapshot = (): SimulatorStats => structuredClone(stats);
+  const batchApi = createBatchApi(state);
+  const cohereApi = createCohereApi(state);
+  // `batch` and `cohere` appear once used, so a fresh simulator's stats stay as they always were.
+  let used = { batch: false, cohere: false };
+  const snapshot = (): SimulatorStats =>
+    structuredClone({ ...stats, ...(used.batch ? { batch: batchApi.stats() } : {}), ...(used.cohere ? { cohere: cohereApi.stats() } : {}) });
   const control = {
     set,
     failNext(n: number, kind: FaultKind) {
@@ -188,12 +178,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       stats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
       queued.length = 0;
       state.window.clear();
+      batchApi.clear();
+      cohereApi.clear();
+      used = { batch: false, cohere: false };
     },
   };
 
   const routes: Record<string, Route> = {
     'POST /v1/embeddings': embeddings,
     'GET /v1/models': listModels,
+    ...batchApi.routes,
+    ...cohereApi.routes,
     'GET /_sim/stats': () => ({ status: 200, body: snapshot() }),
     'POST /_sim/set': (req) => (control.set(req.body as Partial<SimulatorKnobs>), { status: 200, body: { ok: true } }),
     'POST /_sim/fail-next': (req) => {
@@ -205,33 +200,41 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://sim').pathname;
-    const text = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const { pathname: path } = url;
+    const method = req.method ?? 'GET';
+    const found = matchRoute(routes, method, path);
+    const cohere = path.startsWith('/cohere/');
+    const isApi = path.startsWith('/v1/') || cohere;
+    // Each provider's own error envelope for what the router itself answers.
+    const fail = (status: number, message: string, code: string | null = null) => (cohere ? cohereError(status, message) : apiError(status, message, 'invalid_request_error', code));
     let reply: SimReply;
-    let body: unknown;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      body = Symbol.for('unparsable');
+    let reset = false;
+    if (found?.route.beforeBody?.(state) === 'reset') {
+      await awaitFirstChunk(req);
+      reset = true;
+      reply = { status: 0 };
+    } else {
+      const body = await parseBody(req);
+      if (!found) reply = fail(404, `Invalid URL (${method} ${path})`);
+      else if (body === UNPARSABLE) reply = fail(400, 'We could not parse the JSON body of your request.');
+      else if (isApi && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
+        reply = fail(401, cohere ? 'invalid api token' : `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_api_key');
+      else reply = await found.route({ method, path, headers: req.headers, body, params: found.params, query: url.searchParams, origin: `http://${req.headers.host}` }, state);
     }
-    const route = routes[`${req.method} ${path}`];
-    const isApi = path.startsWith('/v1/');
-    if (!route) reply = apiError(404, `Invalid URL (${req.method} ${path})`, 'invalid_request_error');
-    else if (body === Symbol.for('unparsable')) reply = apiError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error');
-    else if (isApi && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
-      reply = apiError(401, `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_request_error', 'invalid_api_key');
-    else reply = await route({ method: req.method ?? 'GET', path, headers: req.headers, body }, state);
     if (isApi) {
+      used = { batch: used.batch || /^\/v1\/(files|batches)/.test(path), cohere: used.cohere || cohere };
       stats.requests++;
-      const key = reply.hold ? 'timeout' : String(reply.status);
-      stats.byStatus[key] = (stats.byStatus[key] ?? 0) + 1;
+      const status = reset ? 'reset' : reply.hold ? 'timeout' : reply.status;
+      stats.byStatus[String(status)] = (stats.byStatus[String(status)] ?? 0) + 1;
       if (reply.status === 200 && !reply.raw && reply.log) {
         stats.inputs += reply.log.inputs ?? 0;
         stats.tokens += reply.log.tokens ?? 0;
       }
-      stats.log.push({ method: req.method ?? '', path, status: reply.hold ? 'timeout' : reply.status, ...reply.log });
+      stats.log.push({ method, path, status, ...reply.log });
       if (stats.log.length > LOG_LIMIT) stats.log.splice(0, stats.log.length - LOG_LIMIT);
     }
+    if (reset) return void req.socket.destroy();
     if (reply.hold) return; // the client times out; close() ends the socket
     if (knobs.latencyMs > 0) await delay(knobs.latencyMs);
     if (res.destroyed) return;
@@ -254,6 +257,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${host}:${addr.port}/v1`,
+    cohereUrl: `http://${host}:${addr.port}/cohere`,
     port: addr.port,
     stats: snapshot,
     ...control,
@@ -277,7 +281,7 @@ async function main(): Promise<void> {
       Object.entries({ latencyMs: num(values['latency-ms']), rpm: num(values.rpm), tpm: num(values.tpm), faultRate: num(values['fault-rate']) }).filter(([, v]) => v !== undefined),
     ),
   });
-  process.stdout.write(`${JSON.stringify({ url: sim.url, port: sim.port })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: sim.url, cohereUrl: sim.cohereUrl, port: sim.port })}\n`);
   const stop = () => void sim.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -5,7 +5,7 @@
  */
 import { createLocalEmbedder, seedValue, type LocalEmbedding } from '../../src/providers/local.ts';
 import { adaptDims, encodeFloat32Base64, l2normalize } from '../../src/providers/vectors.ts';
-import type { SimReply, SimRequest, SimState } from './provider-simulator.ts';
+import type { SimReply, SimState } from './provider-simulator.ts';
 
 /** A served model: its native size and whether it accepts `dimensions`. */
 export interface SimModel {

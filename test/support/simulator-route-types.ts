@@ -1,0 +1,48 @@
+/**
+ * The contract between the simulator's server and its route modules: what a route receives
+ * (the parsed request and the shared state) and what it answers.
+ */
+import type { LocalEmbedding } from '../../src/providers/local.ts';
+import type { SimRequest, SimulatorKnobs } from './provider-simulator.ts';
+import type { RateWindow } from './simulator-rate-window.ts';
+
+export type FaultKind = '500' | '429' | 'quota' | 'timeout' | 'malformed' | 'wrong-dims';
+
+export interface SimLogEntry {
+  method: string;
+  path: string;
+  status: number | 'timeout' | 'reset';
+  model?: string;
+  inputs?: number;
+  tokens?: number;
+  dimensions?: number;
+  encoding?: string;
+  fault?: FaultKind;
+}
+
+/** A response to send. `hold` keeps the socket open without answering (a timeout). */
+export interface SimReply {
+  status: number;
+  body?: unknown;
+  /** Sent as-is instead of `body` (malformed JSON, file content). */
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+  hold?: boolean;
+  log?: Partial<SimLogEntry>;
+}
+
+/** What route handlers share. */
+export interface SimState {
+  knobs: SimulatorKnobs;
+  countTokens: (text: string) => number;
+  window: RateWindow;
+  embedders: Map<string, (text: string) => LocalEmbedding>;
+  /** The next injected fault, if any (failNext first, then `faultRate`). */
+  takeFault(): FaultKind | undefined;
+}
+
+export interface Route {
+  (req: SimRequest, state: SimState): SimReply | Promise<SimReply>;
+  /** Runs before the body is read; `reset` drops the connection while the body still arrives. */
+  beforeBody?: (state: SimState) => 'reset' | undefined;
+}
