@@ -5,6 +5,8 @@
 import type { Job } from 'bullmq';
 import type { QueueName } from '../src/queue/names.ts';
 import type { JobDeps } from './deps.ts';
+import { handleBackfill, type BackfillPayload } from './backfill.ts';
+import { handleBatches, type BatchesPayload } from './batch.ts';
 import { handleEmbed, type EmbedPayload } from './embed.ts';
 import { handleFinalize, type FinalizePayload } from './finalize.ts';
 import { handleIngest, type IngestPayload } from './ingest.ts';
@@ -13,6 +15,8 @@ export interface Payloads {
   ingest: IngestPayload;
   embed: EmbedPayload;
   finalize: FinalizePayload;
+  batches: BatchesPayload;
+  reembed: BackfillPayload;
 }
 
 export type Handler<N extends QueueName> = (deps: JobDeps, job: Job<Payloads[N]>) => Promise<unknown>;
@@ -21,4 +25,6 @@ export const CATALOG: { [N in QueueName]: Handler<N> } = {
   ingest: handleIngest,
   embed: handleEmbed,
   finalize: handleFinalize,
+  batches: handleBatches,
+  reembed: handleBackfill,
 };

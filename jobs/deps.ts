@@ -1,4 +1,5 @@
 import type { Context } from '../src/context.ts';
+import type { BatchClients } from '../src/providers/batch-clients.ts';
 import type { ProviderPool } from '../src/providers/pool.ts';
 import type { Queues } from '../src/queue/producer.ts';
 import type { RunTracker } from '../src/queue/runs.ts';
@@ -9,4 +10,5 @@ export interface JobDeps {
   queues: Queues;
   runs: RunTracker;
   providers: ProviderPool;
+  batchClients: BatchClients;
 }

@@ -10,13 +10,12 @@ import type { ReadItem, ReadOptions, SourceDoc } from '../src/corpus/readers/typ
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
 import { ingestPage } from '../src/pipeline/ingest-page.ts';
-import { contentJobId } from '../src/queue/names.ts';
-import { getIndex, writeTargets, type IndexVersion } from '../src/store/indexes.ts';
+import { getIndex } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
 import type { JobDeps } from './deps.ts';
-import type { EmbedPayload } from './embed.ts';
+import { enqueueEmbedJobs, enqueueForBatch } from './enqueue.ts';
 
 export type IngestSource = IngestSourceSpec;
 
@@ -26,6 +25,8 @@ export interface IngestPayload {
   tenant: string;
   source: IngestSource;
   read: ReadOptions;
+  /** Where misses go: sync embed jobs, or a provider batch (half the price, within 24 h). @default sync */
+  mode?: 'sync' | 'batch';
 }
 
 /** Documents per page (one round of statements); pages also close at ~2 MB of text. */
@@ -37,7 +38,6 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
   const p = job.data;
   const index = await getIndex(ctx.db, p.index);
   if (!index) throw new NonRetryableError(`index ${p.index} does not exist`);
-  const targets = await writeTargets(ctx.db, index.id);
   const tokenizer = tokenizerFor(index.tokenizer);
   const totals: Partial<RunCounters> = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0 };
   const rejected: { path: string; reason: string }[] = [];
@@ -46,7 +46,7 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
 
   const flush = async () => {
     if (page.length === 0) return;
-    const r = await ingestPage({ db: ctx.db, index, targets, tenant: p.tenant, tokenizer, docs: page });
+    const r = await ingestPage({ db: ctx.db, index, tenant: p.tenant, tokenizer, docs: page });
     page = [];
     pageBytes = 0;
     totals.documents! += r.documents;
@@ -54,8 +54,10 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
     totals.chunks! += r.chunks;
     totals.cacheHits! += r.cacheHits;
     rejected.push(...r.rejected);
-    for (const t of targets) {
-      await enqueueEmbeds(deps, p, t, r.misses.get(t.id) ?? []);
+    for (const t of r.targets) {
+      const misses = r.misses.get(t.id) ?? [];
+      if (p.mode === 'batch') await enqueueForBatch(deps, p, t, misses, job.id ?? p.runId);
+      else await enqueueEmbedJobs(deps, p, t, misses);
       const saved = r.hitTokens.get(t.id) ?? 0;
       if (saved > 0) {
         const { mv } = await providers.get(t.modelVersionId);
@@ -90,38 +92,4 @@ function itemsOf(p: IngestPayload): AsyncIterable<ReadItem> {
     case 'csv':
       return readSources([p.source.path], p.read);
   }
-}
-
-/**
- * Packs misses into embed jobs within the provider's limits (inputs and tokens per request),
- * records them on the run first (so the run never looks finished while they are queued), then
- * enqueues them with ids derived from their content.
- */
-async function enqueueEmbeds(deps: JobDeps, p: IngestPayload, target: IndexVersion, misses: { chunkId: string; inputHash: Buffer; tokens: number }[]): Promise<void> {
-  if (misses.length === 0) return;
-  const { provider } = await deps.providers.get(target.modelVersionId);
-  const spec = provider.model.spec;
-  const maxInputs = Math.min(spec.maxInputsPerRequest, deps.ctx.config.worker.embedBatch);
-  const maxTokens = Math.floor(spec.maxTokensPerRequest * 0.9);
-  const batches: (typeof misses)[] = [];
-  let cur: typeof misses = [];
-  let tokens = 0;
-  for (const m of misses) {
-    if (cur.length > 0 && (cur.length >= maxInputs || tokens + m.tokens > maxTokens)) {
-      batches.push(cur);
-      cur = [];
-      tokens = 0;
-    }
-    cur.push(m);
-    tokens += m.tokens;
-  }
-  if (cur.length) batches.push(cur);
-  const jobs = batches.map((b) => {
-    const items = b.map((m) => [m.chunkId, m.inputHash.toString('hex')] as [string, string]);
-    const jobId = contentJobId('embed', p.runId, target.id, ...items.flat());
-    const data: EmbedPayload = { runId: p.runId, indexVersionId: target.id, tenant: p.tenant, items };
-    return { name: 'embed', data, opts: { jobId } };
-  });
-  await deps.runs.addEmbedJobs(p.runId, jobs.map((j) => j.opts.jobId));
-  await deps.queues.embed.addBulk(jobs);
 }

@@ -6,6 +6,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Context } from '../src/context.ts';
 import { coerceError } from '../src/errors.ts';
+import { BatchClients } from '../src/providers/batch-clients.ts';
 import { ProviderPool } from '../src/providers/pool.ts';
 import { createRedis } from '../src/queue/connection.ts';
 import { QUEUES, type QueueName } from '../src/queue/names.ts';
@@ -21,6 +22,8 @@ export interface WorkerOptions {
   ingestConcurrency?: number;
   /** Name shown by `queue.getWorkers()` (how `ingest` tells whether a worker runs). */
   name?: string;
+  /** How often open provider batches are polled. @default config batch.pollMs */
+  batchPollMs?: number;
 }
 
 export interface RunningWorkers {
@@ -32,17 +35,22 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
   const { config } = ctx;
   const connection = createRedis(config.redisUrl);
   const queues = createQueues(ctx.redis, config.redisPrefix, { embedAttempts: config.worker.embedAttempts });
-  const deps: JobDeps = { ctx, queues, runs: new RunTracker(ctx.redis, config.redisPrefix), providers: new ProviderPool(ctx.db, config) };
+  const providers = new ProviderPool(ctx.db, config, ctx.redis);
+  const deps: JobDeps = { ctx, queues, runs: new RunTracker(ctx.redis, config.redisPrefix), providers, batchClients: new BatchClients(providers, config) };
   const concurrency: Record<QueueName, number> = {
     ingest: opts.ingestConcurrency ?? config.worker.ingestConcurrency,
     embed: opts.concurrency ?? config.worker.concurrency,
     finalize: 1,
+    batches: 2,
+    reembed: 1,
   };
 
   const settle = async (queue: QueueName, job: Job, ok: boolean, counters: Partial<RunCounters> = {}) => {
-    if (queue === 'finalize' || !job.id) return;
+    // Finalize jobs and the batch poller are not part of a run; a batch submit job is.
+    if (queue === 'finalize' || !job.id || job.name === 'batch-poll') return;
     const { runId } = job.data as { runId: string };
-    const done = await deps.runs.settle(runId, job.id, queue, ok, counters);
+    // A backfill is its migration run's one "ingest" job: the walk that discovers the work.
+    const done = await deps.runs.settle(runId, job.id, queue === 'ingest' || queue === 'reembed' ? 'ingest' : 'embed', ok, counters);
     if (done) {
       const run = await deps.runs.get(runId);
       if (run) await queues.finalize.add('finalize', { runId, index: run.index }, { jobId: `finalize-${runId}` });
@@ -57,7 +65,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         const log = ctx.logger.child({ queue, jobId: job.id, tenant: (job.data as { tenant?: string }).tenant });
         log.debug('job started');
         const result = await handler(deps, job);
-        if (queue !== 'finalize') await settle(queue, job, true, result as Partial<RunCounters>);
+        if (queue !== 'finalize') await settle(queue, job, true, (queue === 'batches' ? {} : result) as Partial<RunCounters>);
         log.debug({ result }, 'job done');
         return result;
       },
@@ -83,6 +91,9 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     return w;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // One poller for all open provider batches, upserted by name: every worker declares the same
+  // schedule, so it exists once and survives restarts.
+  await queues.batches.upsertJobScheduler('batch-poll', { every: opts.batchPollMs ?? config.batch.pollMs }, { name: 'batch-poll', data: {} });
 
   let closing: Promise<void> | undefined;
   return {

@@ -13,7 +13,7 @@ export class Progress {
   readonly #stream: NodeJS.WriteStream;
   readonly #enabled: boolean;
   readonly #started = Date.now();
-  #lastLine = 0;
+  #lastLine = Date.now();
   #samples: { t: number; done: number }[] = [];
 
   constructor(enabled: boolean, stream: NodeJS.WriteStream = process.stderr) {

@@ -95,6 +95,45 @@ export const configSchema = z.strictObject({
       }),
     )
     .default({}),
+  // ── rateLimits: the shared rate limiter (src/providers/rate-limiter.ts) ─────────────────────
+  /**
+   * Requests and tokens per minute per `provider/model`, shared by every worker process through
+   * Redis. A limit the provider's `x-ratelimit-*` headers report lower wins; a model with no entry
+   * is limited only by those headers and by 429 Retry-After pauses. `headroom` is the fraction of
+   * the limit to aim at. @default {}
+   * @example { "openai/text-embedding-3-small": { "rpm": 3000, "tpm": 1000000, "headroom": 0.95 } }
+   */
+  rateLimits: z
+    .record(
+      z.string().regex(/^[a-z0-9_-]+\/[^@\s]+$/, 'provider/model keys'),
+      z.strictObject({
+        rpm: positiveInt.optional(),
+        tpm: positiveInt.optional(),
+        /** @default 0.95 */
+        headroom: z.coerce.number().gt(0).max(1).default(0.95),
+      }),
+    )
+    .default({}),
+  // ── end rateLimits ──────────────────────────────────────────────────────────────────────────
+  batch: z
+    .strictObject({
+      /** How often workers poll open provider batches. @default 30000 */
+      pollMs: positiveInt.min(100).default(30_000),
+      /** `--mode auto` sends a run to the batch API when it has at least this many estimated chunks. @default 10000 */
+      autoThreshold: positiveInt.default(10_000),
+    })
+    .default({ pollMs: 30_000, autoThreshold: 10_000 }),
+  // ── adminToken: `embedq serve` (src/server/auth.ts) ─────────────────────────────────────────
+  /**
+   * Secret guarding the dashboard at /admin/queues: sent as `Authorization: Bearer <token>`, or as
+   * the password of HTTP basic auth with any user name (so a browser can log in). Without it the
+   * server binds only to loopback, with the dashboard open. @default undefined
+   */
+  adminToken: z
+    .string()
+    .refine((v) => v.length >= 16, 'a secret of at least 16 characters (e.g. from `openssl rand -hex 24`)')
+    .optional(),
+  // ── end adminToken ──────────────────────────────────────────────────────────────────────────
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
 });
 
@@ -124,9 +163,12 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   EMBEDQ_EMBED_BATCH: 'worker.embedBatch',
   EMBEDQ_PROVIDER_ATTEMPTS: 'worker.providerAttempts',
   EMBEDQ_LOG_LEVEL: 'logLevel',
+  EMBEDQ_BATCH_POLL_MS: 'batch.pollMs',
+  EMBEDQ_BATCH_AUTO_THRESHOLD: 'batch.autoThreshold',
+  EMBEDQ_ADMIN_TOKEN: 'adminToken',
 };
 
-const SECRET_KEYS = new Set(['openai.apiKey', 'cohere.apiKey']);
+const SECRET_KEYS = new Set(['openai.apiKey', 'cohere.apiKey', 'adminToken']);
 
 /** Levenshtein distance, for "did you mean" on unknown keys. */
 function distance(a: string, b: string): number {

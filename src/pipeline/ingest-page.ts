@@ -11,7 +11,7 @@ import type { SourceDoc } from '../corpus/readers/types.ts';
 import type { Db } from '../store/db.ts';
 import { withTransaction } from '../store/db.ts';
 import { chunksWithoutVectors, docsMissingVectors, storedContentHashes, trimChunks, upsertChunks, upsertDocuments, type ChunkRow } from '../store/chunks.ts';
-import type { IndexInfo, IndexVersion } from '../store/indexes.ts';
+import { writeTargets, type IndexInfo, type IndexVersion } from '../store/indexes.ts';
 import { quoteIdent } from '../store/identifiers.ts';
 import { deleteVectors, fillFromCache } from '../store/vectors.ts';
 
@@ -25,21 +25,22 @@ export interface PageResult {
   hitTokens: Map<number, number>;
   /** Chunks still to embed, per target version id. */
   misses: Map<number, { chunkId: string; inputHash: Buffer; tokens: number }[]>;
+  /** The versions this page wrote to (read under the index lock, so a migration starting now is seen). */
+  targets: IndexVersion[];
   rejected: { path: string; reason: string }[];
 }
 
 export interface PageInput {
   db: Db;
   index: IndexInfo;
-  targets: IndexVersion[];
   tenant: string;
   tokenizer: Tokenizer;
   docs: SourceDoc[];
 }
 
 export async function ingestPage(p: PageInput): Promise<PageResult> {
-  const { db, index, targets, tenant } = p;
-  const result: PageResult = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0, hitTokens: new Map(), misses: new Map(), rejected: [] };
+  const { db, index, tenant } = p;
+  const result: PageResult = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0, hitTokens: new Map(), misses: new Map(), rejected: [], targets: [] };
 
   // Later duplicates of a doc id in one page win, as they would across pages.
   const byId = new Map<string, { doc: SourceDoc; text: string; hash: Buffer }>();
@@ -54,10 +55,10 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
   const ids = [...byId.keys()];
   const stored = await storedContentHashes(db, index.id, tenant, ids);
   const unchanged = ids.filter((id) => stored.get(id)?.equals(byId.get(id)!.hash));
-  // An unchanged document is skipped only if every target holds all its chunks: an interrupted
-  // earlier run may have stored the chunks but not their vectors.
-  const incomplete = new Set<string>();
-  for (const t of targets) for (const d of await docsMissingVectors(db, quoteIdent(t.tableName), index.id, tenant, unchanged)) incomplete.add(d);
+  // An unchanged document is skipped only if the live index holds all its chunks: an interrupted
+  // earlier run may have stored the chunks but not their vectors. (A migration target being
+  // backfilled is the backfill's to complete; checking it here would embed everything twice.)
+  const incomplete = await docsMissingVectors(db, quoteIdent(index.live.tableName), index.id, tenant, unchanged);
   const unchangedSet = new Set(unchanged);
   const todo = ids.filter((id) => !unchangedSet.has(id) || incomplete.has(id));
   result.documentsSkipped = ids.length - todo.length;
@@ -77,7 +78,12 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
   // Documents seen before may have old chunks to trim and unchanged chunks without vectors;
   // new documents have neither, which saves two statements per page on a first load.
   const known = todo.filter((id) => stored.has(id));
-  const written = await withTransaction(db, async (client) => {
+  const { written, targets } = await withTransaction(db, async (client) => {
+    // Shared with other pages, exclusive against `reembed start`: either this page commits before
+    // a migration exists (and the backfill, which starts after, walks its chunks), or it sees the
+    // migration here and writes the target too. No chunk falls between the two.
+    await client.query(`SELECT pg_advisory_xact_lock_shared(hashtext('embedq.index:' || $1))`, [index.name]);
+    const targets = await writeTargets(client, index.id);
     await upsertDocuments(
       client,
       index.id,
@@ -93,8 +99,9 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
     // Vectors of changed or removed chunks are stale in every target: drop them in the same transaction.
     const stale = [...changed.filter((c) => knownSet.has(c.docId)).map((c) => c.id), ...removed];
     if (stale.length) for (const t of targets) await deleteVectors(client, t.tableName, stale);
-    return changed;
+    return { written: changed, targets };
   });
+  result.targets = targets;
 
   const byKey = new Map(chunkRows.map((c) => [`${c.docId}\u0000${c.ordinal}`, c]));
   for (const t of targets) {

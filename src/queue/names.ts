@@ -5,6 +5,10 @@ export const QUEUES = {
   ingest: 'ingest',
   embed: 'embed',
   finalize: 'finalize',
+  /** Provider batches: `batch-submit` jobs and the repeating `batch-poll` job. */
+  batches: 'batches',
+  /** Migration work: the `backfill` walk of a reembed. */
+  reembed: 'reembed',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

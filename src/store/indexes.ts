@@ -57,13 +57,17 @@ export async function getIndexVersion(db: Queryable, id: number): Promise<IndexV
 }
 
 /**
- * Versions every write to index `indexId` must reach: the live one, plus any version being
- * built by an open migration (dual-write).
+ * Versions every write to index `indexId` must reach: the live one, plus both sides of an open
+ * migration (dual-write: the target while it is built, the source until it is retired, so a
+ * rollback finds it complete).
  */
 export async function writeTargets(db: Queryable, indexId: number): Promise<IndexVersion[]> {
   const { rows } = await db.query<IndexVersion>(
     `SELECT ${VERSION_COLS} FROM index_versions v JOIN model_versions mv ON mv.id = v.model_version_id
-      WHERE v.index_id = $1 AND (v.id = (SELECT index_version_id FROM index_aliases WHERE index_id = $1) OR v.state = 'building')
+      WHERE v.index_id = $1 AND v.state <> 'dropped' AND (
+        v.id = (SELECT index_version_id FROM index_aliases WHERE index_id = $1)
+        OR v.id IN (SELECT unnest(ARRAY[source_version_id, target_version_id]) FROM migrations
+                     WHERE index_id = $1 AND state IN ('planned', 'backfilling', 'validating', 'ready', 'cut_over')))
       ORDER BY v.version`,
     [indexId],
   );

@@ -12,24 +12,10 @@ import { getIndex } from '../../src/store/indexes.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { BIN } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
-import { dropIsolated, expect, test, testConfig } from '../support/fixtures.ts';
-import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
+import { expect, test } from '../support/fixtures.ts';
+import { withSim } from '../support/sim-context.ts';
 
 const MODEL = 'openai/text-embedding-3-small';
-
-async function withSim<T>(fn: (sim: Simulator, ctx: Context) => Promise<T>, overrides: Record<string, unknown> = {}, simOpts: Parameters<typeof startSimulator>[0] = {}): Promise<T> {
-  const sim = await startSimulator(simOpts);
-  const ctx = createContext(testConfig({ openai: { baseUrl: sim.url, apiKey: 'sk-test-0123456789' }, ...overrides }), { logger: createLogger('silent') });
-  const { migrate } = await import('../../src/store/migrate.ts');
-  await migrate(ctx.db, ctx.config.dbSchema);
-  try {
-    return await fn(sim, ctx);
-  } finally {
-    await dropIsolated(ctx);
-    await ctx.close();
-    await sim.close();
-  }
-}
 
 function corpus(n: number, sentences = 20): string {
   const files: Record<string, string> = {};
@@ -124,7 +110,7 @@ test('a provider that keeps failing leaves failed jobs visible; --retry-failed f
       const { runStatus } = await import('../../src/cli/commands/status.ts');
       expect((await runStatus(ctx)).queues.embed!.failed).toBe(r.failedJobs);
       sim.set({ faultRate: 0 });
-      const { runRetryFailed } = await import('../../src/cli/commands/ingest.ts');
+      const { runRetryFailed } = await import('../../src/cli/commands/ingest-retry.ts');
       const retried = await runRetryFailed(ctx, {});
       expect(retried.retried).toBe(r.failedJobs);
       expect(retried.failedJobs).toBe(0);

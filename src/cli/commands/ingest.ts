@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import { planSources } from '../../pipeline/plan.ts';
+import type { IngestSourceSpec } from '../../pipeline/types.ts';
+import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { contentJobId } from '../../queue/names.ts';
-import { createQueues, type Queues } from '../../queue/producer.ts';
+import { createQueues } from '../../queue/producer.ts';
 import { RunTracker, type RunState } from '../../queue/runs.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { ensureIndex, getIndex } from '../../store/indexes.ts';
@@ -16,6 +19,9 @@ import { schemaState } from '../../store/migrate.ts';
 import { upsertModelVersion } from '../../store/models.ts';
 import type { CommandEnv } from '../main.ts';
 import { Progress } from '../progress.ts';
+import { waitForRun } from '../run-wait.ts';
+import { formatDryRun, readFields, runDryRun } from './ingest-dry-run.ts';
+import { runRetryFailed } from './ingest-retry.ts';
 import type { IngestPayload } from '../../../jobs/ingest.ts';
 
 export interface IngestOptions {
@@ -26,6 +32,8 @@ export interface IngestOptions {
   tenant?: string | undefined;
   chunkTokens?: number | undefined;
   chunkOverlap?: number | undefined;
+  /** sync: embed jobs now; batch: the provider's batch API (half price, up to 24 h); auto: batch for large runs. @default sync */
+  mode?: 'sync' | 'batch' | 'auto' | undefined;
   /** JSONL field / CSV column holding the text. @default text */
   textField?: string | undefined;
   /** JSONL field / CSV column holding the document id. @default id */
@@ -54,6 +62,8 @@ export interface IngestSummary {
   /** Time spent building the HNSW index after the load (0 when none was built by this run). */
   indexBuildMs: number;
   waited: boolean;
+  /** The mode the run used (auto resolved). */
+  mode: 'sync' | 'batch';
 }
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -102,6 +112,8 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   }
 
   const plan = await planSources(o.paths);
+  const live = (await getIndex(ctx.db, name))!;
+  const mode = await chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, plan.sources, live.chunkTokens);
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
   const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
@@ -109,104 +121,50 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   try {
     await runs.create(runId, { index: name, tenant, ingestJobs: plan.sources.length });
     await runs.reject(runId, plan.rejected);
-    const fields = { ...(o.textField ? { textField: o.textField } : {}), ...(o.idField ? { idField: o.idField } : {}) };
-    const read = {
-      invalidUtf8: ctx.config.invalidUtf8,
-      jsonl: fields,
-      csv: { ...(o.textField ? { textColumn: o.textField } : {}), ...(o.idField ? { idColumn: o.idField } : {}) },
-    };
+    const read = { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) };
     await queues.ingest.addBulk(
       plan.sources.map((s) => {
         // Document ids are paths relative to the working directory when inside it, else absolute.
         const cwd = process.cwd() + sep;
         const source = s.kind === 'files' && s.paths.every((p) => p.startsWith(cwd)) ? { ...s, baseDir: process.cwd() } : s;
-        const data: IngestPayload = { runId, index: name, tenant, source, read };
+        const data: IngestPayload = { runId, index: name, tenant, source, read, mode };
         return { name: 'ingest', data, opts: { jobId: contentJobId('ingest', runId, JSON.stringify(source)) } };
       }),
     );
     const waited = o.wait !== false && plan.sources.length > 0;
     if (waited) {
       if (o.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
-      await waitForRun(runs, queues, runId, new Progress(o.progress ?? false), local !== undefined);
+      await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined);
     }
     const s = (await runs.get(runId))!;
-    return summarize(s, modelKey ?? '', waited, Date.now() - started);
+    return { ...summarize(s, modelKey ?? '', waited, Date.now() - started), mode };
   } finally {
     await local?.close();
     await queues.close();
   }
-}
-
-export interface RetrySummary {
-  retried: number;
-  runs: string[];
-  failedJobs: number;
-  embedded: number;
-  durationMs: number;
 }
 
 /**
- * `embedq ingest --retry-failed`: puts every finally-failed ingest and embed job back in the
- * queue (same ids, so their runs count them once) and waits for their runs to settle again.
+ * Resolves --mode: `batch` needs a provider with a batch API; `auto` picks batch when the run's
+ * estimated chunks (bytes to read / ~4 bytes per token / chunk size) reach batch.autoThreshold.
  */
-export async function runRetryFailed(ctx: Context, o: { wait?: boolean; localWorker?: boolean; progress?: boolean }): Promise<RetrySummary> {
-  const started = Date.now();
-  await pingRedis(ctx.config.redisUrl);
-  const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
-  let local: RunningWorkers | undefined;
-  try {
-    const failed = [...(await queues.ingest.getFailed(0, -1)), ...(await queues.embed.getFailed(0, -1))];
-    const runIds = [...new Set(failed.map((j) => (j.data as { runId: string }).runId))];
-    const before = new Map<string, number>();
-    for (const id of runIds) {
-      before.set(id, (await runs.get(id))?.embedded ?? 0);
-      await runs.reopen(id);
-      // The run's finalize job ran already; remove it so settling the retried jobs enqueues it again.
-      await queues.finalize.remove(`finalize-${id}`);
-    }
-    for (const job of failed) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    if (o.wait !== false && failed.length) {
-      if (o.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-retry-${process.pid}` });
-      for (const id of runIds) await waitForRun(runs, queues, id, new Progress(o.progress ?? false), local !== undefined);
-    }
-    let failedJobs = 0;
-    let embedded = 0;
-    for (const id of runIds) {
-      const s = await runs.get(id);
-      failedJobs += s?.failedJobs ?? 0;
-      embedded += (s?.embedded ?? 0) - (before.get(id) ?? 0);
-    }
-    return { retried: failed.length, runs: runIds, failedJobs, embedded, durationMs: Date.now() - started };
-  } finally {
-    await local?.close();
-    await queues.close();
+async function chooseMode(ctx: Context, mode: 'sync' | 'batch' | 'auto', modelKey: string, sources: IngestSourceSpec[], chunkTokens: number): Promise<'sync' | 'batch'> {
+  const provider = modelKey.split('/')[0]!;
+  if (mode === 'sync') return 'sync';
+  if (!hasBatchApi(provider)) {
+    if (mode === 'batch') throw new UsageError(`${modelKey} has no batch API embedq can use (batch mode needs an openai/… model); use --mode sync`);
+    return 'sync';
   }
+  if (mode === 'batch') return 'batch';
+  let bytes = 0;
+  for (const s of sources) {
+    if (s.kind === 'jsonl') bytes += s.end - s.start;
+    else for (const p of s.kind === 'files' ? s.paths : [s.path]) bytes += await stat(p).then((x) => x.size, () => 0);
+  }
+  return bytes / 4 / chunkTokens >= ctx.config.batch.autoThreshold ? 'batch' : 'sync';
 }
 
-async function waitForRun(runs: RunTracker, queues: Queues, runId: string, progress: Progress, localWorker: boolean): Promise<void> {
-  let idlePolls = 0;
-  for (;;) {
-    const s = (await runs.get(runId))!;
-    progress.update({
-      done: s.embedSettled,
-      total: s.embedJobs,
-      label: 'embed batches',
-      extra: `docs ${s.documents + s.documentsSkipped}  chunks ${s.chunks}  cache hits ${s.cacheHits}  embedded ${s.embedded}${s.failedJobs ? `  FAILED JOBS ${s.failedJobs}` : ''}`,
-    });
-    if (s.finalized) break;
-    // Safety net: if every queue is empty and nothing moves, a settle was lost (e.g. a worker
-    // died between failing a job and recording it); stop waiting rather than hang.
-    const counts = await Promise.all([queues.ingest, queues.embed, queues.finalize].map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
-    const pending = counts.reduce((a, c) => a + Object.values(c).reduce((x, y) => x + y, 0), 0);
-    idlePolls = pending === 0 ? idlePolls + 1 : 0;
-    if (idlePolls >= (localWorker ? 20 : 120)) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  progress.done();
-}
-
-function summarize(s: RunState, modelVersion: string, waited: boolean, durationMs: number): IngestSummary {
+function summarize(s: RunState, modelVersion: string, waited: boolean, durationMs: number): Omit<IngestSummary, 'mode'> {
   return {
     runId: s.id,
     index: s.index,
@@ -230,7 +188,9 @@ function summarize(s: RunState, modelVersion: string, waited: boolean, durationM
 
 export function formatIngest(s: IngestSummary): string {
   const lines = [
-    s.waited ? `indexed into ${s.index} (${s.modelVersion}) in ${(s.durationMs / 1000).toFixed(1)}s` : `run ${s.runId} enqueued for ${s.index}; \`embedq worker\` will process it`,
+    s.waited
+      ? `indexed into ${s.index} (${s.modelVersion}, ${s.mode} mode) in ${(s.durationMs / 1000).toFixed(1)}s`
+      : `run ${s.runId} enqueued for ${s.index} (${s.mode} mode); \`embedq worker\` will process it`,
     `  documents ${s.documents} new or changed, ${s.documentsSkipped} unchanged (skipped)`,
     `  chunks    ${s.chunks} written, ${s.cacheHits} from cache, ${s.embedded} embedded`,
     `  tokens    ${s.tokens} embedded, cost $${s.costUsd.toFixed(6)}${s.truncated || s.split ? `; over-long inputs: ${s.truncated} truncated, ${s.split} split` : ''}`,
@@ -251,15 +211,17 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--tenant <id>', 'tenant the documents belong to (default: config defaultTenant)')
     .option('--chunk-tokens <n>', 'tokens per chunk for a new index (default: config chunk.tokens)', (v) => parseInt(v, 10))
     .option('--chunk-overlap <n>', 'overlap tokens for a new index (default: config chunk.overlap)', (v) => parseInt(v, 10))
+    .option('--mode <mode>', 'sync (embed now), batch (provider batch API: half the price, results within 24 h) or auto (batch when the run is large)', 'sync')
     .option('--text-field <name>', 'JSONL field or CSV column with the text (default: text)')
     .option('--id-field <name>', 'JSONL field or CSV column with the document id (default: id)')
     .option('--no-wait', 'only enqueue; `embedq worker` processes the run')
     .option('--no-local-worker', 'never start an in-process worker, even when none is running')
+    .option('--dry-run', 'print documents, chunks, cache hits, tokens to embed and the estimated cost (sync and batch) without writing or spending anything')
     .option('--retry-failed', 'put every job that failed after its retries back in the queue and wait for their runs')
     .option('--json', 'print one JSON summary at the end')
     .addHelpText('after', '\nExamples:\n  embedq ingest docs/ README.md --index docs\n  embedq ingest "data/**/*.jsonl" --index kb --model openai/text-embedding-3-small --dims 512\n  embedq ingest corpus.csv --index support --tenant acme --json\n  embedq ingest --retry-failed')
     .action(
-      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; wait: boolean; localWorker: boolean; retryFailed?: boolean }) => {
+      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; mode: string; wait: boolean; localWorker: boolean; retryFailed?: boolean; dryRun?: boolean }) => {
         if (opts.retryFailed) {
           const r = await runRetryFailed(ctx, { wait: opts.wait, localWorker: opts.localWorker, progress: !out.json });
           out.result(r, (v) => `retried ${v.retried} failed jobs of ${v.runs.length} runs: ${v.embedded} chunks embedded, ${v.failedJobs} jobs still failed`);
@@ -271,7 +233,12 @@ export function register(program: Command, env: CommandEnv): void {
           throw new UsageError('--chunk-tokens must be a whole number of at least 4');
         if (opts.chunkOverlap !== undefined && (!Number.isInteger(opts.chunkOverlap) || opts.chunkOverlap < 0 || opts.chunkOverlap >= (opts.chunkTokens ?? ctx.config.chunk.tokens)))
           throw new UsageError('--chunk-overlap must be a whole number from 0 to less than the chunk size');
-        const s = await runIngest(ctx, { paths, ...opts, index: opts.index, progress: !out.json });
+        if (opts.dryRun) {
+          out.result(await runDryRun(ctx, { paths, ...opts, index: opts.index, mode: undefined }), formatDryRun);
+          return 0;
+        }
+        if (!['sync', 'batch', 'auto'].includes(opts.mode)) throw new UsageError(`--mode must be sync, batch or auto, not ${JSON.stringify(opts.mode)}`);
+        const s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json });
         out.result(s, formatIngest);
         return s.failedJobs > 0 ? 1 : 0;
       }),

@@ -23,7 +23,7 @@ export async function runSearch(ctx: Context, o: { query: string; index: string;
   if (!query) throw new UsageError('the query is empty');
   const index = await getIndex(ctx.db, name);
   if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
-  const { provider } = await new ProviderPool(ctx.db, ctx.config).get(index.live.modelVersionId);
+  const { provider } = await new ProviderPool(ctx.db, ctx.config, ctx.redis).get(index.live.modelVersionId);
   const { vectors } = await provider.embed([query], { inputType: 'query' });
   const hits = await searchVectors(ctx.db, index.live.tableName, index.live.dims, vectors[0]!, o.k, o.tenant);
   return { index: name, modelVersion: index.live.modelKey, query, hits };

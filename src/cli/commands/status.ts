@@ -14,6 +14,8 @@ export interface StatusResult {
   postgres: { url: string; version: string; pgvector: string | null; schema: string; migrationsApplied: number; pendingMigrations: string[] };
   queues: Record<string, { waiting: number; active: number; delayed: number; failed: number; completed: number }>;
   workers: number;
+  /** Provider batches not read back yet, by status. */
+  openBatches: Record<string, number>;
   indexes: { name: string; modelVersion: string; dims: number; rows: number; state: string }[];
 }
 
@@ -31,7 +33,10 @@ export async function runStatus(ctx: Context): Promise<StatusResult> {
   }
   const schema = await schemaState(ctx.db, ctx.config.dbSchema);
   const indexes: StatusResult['indexes'] = [];
+  const openBatches: Record<string, number> = {};
   if (schema.exists && schema.pending.length === 0) {
+    const { rows: b } = await ctx.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM provider_batches WHERE ingested_at IS NULL GROUP BY 1`);
+    for (const r of b) openBatches[r.status] = r.n;
     const { rows } = await ctx.db.query<{ name: string; key: string; dims: number; table_name: string; state: string }>(
       `SELECT i.name, mv.key, v.dims, v.table_name, v.state
          FROM indexes i JOIN index_aliases a ON a.index_id = i.id
@@ -71,6 +76,7 @@ export async function runStatus(ctx: Context): Promise<StatusResult> {
     },
     queues: queueCounts,
     workers,
+    openBatches,
     indexes,
   };
 }
@@ -89,6 +95,7 @@ export function formatStatus(s: StatusResult): string {
       Object.entries(s.queues).map(([n, c]) => [n, c.waiting, c.active, c.delayed, c.failed, c.completed]),
     ),
     `workers   ${s.workers} running`,
+    `batches   ${Object.keys(s.openBatches).length ? Object.entries(s.openBatches).map(([k, v]) => `${v} ${k}`).join(', ') : 'none open'}  (embedq batches list)`,
   );
   if (s.indexes.length) {
     lines.push('', table(['INDEX', 'MODEL VERSION', 'DIMS', 'ROWS', 'STATE'], s.indexes.map((i) => [i.name, i.modelVersion, i.dims, i.rows, i.state])));

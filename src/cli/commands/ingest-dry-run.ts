@@ -1,0 +1,58 @@
+import type { Context } from '../../context.ts';
+import { tokenizerFor } from '../../corpus/tokenizer.ts';
+import { estimateRun, type Estimate } from '../../pipeline/estimate.ts';
+import { overridesFor, resolveModel } from '../../providers/models.ts';
+import { ProviderPool } from '../../providers/pool.ts';
+import type { ResolvedModel } from '../../providers/types.ts';
+import { assertSafeName } from '../../store/identifiers.ts';
+import { getIndex } from '../../store/indexes.ts';
+import type { IngestOptions } from './ingest.ts';
+
+/** `embedq ingest --dry-run`: the estimate, computed without writing or spending anything. */
+export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimate & { index: string; modelVersion: string; newIndex: boolean }> {
+  const name = assertSafeName(o.index);
+  const tenant = o.tenant ?? ctx.config.defaultTenant;
+  const existing = await getIndex(ctx.db, name).catch(() => null);
+  let model: ResolvedModel;
+  if (existing) model = (await new ProviderPool(ctx.db, ctx.config, ctx.redis).get(existing.live.modelVersionId)).mv.resolved;
+  else {
+    const id = o.model ?? ctx.config.defaultModel;
+    model = resolveModel(id, o.dims, overridesFor(ctx.config.models, id));
+  }
+  const chunkTokenizer = tokenizerFor(existing?.tokenizer ?? model.spec.tokenizer);
+  const chunkTokens = existing?.chunkTokens ?? Math.min(o.chunkTokens ?? ctx.config.chunk.tokens, model.spec.maxInputTokens);
+  const chunk = { tokens: chunkTokens, overlap: existing?.chunkOverlap ?? Math.min(o.chunkOverlap ?? ctx.config.chunk.overlap, Math.floor(chunkTokens / 2)) };
+  const cwd = process.cwd();
+  const e = await estimateRun({
+    db: ctx.db,
+    paths: o.paths,
+    read: { invalidUtf8: ctx.config.invalidUtf8, baseDir: cwd, ...readFields(o) },
+    indexId: existing?.id ?? null,
+    tenant,
+    model,
+    chunk,
+    chunkTokenizer,
+    modelTokenizer: tokenizerFor(model.spec.tokenizer),
+  });
+  return { index: name, modelVersion: model.key, newIndex: !existing, ...e };
+}
+
+export function formatDryRun(e: Awaited<ReturnType<typeof runDryRun>>): string {
+  const usd = (x: number) => `$${x.toFixed(6)}`;
+  return [
+    `dry run for ${e.index}${e.newIndex ? ' (new index)' : ''}, ${e.modelVersion}: nothing was written or spent`,
+    `  documents ${e.documents} new or changed, ${e.documentsSkipped} unchanged (would be skipped)`,
+    `  chunks    ${e.chunks}, of which ${e.cacheHits} already in the cache`,
+    `  to embed  ${e.toEmbed} inputs, ${e.tokensToEmbed} tokens`,
+    `  cost      sync ${usd(e.estimatedCostUsd.sync)}; batch ${e.estimatedCostUsd.batch === null ? 'n/a (no batch API)' : usd(e.estimatedCostUsd.batch)}`,
+    ...(e.rejected.length ? [`  rejected  ${e.rejected.length} (see --json)`] : []),
+  ].join('\n');
+}
+
+export function readFields(o: IngestOptions) {
+  return {
+    jsonl: { ...(o.textField ? { textField: o.textField } : {}), ...(o.idField ? { idField: o.idField } : {}) },
+    csv: { ...(o.textField ? { textColumn: o.textField } : {}), ...(o.idField ? { idColumn: o.idField } : {}) },
+  };
+}
+

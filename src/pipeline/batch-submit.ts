@@ -1,0 +1,117 @@
+/**
+ * Gathers pending misses of one index version into a provider batch, crash-safely: the batch row
+ * and its items are committed before anything is uploaded; each later step (upload, create)
+ * records its result on the row, and a retried submit job resumes from the row's state. Before
+ * creating a batch it asks the provider for one carrying our id in its metadata, so a crash
+ * between "create" and "record" never makes a second batch.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inputHash } from '../corpus/hash.ts';
+import { OPENAI_BATCH_LIMITS, type OpenAIBatchClient } from '../providers/openai-batch.ts';
+import type { ResolvedModel } from '../providers/types.ts';
+import { addBatchItems, batchBySubmitJob, batchItems, claimPending, createBatch, updateBatch, type BatchRow } from '../store/batches.ts';
+import { chunkTexts } from '../store/chunks.ts';
+import { withTransaction, type Db } from '../store/db.ts';
+import type { IndexVersion } from '../store/indexes.ts';
+
+export const BATCH_METADATA_KEY = 'embedq_batch';
+
+export interface SubmitInput {
+  db: Db;
+  client: OpenAIBatchClient;
+  model: ResolvedModel;
+  version: IndexVersion;
+  tenant: string;
+  runId: string;
+  submitJobId: string;
+  /** Most inputs per batch. @default 50,000 (OpenAI's cap for embeddings batches) */
+  maxInputs?: number;
+}
+
+/** Returns the batch this job owns (created or resumed), or null when there was nothing to submit. */
+export async function submitBatch(p: SubmitInput): Promise<BatchRow | null> {
+  let batch = await batchBySubmitJob(p.db, p.submitJobId);
+  if (!batch) {
+    const created = await withTransaction(p.db, async (client) => {
+      const items = await claimPending(client, p.version.id, p.tenant, p.maxInputs ?? OPENAI_BATCH_LIMITS.maxInputs);
+      if (items.length === 0) return null;
+      const id = await createBatch(client, { provider: p.model.spec.provider, modelVersionId: p.version.modelVersionId, indexVersionId: p.version.id, tenant: p.tenant, runId: p.runId, submitJobId: p.submitJobId });
+      const lines = packLines(items, p.model);
+      await addBatchItems(client, id, lines.flatMap((line, l) => line.map((it, position) => ({ ...it, customId: `${id}-${l}`, position }))));
+      await client.query(`UPDATE provider_batches SET requests = $2, inputs = $3, tokens_estimated = $4 WHERE id = $1`, [id, lines.length, items.length, items.reduce((s, i) => s + i.tokens, 0)]);
+      return id;
+    });
+    if (!created) return null;
+    batch = (await batchBySubmitJob(p.db, p.submitJobId))!;
+  }
+  if (batch.status === 'preparing') {
+    const fileId = await uploadRequests(p, batch);
+    await updateBatch(p.db, batch.id, { input_file_id: fileId, status: 'uploaded' });
+    batch = { ...batch, inputFileId: fileId, status: 'uploaded' };
+  }
+  if (batch.status === 'uploaded' && !batch.providerBatchId) {
+    const existing = await p.client.findByMetadata(BATCH_METADATA_KEY, batch.id);
+    const pb = existing ?? (await p.client.create(batch.inputFileId!, { [BATCH_METADATA_KEY]: batch.id, run: p.runId }));
+    await updateBatch(p.db, batch.id, { provider_batch_id: pb.id, status: pb.status, submitted_at: new Date() });
+    batch = { ...batch, providerBatchId: pb.id, status: pb.status as BatchRow['status'] };
+  }
+  return batch;
+}
+
+/** Request lines within the per-request limits (inputs and tokens). */
+function packLines<T extends { tokens: number }>(items: T[], model: ResolvedModel): T[][] {
+  const maxInputs = Math.min(model.spec.maxInputsPerRequest, OPENAI_BATCH_LIMITS.inputsPerLine);
+  const maxTokens = Math.floor(model.spec.maxTokensPerRequest * 0.9);
+  const lines: T[][] = [];
+  let cur: T[] = [];
+  let tokens = 0;
+  for (const it of items) {
+    if (cur.length && (cur.length >= maxInputs || tokens + it.tokens > maxTokens)) {
+      lines.push(cur);
+      cur = [];
+      tokens = 0;
+    }
+    cur.push(it);
+    tokens += it.tokens;
+  }
+  if (cur.length) lines.push(cur);
+  return lines;
+}
+
+/**
+ * Writes the JSONL request file to a temp folder (texts read from Postgres a line at a time) and
+ * uploads it. A chunk whose text changed or vanished since it was queued is left out of the
+ * batch: the ingest that changed it queued the new text itself.
+ */
+async function uploadRequests(p: SubmitInput, batch: BatchRow): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'embedq-batch-'));
+  const path = join(dir, `batch-${batch.id}.jsonl`);
+  try {
+    const out = createWriteStream(path);
+    const lines = await batchItems(p.db, batch.id);
+    const stale: string[] = [];
+    for (const [customId, items] of lines) {
+      const texts = await chunkTexts(p.db, items.map((i) => i.chunkId));
+      const input: string[] = [];
+      for (const it of items) {
+        const t = texts.get(it.chunkId);
+        if (t && inputHash({ scope: p.tenant, modelKey: p.version.modelKey, dims: p.version.dims, text: t.text }).equals(it.inputHash)) input.push(t.text);
+        else stale.push(it.chunkId);
+      }
+      if (input.length === 0) continue;
+      const body: Record<string, unknown> = { model: p.model.spec.model, input, encoding_format: 'base64' };
+      if (p.model.dimAdapter === 'provider') body.dimensions = p.model.dims;
+      const line = `${JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/embeddings', body })}\n`;
+      if (!out.write(line)) await new Promise((r) => out.once('drain', r));
+    }
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    // Results map to a line's remaining items in position order, so stale items leave the batch now.
+    if (stale.length) await p.db.query(`DELETE FROM provider_batch_items WHERE batch_id = $1 AND chunk_id = ANY($2::bigint[])`, [batch.id, stale]);
+    return await p.client.upload(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,34 @@
+/** Batch API clients by model version, for the providers that have one. */
+import type { Config } from '../config/schema.ts';
+import { UsageError } from '../errors.ts';
+import { OpenAIBatchClient } from './openai-batch.ts';
+import type { ModelVersion, ProviderPool } from './pool.ts';
+
+/** Whether `provider` has a batch API embedq drives. */
+export function hasBatchApi(provider: string): boolean {
+  return provider === 'openai';
+}
+
+export class BatchClients {
+  readonly #providers: ProviderPool;
+  readonly #config: Config;
+  readonly #clients = new Map<string, OpenAIBatchClient>();
+
+  constructor(providers: ProviderPool, config: Config) {
+    this.#providers = providers;
+    this.#config = config;
+  }
+
+  async get(modelVersionId: number): Promise<{ mv: ModelVersion; batchClient: OpenAIBatchClient }> {
+    const { mv } = await this.#providers.get(modelVersionId);
+    if (!hasBatchApi(mv.provider)) throw new UsageError(`${mv.key} has no batch API embedq can use; use --mode sync`);
+    const { apiKey, baseUrl, organization } = this.#config.openai;
+    const key = `${baseUrl ?? ''}|${organization ?? ''}`;
+    let c = this.#clients.get(key);
+    if (!c) {
+      c = new OpenAIBatchClient({ apiKey: apiKey ?? 'embedq-no-key', baseUrl, organization });
+      this.#clients.set(key, c);
+    }
+    return { mv, batchClient: c };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * OpenAI's Batch API for embeddings, through the official SDK: JSONL request files uploaded with
+ * purpose `batch`, a batch per file on `/v1/embeddings` with the 24h window, polling, and the
+ * output/error files read as streams of lines (never loaded whole).
+ *
+ * Limits (shared/reference/provider-apis.md): at most 50,000 requests and 50,000 embedding
+ * inputs per batch, input file at most 200 MB.
+ */
+import { createReadStream } from 'node:fs';
+import OpenAI from 'openai';
+import type { Batch } from 'openai/resources/batches';
+import { toProviderError } from './openai-errors.ts';
+
+export const OPENAI_BATCH_LIMITS = { maxInputs: 50_000, maxRequests: 50_000, maxFileBytes: 200 * 1024 * 1024, inputsPerLine: 2048 } as const;
+
+export type ProviderBatch = Pick<Batch, 'id' | 'status' | 'output_file_id' | 'error_file_id' | 'request_counts' | 'errors' | 'metadata' | 'input_file_id'>;
+
+export interface BatchClientOptions {
+  apiKey: string;
+  baseUrl?: string | undefined;
+  organization?: string | undefined;
+  timeoutMs?: number;
+}
+
+export class OpenAIBatchClient {
+  readonly #client: OpenAI;
+  readonly #errCtx: Parameters<typeof toProviderError>[1];
+
+  constructor(opts: BatchClientOptions) {
+    this.#client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, organization: opts.organization, maxRetries: 2, timeout: opts.timeoutMs ?? 120_000 });
+    this.#errCtx = { name: 'openai batch', baseUrl: opts.baseUrl ?? 'https://api.openai.com/v1', timeoutMs: opts.timeoutMs ?? 120_000, apiKey: opts.apiKey };
+  }
+
+  /** Uploads a JSONL request file (streamed from disk). */
+  async upload(path: string): Promise<string> {
+    const file = await this.#call(() => this.#client.files.create({ file: createReadStream(path), purpose: 'batch' }));
+    return file.id;
+  }
+
+  async create(inputFileId: string, metadata: Record<string, string>): Promise<ProviderBatch> {
+    return this.#call(() => this.#client.batches.create({ input_file_id: inputFileId, endpoint: '/v1/embeddings', completion_window: '24h', metadata }));
+  }
+
+  /** A batch we created earlier, found by our metadata (after a crash between create and recording it). */
+  async findByMetadata(key: string, value: string, maxPages = 5): Promise<ProviderBatch | undefined> {
+    let pages = 0;
+    for await (const b of this.#client.batches.list({ limit: 100 })) {
+      if (b.metadata?.[key] === value) return b;
+      if (++pages > maxPages * 100) break;
+    }
+    return undefined;
+  }
+
+  retrieve(id: string): Promise<ProviderBatch> {
+    return this.#call(() => this.#client.batches.retrieve(id));
+  }
+
+  cancel(id: string): Promise<ProviderBatch> {
+    return this.#call(() => this.#client.batches.cancel(id));
+  }
+
+  /** The lines of a result file, streamed. */
+  async *lines(fileId: string): AsyncGenerator<string> {
+    const res = await this.#call(() => this.#client.files.content(fileId));
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let rest = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      rest += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (line.trim()) yield line;
+      }
+    }
+    rest += decoder.decode();
+    if (rest.trim()) yield rest;
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw toProviderError(e, this.#errCtx);
+    }
+  }
+}

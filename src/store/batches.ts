@@ -1,0 +1,146 @@
+/** provider_batches, their items, and the misses waiting to be gathered into a batch. */
+import type pg from 'pg';
+import type { Db, Queryable } from './db.ts';
+
+export interface PendingRow {
+  indexVersionId: number;
+  chunkId: string;
+  inputHash: Buffer;
+  tenant: string;
+  runId: string;
+  tokens: number;
+}
+
+export async function queuePending(db: Queryable, rows: PendingRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO batch_pending (index_version_id, chunk_id, input_hash, tenant, run_id, tokens)
+     SELECT * FROM unnest($1::int[], $2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::int[])
+     ON CONFLICT (index_version_id, chunk_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, run_id = EXCLUDED.run_id, tokens = EXCLUDED.tokens`,
+    [rows.map((r) => r.indexVersionId), rows.map((r) => r.chunkId), rows.map((r) => r.inputHash), rows.map((r) => r.tenant), rows.map((r) => r.runId), rows.map((r) => r.tokens)],
+  );
+}
+
+/** Takes up to `limit` pending misses of one version and tenant (skipping rows another submitter holds). */
+export async function claimPending(client: pg.PoolClient, indexVersionId: number, tenant: string, limit: number): Promise<{ chunkId: string; inputHash: Buffer; tokens: number }[]> {
+  const { rows } = await client.query<{ chunk_id: string; input_hash: Buffer; tokens: number }>(
+    `DELETE FROM batch_pending WHERE (index_version_id, chunk_id) IN (
+       SELECT index_version_id, chunk_id FROM batch_pending WHERE index_version_id = $1 AND tenant = $2
+        ORDER BY chunk_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+     RETURNING chunk_id, input_hash, tokens`,
+    [indexVersionId, tenant, limit],
+  );
+  return rows.map((r) => ({ chunkId: r.chunk_id, inputHash: r.input_hash, tokens: r.tokens })).sort((a, b) => Number(BigInt(a.chunkId) - BigInt(b.chunkId)));
+}
+
+export type BatchStatus =
+  | 'preparing' | 'uploaded' | 'validating' | 'in_progress' | 'finalizing' | 'completed'
+  | 'failed' | 'expired' | 'cancelling' | 'cancelled' | 'ingested' | 'rejected';
+
+/** Statuses after which the provider does no more work on the batch. */
+export const PROVIDER_DONE: readonly BatchStatus[] = ['completed', 'failed', 'expired', 'cancelled'];
+
+export interface BatchRow {
+  id: string;
+  provider: string;
+  modelVersionId: number;
+  indexVersionId: number;
+  tenant: string;
+  runId: string;
+  submitJobId: string;
+  status: BatchStatus;
+  providerBatchId: string | null;
+  inputFileId: string | null;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  requests: number;
+  inputs: number;
+  tokensEstimated: number;
+  completed: number;
+  failed: number;
+  tokensBilled: number;
+  errors: unknown;
+  createdAt: Date;
+  submittedAt: Date | null;
+  finishedAt: Date | null;
+  ingestedAt: Date | null;
+}
+
+const COLS = `id::text, provider, model_version_id AS "modelVersionId", index_version_id AS "indexVersionId", tenant, run_id AS "runId",
+  submit_job_id AS "submitJobId", status, provider_batch_id AS "providerBatchId", input_file_id AS "inputFileId",
+  output_file_id AS "outputFileId", error_file_id AS "errorFileId", requests, inputs, tokens_estimated::int AS "tokensEstimated",
+  completed, failed, tokens_billed::int AS "tokensBilled", errors, created_at AS "createdAt", submitted_at AS "submittedAt",
+  finished_at AS "finishedAt", ingested_at AS "ingestedAt"`;
+
+export async function createBatch(
+  client: Queryable,
+  b: { provider: string; modelVersionId: number; indexVersionId: number; tenant: string; runId: string; submitJobId: string },
+): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO provider_batches (provider, model_version_id, index_version_id, tenant, run_id, submit_job_id)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text`,
+    [b.provider, b.modelVersionId, b.indexVersionId, b.tenant, b.runId, b.submitJobId],
+  );
+  return rows[0]!.id;
+}
+
+export async function addBatchItems(client: Queryable, batchId: string, items: { customId: string; position: number; chunkId: string; inputHash: Buffer; tokens: number }[]): Promise<void> {
+  if (items.length === 0) return;
+  await client.query(
+    `INSERT INTO provider_batch_items (batch_id, custom_id, position, chunk_id, input_hash, tokens)
+     SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::int[])`,
+    [batchId, items.map((i) => i.customId), items.map((i) => i.position), items.map((i) => i.chunkId), items.map((i) => i.inputHash), items.map((i) => i.tokens)],
+  );
+}
+
+export async function batchBySubmitJob(db: Queryable, jobId: string): Promise<BatchRow | null> {
+  const { rows } = await db.query<BatchRow>(`SELECT ${COLS} FROM provider_batches WHERE submit_job_id = $1`, [jobId]);
+  return rows[0] ?? null;
+}
+
+export async function getBatch(db: Queryable, id: string): Promise<BatchRow | null> {
+  const { rows } = await db.query<BatchRow>(
+    `SELECT ${COLS} FROM provider_batches WHERE ($1 ~ '^[0-9]+$' AND id = $1::bigint) OR provider_batch_id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listBatches(db: Queryable, opts: { open?: boolean; limit?: number } = {}): Promise<BatchRow[]> {
+  const { rows } = await db.query<BatchRow>(
+    `SELECT ${COLS} FROM provider_batches WHERE NOT $1 OR ingested_at IS NULL ORDER BY provider_batches.id DESC LIMIT $2`,
+    [opts.open ?? false, opts.limit ?? 50],
+  );
+  return rows;
+}
+
+/** Updates the given columns (snake_case names from a fixed list) and `updated_at`. */
+export async function updateBatch(db: Queryable, id: string, patch: Partial<Record<UpdatableColumn, unknown>>): Promise<void> {
+  const entries = Object.entries(patch).filter(([k]) => (UPDATABLE as readonly string[]).includes(k));
+  if (entries.length === 0) return;
+  const sets = entries.map(([k], i) => `${k} = $${i + 2}`).join(', ');
+  await db.query(`UPDATE provider_batches SET ${sets}, updated_at = now() WHERE id = $1::bigint`, [id, ...entries.map(([k, v]) => (k === 'errors' && v !== null ? JSON.stringify(v) : v))]);
+}
+
+const UPDATABLE = [
+  'status', 'provider_batch_id', 'input_file_id', 'output_file_id', 'error_file_id', 'requests', 'inputs', 'tokens_estimated',
+  'completed', 'failed', 'tokens_billed', 'errors', 'submitted_at', 'finished_at', 'ingested_at',
+] as const;
+type UpdatableColumn = (typeof UPDATABLE)[number];
+
+/** Items of a batch grouped by request line, in position order. */
+export async function batchItems(db: Queryable, batchId: string): Promise<Map<string, { chunkId: string; inputHash: Buffer; tokens: number }[]>> {
+  const { rows } = await db.query<{ custom_id: string; chunk_id: string; input_hash: Buffer; tokens: number }>(
+    `SELECT custom_id, chunk_id, input_hash, tokens FROM provider_batch_items WHERE batch_id = $1 ORDER BY custom_id, position`,
+    [batchId],
+  );
+  const out = new Map<string, { chunkId: string; inputHash: Buffer; tokens: number }[]>();
+  for (const r of rows) {
+    let list = out.get(r.custom_id);
+    if (!list) out.set(r.custom_id, (list = []));
+    list.push({ chunkId: r.chunk_id, inputHash: r.input_hash, tokens: r.tokens });
+  }
+  return out;
+}
+
+export type { Db };

@@ -1,0 +1,49 @@
+import type { Queryable } from './db.ts';
+
+export type SpendGroup = 'tenant' | 'model' | 'day' | 'mode';
+
+export interface SpendRow {
+  key: string;
+  calls: number;
+  tokens: number;
+  spentUsd: number;
+  /** Tokens the cache answered instead of the provider. */
+  cacheTokensSaved: number;
+  cacheSavedUsd: number;
+  /** What the batch-mode tokens would have cost more on the synchronous endpoint. */
+  batchSavedUsd: number;
+}
+
+const KEYS: Record<SpendGroup, string> = {
+  tenant: 'l.tenant',
+  model: `coalesce(mv.key, '(unknown)')`,
+  day: `to_char(date_trunc('day', l.at), 'YYYY-MM-DD')`,
+  mode: 'l.mode',
+};
+
+/** Spend from the ledger, grouped; one statement. */
+export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Date; tenant?: string } = {}): Promise<SpendRow[]> {
+  const { rows } = await db.query<{ key: string; calls: string; tokens: string; spent: string; cache_tokens: string; cache_saved: string; batch_saved: string }>(
+    `SELECT ${KEYS[by]} AS key,
+            count(*) FILTER (WHERE l.mode <> 'cache') AS calls,
+            coalesce(sum(l.tokens) FILTER (WHERE l.status = 'ok'), 0) AS tokens,
+            coalesce(sum(l.cost_usd) FILTER (WHERE l.status = 'ok'), 0) AS spent,
+            coalesce(sum(l.tokens) FILTER (WHERE l.status = 'cache_hit'), 0) AS cache_tokens,
+            coalesce(sum(l.saved_usd) FILTER (WHERE l.status = 'cache_hit'), 0) AS cache_saved,
+            coalesce(sum(l.tokens * (mv.price_sync_per_mtok - coalesce(mv.price_batch_per_mtok, mv.price_sync_per_mtok)) / 1e6)
+                     FILTER (WHERE l.mode = 'batch' AND l.status = 'ok'), 0) AS batch_saved
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      WHERE ($1::timestamptz IS NULL OR l.at >= $1) AND ($2::text IS NULL OR l.tenant = $2)
+      GROUP BY 1 ORDER BY 4 DESC, 1`,
+    [opts.since ?? null, opts.tenant ?? null],
+  );
+  return rows.map((r) => ({
+    key: r.key,
+    calls: Number(r.calls),
+    tokens: Number(r.tokens),
+    spentUsd: Number(r.spent),
+    cacheTokensSaved: Number(r.cache_tokens),
+    cacheSavedUsd: Number(r.cache_saved),
+    batchSavedUsd: Number(r.batch_saved),
+  }));
+}
