@@ -4,6 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import { finalizeIndexVersion, getIndex, writeTargets } from '../src/store/indexes.ts';
+import { advanceAfterBackfill } from '../src/reembed/validate.ts';
 import type { JobDeps } from './deps.ts';
 
 export interface FinalizePayload {
@@ -15,7 +16,18 @@ export async function handleFinalize(deps: JobDeps, job: Job<FinalizePayload>): 
   await deps.runs.markFinalizing(job.data.runId);
   const index = await getIndex(deps.ctx.db, job.data.index);
   let built = 0;
-  if (index) for (const t of await writeTargets(deps.ctx.db, index.id)) if ((await finalizeIndexVersion(deps.ctx.db, t.id)).built) built++;
+  if (index) {
+    // A migration target still being backfilled gets its HNSW index when its own backfill ends,
+    // not when an unrelated run does: building it early would slow the rest of the load.
+    const { rows } = await deps.ctx.db.query<{ v: number }>(
+      `SELECT target_version_id AS v FROM migrations WHERE state IN ('planned', 'backfilling') AND 'mig-' || id <> $1`,
+      [job.data.runId],
+    );
+    const skip = new Set(rows.map((r) => r.v));
+    for (const t of await writeTargets(deps.ctx.db, index.id)) if (!skip.has(t.id) && (await finalizeIndexVersion(deps.ctx.db, t.id)).built) built++;
+  }
+  // A migration's backfill run ends in its quality gate (and, when it passes, the cutover).
+  if (job.data.runId.startsWith('mig-')) await advanceAfterBackfill(deps.ctx.db, deps.providers, job.data.runId.slice(4));
   await deps.runs.markFinalized(job.data.runId);
   return { built };
 }

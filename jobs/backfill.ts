@@ -1,0 +1,57 @@
+/**
+ * `reembed` queue, job `backfill`: walks the index's chunks by keyset pages into the migration's
+ * target through the cache → embed job / provider batch path, recording the cursor after each
+ * page's misses are queued. A worker killed mid-walk is replaced by BullMQ (stalled job), and the
+ * job resumes from the recorded cursor.
+ */
+import type { Job } from 'bullmq';
+import { tokenizerFor } from '../src/corpus/tokenizer.ts';
+import { NonRetryableError } from '../src/errors.ts';
+import { backfillPage } from '../src/reembed/backfill.ts';
+import { getMigration, setCursor } from '../src/reembed/store.ts';
+import type { RunCounters } from '../src/queue/runs.ts';
+import { getIndexVersion } from '../src/store/indexes.ts';
+import type { JobDeps } from './deps.ts';
+import { enqueueEmbedJobs, enqueueForBatch } from './enqueue.ts';
+
+export interface BackfillPayload {
+  migrationId: string;
+  /** The run that tracks the backfill's work: `mig-<id>`. */
+  runId: string;
+  tenant: string;
+}
+
+/** Chunks per page. @default 2000 */
+export const BACKFILL_PAGE = 2000;
+
+export const migrationRunId = (id: string) => `mig-${id}`;
+
+export async function handleBackfill(deps: JobDeps, job: Job<BackfillPayload>): Promise<Partial<RunCounters>> {
+  const { db } = deps.ctx;
+  const m = await getMigration(db, job.data.migrationId);
+  if (!m) throw new NonRetryableError(`migration ${job.data.migrationId} does not exist`);
+  const totals = { chunks: 0, cacheHits: 0 };
+  if (m.state !== 'backfilling' || m.backfillDone) return totals;
+  const target = (await getIndexVersion(db, m.targetVersionId))!;
+  const { provider } = await deps.providers.get(target.modelVersionId);
+  const tokenizer = tokenizerFor(provider.model.spec.tokenizer);
+  let cursor = m.backfillCursor;
+  for (;;) {
+    // A migration aborted meanwhile stops the walk.
+    const now = await getMigration(db, m.id);
+    if (!now || now.state !== 'backfilling') break;
+    const page = await backfillPage({ db, indexId: m.indexId, target, cursor, pageSize: BACKFILL_PAGE, tokenizer });
+    totals.chunks += page.chunks;
+    totals.cacheHits += page.cacheHits;
+    for (const [tenant, misses] of page.misses) {
+      const run = { runId: job.data.runId, tenant };
+      if (m.mode === 'batch') await enqueueForBatch(deps, run, target, misses, `${job.id}-${page.cursor}`);
+      else await enqueueEmbedJobs(deps, run, target, misses);
+    }
+    await setCursor(db, m.id, page.cursor, page.done);
+    cursor = page.cursor;
+    await job.updateProgress({ cursor, chunks: totals.chunks });
+    if (page.done) break;
+  }
+  return totals;
+}

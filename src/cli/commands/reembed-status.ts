@@ -1,0 +1,67 @@
+import type { Context } from '../../context.ts';
+import { RunTracker } from '../../queue/runs.ts';
+import { coverage } from '../../reembed/controller.ts';
+import { currentMigration, migrationHistory, type Migration } from '../../reembed/store.ts';
+import { fmtDuration } from '../progress.ts';
+
+export interface ReembedStatus {
+  index: string;
+  migration: (Omit<Migration, 'queries'> & { queries: number | null }) | null;
+  coverage: { source: number; target: number; ratio: number } | null;
+  rate: number | null;
+  etaMs: number | null;
+  tokens: number;
+  costUsd: number;
+  history: { from: string | null; to: string; actor: string; reason: string; at: Date }[];
+}
+
+export async function reembedStatus(ctx: Context, index: string): Promise<ReembedStatus> {
+  const m = await currentMigration(ctx.db, index);
+  if (!m) return { index, migration: null, coverage: null, rate: null, etaMs: null, tokens: 0, costUsd: 0, history: [] };
+  const dropped = ['aborted', 'rolled_back', 'retired'].includes(m.state);
+  const cov = dropped ? null : await coverage(ctx.db, m);
+  const { rows } = await ctx.db.query<{ t: string; c: string }>(
+    `SELECT coalesce(sum(tokens), 0) AS t, coalesce(sum(cost_usd), 0) AS c FROM ledger WHERE run_id = $1 AND status = 'ok'`,
+    [`mig-${m.id}`],
+  );
+  const run = await new RunTracker(ctx.redis, ctx.config.redisPrefix).get(`mig-${m.id}`);
+  const elapsed = run ? Date.now() - run.startedAt : 0;
+  const rate = cov && elapsed > 0 ? (cov.target * 1000) / elapsed : null;
+  const etaMs = cov && rate && rate > 0 && cov.target < cov.source ? ((cov.source - cov.target) / rate) * 1000 : null;
+  const { queries, ...rest } = m;
+  return {
+    index,
+    migration: { ...rest, queries: queries?.length ?? null },
+    coverage: cov,
+    rate,
+    etaMs,
+    tokens: Number(rows[0]!.t),
+    costUsd: Number(rows[0]!.c),
+    history: await migrationHistory(ctx.db, m.id),
+  };
+}
+
+export function formatReembedStatus(s: ReembedStatus): string {
+  const m = s.migration;
+  if (!m) return `index ${s.index} has no migration`;
+  const lines = [
+    `migration ${m.id} of ${s.index}: ${m.sourceModel} → ${m.targetModel}  [${m.state}${m.forced ? ', forced' : ''}]`,
+    s.coverage
+      ? `  coverage  ${(s.coverage.ratio * 100).toFixed(2)}% (${s.coverage.target}/${s.coverage.source} rows, needs ${(m.coverageThreshold * 100).toFixed(0)}%)${s.rate ? `, ${s.rate.toFixed(0)} rows/s` : ''}${s.etaMs ? `, ETA ${fmtDuration(s.etaMs)}` : ''}`
+      : '  coverage  - (target dropped)',
+    `  spend     ${s.tokens} tokens, $${s.costUsd.toFixed(6)} (${m.mode} mode)`,
+  ];
+  if (m.quality) {
+    const q = m.quality;
+    lines.push(
+      `  gate      ${q.passed ? 'PASSED' : 'NOT PASSED'}: ${q.reason}`,
+      `            source recall@${q.k} ${q.source.recall.toFixed(3)} MRR ${q.source.mrr.toFixed(3)} | target recall@${q.k} ${q.target.recall.toFixed(3)} MRR ${q.target.mrr.toFixed(3)} (${q.n} ${q.method === 'queries' ? 'user queries' : 'sampled chunks'})`,
+    );
+  }
+  lines.push('  history');
+  for (const h of s.history) lines.push(`    ${new Date(h.at).toISOString()}  ${h.from ?? '-'} → ${h.to}  by ${h.actor}: ${h.reason}`);
+  if (m.state === 'validating' && m.quality && !m.quality.passed) lines.push(`  next      fix and restart, \`embedq reembed abort --index ${s.index}\`, or \`embedq reembed cutover --index ${s.index} --force\``);
+  if (m.state === 'ready') lines.push(`  next      \`embedq reembed cutover --index ${s.index}\``);
+  if (m.state === 'cut_over') lines.push(`  next      \`embedq reembed retire --index ${s.index}\` to drop the old index, or \`rollback\``);
+  return lines.join('\n');
+}

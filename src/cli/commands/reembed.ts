@@ -1,0 +1,126 @@
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import type { Context } from '../../context.ts';
+import { UsageError } from '../../errors.ts';
+import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
+import { migrationRunId, type BackfillPayload } from '../../../jobs/backfill.ts';
+import { hasBatchApi } from '../../providers/batch-clients.ts';
+import { overridesFor, resolveModel } from '../../providers/models.ts';
+import { pingRedis } from '../../queue/connection.ts';
+import { createQueues } from '../../queue/producer.ts';
+import { RunTracker } from '../../queue/runs.ts';
+import { abort, cutover, retire, rollback, startMigration } from '../../reembed/controller.ts';
+import { loadQueries } from '../../reembed/queries.ts';
+import { currentMigration, type Migration } from '../../reembed/store.ts';
+import { assertSafeName } from '../../store/identifiers.ts';
+import { getIndex } from '../../store/indexes.ts';
+import type { CommandEnv } from '../main.ts';
+import { Progress } from '../progress.ts';
+import { waitForRun } from '../run-wait.ts';
+import { formatReembedStatus, reembedStatus, type ReembedStatus } from './reembed-status.ts';
+
+const actor = () => `cli:${userInfo().username}`;
+
+export interface StartArgs {
+  index: string;
+  to: string;
+  dims?: number | undefined;
+  mode?: 'sync' | 'batch' | 'auto' | undefined;
+  coverage?: number | undefined;
+  qualityFloor?: number | undefined;
+  queries?: string | undefined;
+  cutover?: boolean | undefined;
+  wait?: boolean | undefined;
+  localWorker?: boolean | undefined;
+  progress?: boolean | undefined;
+}
+
+/** `embedq reembed start`: target created, backfill queued, then (unless --no-wait) waits for the gate and cutover. */
+export async function runReembedStart(ctx: Context, a: StartArgs): Promise<ReembedStatus> {
+  const name = assertSafeName(a.index);
+  await pingRedis(ctx.config.redisUrl);
+  const index = await getIndex(ctx.db, name);
+  if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
+  const to = resolveModel(a.to, a.dims, overridesFor(ctx.config.models, a.to));
+  const provider = to.spec.provider;
+  const mode = a.mode === 'batch' || (a.mode === 'auto' && hasBatchApi(provider)) ? 'batch' : 'sync';
+  if (mode === 'batch' && !hasBatchApi(provider)) throw new UsageError(`${to.key} has no batch API embedq can use; use --mode sync`);
+  const cov = a.coverage ?? 1;
+  const floor = a.qualityFloor ?? 0.95;
+  if (!(cov > 0 && cov <= 1)) throw new UsageError('--coverage must be a number in (0, 1]');
+  if (!(floor > 0 && floor <= 2)) throw new UsageError('--quality-floor must be a positive number (e.g. 0.95)');
+  const queries = a.queries ? await loadQueries(ctx.db, index.id, a.queries) : null;
+  const m = await startMigration(ctx.db, { index: name, to, mode, coverage: cov, qualityFloor: floor, autoCutover: a.cutover !== false, queries, actor: actor() });
+  const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
+  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  let local: RunningWorkers | undefined;
+  try {
+    const runId = migrationRunId(m.id);
+    await runs.create(runId, { index: name, tenant: '*', ingestJobs: 1 });
+    const data: BackfillPayload = { migrationId: m.id, runId, tenant: '*' };
+    await queues.reembed.add('backfill', data, { jobId: `backfill-${m.id}` });
+    if (a.wait !== false) {
+      if (a.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-reembed-${process.pid}` });
+      await waitForRun(runs, queues, ctx.db, runId, new Progress(a.progress ?? false), local !== undefined);
+    }
+  } finally {
+    await local?.close();
+    await queues.close();
+  }
+  return reembedStatus(ctx, name);
+}
+
+async function openMigration(ctx: Context, index: string): Promise<Migration> {
+  const m = await currentMigration(ctx.db, assertSafeName(index));
+  if (!m) throw new UsageError(`index ${index} has no migration (start one with \`embedq reembed start --index ${index} --to <provider/model>\`)`);
+  return m;
+}
+
+export function register(program: Command, env: CommandEnv): void {
+  const re = program
+    .command('reembed')
+    .description('move an index to another model or size: new index, dual-write, backfill, quality gate, atomic cutover, rollback');
+  re.command('start')
+    .description('create the target index and start the migration; waits (with a progress bar) until it is ready or cut over')
+    .requiredOption('--index <name>', 'index to migrate')
+    .requiredOption('--to <provider/model>', 'target model, e.g. openai/text-embedding-3-large')
+    .option('--dims <n>', "target dimensions (default: the model's native size)", (v) => parseInt(v, 10))
+    .option('--mode <mode>', 'sync, batch or auto (batch when the provider has a batch API)', 'sync')
+    .option('--coverage <ratio>', 'target rows / source rows needed for cutover', parseFloat, 1)
+    .option('--quality-floor <ratio>', 'cutover needs target recall@10 >= floor × source recall@10', parseFloat, 0.95)
+    .option('--queries <file>', 'JSONL of {"query": ..., "expected": [chunk or document ids]} for the quality gate (default: self-retrieval of sampled chunks)')
+    .option('--no-cutover', 'stop at ready; cut over with `embedq reembed cutover`')
+    .option('--no-wait', 'return at once; `embedq worker` does the work')
+    .option('--no-local-worker', 'never start an in-process worker')
+    .option('--json', 'print the final status as JSON')
+    .action(
+      env.handler(async (ctx, out, o: StartArgs & { mode: string }) => {
+        if (!['sync', 'batch', 'auto'].includes(o.mode)) throw new UsageError(`--mode must be sync, batch or auto`);
+        const s = await runReembedStart(ctx, { ...o, mode: o.mode as 'sync' | 'batch' | 'auto', progress: !out.json });
+        out.result(s, formatReembedStatus);
+        return s.migration && ['ready', 'cut_over', 'backfilling', 'planned'].includes(s.migration.state) ? 0 : 1;
+      }),
+    );
+  re.command('status')
+    .description('coverage, rate, ETA, tokens and cost so far, quality numbers and history of the index migration')
+    .requiredOption('--index <name>', 'the index')
+    .option('--json', 'print the result as JSON')
+    .action(env.handler(async (ctx, out, o: { index: string }) => (out.result(await reembedStatus(ctx, assertSafeName(o.index)), formatReembedStatus), 0)));
+  const act = (name: string, desc: string, fn: (ctx: Context, m: Migration, o: { force?: boolean }) => Promise<unknown>, extra?: (c: Command) => Command) => {
+    let c = re.command(name).description(desc).requiredOption('--index <name>', 'the index').option('--json', 'print the resulting status as JSON');
+    if (extra) c = extra(c);
+    c.action(
+      env.handler(async (ctx, out, o: { index: string; force?: boolean }) => {
+        await fn(ctx, await openMigration(ctx, o.index), o);
+        out.result(await reembedStatus(ctx, o.index), formatReembedStatus);
+        return 0;
+      }),
+    );
+  };
+  act('cutover', 'swap the index alias to the target in one transaction (needs ready, or --force past the quality gate)', (ctx, m, o) => cutover(ctx.db, m.id, actor(), Boolean(o.force)), (c) =>
+    c.option('--force', 'cut over from validating even though the quality gate did not pass (recorded as forced)'),
+  );
+  act('rollback', 'point the alias back at the source index (kept until retire) and drop the target', (ctx, m) => rollback(ctx.db, m.id, actor()));
+  act('abort', 'stop a migration before cutover and drop its target index', (ctx, m) => abort(ctx.db, m.id, actor()));
+  act('retire', 'after cutover, drop the old index for good', (ctx, m) => retire(ctx.db, m.id, actor()));
+}
