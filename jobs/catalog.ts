@@ -10,6 +10,7 @@ import { handleBatches, type BatchesPayload } from './batch.ts';
 import { handleEmbed, type EmbedPayload } from './embed.ts';
 import { handleFinalize, type FinalizePayload } from './finalize.ts';
 import { handleIngest, type IngestPayload } from './ingest.ts';
+import { handleSchedules, type ScheduledIngestPayload } from './schedules.ts';
 
 export interface Payloads {
   ingest: IngestPayload;
@@ -17,6 +18,7 @@ export interface Payloads {
   finalize: FinalizePayload;
   batches: BatchesPayload;
   reembed: BackfillPayload;
+  schedules: ScheduledIngestPayload | Record<string, never>;
 }
 
 export type Handler<N extends QueueName> = (deps: JobDeps, job: Job<Payloads[N]>) => Promise<unknown>;
@@ -27,4 +29,5 @@ export const CATALOG: { [N in QueueName]: Handler<N> } = {
   finalize: handleFinalize,
   batches: handleBatches,
   reembed: handleBackfill,
+  schedules: handleSchedules,
 };

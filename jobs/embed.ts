@@ -31,6 +31,7 @@ export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promis
     items: p.items.map(([chunkId, hex]) => ({ chunkId, inputHash: Buffer.from(hex, 'hex') })),
     ...(job.id ? { jobId: job.id } : {}),
     runId: p.runId,
+    budgetRecheckMs: ctx.config.worker.budgetRecheckMs,
   });
   return { embedded: r.embedded, cacheHits: r.cacheHits, tokens: r.tokens, costNanoUsd: Math.round(r.costUsd * 1e9), truncated: r.truncated, split: r.split };
 }

@@ -66,3 +66,16 @@ export function coerceError(e: unknown): Error {
 export function exitCodeFor(e: Error): 1 | 2 {
   return e instanceof UsageError ? 2 : 1;
 }
+
+/**
+ * Thrown by a job handler to put its job back in the queue for `delayMs` without counting an
+ * attempt (e.g. a tenant over budget): the worker moves it to delayed, with `reason` in the job log.
+ */
+export class DelayJobError extends Error {
+  override name = 'DelayJobError';
+  readonly delayMs: number;
+  constructor(reason: string, delayMs: number) {
+    super(reason);
+    this.delayMs = delayMs;
+  }
+}

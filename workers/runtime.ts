@@ -3,9 +3,9 @@
  * finishes (counted once per job id, in Redis) or finally fails; the job that settles the last
  * piece of a run enqueues the run's finalize job (its id is derived from the run, so only once).
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Context } from '../src/context.ts';
-import { coerceError } from '../src/errors.ts';
+import { DelayJobError, coerceError } from '../src/errors.ts';
 import { BatchClients } from '../src/providers/batch-clients.ts';
 import { ProviderPool } from '../src/providers/pool.ts';
 import { createRedis } from '../src/queue/connection.ts';
@@ -13,6 +13,7 @@ import { QUEUES, type QueueName } from '../src/queue/names.ts';
 import { createQueues, JOB_DEFAULTS } from '../src/queue/producer.ts';
 import { RunTracker, type RunCounters } from '../src/queue/runs.ts';
 import { CATALOG } from '../jobs/catalog.ts';
+import { upsertSystemSchedules } from '../jobs/schedules.ts';
 import type { JobDeps } from '../jobs/deps.ts';
 
 export interface WorkerOptions {
@@ -43,11 +44,12 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     finalize: 1,
     batches: 2,
     reembed: 1,
+    schedules: 1,
   };
 
   const settle = async (queue: QueueName, job: Job, ok: boolean, counters: Partial<RunCounters> = {}) => {
     // Finalize jobs and the batch poller are not part of a run; a batch submit job is.
-    if (queue === 'finalize' || !job.id || job.name === 'batch-poll') return;
+    if (queue === 'finalize' || queue === 'schedules' || !job.id || job.name === 'batch-poll') return;
     const { runId } = job.data as { runId: string };
     // A backfill is its migration run's one "ingest" job: the walk that discovers the work.
     const done = await deps.runs.settle(runId, job.id, queue === 'ingest' || queue === 'reembed' ? 'ingest' : 'embed', ok, counters);
@@ -61,10 +63,20 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     const handler = CATALOG[queue] as (deps: JobDeps, job: Job) => Promise<unknown>;
     const w = new Worker(
       QUEUES[queue],
-      async (job) => {
+      async (job, token) => {
         const log = ctx.logger.child({ queue, jobId: job.id, tenant: (job.data as { tenant?: string }).tenant });
         log.debug('job started');
-        const result = await handler(deps, job);
+        let result: unknown;
+        try {
+          result = await handler(deps, job);
+        } catch (e) {
+          if (!(e instanceof DelayJobError) || !token) throw e;
+          // Back to the queue without spending an attempt, with the reason where people look.
+          log.warn({ reason: e.message, delayMs: e.delayMs }, 'job delayed');
+          await job.log(`delayed ${e.delayMs} ms: ${e.message}`);
+          await job.moveToDelayed(Date.now() + e.delayMs, token);
+          throw new DelayedError();
+        }
         if (queue !== 'finalize') await settle(queue, job, true, (queue === 'batches' ? {} : result) as Partial<RunCounters>);
         log.debug({ result }, 'job done');
         return result;
@@ -91,9 +103,9 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     return w;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  // One poller for all open provider batches, upserted by name: every worker declares the same
-  // schedule, so it exists once and survives restarts.
-  await queues.batches.upsertJobScheduler('batch-poll', { every: opts.batchPollMs ?? config.batch.pollMs }, { name: 'batch-poll', data: {} });
+  // The system's schedules (batch polling, cache GC, spend rollup), upserted by name: every worker
+  // declares the same ones, so each exists once and survives restarts.
+  await upsertSystemSchedules(queues, opts.batchPollMs ? { ...config, batch: { ...config.batch, pollMs: opts.batchPollMs } } : config);
 
   let closing: Promise<void> | undefined;
   return {

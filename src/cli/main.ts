@@ -14,8 +14,10 @@ import { createOutput, type Output } from './output.ts';
 import * as dbCommand from './commands/db.ts';
 import * as statusCommand from './commands/status.ts';
 import * as batchesCommand from './commands/batches.ts';
+import * as budgetsCommand from './commands/budgets.ts';
 import * as ingestCommand from './commands/ingest.ts';
 import * as reembedCommand from './commands/reembed.ts';
+import * as schedulesCommand from './commands/schedules.ts';
 import * as searchCommand from './commands/search.ts';
 import * as spendCommand from './commands/spend.ts';
 import * as workerCommand from './commands/worker.ts';
@@ -28,7 +30,7 @@ export interface CommandEnv {
 }
 
 /** Commands register themselves here; later issues add theirs. */
-const COMMANDS: { register(program: Command, env: CommandEnv): void }[] = [batchesCommand, dbCommand, ingestCommand, reembedCommand, searchCommand, spendCommand, statusCommand, workerCommand];
+const COMMANDS: { register(program: Command, env: CommandEnv): void }[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand];
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('embedq')

@@ -74,8 +74,10 @@ export const configSchema = z.strictObject({
        * that still fails is retried by the queue with backoff, so the two multiply. @default 4
        */
       providerAttempts: positiveInt.max(20).default(4),
+      /** A job delayed by a tenant budget is checked again after at most this long. @default 60000 */
+      budgetRecheckMs: positiveInt.min(100).default(60_000),
     })
-    .default({ concurrency: 4, ingestConcurrency: 2, lockMs: 30_000, embedAttempts: 6, embedBatch: 1024, providerAttempts: 4 }),
+    .default({ concurrency: 4, ingestConcurrency: 2, lockMs: 30_000, embedAttempts: 6, embedBatch: 1024, providerAttempts: 4, budgetRecheckMs: 60_000 }),
   /**
    * Per-model overrides of the registry, keyed by `provider/model`: prices (USD per 1M input
    * tokens), limits, the pinned version, and the native size of models the registry lacks.
@@ -162,6 +164,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   EMBEDQ_EMBED_ATTEMPTS: 'worker.embedAttempts',
   EMBEDQ_EMBED_BATCH: 'worker.embedBatch',
   EMBEDQ_PROVIDER_ATTEMPTS: 'worker.providerAttempts',
+  EMBEDQ_BUDGET_RECHECK_MS: 'worker.budgetRecheckMs',
   EMBEDQ_LOG_LEVEL: 'logLevel',
   EMBEDQ_BATCH_POLL_MS: 'batch.pollMs',
   EMBEDQ_BATCH_AUTO_THRESHOLD: 'batch.autoThreshold',

@@ -6,6 +6,8 @@
  * transaction. Every provider attempt is ledgered.
  */
 import { inputHash } from '../corpus/hash.ts';
+import { DelayJobError, NonRetryableError } from '../errors.ts';
+import { checkBudget } from '../store/budgets.ts';
 import type { Tokenizer } from '../corpus/tokenizer.ts';
 import type { Db } from '../store/db.ts';
 import { chunkTexts } from '../store/chunks.ts';
@@ -25,6 +27,8 @@ export interface EmbedBatchInput {
   items: { chunkId: string; inputHash: Buffer }[];
   jobId?: string;
   runId?: string;
+  /** A job delayed by the budget is checked again after at most this long. @default 60000 */
+  budgetRecheckMs?: number;
 }
 
 export interface EmbedBatchResult {
@@ -77,6 +81,14 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
     unique.set(key, { text: m.text, parts: idx });
   }
   const tokenCounts = counts.every((c) => c !== undefined) ? (counts as number[]) : undefined;
+
+  // The tenant's budget is checked before the provider is called, never after.
+  const upcoming = tokenCounts ? tokenCounts.reduce((a, b) => a + b, 0) : inputs.reduce((a, t) => a + p.tokenizer.count(t), 0);
+  const budget = await checkBudget(db, tenant, upcoming, (upcoming / 1e6) * spec.priceSyncPerMTok);
+  if (!budget.ok) {
+    if (budget.budget?.onExceed === 'fail') throw new NonRetryableError(budget.reason!);
+    throw new DelayJobError(budget.reason!, Math.max(100, Math.min(p.budgetRecheckMs ?? 60_000, budget.resetsAt!.getTime() - Date.now())));
+  }
 
   const calls: EmbedCall[] = [];
   const res = await provider.embed(inputs, { inputType: 'document', onCall: (c) => calls.push(c), ...(tokenCounts ? { tokenCounts } : {}) }).finally(() =>

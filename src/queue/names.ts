@@ -9,6 +9,8 @@ export const QUEUES = {
   batches: 'batches',
   /** Migration work: the `backfill` walk of a reembed. */
   reembed: 'reembed',
+  /** Scheduled work: cache GC, spend rollup, users' source re-syncs. */
+  schedules: 'schedules',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

@@ -9,6 +9,7 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
   embed: { attempts: 6, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 2000 }, removeOnFail: { age: 7 * 24 * 3600 } },
   finalize: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } },
   reembed: { attempts: 10, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 7 * 24 * 3600, count: 100 }, removeOnFail: { age: 30 * 24 * 3600 } },
+  schedules: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { age: 7 * 24 * 3600, count: 200 }, removeOnFail: { age: 30 * 24 * 3600 } },
   batches: { attempts: 8, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } },
 };
 
@@ -18,7 +19,7 @@ export function createQueues(connection: Redis, prefix: string, opts: { embedAtt
   const defaults = (name: QueueName): JobsOptions =>
     name === 'embed' && opts.embedAttempts ? { ...JOB_DEFAULTS.embed, attempts: opts.embedAttempts } : JOB_DEFAULTS[name];
   const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: defaults(name) });
-  const q = { ingest: make(QUEUES.ingest), embed: make(QUEUES.embed), finalize: make(QUEUES.finalize), batches: make(QUEUES.batches), reembed: make(QUEUES.reembed) };
+  const q = { ingest: make(QUEUES.ingest), embed: make(QUEUES.embed), finalize: make(QUEUES.finalize), batches: make(QUEUES.batches), reembed: make(QUEUES.reembed), schedules: make(QUEUES.schedules) };
   return {
     ...q,
     async close() {

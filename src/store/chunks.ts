@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import type { Queryable } from './db.ts';
+import { quoteIdent } from './identifiers.ts';
 
 export interface DocRow {
   docId: string;
@@ -132,4 +133,20 @@ export async function chunkTexts(db: Queryable, ids: string[]): Promise<Map<stri
     [ids],
   );
   return new Map(rows.map((r) => [r.id, { text: r.text, textHash: r.text_hash, tokens: r.tokens }]));
+}
+
+/**
+ * Removes documents (gone from their source) with their chunks and their vectors in every given
+ * vector table, in one transaction.
+ */
+export async function deleteDocuments(client: pg.PoolClient, indexId: number, tenant: string, docIds: string[], vectorTables: string[]): Promise<number> {
+  if (docIds.length === 0) return 0;
+  const { rows } = await client.query<{ id: string }>(
+    `DELETE FROM chunks WHERE index_id = $1 AND tenant = $2 AND doc_id = ANY($3::text[]) RETURNING id`,
+    [indexId, tenant, docIds],
+  );
+  const ids = rows.map((r) => r.id);
+  for (const t of vectorTables) await client.query(`DELETE FROM ${quoteIdent(t)} WHERE chunk_id = ANY($1::bigint[])`, [ids]);
+  const r = await client.query(`DELETE FROM documents WHERE index_id = $1 AND tenant = $2 AND doc_id = ANY($3::text[])`, [indexId, tenant, docIds]);
+  return r.rowCount ?? 0;
 }

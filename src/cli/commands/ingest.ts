@@ -1,16 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { sep } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
-import { planSources } from '../../pipeline/plan.ts';
 import type { IngestSourceSpec } from '../../pipeline/types.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
-import { contentJobId } from '../../queue/names.ts';
 import { createQueues } from '../../queue/producer.ts';
 import { RunTracker, type RunState } from '../../queue/runs.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
@@ -22,7 +18,7 @@ import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 import { formatDryRun, readFields, runDryRun } from './ingest-dry-run.ts';
 import { runRetryFailed } from './ingest-retry.ts';
-import type { IngestPayload } from '../../../jobs/ingest.ts';
+import { startRun } from '../../../jobs/start-run.ts';
 
 export interface IngestOptions {
   paths: string[];
@@ -111,27 +107,20 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     }
   }
 
-  const plan = await planSources(o.paths);
   const live = (await getIndex(ctx.db, name))!;
-  const mode = await chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, plan.sources, live.chunkTokens);
-  const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
   const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
   let local: RunningWorkers | undefined;
   try {
-    await runs.create(runId, { index: name, tenant, ingestJobs: plan.sources.length });
-    await runs.reject(runId, plan.rejected);
-    const read = { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) };
-    await queues.ingest.addBulk(
-      plan.sources.map((s) => {
-        // Document ids are paths relative to the working directory when inside it, else absolute.
-        const cwd = process.cwd() + sep;
-        const source = s.kind === 'files' && s.paths.every((p) => p.startsWith(cwd)) ? { ...s, baseDir: process.cwd() } : s;
-        const data: IngestPayload = { runId, index: name, tenant, source, read, mode };
-        return { name: 'ingest', data, opts: { jobId: contentJobId('ingest', runId, JSON.stringify(source)) } };
-      }),
-    );
-    const waited = o.wait !== false && plan.sources.length > 0;
+    const { runId, jobs, mode } = await startRun(queues, runs, {
+      index: name,
+      tenant,
+      paths: o.paths,
+      read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
+      baseDir: process.cwd(),
+      mode: (sources) => chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, sources, live.chunkTokens),
+    });
+    const waited = o.wait !== false && jobs > 0;
     if (waited) {
       if (o.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
       await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined);

@@ -1,0 +1,42 @@
+/**
+ * Starts an ingest run: plans the sources (no document is read here), records the run, and
+ * enqueues its ingest jobs with ids derived from the run and the source. Used by `embedq ingest`
+ * and by scheduled re-syncs.
+ */
+import { randomBytes } from 'node:crypto';
+import { sep } from 'node:path';
+import type { ReadOptions } from '../src/corpus/readers/types.ts';
+import { planSources } from '../src/pipeline/plan.ts';
+import type { IngestSourceSpec } from '../src/pipeline/types.ts';
+import { contentJobId } from '../src/queue/names.ts';
+import type { Queues } from '../src/queue/producer.ts';
+import type { RunTracker } from '../src/queue/runs.ts';
+import type { IngestPayload } from './ingest.ts';
+
+export interface StartRun {
+  index: string;
+  tenant: string;
+  paths: string[];
+  read: ReadOptions;
+  /** Document ids are paths relative to this folder when inside it, else absolute. */
+  baseDir: string;
+  /** Resolves the run's mode once the sources are known (auto mode looks at their size). */
+  mode: (sources: IngestSourceSpec[]) => Promise<'sync' | 'batch'>;
+}
+
+export async function startRun(queues: Queues, runs: RunTracker, s: StartRun): Promise<{ runId: string; jobs: number; mode: 'sync' | 'batch'; rejected: { path: string; reason: string }[] }> {
+  const plan = await planSources(s.paths);
+  const mode = await s.mode(plan.sources);
+  const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  await runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length });
+  await runs.reject(runId, plan.rejected);
+  const base = s.baseDir + sep;
+  await queues.ingest.addBulk(
+    plan.sources.map((src) => {
+      const source = src.kind === 'files' && src.paths.every((p) => p.startsWith(base)) ? { ...src, baseDir: s.baseDir } : src;
+      const data: IngestPayload = { runId, index: s.index, tenant: s.tenant, source, read: s.read, mode };
+      return { name: 'ingest', data, opts: { jobId: contentJobId('ingest', runId, JSON.stringify(source)) } };
+    }),
+  );
+  return { runId, jobs: plan.sources.length, mode, rejected: plan.rejected };
+}

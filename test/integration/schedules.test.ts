@@ -1,0 +1,60 @@
+/** Scheduled jobs: declared once, listed, and a source re-sync that picks up changed and deleted files. */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { runSchedulesAdd, runSchedulesList, runSchedulesRemove } from '../../src/cli/commands/schedules.ts';
+import { parseRepeat } from '../../jobs/schedules.ts';
+import { startWorkers } from '../../workers/runtime.ts';
+import { prose, writeCorpus } from '../support/corpus.ts';
+import { describe, expect, test } from '../support/fixtures.ts';
+
+test('a schedule fires and re-ingests a changed file, and removes a deleted one from the index', async ({ ctx }) => {
+  const dir = writeCorpus({ 'a.txt': prose(1, 5), 'b.txt': prose(2, 5), 'gone.txt': prose(3, 5) });
+  await runIngest(ctx, { paths: [dir], index: 'synced' });
+  const added = await runSchedulesAdd(ctx, { kind: 'ingest', paths: [dir], index: 'synced', every: '1s' });
+  expect(added).toMatchObject({ name: 'user-synced-default', kind: 'ingest', repeat: 'every 1s' });
+  // Re-adding under the same name updates rather than duplicates.
+  await runSchedulesAdd(ctx, { kind: 'ingest', paths: [dir], index: 'synced', every: '1s' });
+  expect((await runSchedulesList(ctx)).filter((s) => s.kind === 'ingest')).toHaveLength(1);
+
+  writeFileSync(join(dir, 'a.txt'), 'The zebra named Quillon paints lighthouses every solstice.');
+  rmSync(join(dir, 'gone.txt'));
+  const hash = async () => (await ctx.db.query(`SELECT encode(content_hash, 'hex') AS h FROM documents WHERE doc_id LIKE '%a.txt'`)).rows[0]?.h;
+  const before = await hash();
+  const w = await startWorkers(ctx);
+  try {
+    for (let i = 0; i < 100 && (await hash()) === before; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await hash()).not.toBe(before);
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM documents WHERE doc_id LIKE '%gone.txt'`);
+      if (rows[0].n === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { rows } = await ctx.db.query(`SELECT doc_id FROM documents ORDER BY doc_id`);
+    expect(rows.map((r) => r.doc_id.split('/').at(-1))).toEqual(['a.txt', 'b.txt']);
+    const orphans = await ctx.db.query(`SELECT count(*)::int AS n FROM vec_synced_1 v WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = v.chunk_id)`);
+    expect(orphans.rows[0].n).toBe(0);
+  } finally {
+    await w.close();
+  }
+  expect(await runSchedulesRemove(ctx, 'synced-default')).toBe(true);
+  const names = (await runSchedulesList(ctx)).map((s) => s.name);
+  expect(names).toEqual(['batch-poll', 'cache-gc', 'spend-rollup']);
+});
+
+describe('schedule input', () => {
+  test('intervals, cron expressions and their errors', () => {
+    expect(parseRepeat({ every: '1h' })).toEqual({ every: 3_600_000 });
+    expect(parseRepeat({ cron: '0 * * * *' })).toEqual({ pattern: '0 * * * *' });
+    expect(() => parseRepeat({ cron: '61 * * * *' })).toThrow(/is not a valid cron expression/);
+    expect(() => parseRepeat({ every: 'hourly' })).toThrow(/--every must be a number and a unit/);
+    expect(() => parseRepeat({})).toThrow(/exactly one of --every/);
+  });
+
+  test('unknown kinds, unknown indexes and unsafe tenants are refused', async ({ ctx }) => {
+    await expect(runSchedulesAdd(ctx, { kind: 'backup', paths: ['.'], index: 'x', every: '1h' })).rejects.toThrow(/only "ingest" schedules exist/);
+    await expect(runSchedulesAdd(ctx, { kind: 'ingest', paths: ['.'], index: 'nope', every: '1h' })).rejects.toThrow(/index nope does not exist/);
+    await runIngest(ctx, { paths: [writeCorpus({ 'a.txt': prose(1, 2) })], index: 'ok' });
+    await expect(runSchedulesAdd(ctx, { kind: 'ingest', paths: ['.'], index: 'ok', every: '1h', tenant: 'Bad Tenant' })).rejects.toThrow(/not a safe identifier/);
+  });
+});
