@@ -8,7 +8,7 @@
  * Prints a Markdown table (paste into BENCHMARKS.md) and writes bench/.results/ingest-<ts>.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { writeCorpus } from './corpus.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { n: { type: 'string', default: '20000,100000' }, dims: { type: 'string', default: '1536' } } });
@@ -23,21 +24,6 @@ const SIZES = values.n!.split(',').map(Number);
 const DIMS = Number(values.dims);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:56379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://embedq@127.0.0.1:55432/embedq';
-
-const WORDS = 'the of and to in is for on with as by at from that this are be or an it was which not have has data index vector model query search chunk token batch queue worker cache embed provider limit rate cost'.split(' ');
-
-/** N unique texts of ~800 characters, deterministic. */
-async function writeCorpus(n: number, file: string): Promise<void> {
-  const out = createWriteStream(file);
-  let x = 12345;
-  const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0), x);
-  for (let i = 0; i < n; i++) {
-    let text = `Record ${i}.`;
-    while (text.length < 800) text += ` ${WORDS[rnd() % WORDS.length]}`;
-    if (!out.write(`${JSON.stringify({ id: `r${i}`, text: `${text} unique-${i}.` })}\n`)) await new Promise((r) => out.once('drain', r));
-  }
-  await new Promise<void>((r) => out.end(r));
-}
 
 async function startSim(): Promise<{ url: string; stats(): Promise<{ requests: number; inputs: number }>; reset(): Promise<void>; stop(): void }> {
   const child = spawn(process.execPath, [join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
