@@ -52,6 +52,16 @@ export function chunkText(text: string, opts: ChunkOptions): Chunk[] {
     throw new UsageError(`chunk overlap must be an integer from 0 to ${limit - 1} (less than the chunk size of ${limit} tokens), got ${String(overlap)}`);
   }
   const tokenizer = opts.tokenizer;
+  // Most records and short documents are one chunk: a single count of the whole text decides it,
+  // instead of counting every piece and then the chunk again. (A token is rarely under 1.5
+  // characters, so longer texts go straight to splitting.)
+  if (text.length <= limit * 6) {
+    const [cs, ce] = trimRange(text, 0, text.length);
+    if (cs === ce) return [];
+    const whole = cs === 0 && ce === text.length ? text : text.slice(cs, ce);
+    const n = tokenizer.count(whole);
+    if (n <= limit) return [{ ordinal: 0, text: whole, charStart: cs, charEnd: ce, tokens: n }];
+  }
   const p = splitPieces(text, limit, tokenizer, opts.markdown ?? false);
   const n = p.start.length;
   const endOf = (k: number): number => (k + 1 < n ? p.start[k + 1]! : p.end);

@@ -68,10 +68,10 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
   const chunkRows: ChunkRow[] = [];
   const counts: { docId: string; chunkCount: number }[] = [];
   for (const id of todo) {
-    const { doc, text } = byId.get(id)!;
+    const { doc, text, hash } = byId.get(id)!;
     const chunks = chunkText(text, { tokens: index.chunkTokens, overlap: index.chunkOverlap, tokenizer: p.tokenizer, markdown: /\.(md|markdown|mdx)$/i.test(doc.source) });
     counts.push({ docId: id, chunkCount: chunks.length });
-    for (const c of chunks) chunkRows.push({ docId: id, ordinal: c.ordinal, text: c.text, textHash: textHash(c.text), charStart: c.charStart, charEnd: c.charEnd, tokens: c.tokens });
+    for (const c of chunks) chunkRows.push({ docId: id, ordinal: c.ordinal, text: c.text, textHash: c.text === text ? hash : textHash(c.text), charStart: c.charStart, charEnd: c.charEnd, tokens: c.tokens });
   }
   result.chunks = chunkRows.length;
 
