@@ -21,6 +21,8 @@ import * as schedulesCommand from './commands/schedules.ts';
 import * as searchCommand from './commands/search.ts';
 import * as spendCommand from './commands/spend.ts';
 import * as workerCommand from './commands/worker.ts';
+import * as serveCommand from './commands/serve.ts';
+import * as logCommand from './commands/log.ts';
 
 export interface CommandEnv {
   /** Wraps a command body: config → context → body → exit code, with errors funnelled. */
@@ -30,7 +32,7 @@ export interface CommandEnv {
 }
 
 /** Commands register themselves here; later issues add theirs. */
-const COMMANDS: { register(program: Command, env: CommandEnv): void }[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand];
+const COMMANDS: { register(program: Command, env: CommandEnv): void }[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand];
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('embedq')

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import type { Context } from '../../context.ts';
+import { UsageError } from '../../errors.ts';
+import { listLedger, type LedgerRow } from '../../store/ledger-read.ts';
+import type { CommandEnv } from '../main.ts';
+import { table } from '../output.ts';
+import { parseSince } from './spend.ts';
+
+export interface LogOptions {
+  tenant?: string | undefined;
+  /** `provider/model`, `provider/model@version` or a full model version key. */
+  model?: string | undefined;
+  /** ISO date/time, or a duration back from now (24h, 7d). */
+  since?: string | undefined;
+  /** Most rows to show, newest first. @default 100 */
+  limit?: string | number | undefined;
+}
+
+export interface LogResult {
+  since: string | null;
+  limit: number;
+  /** True when more rows match than `limit`. */
+  more: boolean;
+  rows: LedgerRow[];
+}
+
+/** Most rows `--limit` accepts: the log is for reading; `embedq spend` aggregates. */
+export const MAX_LOG_LIMIT = 10_000;
+
+function parseLimit(v: string | number | undefined): number {
+  if (v === undefined) return 100;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LIMIT) throw new UsageError(`--limit must be an integer from 1 to ${MAX_LOG_LIMIT}, got ${JSON.stringify(String(v))}`);
+  return n;
+}
+
+/** `embedq log`: provider calls (and cache hits) from the ledger, newest first. */
+export async function runLog(ctx: Context, o: LogOptions = {}): Promise<LogResult> {
+  const limit = parseLimit(o.limit);
+  const since = parseSince(o.since);
+  // One row more than asked tells whether the list was cut.
+  const rows = await listLedger(ctx.db, { tenant: o.tenant, model: o.model, since, limit: limit + 1 });
+  return { since: since?.toISOString() ?? null, limit, more: rows.length > limit, rows: rows.slice(0, limit) };
+}
+
+export function formatLog(r: LogResult): string {
+  if (r.rows.length === 0) return r.since ? `no provider calls since ${r.since}` : 'no provider calls recorded yet';
+  const usd = (x: number) => (x ? `$${x.toFixed(6)}` : '-');
+  const body = table(
+    ['TIME', 'TENANT', 'MODEL VERSION', 'PROVIDER', 'MODE', 'STATUS', 'INPUTS', 'TOKENS', 'LATENCY', 'COST', 'SAVED', 'BATCH'],
+    r.rows.map((x) => [
+      x.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      x.tenant,
+      x.modelVersion,
+      x.provider,
+      x.mode,
+      x.httpStatus && x.status !== 'ok' ? `${x.status} ${x.httpStatus}` : x.status,
+      x.inputs,
+      x.tokens,
+      x.latencyMs === null ? '-' : `${x.latencyMs}ms`,
+      usd(x.costUsd),
+      usd(x.savedUsd),
+      x.batchId ?? '-',
+    ]),
+  );
+  return r.more ? `${body}\n(newest ${r.limit} shown; --limit or --since for others)` : body;
+}
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('log')
+    .description('provider calls from the ledger, newest first: tenant, model version, mode, status, tokens, latency, cost, cache savings')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--model <id>', 'only this model: provider/model, provider/model@version or a model version key')
+    .option('--since <when>', 'ISO date, or a duration back from now: 30m, 24h, 7d')
+    .option('--limit <n>', 'most rows to show', '100')
+    .option('--json', 'print the result as JSON')
+    .action(env.handler(async (ctx, out, o: LogOptions) => (out.result(await runLog(ctx, o), formatLog), 0)));
+}

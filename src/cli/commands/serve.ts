@@ -1,0 +1,111 @@
+import type { ServerType } from '@hono/node-server';
+import type { Server as HttpServer } from 'node:http';
+import type { Command } from 'commander';
+import type { Context } from '../../context.ts';
+import { UsageError } from '../../errors.ts';
+import { checkBind, type DashboardAccess } from '../../server/auth.ts';
+import type { CommandEnv } from '../main.ts';
+
+export interface ServeOptions {
+  /** Port to listen on; 0 picks a free one. @default 8080 */
+  port: number;
+  /** Interface to bind. A non-loopback address needs `adminToken`. @default 127.0.0.1 */
+  host: string;
+}
+
+export interface Serving {
+  /** The URL the server answers on (with the real port when 0 was asked for). */
+  url: string;
+  access: DashboardAccess;
+  /** Where the dashboard is mounted. */
+  dashboardPath: string;
+  close(): Promise<void>;
+}
+
+/** Parses `--port`: an integer 0–65535. */
+export function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * Checks the bind, then listens. Resolves once the port is bound; the caller decides how long
+ * to run (the CLI until SIGTERM/SIGINT).
+ */
+export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving> {
+  const access = checkBind(o.host, ctx.config.adminToken);
+  // Loaded here, not at the top: the server's dependencies (Hono, Bull Board, prom-client) would
+  // otherwise slow down every other command's start.
+  const [{ serve: listen }, { openServer }, { ADMIN_PATH }] = await Promise.all([
+    import('@hono/node-server'),
+    import('../../server/app.ts'),
+    import('../../server/admin.ts'),
+  ]);
+  const server = openServer(ctx);
+  let http: ServerType | undefined;
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      http = listen({ fetch: server.app.fetch, hostname: o.host, port: o.port }, (info) => resolve(info.port));
+      http.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          e.code === 'EADDRINUSE' ? new UsageError(`cannot listen on ${o.host}:${o.port}: the port is in use; pick another with --port`)
+          : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? new UsageError(`cannot listen on ${o.host}: no such local address; use --host 127.0.0.1 or 0.0.0.0`)
+          : e,
+        ),
+      );
+    });
+    const shown = o.host.includes(':') ? `[${o.host}]` : o.host;
+    return {
+      url: `http://${shown}:${port}`,
+      access,
+      dashboardPath: ADMIN_PATH,
+      async close() {
+        await new Promise<void>((resolve) => {
+          if (!http) return resolve();
+          // close() waits for open requests; a browser's kept-alive page must not hold us up long.
+          const force = setTimeout(() => (http as HttpServer).closeAllConnections(), 5000);
+          http.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+        await server.close();
+      },
+    };
+  } catch (e) {
+    http?.close();
+    await server.close();
+    throw e;
+  }
+}
+
+/** The one startup line: where it listens and whether the dashboard is open. */
+export function startupLine(s: Pick<Serving, 'url' | 'access' | 'dashboardPath'>, prefix: string): string {
+  const board = s.access === 'token' ? 'admin token required' : 'OPEN: no admin token, loopback only';
+  return `embedq serve: listening on ${s.url} — dashboard ${s.dashboardPath} (${board}), /metrics, /healthz, /readyz; queues under prefix ${prefix}`;
+}
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('serve')
+    .description('HTTP server: Bull Board at /admin/queues, Prometheus /metrics, /healthz and /readyz (until SIGTERM/SIGINT)')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', parsePort, 8080)
+    .option('--host <address>', 'interface to bind; anything but loopback needs EMBEDQ_ADMIN_TOKEN', '127.0.0.1')
+    .action(
+      env.handler(async (ctx, _out, o: ServeOptions) => {
+        const serving = await startServe(ctx, o);
+        process.stderr.write(`${startupLine(serving, ctx.config.redisPrefix)}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = (sig: NodeJS.Signals) => {
+            ctx.logger.info({ sig }, 'serve: shutting down');
+            resolve();
+          };
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+        await serving.close();
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,160 @@
+/**
+ * Reads of the ledger (and of provider batch states) for `embedq log` and the server's /metrics.
+ * Every function is one statement; the metric reads aggregate in SQL so a scrape costs a handful
+ * of queries however many calls the ledger holds.
+ */
+import type { Queryable } from './db.ts';
+import type { LedgerEntry } from './ledger.ts';
+
+/** One provider call (or one job's cache hits) as `embedq log` shows it: a ledger entry as stored. */
+export interface LedgerRow extends Pick<LedgerEntry, 'tenant' | 'provider' | 'mode' | 'status' | 'inputs' | 'tokens'> {
+  id: number;
+  at: string;
+  /** The resolved model version key, `provider/model@version:dims`. */
+  modelVersion: string;
+  latencyMs: number | null;
+  costUsd: number;
+  /** What the cache saved (cache_hit rows). */
+  savedUsd: number;
+  httpStatus: number | null;
+  error: string | null;
+  batchId: string | null;
+  runId: string | null;
+}
+
+export interface LedgerFilter {
+  tenant?: string | undefined;
+  /** `provider/model`, `provider/model@version`, or a full model version key. */
+  model?: string | undefined;
+  since?: Date | undefined;
+  /** Most rows, newest first. @default 100 */
+  limit?: number;
+}
+
+/** The newest ledger rows matching the filter, newest first. */
+export async function listLedger(db: Queryable, f: LedgerFilter = {}): Promise<LedgerRow[]> {
+  const { rows } = await db.query<RawLedgerRow>(
+    `SELECT l.id, l.at, l.tenant, coalesce(mv.key, '(unknown)') AS model_version, l.provider, l.mode, l.status, l.inputs,
+            l.tokens, l.latency_ms, l.cost_usd, l.saved_usd, l.http_status, l.error, l.batch_id, l.run_id
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      WHERE ($1::timestamptz IS NULL OR l.at >= $1)
+        AND ($2::text IS NULL OR l.tenant = $2)
+        AND ($3::text IS NULL OR mv.key = $3 OR mv.provider || '/' || mv.model = $3 OR mv.provider || '/' || mv.model || '@' || mv.version = $3)
+      ORDER BY l.at DESC, l.id DESC
+      LIMIT $4`,
+    [f.since ?? null, f.tenant ?? null, f.model ?? null, f.limit ?? 100],
+  );
+  // pg returns bigint and numeric columns as strings (they may exceed a double); these fit.
+  return rows.map((r) => ({
+    id: Number(r.id),
+    at: r.at.toISOString(),
+    tenant: r.tenant,
+    modelVersion: r.model_version,
+    provider: r.provider,
+    mode: r.mode,
+    status: r.status,
+    inputs: r.inputs,
+    tokens: Number(r.tokens),
+    latencyMs: r.latency_ms,
+    costUsd: Number(r.cost_usd),
+    savedUsd: Number(r.saved_usd),
+    httpStatus: r.http_status,
+    error: r.error,
+    batchId: r.batch_id,
+    runId: r.run_id,
+  }));
+}
+
+interface RawLedgerRow {
+  id: string;
+  at: Date;
+  tenant: string;
+  model_version: string;
+  provider: string;
+  mode: LedgerRow['mode'];
+  status: LedgerRow['status'];
+  inputs: number;
+  tokens: string;
+  latency_ms: number | null;
+  cost_usd: string;
+  saved_usd: string;
+  http_status: number | null;
+  error: string | null;
+  batch_id: string | null;
+  run_id: string | null;
+}
+
+/** Ledger totals per (provider, model version, mode, status), over all time. */
+export interface CallTotals {
+  provider: string;
+  model: string;
+  mode: LedgerRow['mode'];
+  status: LedgerRow['status'];
+  calls: number;
+  inputs: number;
+  tokens: number;
+  /** Calls the provider answered with HTTP 429. */
+  rateLimited: number;
+}
+
+export async function callTotals(db: Queryable): Promise<CallTotals[]> {
+  const { rows } = await db.query<{ provider: string; model: string; mode: CallTotals['mode']; status: CallTotals['status']; calls: string; inputs: string; tokens: string; limited: string }>(
+    `SELECT l.provider, coalesce(mv.key, '(unknown)') AS model, l.mode, l.status, count(*) AS calls,
+            coalesce(sum(l.inputs), 0) AS inputs, coalesce(sum(l.tokens), 0) AS tokens,
+            count(*) FILTER (WHERE l.http_status = 429) AS limited
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      GROUP BY 1, 2, 3, 4`,
+  );
+  return rows.map((r) => ({ ...r, calls: Number(r.calls), inputs: Number(r.inputs), tokens: Number(r.tokens), rateLimited: Number(r.limited) }));
+}
+
+/** Per (provider, model version): how many timed calls fall in each latency bucket, and their sum. */
+export interface LatencyBuckets {
+  provider: string;
+  model: string;
+  /** counts[i] = calls with latency in (bounds[i-1], bounds[i]]; the last entry is above every bound. */
+  counts: number[];
+  sumMs: number;
+}
+
+/** Latency histogram of every call with a measured latency, bucketed in SQL (`boundsMs` ascending integers). */
+export async function latencyBuckets(db: Queryable, boundsMs: readonly number[]): Promise<LatencyBuckets[]> {
+  // width_bucket counts the thresholds <= its operand; with integer milliseconds, feeding it
+  // latency - 1 counts the bounds strictly below the latency, which is Prometheus' `le` bucket.
+  const { rows } = await db.query<{ provider: string; model: string; bucket: number; n: string; sum_ms: string }>(
+    `SELECT l.provider, coalesce(mv.key, '(unknown)') AS model, width_bucket(l.latency_ms - 1, $1::int[]) AS bucket,
+            count(*) AS n, sum(l.latency_ms) AS sum_ms
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      WHERE l.latency_ms IS NOT NULL AND l.mode <> 'cache'
+      GROUP BY 1, 2, 3`,
+    [boundsMs],
+  );
+  const out = new Map<string, LatencyBuckets>();
+  for (const r of rows) {
+    const k = `${r.provider}\u0000${r.model}`;
+    let s = out.get(k);
+    if (!s) out.set(k, (s = { provider: r.provider, model: r.model, counts: Array<number>(boundsMs.length + 1).fill(0), sumMs: 0 }));
+    s.counts[r.bucket]! += Number(r.n);
+    s.sumMs += Number(r.sum_ms);
+  }
+  return [...out.values()];
+}
+
+/** Money spent per (tenant, model version), over all time. */
+export async function spendTotals(db: Queryable): Promise<{ tenant: string; model: string; usd: number }[]> {
+  const { rows } = await db.query<{ tenant: string; model: string; usd: string }>(
+    `SELECT l.tenant, coalesce(mv.key, '(unknown)') AS model, coalesce(sum(l.cost_usd), 0) AS usd
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      WHERE l.mode <> 'cache'
+      GROUP BY 1, 2`,
+  );
+  return rows.map((r) => ({ tenant: r.tenant, model: r.model, usd: Number(r.usd) }));
+}
+
+/** Provider batches per (provider, status), every batch ever created. */
+export async function batchStatusCounts(db: Queryable): Promise<{ provider: string; status: string; n: number }[]> {
+  const { rows } = await db.query<{ provider: string; status: string; n: number }>(
+    `SELECT provider, status, count(*)::int AS n FROM provider_batches GROUP BY 1, 2`,
+  );
+  return rows;
+}

@@ -1,0 +1,238 @@
+/**
+ * `embedq serve` in-process (app.request, no port): admin auth on the dashboard, /metrics,
+ * /healthz and /readyz against the real services; plus `embedq log` on the same ledger.
+ */
+import type { Hono } from 'hono';
+import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { runLog } from '../../src/cli/commands/log.ts';
+import type { Context } from '../../src/context.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { QUEUES } from '../../src/queue/names.ts';
+import { openServer, type ErrorBody } from '../../src/server/app.ts';
+import { checkBind, isLoopbackHost, presentedSecret, tokenMatches } from '../../src/server/auth.ts';
+import { createPool } from '../../src/store/db.ts';
+import { runCli } from '../support/cli.ts';
+import { prose, writeCorpus } from '../support/corpus.ts';
+import { describe, expect, test, uniqueName } from '../support/fixtures.ts';
+import { parseExposition } from '../support/prom-parse.ts';
+
+const TOKEN = 'test-admin-token-0123456789abcdef';
+type Deps = Pick<Context, 'config' | 'db' | 'logger'>;
+
+async function withApp<T>(deps: Deps, fn: (app: Hono) => Promise<T>): Promise<T> {
+  const server = openServer(deps, { probeTimeoutMs: 1500 });
+  try {
+    return await fn(server.app);
+  } finally {
+    await server.close();
+  }
+}
+
+const withToken = (ctx: Context): Deps => ({ config: { ...ctx.config, adminToken: TOKEN }, db: ctx.db, logger: ctx.logger });
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+const scrape = async (app: Hono) => {
+  const res = await app.request('/metrics');
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parseExposition(await res.text());
+};
+
+describe('dashboard authentication', () => {
+  test('401 without or with a wrong token; 200 with the bearer token or as basic-auth password (any user)', async ({ ctx }) => {
+    await withApp(withToken(ctx), async (app) => {
+      const none = await app.request('/admin/queues');
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toMatch(/Basic realm="embedq admin"/);
+      expect(((await none.json()) as ErrorBody).error).toEqual({ status: 401, message: expect.stringMatching(/admin token/) });
+      for (const authorization of [`Bearer wrong-${TOKEN}`, basic('admin', 'nope'), `Bearer ${TOKEN.slice(0, -1)}`, 'Digest x'])
+        expect((await app.request('/admin/queues', { headers: { authorization } })).status).toBe(401);
+
+      const page = await app.request('/admin/queues', { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('<title>embedq</title>');
+      expect(html).toContain('<base href="/admin/queues/"');
+      expect((await app.request('/admin/queues', { headers: { authorization: basic('anyone', TOKEN) } })).status).toBe(200);
+
+      // Static assets and the board's API sit behind the same check.
+      const asset = /href="(static\/css\/[^"]+)"/.exec(html)![1]!;
+      expect((await app.request(`/admin/queues/${asset}`)).status).toBe(401);
+      expect((await app.request(`/admin/queues/${asset}`, { headers: { authorization: basic('u', TOKEN) } })).status).toBe(200);
+      expect((await app.request('/admin/queues/api/queues')).status).toBe(401);
+      const api = await app.request('/admin/queues/api/queues', { headers: { authorization: `Bearer ${TOKEN}` } });
+      const names = ((await api.json()) as { queues: { name: string }[] }).queues.map((q) => q.name);
+      expect(names.sort()).toEqual(Object.values(QUEUES).sort());
+
+      // A write sent by another site is refused even with valid credentials (CSRF).
+      const cross = await app.request('/admin/queues/api/queues/embed/pause', {
+        method: 'PUT',
+        headers: { authorization: basic('u', TOKEN), 'sec-fetch-site': 'cross-site' },
+      });
+      expect(cross.status).toBe(403);
+      // Operations endpoints need no token.
+      for (const path of ['/metrics', '/healthz']) expect((await app.request(path)).status).toBe(200);
+    });
+  });
+
+  test('without a token the dashboard is open on loopback, to loopback host names only', async ({ ctx }) => {
+    await withApp(ctx, async (app) => {
+      expect((await app.request('http://127.0.0.1:8080/admin/queues')).status).toBe(200);
+      expect((await app.request('http://localhost/admin/queues/api/queues')).status).toBe(200);
+      const rebound = await app.request('http://evil.example:8080/admin/queues');
+      expect(rebound.status).toBe(403);
+      expect(((await rebound.json()) as ErrorBody).error.message).toMatch(/loopback host names/);
+    });
+  });
+
+  test('unknown routes are JSON 404s from the one error handler', async ({ ctx }) => {
+    await withApp(ctx, async (app) => {
+      const res = await app.request('/nope');
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: { status: 404, message: 'no route for GET /nope' } });
+    });
+  });
+});
+
+describe('bind check', () => {
+  test('loopback hosts may run without a token; any other host needs one', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) {
+      expect(isLoopbackHost(h), h).toBe(true);
+      expect(checkBind(h, undefined)).toBe('open-loopback');
+    }
+    for (const h of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '::ffff:10.0.0.1']) {
+      expect(isLoopbackHost(h), h).toBe(false);
+      expect(() => checkBind(h, undefined)).toThrow(ConfigError);
+      expect(checkBind(h, TOKEN)).toBe('token');
+    }
+    expect(() => checkBind('0.0.0.0', undefined)).toThrow(/refusing to serve on 0\.0\.0\.0 .*EMBEDQ_ADMIN_TOKEN/);
+  });
+
+  test('credentials: bearer or basic password, compared whole', () => {
+    expect(presentedSecret(`Bearer ${TOKEN}`)).toBe(TOKEN);
+    expect(presentedSecret(basic('me', 'p:a:ss'))).toBe('p:a:ss');
+    expect(presentedSecret('Token x')).toBeUndefined();
+    expect(tokenMatches(TOKEN, TOKEN)).toBe(true);
+    expect(tokenMatches(`${TOKEN}x`, TOKEN)).toBe(false);
+    expect(tokenMatches('', TOKEN)).toBe(false);
+  });
+
+  test('the real binary refuses 0.0.0.0 without a token: one line, exit 1; a bad --port is a usage error', async ({ config }) => {
+    const env = { REDIS_URL: config.redisUrl, DATABASE_URL: config.databaseUrl, EMBEDQ_DB_SCHEMA: config.dbSchema, EMBEDQ_ADMIN_TOKEN: undefined };
+    const r = await runCli(['serve', '--host', '0.0.0.0', '--port', '0'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^embedq: refusing to serve on 0\.0\.0\.0 .*EMBEDQ_ADMIN_TOKEN/)]);
+    const port = await runCli(['serve', '--port', '99999'], env);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/--port must be an integer from 0 to 65535/);
+    const weak = await runCli(['serve', '--port', '0'], { ...env, EMBEDQ_ADMIN_TOKEN: 'short-secret' });
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/EMBEDQ_ADMIN_TOKEN: expected a secret of at least 16 characters/);
+    expect(weak.stderr).not.toContain('short-secret');
+  });
+});
+
+describe('/metrics', () => {
+  test('parses as Prometheus text, and its counters move after an ingest (and embedq log lists the calls)', async ({ ctx }) => {
+    await withApp(ctx, async (app) => {
+      const before = await scrape(app);
+      expect(before.value('embedq_up', { service: 'redis' })).toBe(1);
+      expect(before.value('embedq_up', { service: 'postgres' })).toBe(1);
+      expect(before.value('embedq_chunks_embedded_total')).toBe(0);
+      expect(before.value('embedq_cache_hits_total')).toBe(0);
+      for (const queue of Object.values(QUEUES)) expect(before.value('embedq_queue_jobs', { queue, state: 'waiting' })).toBe(0);
+      expect(before.families.get('process_cpu_user_seconds_total')?.type).toBe('counter');
+      expect(before.families.get('embedq_provider_latency_seconds')?.type).toBe('histogram');
+
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 4; i++) files[`doc${i}.md`] = prose(i, 12);
+      const dir = writeCorpus(files);
+      const first = await runIngest(ctx, { paths: [dir], index: 'docs', chunkTokens: 64, chunkOverlap: 8 });
+      expect(first.embedded).toBeGreaterThan(0);
+
+      const after = await scrape(app);
+      expect(after.value('embedq_chunks_embedded_total')).toBe(first.embedded);
+      const okCalls = after.samples('embedq_provider_requests_total', { provider: 'local', status: 'ok' });
+      expect(okCalls).toHaveLength(1);
+      const model = okCalls[0]!.labels.model!;
+      expect(model).toMatch(/^local\/hash-v1@.+:\d+$/);
+      expect(okCalls[0]!.value).toBeGreaterThan(0);
+      expect(after.value('embedq_provider_tokens_total', { provider: 'local', model, mode: 'sync' })).toBe(first.tokens);
+      expect(after.value('embedq_provider_latency_seconds_count', { provider: 'local', model })).toBe(okCalls[0]!.value);
+      expect(after.value('embedq_provider_latency_seconds_bucket', { provider: 'local', model, le: '+Inf' })).toBe(okCalls[0]!.value);
+      expect(after.value('embedq_spend_usd_total', { tenant: 'default', model })).toBe(0); // the local model is free
+      expect(after.value('embedq_queue_jobs', { queue: 'ingest', state: 'completed' })).toBeGreaterThan(0);
+
+      // The same texts in another index come from the cache: hits and the ratio move.
+      const again = await runIngest(ctx, { paths: [dir], index: 'docs2', chunkTokens: 64, chunkOverlap: 8 });
+      expect(again.cacheHits).toBe(first.chunks);
+      const third = await scrape(app);
+      expect(third.value('embedq_cache_hits_total')).toBe(again.cacheHits);
+      expect(third.value('embedq_chunks_embedded_total')).toBe(first.embedded);
+      expect(third.value('embedq_cache_hit_ratio')).toBeCloseTo(again.cacheHits / (again.cacheHits + first.embedded), 6);
+
+      const log = await runLog(ctx, { since: '1h' });
+      expect(log.rows.map((r) => r.status).sort()).toEqual([...Array<string>(okCalls[0]!.value).fill('ok'), 'cache_hit'].sort());
+      expect(log.rows[0]).toMatchObject({ tenant: 'default', modelVersion: model, provider: 'local', mode: 'cache', status: 'cache_hit', inputs: again.cacheHits });
+      expect((await runLog(ctx, { model: 'local/hash-v1' })).rows).toHaveLength(log.rows.length);
+      expect((await runLog(ctx, { model: model })).rows).toHaveLength(log.rows.length);
+      expect((await runLog(ctx, { tenant: 'someone-else' })).rows).toEqual([]);
+      const one = await runLog(ctx, { limit: '1' });
+      expect(one).toMatchObject({ limit: 1, more: true });
+      await expect(runLog(ctx, { limit: '0' })).rejects.toThrow(/--limit must be an integer from 1 to/);
+    });
+  });
+
+  test('keeps answering with embedq_up 0 when Redis or Postgres is down', async ({ ctx }) => {
+    await withApp({ ...ctx, config: { ...ctx.config, redisUrl: 'redis://:s3cret@127.0.0.1:1' } }, async (app) => {
+      const m = await scrape(app);
+      expect(m.value('embedq_up', { service: 'redis' })).toBe(0);
+      expect(m.value('embedq_up', { service: 'postgres' })).toBe(1);
+      expect(m.families.has('embedq_queue_jobs')).toBe(false);
+      expect(m.value('embedq_chunks_embedded_total')).toBe(0);
+    });
+    const deadDb = createPool({ url: 'postgres://embedq:pw@127.0.0.1:1/embedq', schema: ctx.config.dbSchema });
+    try {
+      await withApp({ ...ctx, db: deadDb }, async (app) => {
+        const m = await scrape(app);
+        expect(m.value('embedq_up', { service: 'postgres' })).toBe(0);
+        expect(m.value('embedq_up', { service: 'redis' })).toBe(1);
+        // Left out, not shown as 0: a counter dropping to 0 would read as a reset.
+        for (const family of ['embedq_provider_requests_total', 'embedq_chunks_embedded_total', 'embedq_spend_usd_total', 'embedq_provider_latency_seconds'])
+          expect(m.families.has(family), family).toBe(false);
+        expect(m.value('embedq_queue_jobs', { queue: 'embed', state: 'active' })).toBe(0);
+      });
+    } finally {
+      await deadDb.end();
+    }
+  });
+});
+
+describe('/healthz and /readyz', () => {
+  test('ready when Redis and Postgres answer and nothing is pending; else 503 naming what is down', async ({ ctx }) => {
+    await withApp(ctx, async (app) => {
+      expect(await (await app.request('/healthz')).json()).toEqual({ status: 'ok' });
+      const ok = await app.request('/readyz');
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ status: 'ready', down: [] });
+    });
+
+    await withApp({ ...ctx, config: { ...ctx.config, redisUrl: 'redis://:s3cret@127.0.0.1:1' } }, async (app) => {
+      expect((await app.request('/healthz')).status).toBe(200);
+      const res = await app.request('/readyz');
+      expect(res.status).toBe(503);
+      const text = await res.text();
+      expect(text).not.toContain('s3cret');
+      expect(JSON.parse(text)).toMatchObject({
+        status: 'unavailable',
+        down: ['redis'],
+        checks: { redis: { ok: false, url: 'redis://:***@127.0.0.1:1', error: expect.stringMatching(/Redis is not reachable .*connection refused/) }, postgres: { ok: true } },
+      });
+    });
+
+    await withApp({ ...ctx, config: { ...ctx.config, dbSchema: uniqueName('unmigrated') } }, async (app) => {
+      const res = await app.request('/readyz');
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ down: ['migrations'], checks: { migrations: { ok: false, pending: expect.arrayContaining(['0001_init']) } } });
+    });
+  });
+});
