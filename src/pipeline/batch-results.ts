@@ -6,7 +6,7 @@
  * batches keep their partial results the same way.
  */
 import { inputHash } from '../corpus/hash.ts';
-import type { OpenAIBatchClient } from '../providers/openai-batch.ts';
+import type { BatchBackend } from '../providers/batch-backend.ts';
 import { decodeFloat32Base64, l2normalize } from '../providers/vectors.ts';
 import type { ResolvedModel } from '../providers/types.ts';
 import { batchItems, type BatchRow } from '../store/batches.ts';
@@ -27,7 +27,7 @@ export interface BatchResults {
 
 const WRITE_GROUP = 2000;
 
-export async function ingestBatchResults(p: { db: Db; client: OpenAIBatchClient; batch: BatchRow; model: ResolvedModel; version: IndexVersion }): Promise<BatchResults> {
+export async function ingestBatchResults(p: { db: Db; client: BatchBackend; batch: BatchRow; model: ResolvedModel; version: IndexVersion }): Promise<BatchResults> {
   const { db, batch, version } = p;
   const lines = await batchItems(db, batch.id);
   const out: BatchResults = { written: 0, completed: 0, tokensBilled: 0, retry: [], problems: [] };

@@ -10,7 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inputHash } from '../corpus/hash.ts';
-import { OPENAI_BATCH_LIMITS, type OpenAIBatchClient } from '../providers/openai-batch.ts';
+import type { BatchBackend } from '../providers/batch-backend.ts';
+import { OPENAI_BATCH_LIMITS } from '../providers/openai-batch.ts';
 import type { ResolvedModel } from '../providers/types.ts';
 import { addBatchItems, batchBySubmitJob, batchItems, claimPending, createBatch, updateBatch, type BatchRow } from '../store/batches.ts';
 import { chunkTexts } from '../store/chunks.ts';
@@ -21,7 +22,7 @@ export const BATCH_METADATA_KEY = 'embedq_batch';
 
 export interface SubmitInput {
   db: Db;
-  client: OpenAIBatchClient;
+  client: BatchBackend;
   model: ResolvedModel;
   version: IndexVersion;
   tenant: string;

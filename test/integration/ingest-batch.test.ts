@@ -240,3 +240,30 @@ test('a batch that fails validation shows the provider\'s errors and its inputs 
     FAST,
     { ...SIM, batchValidationError: true },
   ));
+
+test('Cohere Embed Jobs: a corpus indexed in batch mode equals the same corpus indexed in sync mode', () =>
+  withSim(
+    async (_sim, ctx) => {
+      const dir = corpus(5);
+      const model = 'cohere/embed-english-v3.0';
+      const s = await runIngest(ctx, { paths: [dir], index: 'co_sync', model, tenant: 'a', chunkTokens: 60, chunkOverlap: 0, mode: 'sync' });
+      const b = await runIngest(ctx, { paths: [dir], index: 'co_batch', model, tenant: 'b', chunkTokens: 60, chunkOverlap: 0, mode: 'batch' });
+      expect(b.mode).toBe('batch');
+      expect(b.failedJobs).toBe(0);
+      expect(b.embedded).toBe(s.embedded);
+      const st = (await getIndex(ctx.db, 'co_sync'))!.live.tableName;
+      const bt = (await getIndex(ctx.db, 'co_batch'))!.live.tableName;
+      const { rows } = await ctx.db.query(
+        `SELECT count(*)::int AS pairs, count(*) FILTER (WHERE sv.embedding <=> bv.embedding < 1e-6)::int AS equal
+           FROM chunks sc JOIN ${st} sv ON sv.chunk_id = sc.id
+           JOIN chunks bc ON bc.doc_id = sc.doc_id AND bc.ordinal = sc.ordinal AND bc.tenant = 'b'
+           JOIN ${bt} bv ON bv.chunk_id = bc.id
+          WHERE sc.tenant = 'a'`,
+      );
+      expect(rows[0]).toEqual({ pairs: s.chunks, equal: s.chunks });
+      const [batch] = await listBatches(ctx.db);
+      expect(batch).toMatchObject({ provider: 'cohere', status: 'ingested', completed: s.chunks });
+    },
+    FAST,
+    { cohereDatasetQueuedMs: 10, cohereDatasetProcessingMs: 20, cohereJobProcessingMs: 50 } as never,
+  ));

@@ -7,7 +7,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from './provide
 
 export async function withSim<T>(fn: (sim: Simulator, ctx: Context) => Promise<T>, overrides: Record<string, unknown> = {}, simOpts: SimulatorOptions = {}): Promise<T> {
   const sim = await startSimulator(simOpts);
-  const ctx = createContext(testConfig({ openai: { baseUrl: sim.url, apiKey: 'sk-test-0123456789' }, ...overrides }), { logger: createLogger('silent') });
+  const ctx = createContext(testConfig({ openai: { baseUrl: sim.url, apiKey: 'sk-test-0123456789' }, cohere: { baseUrl: sim.cohereUrl, apiKey: 'co-test-0123456789' }, ...overrides }), { logger: createLogger('silent') });
   await migrate(ctx.db, ctx.config.dbSchema);
   try {
     return await fn(sim, ctx);

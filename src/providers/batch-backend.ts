@@ -1,0 +1,19 @@
+/**
+ * What the batch pipeline needs from a provider's batch API. OpenAI's Batch API is the shape:
+ * an uploaded JSONL request file (lines with `custom_id` and an `/v1/embeddings` body), a batch
+ * created from it with our id in its metadata, polled status, and result files read line by line.
+ * Other providers adapt to it (see cohere-batch.ts).
+ */
+import type { ProviderBatch } from './openai-batch.ts';
+
+export interface BatchBackend {
+  /** Uploads a request file in the OpenAI batch JSONL format; returns the provider's file id. */
+  upload(path: string): Promise<string>;
+  create(inputFileId: string, metadata: Record<string, string>): Promise<ProviderBatch>;
+  /** A batch created earlier with `metadata[key] === value` (after a crash between create and record). */
+  findByMetadata(key: string, value: string): Promise<ProviderBatch | undefined>;
+  retrieve(id: string): Promise<ProviderBatch>;
+  cancel(id: string): Promise<ProviderBatch>;
+  /** Result lines in the OpenAI batch output format. */
+  lines(fileId: string): AsyncGenerator<string>;
+}
