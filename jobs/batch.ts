@@ -61,7 +61,7 @@ export async function pollBatches(deps: JobDeps): Promise<{ polled: number; inge
       const patch: Record<string, unknown> = { status: pb.status, output_file_id: pb.output_file_id ?? null, error_file_id: pb.error_file_id ?? null };
       if (pb.status === 'failed') patch.errors = pb.errors ?? null;
       if (PROVIDER_DONE.includes(pb.status as BatchRow['status'])) patch.finished_at = new Date();
-      await updateBatch(deps.ctx.db, b.id, patch);
+      await updateBatch(deps.ctx.db, b.id, patch, { onlyOpen: true });
       if (PROVIDER_DONE.includes(pb.status as BatchRow['status'])) {
         await readBack(deps, (await getBatch(deps.ctx.db, b.id))!);
         ingested++;

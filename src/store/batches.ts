@@ -114,12 +114,18 @@ export async function listBatches(db: Queryable, opts: { open?: boolean; limit?:
   return rows;
 }
 
-/** Updates the given columns (snake_case names from a fixed list) and `updated_at`. */
-export async function updateBatch(db: Queryable, id: string, patch: Partial<Record<UpdatableColumn, unknown>>): Promise<void> {
+/**
+ * Updates the given columns (snake_case names from a fixed list) and `updated_at`. With
+ * `onlyOpen`, a batch already read back is left alone (a poller's stale view must not undo it).
+ */
+export async function updateBatch(db: Queryable, id: string, patch: Partial<Record<UpdatableColumn, unknown>>, opts: { onlyOpen?: boolean } = {}): Promise<void> {
   const entries = Object.entries(patch).filter(([k]) => (UPDATABLE as readonly string[]).includes(k));
   if (entries.length === 0) return;
   const sets = entries.map(([k], i) => `${k} = $${i + 2}`).join(', ');
-  await db.query(`UPDATE provider_batches SET ${sets}, updated_at = now() WHERE id = $1::bigint`, [id, ...entries.map(([k, v]) => (k === 'errors' && v !== null ? JSON.stringify(v) : v))]);
+  await db.query(`UPDATE provider_batches SET ${sets}, updated_at = now() WHERE id = $1::bigint${opts.onlyOpen ? ' AND ingested_at IS NULL' : ''}`, [
+    id,
+    ...entries.map(([k, v]) => (k === 'errors' && v !== null ? JSON.stringify(v) : v)),
+  ]);
 }
 
 const UPDATABLE = [

@@ -25,7 +25,7 @@ export async function runBatchCancel(ctx: Context, id: string): Promise<BatchRow
   const clients = new BatchClients(new ProviderPool(ctx.db, ctx.config, ctx.redis), ctx.config);
   const { batchClient } = await clients.get(b.modelVersionId);
   const pb = await batchClient.cancel(b.providerBatchId);
-  await updateBatch(ctx.db, b.id, { status: pb.status });
+  await updateBatch(ctx.db, b.id, { status: pb.status }, { onlyOpen: true });
   return { ...b, status: pb.status as BatchRow['status'] };
 }
 
