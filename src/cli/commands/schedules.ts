@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { SYSTEM_SCHEDULES, parseRepeat, upsertSystemSchedules, type ScheduledIngestPayload } from '../../../jobs/schedules.ts';
+import { SYSTEM_SCHEDULES, parseRepeat, type ScheduledIngestPayload } from '../../../jobs/schedules.ts';
 import { createQueues } from '../../queue/producer.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
@@ -22,7 +22,6 @@ const USER_PREFIX = 'user-';
 export async function runSchedulesList(ctx: Context): Promise<ScheduleRow[]> {
   const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
   try {
-    await upsertSystemSchedules(queues, ctx.config);
     const rows: ScheduleRow[] = [];
     for (const q of [queues.batches, queues.schedules]) {
       for (const s of await q.getJobSchedulers(0, -1, true)) {
@@ -37,6 +36,10 @@ export async function runSchedulesList(ctx: Context): Promise<ScheduleRow[]> {
         });
       }
     }
+    // Listing changes nothing: system schedules a worker has not declared yet are shown as such.
+    for (const sys of SYSTEM_SCHEDULES)
+      if (!rows.some((r) => r.name === sys.name))
+        rows.push({ name: sys.name, kind: 'system', repeat: `every ${fmtMs(sys.every(ctx.config))}`, next: null, what: `${sys.what} (declared when a worker starts)` });
     return rows.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'system' ? -1 : 1));
   } finally {
     await queues.close();
