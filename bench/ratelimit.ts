@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { writeCorpus } from './corpus.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/embedq');
@@ -46,19 +47,6 @@ interface SimStats {
   byStatus: Record<string, number>;
 }
 
-/** A JSONL corpus of `n` distinct ~800-character records (one chunk each), deterministic. */
-function corpus(n: number, file: string): void {
-  const vocab = 'limit token window worker queue vector model batch cache index provider request minute shared redis sliding'.split(' ');
-  let seed = 42;
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const words = [`doc-${i}`];
-    while (words.join(' ').length < 800) words.push(vocab[(seed = (seed * 16807) % 2147483647) % vocab.length]!);
-    lines.push(JSON.stringify({ id: `d${i}`, text: words.join(' ') }));
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-}
-
 /** Spawns a child and resolves with it once `ready` matches a line it printed. */
 function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -83,7 +71,7 @@ async function main(): Promise<void> {
   const run = `bench_rl_${Date.now()}`;
   const dir = mkdtempSync(join(tmpdir(), 'embedq-bench-rl-'));
   const file = join(dir, 'corpus.jsonl');
-  corpus(opt.n, file);
+  await writeCorpus(opt.n, file);
   const configFile = join(dir, 'embedq.config.json');
   writeFileSync(configFile, JSON.stringify({ rateLimits: { [MODEL]: { tpm: opt.tpm, rpm: opt.rpm } } }));
 
@@ -154,10 +142,10 @@ async function main(): Promise<void> {
     mkdirSync(join(ROOT, 'bench/.results'), { recursive: true });
     writeFileSync(join(ROOT, `bench/.results/ratelimit-${Date.now()}.json`), JSON.stringify(result, null, 2));
     const f = (x: number) => Math.round(x).toLocaleString('en-US');
-    console.log(`| workers | limit TPM / RPM | dims | inputs per request | window | achieved tokens/min | of TPM | requests/min | 429s (share) | embed job p50 / p95 s |`);
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    console.log(`| workers | limit TPM / RPM | dims | inputs per request | window | achieved tokens/min | of TPM | requests/min | of RPM | 429s (share) | embed job p50 / p95 s |`);
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     console.log(
-      `| ${opt.workers} | ${f(opt.tpm)} / ${f(opt.rpm)} | ${opt.dims} | ≤ ${opt['embed-batch']} | ${(result.measuredMs / 1000).toFixed(0)} s after ${(result.warmupFromFirstTokenMs / 1000).toFixed(0)} s warm-up | ${f(tokensPerMin)} | ${(result.tpmFraction * 100).toFixed(1)}% | ${f(result.requestsPerMin)} | ${rejected} of ${requests} (${(result.rejectedShare * 100).toFixed(2)}%) | ${(result.jobP50Ms / 1000).toFixed(1)} / ${(result.jobP95Ms / 1000).toFixed(1)} |`,
+      `| ${opt.workers} | ${f(opt.tpm)} / ${f(opt.rpm)} | ${opt.dims} | ≤ ${opt['embed-batch']} | ${(result.measuredMs / 1000).toFixed(0)} s after ${(result.warmupFromFirstTokenMs / 1000).toFixed(0)} s warm-up | ${f(tokensPerMin)} | ${(result.tpmFraction * 100).toFixed(1)}% | ${f(result.requestsPerMin)} | ${((result.requestsPerMin / opt.rpm) * 100).toFixed(1)}% | ${rejected} of ${requests} (${(result.rejectedShare * 100).toFixed(2)}%) | ${(result.jobP50Ms / 1000).toFixed(1)} / ${(result.jobP95Ms / 1000).toFixed(1)} |`,
     );
   } finally {
     // The run is abandoned half-way on purpose: kill rather than drain (a drain waits for reservations).

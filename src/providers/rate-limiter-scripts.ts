@@ -10,7 +10,7 @@
  *   log is only walked when a caller must wait), the member counter `seq`, `paused` (ms epoch),
  *   the limits the provider's headers reported (`htpm`, `hrpm`), `ratio`, a moving average of
  *   billed ÷ estimated tokens that scales every new estimate, and the pacing clocks `ttok`, `treq`
- *   (GCRA's theoretical arrival time, one per limit).
+ *   (GCRA's theoretical arrival time, one per limit) with `ptpm`, the token rate `ttok` runs at.
  *
  * ARGV[1] is always the window length in ms; both keys get a TTL so an idle limiter leaves nothing.
  */
@@ -75,7 +75,7 @@ if #gone > 0 then
   incr('req', 0 - rq)
 end
 if #gone > 0 and redis.call('ZCARD', log) == 0 then redis.call('HSET', state, 'tok', 0, 'req', 0) end
-local S = redis.call('HMGET', state, 'tok', 'req', 'paused', 'htpm', 'hrpm', 'ratio', 'ttok', 'treq')
+local S = redis.call('HMGET', state, 'tok', 'req', 'paused', 'htpm', 'hrpm', 'ratio', 'ttok', 'treq', 'ptpm')
 local tok, req, paused = tonumber(S[1]) or 0, tonumber(S[2]) or 0, tonumber(S[3]) or 0
 `;
 
@@ -134,7 +134,7 @@ if tpm > 0 then at = math.max(at, math.ceil(ttok - burst)) end
 if rpm > 0 then at = math.max(at, math.ceil(treq - burst)) end
 if at - now > horizon then return {0, at - now} end
 -- A place given back later (abort, pause) keeps its pace slot: the clocks only run ahead.
-if tpm > 0 then redis.call('HSET', state, 'ttok', tostring(math.max(ttok, at) + charged * W / tpm)) end
+if tpm > 0 then redis.call('HSET', state, 'ttok', tostring(math.max(ttok, at) + charged * W / tpm), 'ptpm', tpm) end
 if rpm > 0 then redis.call('HSET', state, 'treq', tostring(math.max(treq, at) + W / rpm)) end
 local member = add(at, charged, 1)
 touch(at - now + ttl)
@@ -161,9 +161,10 @@ return left
 /**
  * ARGV: W, member, billed tokens, raw estimate, smoothing (0..1). The response is back: the
  * provider counted the request at some moment between sending and now, so the entry now counts
- * from now with the billed tokens (it leaves our window no earlier than the provider's), and the
- * estimate ratio moves towards billed ÷ estimated. An entry that already left (a call slower than
- * the window) is counted again from now.
+ * from now with the billed tokens (it leaves our window no earlier than the provider's), the pace
+ * clock is charged the difference too (else the window, holding more than the pace accounted
+ * for, would stop callers for long stretches), and the estimate ratio moves towards billed ÷
+ * estimated. An entry that already left (a call slower than the window) is counted again from now.
  */
 export const RECONCILE = lua(`
 local member, actual, raw, alpha = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -173,6 +174,8 @@ if score then
   redis.call('ZREM', log, member)
   redis.call('ZADD', log, math.max(score, now), seq .. ':' .. actual .. ':' .. rq)
   incr('tok', actual - tonumber(tk))
+  local ptpm = tonumber(S[9]) or 0
+  if ptpm > 0 and S[7] then redis.call('HSET', state, 'ttok', tostring(tonumber(S[7]) + (actual - tonumber(tk)) * W / ptpm)) end
 else
   add(now, actual, tonumber(rq))
 end

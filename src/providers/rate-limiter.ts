@@ -53,8 +53,10 @@ export interface RateLimiter {
   /** A 429 with Retry-After: every process holds this key until then (a 429 storm must not become a retry storm). */
   pause(key: RateLimitKey, ms: number): Promise<void>;
   /**
-   * After a call: the provider's billed `prompt_tokens` replace the permit's estimate where it
-   * stands in the window (a correction counted "now" would outlive the original entry).
+   * After a successful call: the provider's billed `prompt_tokens` replace the permit's estimate,
+   * and the request counts from now (the provider counted it somewhere between sending and now).
+   * It takes the permit, not the estimate: the correction must land on that very entry, since a
+   * separate correction entry would leave the window at another time than the request.
    */
   reconcile(key: RateLimitKey, permit: RateLimitPermit, actual: number): Promise<void>;
   /** The request was not counted by the provider (never sent, or refused with a 429): free its place. */
@@ -88,16 +90,16 @@ export interface RedisRateLimiterOptions {
   /** Spread of wake-ups after a pause and of sleeps beyond the horizon, so callers do not return together. @default 250 */
   jitterMs?: number;
   /**
-   * Extra wait after an entry leaves our window before its place is given again: the provider
-   * counted it on arrival, a little later, so without it a request sent slightly late and one sent
-   * slightly early can meet in the provider's window. Costs guardMs ÷ windowMs of throughput.
+   * Extra wait after an entry leaves our window before its place is given again. A place planned
+   * while that entry's request was still in flight counts it from when it was sent; the provider
+   * counted it on arrival, a little later. Costs about guardMs ÷ windowMs of throughput.
    * @default min(100, windowMs / 100)
    */
   guardMs?: number;
   /**
    * How far requests may run ahead of an even pace: after a quiet spell up to this much of the
    * window's budget goes out at once, then requests follow the pace. `windowMs` turns pacing off
-   * (the whole window may go in one burst). @default windowMs / 20 (3 s of a minute)
+   * (the whole window may go in one burst). @default windowMs / 60 (1 s of a minute)
    */
   burstMs?: number;
   /** Source of jitter, for tests. @default Math.random */
@@ -137,7 +139,7 @@ export class RedisRateLimiter implements RateLimiter {
     this.#maxWaitMs = opts.maxWaitMs ?? 300_000;
     this.#jitterMs = opts.jitterMs ?? 250;
     this.#guardMs = opts.guardMs ?? Math.min(100, Math.ceil(this.#windowMs / 100));
-    this.#burstMs = opts.burstMs ?? Math.ceil(this.#windowMs / 20);
+    this.#burstMs = opts.burstMs ?? Math.ceil(this.#windowMs / 60);
     this.#random = opts.random ?? Math.random;
     if (!(this.#windowMs >= 1) || !(this.#horizonMs >= 0)) throw new RangeError(`rate limiter: windowMs must be >= 1 and horizonMs >= 0, got ${this.#windowMs} and ${this.#horizonMs}`);
   }
@@ -157,16 +159,16 @@ export class RedisRateLimiter implements RateLimiter {
       }
       if (!granted) {
         // Too far ahead to hold a place: come back when it is within the horizon.
-        await delay(Math.max(1, waitMs - this.#horizonMs) + jitter, undefined, signal ? { signal } : {});
+        await sleep(Math.max(1, waitMs - this.#horizonMs) + jitter, signal);
         continue;
       }
       const permit = permitOf(reply, estimated);
       if (waitMs <= 0) return permit;
       try {
-        await delay(waitMs, undefined, signal ? { signal } : {});
+        await sleep(waitMs, signal);
       } catch (e) {
         await this.release(key, permit).catch(() => undefined);
-        throw signal?.reason ?? e;
+        throw e;
       }
       // A pause announced while we slept wins over our place: it is given back and we queue again.
       const paused = (await this.#call(RELEASE, key, [permit.id, '1'])) as number;
@@ -218,6 +220,15 @@ export class RedisRateLimiter implements RateLimiter {
       if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
       return this.#redis.eval(script.source, 2, ...keys, ...argv);
     }
+  }
+}
+
+/** Sleeps `ms`; on abort rejects with the signal's own reason (as `throwIfAborted` does). */
+async function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : {});
+  } catch (e) {
+    throw signal?.aborted ? signal.reason : e;
   }
 }
 
