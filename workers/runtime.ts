@@ -13,6 +13,7 @@ import { QUEUES, type QueueName } from '../src/queue/names.ts';
 import { createQueues, JOB_DEFAULTS } from '../src/queue/producer.ts';
 import { RunTracker, type RunCounters } from '../src/queue/runs.ts';
 import { CATALOG } from '../jobs/catalog.ts';
+import { getIndexVersion } from '../src/store/indexes.ts';
 import { upsertSystemSchedules } from '../jobs/schedules.ts';
 import type { JobDeps } from '../jobs/deps.ts';
 
@@ -47,6 +48,20 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     schedules: 1,
   };
 
+  // Every log line of a job carries its queue, id, tenant and (for work on an index version) the
+  // exact model version, looked up once per version.
+  const models = new Map<number, Promise<string | undefined>>();
+  const bindings = async (queue: QueueName, job: Job): Promise<Record<string, unknown>> => {
+    const d = job.data as { tenant?: string; indexVersionId?: number };
+    const b: Record<string, unknown> = { queue, jobId: job.id, tenant: d.tenant };
+    if (typeof d.indexVersionId === 'number') {
+      let m = models.get(d.indexVersionId);
+      if (!m) models.set(d.indexVersionId, (m = getIndexVersion(ctx.db, d.indexVersionId).then((v) => v?.modelKey, () => undefined)));
+      b.model = await m;
+    }
+    return b;
+  };
+
   const settle = async (queue: QueueName, job: Job, ok: boolean, counters: Partial<RunCounters> = {}) => {
     // Finalize jobs and the batch poller are not part of a run; a batch submit job is.
     if (queue === 'finalize' || queue === 'schedules' || !job.id || job.name === 'batch-poll') return;
@@ -64,7 +79,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     const w = new Worker(
       QUEUES[queue],
       async (job, token) => {
-        const log = ctx.logger.child({ queue, jobId: job.id, tenant: (job.data as { tenant?: string }).tenant });
+        const log = ctx.logger.child(await bindings(queue, job));
         log.debug('job started');
         let result: unknown;
         try {
@@ -96,7 +111,9 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
       if (!job) return;
       const attempts = job.opts.attempts ?? JOB_DEFAULTS[queue].attempts ?? 1;
       const final = err instanceof UnrecoverableError || job.attemptsMade >= attempts;
-      ctx.logger.warn({ queue, jobId: job.id, attempt: job.attemptsMade, final, err: coerceError(err).message }, 'job failed');
+      bindings(queue, job)
+        .catch(() => ({ queue, jobId: job.id }))
+        .then((b) => ctx.logger.warn({ ...b, attempt: job.attemptsMade, final, err: coerceError(err).message }, 'job failed'));
       if (final) settle(queue, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
     });
     w.on('error', (err) => ctx.logger.error({ queue, err: coerceError(err).message }, 'worker error'));
