@@ -3,6 +3,7 @@
  * limits, or into the pending table for a provider batch. Either way the run learns of the work
  * before it is queued, so it never looks finished while work is outstanding.
  */
+import { packRequests } from '../src/providers/pack.ts';
 import { contentJobId } from '../src/queue/names.ts';
 import { queuePending } from '../src/store/batches.ts';
 import type { IndexVersion } from '../src/store/indexes.ts';
@@ -21,19 +22,7 @@ export async function enqueueEmbedJobs(deps: JobDeps, run: { runId: string; tena
   const spec = provider.model.spec;
   const maxInputs = Math.min(spec.maxInputsPerRequest, deps.ctx.config.worker.embedBatch);
   const maxTokens = Math.floor(spec.maxTokensPerRequest * 0.9);
-  const batches: Miss[][] = [];
-  let cur: Miss[] = [];
-  let tokens = 0;
-  for (const m of misses) {
-    if (cur.length > 0 && (cur.length >= maxInputs || tokens + m.tokens > maxTokens)) {
-      batches.push(cur);
-      cur = [];
-      tokens = 0;
-    }
-    cur.push(m);
-    tokens += m.tokens;
-  }
-  if (cur.length) batches.push(cur);
+  const batches = packRequests(misses.map((m) => m.tokens), maxInputs, maxTokens).map((sl) => misses.slice(sl.start, sl.end));
   const jobs = batches.map((b) => {
     const items = b.map((m) => [m.chunkId, m.inputHash.toString('hex')] as [string, string]);
     const jobId = contentJobId('embed', run.runId, target.id, salt, ...items.flat());

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { inputHash } from '../corpus/hash.ts';
 import type { BatchBackend } from '../providers/batch-backend.ts';
 import { OPENAI_BATCH_LIMITS } from '../providers/openai-batch.ts';
+import { packRequests } from '../providers/pack.ts';
 import type { ResolvedModel } from '../providers/types.ts';
 import { addBatchItems, batchBySubmitJob, batchItems, claimPending, createBatch, updateBatch, type BatchRow } from '../store/batches.ts';
 import { chunkTexts } from '../store/chunks.ts';
@@ -65,21 +66,7 @@ export async function submitBatch(p: SubmitInput): Promise<BatchRow | null> {
 /** Request lines within the per-request limits (inputs and tokens). */
 function packLines<T extends { tokens: number }>(items: T[], model: ResolvedModel): T[][] {
   const maxInputs = Math.min(model.spec.maxInputsPerRequest, OPENAI_BATCH_LIMITS.inputsPerLine);
-  const maxTokens = Math.floor(model.spec.maxTokensPerRequest * 0.9);
-  const lines: T[][] = [];
-  let cur: T[] = [];
-  let tokens = 0;
-  for (const it of items) {
-    if (cur.length && (cur.length >= maxInputs || tokens + it.tokens > maxTokens)) {
-      lines.push(cur);
-      cur = [];
-      tokens = 0;
-    }
-    cur.push(it);
-    tokens += it.tokens;
-  }
-  if (cur.length) lines.push(cur);
-  return lines;
+  return packRequests(items.map((i) => i.tokens), maxInputs, Math.floor(model.spec.maxTokensPerRequest * 0.9)).map((sl) => items.slice(sl.start, sl.end));
 }
 
 /**

@@ -1,14 +1,13 @@
 /**
  * Avro object container files (the format of Cohere dataset parts: the Python SDK reads each
- * `dataset_parts[].url` with fastavro), written by the simulator and read back by tests. Covers
- * the schemas datasets use: primitives, records, arrays, maps, unions and named references;
- * codecs `null` (written) and `deflate` (read).
+ * `dataset_parts[].url` with fastavro), written by the simulator. Covers the schemas datasets
+ * use: primitives, records, arrays, maps, unions and named references; codec `null`. Reading is
+ * embedq's own decoder (src/providers/avro.ts), re-exported here for tests.
  *
  *   const bytes = encodeAvroContainer(schema, records);
  *   const { schema, records } = decodeAvroContainer(bytes);
  */
 import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 
 export type AvroPrimitive = 'null' | 'boolean' | 'int' | 'long' | 'float' | 'double' | 'bytes' | 'string';
 export type AvroSchema =
@@ -43,31 +42,6 @@ class Writer {
   }
   concat(): Buffer {
     return Buffer.concat(this.parts);
-  }
-}
-
-class Reader {
-  pos = 0;
-  readonly buf: Buffer;
-  constructor(buf: Buffer) {
-    this.buf = buf;
-  }
-  long(): number {
-    let z = 0;
-    let mul = 1;
-    for (;;) {
-      const b = this.buf[this.pos++];
-      if (b === undefined) throw new RangeError('avro: unexpected end of data');
-      z += (b & 0x7f) * mul;
-      if (b < 0x80) break;
-      mul *= 0x80;
-    }
-    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-  }
-  take(n: number): Buffer {
-    if (this.pos + n > this.buf.length) throw new RangeError('avro: unexpected end of data');
-    this.pos += n;
-    return this.buf.subarray(this.pos - n, this.pos);
   }
 }
 
@@ -137,48 +111,6 @@ function write(w: Writer, schema: AvroSchema, v: unknown, names: Names): void {
   }
 }
 
-function read(r: Reader, schema: AvroSchema, names: Names): unknown {
-  const s = resolve(schema, names);
-  if (Array.isArray(s)) return read(r, s[r.long()]!, names);
-  const t = typeof s === 'string' ? s : s.type;
-  switch (t) {
-    case 'null':
-      return null;
-    case 'boolean':
-      return r.take(1)[0] === 1;
-    case 'int':
-    case 'long':
-      return r.long();
-    case 'float':
-      return r.take(4).readFloatLE();
-    case 'double':
-      return r.take(8).readDoubleLE();
-    case 'bytes':
-      return Buffer.from(r.take(r.long()));
-    case 'string':
-      return r.take(r.long()).toString('utf8');
-  }
-  if (typeof s !== 'object') throw new TypeError(`avro: unknown type ${JSON.stringify(s)}`);
-  if (s.type === 'record') {
-    names.set(s.name, s);
-    return Object.fromEntries(s.fields.map((f) => [f.name, read(r, f.type, names)]));
-  }
-  if (s.type !== 'array' && s.type !== 'map') throw new TypeError(`avro: unsupported type ${JSON.stringify(s)}`);
-  const items: unknown[] = [];
-  const map: Record<string, unknown> = {};
-  for (let n = r.long(); n !== 0; n = r.long()) {
-    if (n < 0) {
-      n = -n;
-      r.long(); // a negative count is followed by the block's byte size
-    }
-    for (let i = 0; i < n; i++) {
-      if (s.type === 'array') items.push(read(r, s.items, names));
-      else map[r.take(r.long()).toString('utf8')] = read(r, s.values, names);
-    }
-  }
-  return s.type === 'array' ? items : map;
-}
-
 /** An object container file with `records` in blocks, uncompressed. */
 export function encodeAvroContainer(schema: AvroSchema, records: readonly unknown[]): Buffer {
   const sync = randomBytes(16);
@@ -198,23 +130,4 @@ export function encodeAvroContainer(schema: AvroSchema, records: readonly unknow
   return w.concat();
 }
 
-/** Reads an object container file: its writer schema and every record. */
-export function decodeAvroContainer(buf: Buffer): { schema: AvroSchema; records: unknown[] } {
-  const r = new Reader(buf);
-  if (!r.take(4).equals(MAGIC)) throw new TypeError('avro: not an object container file (bad magic)');
-  const meta = read(r, { type: 'map', values: 'bytes' }, new Map()) as Record<string, Buffer>;
-  const schema = JSON.parse(meta['avro.schema']?.toString('utf8') ?? 'null') as AvroSchema;
-  const codec = meta['avro.codec']?.toString('utf8') ?? 'null';
-  if (codec !== 'null' && codec !== 'deflate') throw new TypeError(`avro: codec ${codec} is not supported`);
-  const sync = r.take(16);
-  const records: unknown[] = [];
-  const names: Names = new Map();
-  while (r.pos < buf.length) {
-    const count = r.long();
-    const data = r.take(r.long());
-    const block = new Reader(codec === 'deflate' ? inflateRawSync(data) : data);
-    for (let i = 0; i < count; i++) records.push(read(block, schema, names));
-    if (!r.take(16).equals(sync)) throw new TypeError('avro: sync marker mismatch (corrupt file)');
-  }
-  return { schema, records };
-}
+export { decodeAvroContainer } from '../../src/providers/avro.ts';
