@@ -43,6 +43,7 @@ export async function handleBackfill(deps: JobDeps, job: Job<BackfillPayload>): 
     const page = await backfillPage({ db, indexId: m.indexId, target, cursor, pageSize: BACKFILL_PAGE, tokenizer });
     totals.chunks += page.chunks;
     totals.cacheHits += page.cacheHits;
+    await deps.runs.live(job.data.runId, { chunks: page.chunks, done: page.cacheHits, hits: page.cacheHits });
     for (const [tenant, misses] of page.misses) {
       const run = { runId: job.data.runId, tenant };
       if (m.mode === 'batch') await enqueueForBatch(deps, run, target, misses, `${job.id}-${page.cursor}`);

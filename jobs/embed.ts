@@ -33,5 +33,6 @@ export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promis
     runId: p.runId,
     budgetRecheckMs: ctx.config.worker.budgetRecheckMs,
   });
+  await deps.runs.live(p.runId, { done: r.embedded + r.cacheHits + r.stale, hits: r.cacheHits });
   return { embedded: r.embedded, cacheHits: r.cacheHits, tokens: r.tokens, costNanoUsd: Math.round(r.costUsd * 1e9), truncated: r.truncated, split: r.split };
 }

@@ -67,6 +67,7 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
       }
     }
     await job.updateProgress({ documents: totals.documents, chunks: totals.chunks });
+    await runs.live(p.runId, { chunks: r.chunks, done: r.cacheHits, hits: r.cacheHits });
   };
 
   for await (const item of itemsOf(p)) {

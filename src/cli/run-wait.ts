@@ -13,10 +13,10 @@ export async function waitForRun(runs: RunTracker, queues: Queues, db: Db, runId
   for (;;) {
     const s = (await runs.get(runId))!;
     progress.update({
-      done: s.embedSettled,
-      total: s.embedJobs,
-      label: 'embed batches',
-      extra: `docs ${s.documents + s.documentsSkipped}  chunks ${s.chunks}  cache hits ${s.cacheHits}  embedded ${s.embedded}${s.failedJobs ? `  FAILED JOBS ${s.failedJobs}` : ''}`,
+      done: Math.min(s.live.done, s.live.chunks),
+      total: s.live.chunks,
+      label: 'chunks',
+      extra: `cache hits ${s.live.hits}  embed jobs ${s.embedSettled}/${s.embedJobs}  read ${s.ingestSettled}/${s.ingestJobs} slices${s.failedJobs ? `  FAILED JOBS ${s.failedJobs}` : ''}`,
     });
     if (s.finalized) break;
     const counts = await Promise.all(

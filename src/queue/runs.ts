@@ -38,6 +38,8 @@ export interface RunState extends RunCounters {
   /** When the finalize job started (HNSW build) and ended, ms since the epoch; 0 if not yet. */
   finalizeStartedAt: number;
   finalizedAt: number;
+  /** Display-only progress (see {@link RunTracker.live}). */
+  live: { chunks: number; done: number; hits: number };
   rejected: { path: string; reason: string }[];
 }
 
@@ -114,6 +116,16 @@ export class RunTracker {
     return done === 1;
   }
 
+  /**
+   * Live progress for the progress bar, page by page. Unlike {@link settle} these are plain
+   * increments (a retried page counts again), so they only ever feed the display.
+   */
+  async live(id: string, delta: { chunks?: number; done?: number; hits?: number }): Promise<void> {
+    const m = this.redis.multi();
+    for (const [k, v] of Object.entries(delta)) if (v) m.hincrby(this.key(id), `live_${k}`, v);
+    await m.exec();
+  }
+
   async reject(id: string, items: { path: string; reason: string }[]): Promise<void> {
     if (items.length === 0) return;
     await this.redis.multi().hset(this.key(id, ':rejected'), Object.fromEntries(items.map((i) => [i.path, i.reason]))).expire(this.key(id, ':rejected'), RUN_TTL_SECONDS).exec();
@@ -148,6 +160,7 @@ export class RunTracker {
       failedJobs: n('failedJobs'),
       finalized: h.finalized === '1',
       finalizeStartedAt: n('finalizeStartedAt'),
+      live: { chunks: n('live_chunks'), done: n('live_done'), hits: n('live_hits') },
       finalizedAt: n('finalizedAt'),
       documents: n('documents'),
       documentsSkipped: n('documentsSkipped'),
