@@ -10,12 +10,12 @@ import type { ReadItem, ReadOptions, SourceDoc } from '../src/corpus/readers/typ
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
 import { ingestPage } from '../src/pipeline/ingest-page.ts';
-import { getIndex } from '../src/store/indexes.ts';
+import { getIndex, type IndexVersion } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
 import type { JobDeps } from './deps.ts';
-import { enqueueEmbedJobs, enqueueForBatch } from './enqueue.ts';
+import { enqueueEmbedJobs, enqueueForBatch, type Miss } from './enqueue.ts';
 
 export type IngestSource = IngestSourceSpec;
 
@@ -43,6 +43,18 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
   const rejected: { path: string; reason: string }[] = [];
   let page: SourceDoc[] = [];
   let pageBytes = 0;
+  // Misses gathered across pages, so a run with few changes per page still makes full embed jobs
+  // (a crash loses nothing: the retried job finds those documents' vectors missing and redoes them).
+  const pending = new Map<number, { target: IndexVersion; misses: Miss[] }>();
+  const sendPending = async (all: boolean) => {
+    for (const [id, b] of pending) {
+      // A provider batch is one per ingest job, at its end; sync work goes out in full embed jobs.
+      if (!all && (p.mode === 'batch' || b.misses.length < deps.ctx.config.worker.embedBatch)) continue;
+      if (p.mode === 'batch') await enqueueForBatch(deps, p, b.target, b.misses, job.id ?? p.runId);
+      else await enqueueEmbedJobs(deps, p, b.target, b.misses);
+      pending.delete(id);
+    }
+  };
 
   const flush = async () => {
     if (page.length === 0) return;
@@ -56,8 +68,11 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
     rejected.push(...r.rejected);
     for (const t of r.targets) {
       const misses = r.misses.get(t.id) ?? [];
-      if (p.mode === 'batch') await enqueueForBatch(deps, p, t, misses, job.id ?? p.runId);
-      else await enqueueEmbedJobs(deps, p, t, misses);
+      if (misses.length) {
+        const b = pending.get(t.id) ?? { target: t, misses: [] };
+        b.misses.push(...misses);
+        pending.set(t.id, b);
+      }
       const saved = r.hitTokens.get(t.id) ?? 0;
       if (saved > 0) {
         const { mv } = await providers.get(t.modelVersionId);
@@ -66,6 +81,7 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
         ]);
       }
     }
+    await sendPending(false);
     await job.updateProgress({ documents: totals.documents, chunks: totals.chunks });
     await runs.live(p.runId, { chunks: r.chunks, done: r.cacheHits, hits: r.cacheHits });
   };
@@ -80,6 +96,7 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
     if (page.length >= PAGE_DOCS || pageBytes >= PAGE_BYTES) await flush();
   }
   await flush();
+  await sendPending(true);
   await runs.reject(p.runId, rejected);
   return totals;
 }
