@@ -6,6 +6,12 @@
  */
 import type { ProviderBatch } from './openai-batch.ts';
 
+/**
+ * OpenAI's limits for one embeddings batch (shared/reference/provider-apis.md): at most 50,000
+ * requests and 50,000 embedding inputs in all, input file at most 200 MB; 2,048 inputs per line.
+ */
+export const OPENAI_BATCH_LIMITS = { maxInputs: 50_000, maxRequests: 50_000, maxFileBytes: 200 * 1024 * 1024, inputsPerLine: 2048 } as const;
+
 export interface BatchBackend {
   /** Uploads a request file in the OpenAI batch JSONL format; returns the provider's file id. */
   upload(path: string): Promise<string>;

@@ -2,9 +2,6 @@
 import type { Config } from '../config/schema.ts';
 import { UsageError } from '../errors.ts';
 import type { BatchBackend } from './batch-backend.ts';
-import { CohereBatchBackend } from './cohere-batch.ts';
-import { CohereEmbedJobsClient } from './cohere-embed-jobs.ts';
-import { OpenAIBatchClient } from './openai-batch.ts';
 import type { ModelVersion, ProviderPool } from './pool.ts';
 
 /** Whether `provider` has a batch API embedq drives (OpenAI Batch, Cohere Embed Jobs). */
@@ -29,6 +26,8 @@ export class BatchClients {
       let c = this.#clients.get(mv.key);
       if (!c) {
         const { apiKey, baseUrl } = this.#config.cohere;
+        // SDKs load on first use: every command would otherwise pay ~1 s to import them.
+        const [{ CohereEmbedJobsClient }, { CohereBatchBackend }] = await Promise.all([import('./cohere-embed-jobs.ts'), import('./cohere-batch.ts')]);
         const jobs = new CohereEmbedJobsClient({ apiKey: apiKey ?? 'embedq-no-key', ...(baseUrl ? { baseUrl } : {}) });
         c = new CohereBatchBackend(jobs, mv.resolved.spec.model, mv.resolved.dims);
         this.#clients.set(mv.key, c);
@@ -39,6 +38,7 @@ export class BatchClients {
     const key = `${baseUrl ?? ''}|${organization ?? ''}`;
     let c = this.#clients.get(key);
     if (!c) {
+      const { OpenAIBatchClient } = await import('./openai-batch.ts');
       c = new OpenAIBatchClient({ apiKey: apiKey ?? 'embedq-no-key', baseUrl, organization });
       this.#clients.set(key, c);
     }

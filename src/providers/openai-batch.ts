@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import { toProviderError } from './openai-errors.ts';
 
-export const OPENAI_BATCH_LIMITS = { maxInputs: 50_000, maxRequests: 50_000, maxFileBytes: 200 * 1024 * 1024, inputsPerLine: 2048 } as const;
+export { OPENAI_BATCH_LIMITS } from './batch-backend.ts';
 
 export type ProviderBatch = Pick<Batch, 'id' | 'status' | 'output_file_id' | 'error_file_id' | 'request_counts' | 'errors' | 'metadata' | 'input_file_id'>;
 

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { tokenizerFor } from '../corpus/tokenizer.ts';
 import type { Queryable } from '../store/db.ts';
-import { createProvider } from './index.ts';
+import { LocalProvider } from './local.ts';
 import { overridesFor, resolveModel } from './models.ts';
 import { RedisRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import type { EmbeddingProvider, ResolvedModel } from './types.ts';
@@ -57,7 +57,7 @@ export class ProviderPool {
     const resolved = resolveModel(modelId, r.dims, { ...overridesFor(this.#config.models, modelId), nativeDims: r.native_dims, version: r.version });
     if (resolved.key !== r.key) throw new Error(`model version ${id} is ${r.key} in the database but resolves to ${resolved.key} in this embedq`);
     const tokenizer = tokenizerFor(resolved.spec.tokenizer);
-    const provider = createProvider(resolved, { openai: this.#config.openai, cohere: this.#config.cohere }, {
+    const provider = resolved.spec.provider === 'local' ? new LocalProvider(resolved) : (await import('./index.ts')).createProvider(resolved, { openai: this.#config.openai, cohere: this.#config.cohere }, {
       countTokens: (t) => tokenizer.count(t),
       maxAttempts: this.#config.worker.providerAttempts,
       limiter: this.#limiter,
