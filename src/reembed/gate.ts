@@ -30,11 +30,16 @@ export async function sampledQueries(db: Db, indexId: number, n: number): Promis
   return rows.map((r) => ({ query: firstSentence(r.text), expected: [r.id] })).filter((q) => q.query.length > 0);
 }
 
+/**
+ * The query derived from a chunk: its first sentence, or its first 20 words when that sentence is
+ * too short to say anything (a heading, "Record 123."); at most 30 words.
+ */
 export function firstSentence(text: string): string {
   const flat = text.replace(/^#+\s*/gm, '').replace(/\s+/g, ' ').trim();
   const end = flat.search(/[.!?](\s|$)/);
-  const sentence = end > 20 ? flat.slice(0, end + 1) : flat;
-  return sentence.split(' ').slice(0, 30).join(' ');
+  const sentence = end >= 0 ? flat.slice(0, end + 1) : flat;
+  const words = sentence.split(' ');
+  return (words.length >= 8 ? words.slice(0, 30) : flat.split(' ').slice(0, 20)).join(' ');
 }
 
 export async function score(db: Db, version: IndexVersion, provider: EmbeddingProvider, queries: GateQuery[], k: number): Promise<Scores> {

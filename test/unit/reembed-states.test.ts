@@ -21,3 +21,13 @@ describe('reembed state machine', () => {
     expect([...OPEN_STATES].sort()).toEqual(STATES.filter((s) => TRANSITIONS[s].length > 0).sort());
   });
 });
+
+describe('derived gate queries', () => {
+  test('the first sentence, or the first 20 words when it is too short to mean anything', async () => {
+    const { firstSentence } = await import('../../src/reembed/gate.ts');
+    expect(firstSentence('# Title\n\nThe quick brown fox jumps over the lazy dog today. Then more.')).toBe('Title The quick brown fox jumps over the lazy dog today.');
+    expect(firstSentence('Record 123. alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon')).toBe(
+      'Record 123. alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma',
+    );
+  });
+});
