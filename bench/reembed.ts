@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   const db = createPool({ url: DATABASE_URL, schema, max: 2 });
   try {
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    execFileSync('bash', ['-c', `redis-cli -u "\${REDIS_URL:-redis://127.0.0.1:56379}" --scan --pattern '${schema}:*' | xargs -r redis-cli -u "\${REDIS_URL:-redis://127.0.0.1:56379}" unlink > /dev/null`]);
     const dir = join(tmpdir(), 'embedq-bench');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `corpus-${N}.jsonl`);

@@ -16,7 +16,7 @@ import { enqueueEmbedJobs, enqueueForBatch } from './enqueue.ts';
 
 export interface BackfillPayload {
   migrationId: string;
-  /** The run that tracks the backfill's work: `mig-<id>`. */
+  /** The run that tracks the backfill's work (see migrationRunId). */
   runId: string;
   tenant: string;
 }
@@ -24,7 +24,6 @@ export interface BackfillPayload {
 /** Chunks per page. @default 2000 */
 export const BACKFILL_PAGE = 2000;
 
-export const migrationRunId = (id: string) => `mig-${id}`;
 
 export async function handleBackfill(deps: JobDeps, job: Job<BackfillPayload>): Promise<Partial<RunCounters>> {
   const { db } = deps.ctx;

@@ -4,6 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import { finalizeIndexVersion, getIndex, writeTargets } from '../src/store/indexes.ts';
+import { migrationOfRun } from '../src/reembed/store.ts';
 import { advanceAfterBackfill } from '../src/reembed/validate.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -20,14 +21,15 @@ export async function handleFinalize(deps: JobDeps, job: Job<FinalizePayload>): 
     // A migration target still being backfilled gets its HNSW index when its own backfill ends,
     // not when an unrelated run does: building it early would slow the rest of the load.
     const { rows } = await deps.ctx.db.query<{ v: number }>(
-      `SELECT target_version_id AS v FROM migrations WHERE state IN ('planned', 'backfilling') AND 'mig-' || id <> $1`,
-      [job.data.runId],
+      `SELECT target_version_id AS v FROM migrations WHERE state IN ('planned', 'backfilling') AND id::text IS DISTINCT FROM $1`,
+      [migrationOfRun(job.data.runId)],
     );
     const skip = new Set(rows.map((r) => r.v));
     for (const t of await writeTargets(deps.ctx.db, index.id)) if (!skip.has(t.id) && (await finalizeIndexVersion(deps.ctx.db, t.id)).built) built++;
   }
   // A migration's backfill run ends in its quality gate (and, when it passes, the cutover).
-  if (job.data.runId.startsWith('mig-')) await advanceAfterBackfill(deps.ctx.db, deps.providers, job.data.runId.slice(4));
+  const migration = migrationOfRun(job.data.runId);
+  if (migration) await advanceAfterBackfill(deps.ctx.db, deps.providers, migration);
   await deps.runs.markFinalized(job.data.runId);
   return { built };
 }

@@ -85,9 +85,11 @@ export class RunTracker {
     return `${this.prefix}:run:${id}${suffix}`;
   }
 
+  /** Starts a run's record afresh (a stale record under the same id, e.g. from a recreated database, is dropped). */
   async create(id: string, facts: { index: string; tenant: string; ingestJobs: number }): Promise<void> {
     await this.redis
       .multi()
+      .del(...['', ':settled', ':ok', ':failed', ':embedjobs', ':rejected'].map((s) => this.key(id, s)))
       .hset(this.key(id), { index: facts.index, tenant: facts.tenant, startedAt: Date.now(), ingestJobs: facts.ingestJobs })
       .expire(this.key(id), RUN_TTL_SECONDS)
       .exec();

@@ -46,6 +46,20 @@ const SELECT = `SELECT m.id::text, m.index_id AS "indexId", i.name AS "indexName
   JOIN index_versions sv ON sv.id = m.source_version_id JOIN index_versions tv ON tv.id = m.target_version_id
   JOIN model_versions smv ON smv.id = sv.model_version_id JOIN model_versions tmv ON tmv.id = tv.model_version_id`;
 
+/**
+ * The run id that tracks a migration's backfill work: `mig-<id>-<created ms>`. The creation time
+ * keeps it (and the content-derived ids of its jobs) unique even when a recreated database
+ * numbers migrations from 1 again under the same Redis prefix.
+ */
+export function migrationRunId(m: { id: string; createdAt: Date | string }): string {
+  return `mig-${m.id}-${new Date(m.createdAt).getTime()}`;
+}
+
+/** The migration id of a run id made by {@link migrationRunId}, or null for an ordinary run. */
+export function migrationOfRun(runId: string): string | null {
+  return /^mig-(\d+)-\d+$/.exec(runId)?.[1] ?? null;
+}
+
 export async function getMigration(db: Queryable, id: string): Promise<Migration | null> {
   const { rows } = await db.query<Migration>(`${SELECT} WHERE m.id = $1::bigint`, [id]);
   return rows[0] ?? null;

@@ -163,3 +163,19 @@ test('a worker killed mid-backfill resumes from the last page, embedding nothing
     {},
     { latencyMs: 40 },
   ));
+
+test('a database recreated under the same Redis prefix does not inherit the old migration run', () =>
+  withSim(async (_sim, ctx) => {
+    const dir = corpus(6);
+    await runIngest(ctx, { paths: [dir], index: 'again' });
+    expect((await runReembedStart(ctx, { index: 'again', to: TO, dims: 64 })).migration!.state).toBe('cut_over');
+    // Same Redis prefix, fresh schema: migration ids start at 1 again.
+    const { migrate } = await import('../../src/store/migrate.ts');
+    await ctx.db.query(`DROP SCHEMA ${ctx.config.dbSchema} CASCADE`);
+    await migrate(ctx.db, ctx.config.dbSchema);
+    await runIngest(ctx, { paths: [dir], index: 'again' });
+    const second = await runReembedStart(ctx, { index: 'again', to: TO, dims: 64 });
+    expect(second.migration!.id).toBe('1');
+    expect(second.migration!.state).toBe('cut_over');
+    expect(second.coverage!.ratio).toBe(1);
+  }));

@@ -1,7 +1,7 @@
 import type { Context } from '../../context.ts';
 import { RunTracker } from '../../queue/runs.ts';
 import { coverage } from '../../reembed/controller.ts';
-import { currentMigration, migrationHistory, type Migration } from '../../reembed/store.ts';
+import { currentMigration, migrationHistory, migrationRunId, type Migration } from '../../reembed/store.ts';
 import { fmtDuration } from '../progress.ts';
 
 export interface ReembedStatus {
@@ -22,9 +22,9 @@ export async function reembedStatus(ctx: Context, index: string): Promise<Reembe
   const cov = dropped ? null : await coverage(ctx.db, m);
   const { rows } = await ctx.db.query<{ t: string; c: string }>(
     `SELECT coalesce(sum(tokens), 0) AS t, coalesce(sum(cost_usd), 0) AS c FROM ledger WHERE run_id = $1 AND status = 'ok'`,
-    [`mig-${m.id}`],
+    [migrationRunId(m)],
   );
-  const run = await new RunTracker(ctx.redis, ctx.config.redisPrefix).get(`mig-${m.id}`);
+  const run = await new RunTracker(ctx.redis, ctx.config.redisPrefix).get(migrationRunId(m));
   const elapsed = run ? Date.now() - run.startedAt : 0;
   const rate = cov && elapsed > 0 ? (cov.target * 1000) / elapsed : null;
   const etaMs = cov && rate && rate > 0 && cov.target < cov.source ? ((cov.source - cov.target) / rate) * 1000 : null;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
-import { migrationRunId, type BackfillPayload } from '../../../jobs/backfill.ts';
+import type { BackfillPayload } from '../../../jobs/backfill.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
@@ -11,7 +11,7 @@ import { createQueues } from '../../queue/producer.ts';
 import { RunTracker } from '../../queue/runs.ts';
 import { abort, cutover, retire, rollback, startMigration } from '../../reembed/controller.ts';
 import { loadQueries } from '../../reembed/queries.ts';
-import { currentMigration, type Migration } from '../../reembed/store.ts';
+import { currentMigration, migrationRunId, type Migration } from '../../reembed/store.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../main.ts';
@@ -55,10 +55,11 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
   let local: RunningWorkers | undefined;
   try {
-    const runId = migrationRunId(m.id);
+    const runId = migrationRunId(m);
     await runs.create(runId, { index: name, tenant: '*', ingestJobs: 1 });
     const data: BackfillPayload = { migrationId: m.id, runId, tenant: '*' };
-    await queues.reembed.add('backfill', data, { jobId: `backfill-${m.id}` });
+    // Unique per migration even across a recreated database (see migrationRunId).
+    await queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
     if (a.wait !== false) {
       if (a.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-reembed-${process.pid}` });
       await waitForRun(runs, queues, ctx.db, runId, new Progress(a.progress ?? false), local !== undefined);
