@@ -1,0 +1,45 @@
+/**
+ * The one synthetic corpus every system in `npm run bench:peers` reads: N unique records of
+ * ~800 characters, deterministic, as JSON Lines `{"id": "r<i>", "text": …}`. The text scheme is
+ * bench/ingest.ts's `writeCorpus()`, copied, so figures from both benchmarks compare.
+ *
+ * The "changed" variant is the same corpus with every tenth record (i % 10 === 3) rewritten: same
+ * id, different text (its last sentence), about the same length. Nothing else moves.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+const WORDS = 'the of and to in is for on with as by at from that this are be or an it was which not have has data index vector model query search chunk token batch queue worker cache embed provider limit rate cost'.split(' ');
+
+export interface Record_ {
+  id: string;
+  text: string;
+}
+
+/** True for the records the "changed" variant rewrites: 10% of them. */
+export const isChanged = (i: number): boolean => i % 10 === 3;
+
+/** The records, in order; `changed` rewrites 10% of them (see isChanged). */
+export function* records(n: number, changed = false): Generator<Record_> {
+  let x = 12345;
+  const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0), x);
+  for (let i = 0; i < n; i++) {
+    let text = `Record ${i}.`;
+    while (text.length < 800) text += ` ${WORDS[rnd() % WORDS.length]}`;
+    yield { id: `r${i}`, text: changed && isChanged(i) ? `${text} unique-${i}, revised.` : `${text} unique-${i}.` };
+  }
+}
+
+/** Writes the corpus as JSON Lines. */
+export async function writeCorpus(n: number, file: string, changed = false): Promise<void> {
+  const out = createWriteStream(file);
+  for (const r of records(n, changed)) if (!out.write(`${JSON.stringify(r)}\n`)) await new Promise((res) => out.once('drain', res));
+  await new Promise<void>((res) => out.end(res));
+}
+
+/** Reads a corpus file back (what each peer's runner does first: its users hold the documents in memory). */
+export async function readCorpus(file: string): Promise<Record_[]> {
+  const out: Record_[] = [];
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line) out.push(JSON.parse(line) as Record_);
+  return out;
+}
