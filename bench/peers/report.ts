@@ -258,6 +258,12 @@ export function renderMarkdown(r: BenchReport): string {
       `Machine load: the ${r.environment.cpus.split(' ')[0]} cores are shared with other work; the 1-minute load average at the start of the timed runs was median ${median(loads).toFixed(1)}, range ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (per run in the .json). Repetitions are interleaved across systems so that load falls on all of them alike.`,
     );
   L.push('', '## Versions and Postgres settings', '');
+  const revs = new Map<string, number>();
+  for (const x of r.samples) if (x.system === 'embedq' && x.run !== 'd' && typeof x.detail?.revision === 'string') revs.set(x.detail.revision, (revs.get(x.detail.revision) ?? 0) + 1);
+  if (revs.size)
+    L.push(
+      `- embedq revisions its runs used (\`bin/embedq\` runs the working tree's sources; "+dirty": uncommitted changes there): ${[...revs].map(([k, v]) => `${k} (${v} runs)`).join(', ')}${revs.size > 1 ? ' — **the sources changed during the benchmark, so embedq\'s figures mix builds**' : ''}`,
+    );
   L.push(`- packages: ${Object.entries(r.environment.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   L.push(`- Postgres: ${Object.entries(r.environment.postgresSettings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   L.push(`- command: \`${r.command}\``, '');

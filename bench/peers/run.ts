@@ -211,6 +211,21 @@ function sample(n: number, ms: number, child: ChildRun, req: { requests: number;
   return { n, ms, chunksPerSec: (n * 1000) / ms, requests: req.requests, inputs: req.inputs, peakRssMb: child.peakRssMb, wallMs: child.wallMs, load1: child.load1, ...extra };
 }
 
+/**
+ * embedq's revision as this checkout has it now: HEAD, "+dirty" when its sources have uncommitted
+ * changes. Read before every embedq run, since `bin/embedq` runs the .ts sources of the working tree
+ * and a shared tree can change while the benchmark runs.
+ */
+function embedqRevision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'jobs', 'workers', 'bin', 'migrations'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 interface EmbedqSummary {
   chunks: number;
   embedded: number;
@@ -220,6 +235,8 @@ interface EmbedqSummary {
   indexBuildMs: number;
   failedJobs: number;
   rejected: unknown[];
+  /** Added here: embedqRevision() when the run started. */
+  revision?: string;
 }
 
 async function embedqRep(n: number, rep: number): Promise<Runs & { schema: string }> {
@@ -240,17 +257,18 @@ async function embedqRep(n: number, rep: number): Promise<Runs & { schema: strin
   const ingest = async (file: string) => {
     await checkpoint();
     await sim.reset();
+    const revision = embedqRevision();
     const child = await timed([process.execPath, join(ROOT, 'bin/embedq'), 'ingest', file, '--index', 'bench', '--model', 'openai/text-embedding-3-small', '--dims', String(DIMS), '--json'], env);
     const s = lastJson<EmbedqSummary>(child.stdout);
     if (s.failedJobs || s.rejected.length) throw new ChildFailed(`embedq: ${s.failedJobs} failed jobs, ${s.rejected.length} rejected`, child.wallMs, child.peakRssMb);
-    return { child, s, req: await sim.stats() };
+    return { child, s: { ...s, revision }, req: await sim.stats() };
   };
   const table = async () => (await db.query(`SELECT table_name FROM ${schema}.index_versions ORDER BY id DESC LIMIT 1`)).rows[0].table_name as string;
   const rows = async () => Number((await db.query(`SELECT count(*)::int AS n FROM ${schema}.${await table()}`)).rows[0].n);
   try {
     const first = await step('a', async () => ingest(await corpus(n, false)));
     const firstRows = await rows();
-    const detail = (s: EmbedqSummary) => ({ chunks: s.chunks, embedded: s.embedded, cacheHits: s.cacheHits, documentsSkipped: s.documentsSkipped });
+    const detail = (s: EmbedqSummary) => ({ chunks: s.chunks, embedded: s.embedded, cacheHits: s.cacheHits, documentsSkipped: s.documentsSkipped, revision: s.revision });
     const a = sample(n, first.s.durationMs - first.s.indexBuildMs, first.child, first.req, { rows: firstRows, detail: detail(first.s) });
     const d = sample(n, first.s.durationMs, first.child, first.req, { rows: firstRows, hnswMs: first.s.indexBuildMs, detail: detail(first.s) });
     if (rep === 1 && SYSTEMS.includes('floor')) await saveFloorVectors(schema, await table(), n);
@@ -355,12 +373,7 @@ async function environment(): Promise<BenchReport['environment']> {
   for (const k of ['shared_buffers', 'maintenance_work_mem', 'max_parallel_maintenance_workers', 'synchronous_commit', 'work_mem', 'max_wal_size', 'wal_level', 'fsync']) settings[k] = await show(k);
   const pgVersion = (await db.query('SHOW server_version')).rows[0].server_version as string;
   const pgvector = ((await db.query(`SELECT extversion FROM pg_extension WHERE extname = 'vector'`)).rows[0]?.extversion as string | undefined) ?? '?';
-  const packages: Record<string, string> = { embedq: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version };
-  try {
-    packages.embedq += ` (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()}${execFileSync('git', ['status', '--porcelain', '--', 'src', 'jobs', 'workers', 'bin', 'migrations'], { cwd: ROOT, encoding: 'utf8' }).trim() ? ', with uncommitted changes' : ''})`;
-  } catch {
-    /* not a checkout */
-  }
+  const packages: Record<string, string> = { embedq: `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version} (${embedqRevision()} at the start)` };
   for (const p of ['@langchain/core', '@langchain/community', '@langchain/openai', 'llamaindex', '@llamaindex/core', '@llamaindex/postgres', '@llamaindex/openai', 'pg', 'pgvector']) packages[p] = versionOf(p);
   // The openai SDK each one talks through (nested when its range differs from the hoisted copy).
   const nested = (owner: string) => {
