@@ -12,7 +12,7 @@ import { CohereClientV2, CohereError, CohereTimeoutError } from 'cohere-ai';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ProviderError } from '../errors.ts';
 import { redactSecrets, type ErrorContext } from './openai-errors.ts';
-import { estimateTokens, packRequests, type RequestSlice } from './pack.ts';
+import { estimateTokens, packRequests, sendSlices, type RequestSlice, type SliceResult } from './pack.ts';
 import type { OpenAIProviderOptions } from './openai.ts';
 import type { RateLimitKey } from './rate-limiter.ts';
 import { backoffDelay, retryAfterMs, type HeaderSource } from './retry.ts';
@@ -71,12 +71,6 @@ export function toCohereProviderError(e: unknown, ctx: ErrorContext): ProviderEr
   return new ProviderError(say(err.message), { retryable: false, cause: err });
 }
 
-interface SliceResult {
-  vectors: Float32Array[];
-  tokens: number;
-  retries: number;
-}
-
 export class CohereProvider implements EmbeddingProvider {
   readonly model: ResolvedModel;
   readonly #client: CohereClientV2;
@@ -104,20 +98,7 @@ export class CohereProvider implements EmbeddingProvider {
     const { spec } = this.model;
     const slices = packRequests(tokenCounts, spec.maxInputsPerRequest, spec.maxTokensPerRequest);
     const inputType = opts.inputType === 'query' ? 'search_query' : 'search_document';
-    // The first failure stops the other requests of this call (queued ones never start).
-    const stop = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-    const run = (slice: RequestSlice) => this.#send(inputs.slice(slice.start, slice.end), slice, inputType, signal, opts.onCall);
-    const settled = await Promise.allSettled(slices.map((slice) => this.#limit(run, slice).catch((e: unknown) => (stop.abort(e), Promise.reject(e)))));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw opts.signal?.aborted ? opts.signal.reason : (stop.signal.reason ?? failed.reason);
-    const done = (settled as PromiseFulfilledResult<SliceResult>[]).map((s) => s.value);
-    return {
-      vectors: done.flatMap((d) => d.vectors),
-      tokens: done.reduce((a, d) => a + d.tokens, 0),
-      requests: slices.length,
-      retries: done.reduce((a, d) => a + d.retries, 0),
-    };
+    return sendSlices(slices, this.#limit, (slice, signal) => this.#send(inputs.slice(slice.start, slice.end), slice, inputType, signal, opts.onCall), opts.signal);
   }
 
   /** One request with its retries. */

@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { NonRetryableError, ProviderError } from '../errors.ts';
 import { toProviderError, type ErrorContext } from './openai-errors.ts';
-import { estimateTokens, packRequests, type RequestSlice } from './pack.ts';
+import { estimateTokens, packRequests, sendSlices, type RequestSlice, type SliceResult } from './pack.ts';
 import type { RateLimiter, RateLimitKey } from './rate-limiter.ts';
 import { backoffDelay, parseRateLimitHeaders, type BackoffOptions, type HeaderSource, type RateLimitInfo } from './retry.ts';
 import { adaptDims, decodeFloat32Base64 } from './vectors.ts';
@@ -58,12 +58,6 @@ export interface OpenAIProviderOptions {
   random?: () => number;
 }
 
-interface SliceResult {
-  vectors: Float32Array[];
-  tokens: number;
-  retries: number;
-}
-
 export class OpenAIProvider implements EmbeddingProvider {
   readonly model: ResolvedModel;
   readonly #client: OpenAI;
@@ -99,28 +93,7 @@ export class OpenAIProvider implements EmbeddingProvider {
     const tokenCounts = this.#countTokens(inputs, opts.tokenCounts);
     const { spec } = this.model;
     const slices = packRequests(tokenCounts, spec.maxInputsPerRequest, spec.maxTokensPerRequest);
-    // The first failure stops the other requests of this call (queued ones never start).
-    const stop = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-    const settled = await Promise.allSettled(
-      slices.map((slice) =>
-        this.#limit(() => this.#send(inputs.slice(slice.start, slice.end), slice, signal, opts.onCall)).catch((e: unknown) => {
-          stop.abort(e);
-          throw e;
-        }),
-      ),
-    );
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw opts.signal?.aborted ? opts.signal.reason : stop.signal.reason ?? failed.reason;
-    const vectors: Float32Array[] = [];
-    let tokens = 0;
-    let retries = 0;
-    for (const s of settled as PromiseFulfilledResult<SliceResult>[]) {
-      vectors.push(...s.value.vectors);
-      tokens += s.value.tokens;
-      retries += s.value.retries;
-    }
-    return { vectors, tokens, requests: slices.length, retries };
+    return sendSlices(slices, this.#limit, (slice, signal) => this.#send(inputs.slice(slice.start, slice.end), slice, signal, opts.onCall), opts.signal);
   }
 
   #countTokens(inputs: string[], known?: readonly number[]): number[] {

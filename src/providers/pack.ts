@@ -38,3 +38,35 @@ export function packRequests(tokenCounts: readonly number[], maxInputs: number, 
 export function estimateTokens(text: string): number {
   return Math.ceil(Buffer.byteLength(text, 'utf8') / 3);
 }
+
+/** What one request of a call produced. */
+export interface SliceResult {
+  vectors: Float32Array[];
+  tokens: number;
+  retries: number;
+}
+
+/**
+ * Sends every slice through `limit` and merges the results in input order. The first failure
+ * stops the call's other requests (queued ones never start) and is what the call throws, unless
+ * the caller's own signal aborted first.
+ */
+export async function sendSlices(
+  slices: RequestSlice[],
+  limit: <T>(fn: () => Promise<T>) => Promise<T>,
+  send: (slice: RequestSlice, signal: AbortSignal) => Promise<SliceResult>,
+  callerSignal?: AbortSignal,
+): Promise<{ vectors: Float32Array[]; tokens: number; requests: number; retries: number }> {
+  const stop = new AbortController();
+  const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
+  const settled = await Promise.allSettled(slices.map((slice) => limit(() => send(slice, signal)).catch((e: unknown) => (stop.abort(e), Promise.reject(e)))));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw callerSignal?.aborted ? callerSignal.reason : (stop.signal.reason ?? failed.reason);
+  const done = (settled as PromiseFulfilledResult<SliceResult>[]).map((s) => s.value);
+  return {
+    vectors: done.flatMap((d) => d.vectors),
+    tokens: done.reduce((a, d) => a + d.tokens, 0),
+    requests: slices.length,
+    retries: done.reduce((a, d) => a + d.retries, 0),
+  };
+}
