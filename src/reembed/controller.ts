@@ -7,6 +7,7 @@ import type { ResolvedModel } from '../providers/types.ts';
 import { withTransaction, type Db, type Queryable } from '../store/db.ts';
 import { quoteIdent } from '../store/identifiers.ts';
 import { createIndexVersion, getIndex } from '../store/indexes.ts';
+import { assertIndexableDims } from '../store/vector-type.ts';
 import { upsertModelVersion } from '../store/models.ts';
 import { getMigration, transition, type Migration } from './store.ts';
 
@@ -27,6 +28,7 @@ export async function startMigration(db: Db, o: StartOptions): Promise<Migration
   if (!index) throw new UsageError(`index ${o.index} does not exist (see \`embedq status\`)`);
   if (index.live.modelKey === o.to.key)
     throw new UsageError(`index ${o.index} already holds ${o.to.key} vectors: a migration needs another model or another size`);
+  assertIndexableDims(o.to.dims);
   const mvId = await upsertModelVersion(db, {
     key: o.to.key,
     provider: o.to.spec.provider,

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { withTransaction, type Db, type Queryable } from './db.ts';
 import { quoteIdent, vectorTableName } from './identifiers.ts';
+import { assertIndexableDims, cosineOps, vectorColumnType } from './vector-type.ts';
 
 export interface IndexVersion {
   id: number;
@@ -108,6 +109,7 @@ export async function createIndexVersion(
   client: pg.PoolClient,
   p: { indexId: number; name: string; modelVersionId: number; dims: number },
 ): Promise<{ id: number; tableName: string }> {
+  assertIndexableDims(p.dims);
   const { rows: n } = await client.query<{ next: number }>(`SELECT coalesce(max(version), 0) + 1 AS next FROM index_versions WHERE index_id = $1`, [p.indexId]);
   const version = n[0]!.next;
   const tableName = vectorTableName(p.name, version);
@@ -115,8 +117,7 @@ export async function createIndexVersion(
     `INSERT INTO index_versions (index_id, version, table_name, model_version_id, dims) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
     [p.indexId, version, tableName, p.modelVersionId, p.dims],
   );
-  // halfvec for > 2000 dims: pgvector's HNSW indexes `vector` up to 2,000 dims, `halfvec` up to 4,000.
-  const type = p.dims > 2000 ? `halfvec(${p.dims})` : `vector(${p.dims})`;
+  const type = vectorColumnType(p.dims);
   await client.query(`CREATE TABLE ${quoteIdent(tableName)} (
       chunk_id bigint PRIMARY KEY,
       model_version_id integer NOT NULL,
@@ -138,8 +139,7 @@ export async function finalizeIndexVersion(db: Db, versionId: number): Promise<{
     const client = await db.connect();
     try {
       await client.query(`SET maintenance_work_mem = '1GB'`);
-      const ops = v.dims > 2000 ? 'halfvec_cosine_ops' : 'vector_cosine_ops';
-      await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${v.tableName}_hnsw`)} ON ${quoteIdent(v.tableName)} USING hnsw (embedding ${ops})`);
+      await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${v.tableName}_hnsw`)} ON ${quoteIdent(v.tableName)} USING hnsw (embedding ${cosineOps(v.dims)})`);
       await client.query(`ANALYZE ${quoteIdent(v.tableName)}`);
       built = true;
     } finally {

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { withTransaction, type Db, type Queryable } from './db.ts';
 import { copyBinary, encodeBinaryCopy, type Cell } from './copy-binary.ts';
 import { quoteIdent } from './identifiers.ts';
+import { vectorColumnType, vectorStorage } from './vector-type.ts';
 
 /** Deletes the rows of `chunkIds` from a vector table (their text changed or they are gone). */
 export async function deleteVectors(client: Queryable, table: string, chunkIds: string[]): Promise<number> {
@@ -66,12 +67,14 @@ export async function writeFresh(db: Db, table: string, modelVersionId: number, 
       { t: 'vector', v: r.vector },
     ]),
   );
+  // The cache stores `vector`; the index table `vector(n)` or, above 2,000 dims, `halfvec(n)`.
+  const storage = vectorStorage(rows[0]!.vector.length);
   const indexPayload = encodeBinaryCopy(
     rows.map((r): Cell[] => [
       { t: 'int8', v: r.chunkId },
       { t: 'int4', v: modelVersionId },
       { t: 'bytea', v: r.inputHash },
-      { t: 'vector', v: r.vector },
+      { t: storage, v: r.vector },
     ]),
   );
   return withTransaction(db, async (client) => {
@@ -152,7 +155,7 @@ export interface SearchHit {
 /** k nearest chunks by cosine distance (HNSW when built, exact scan before). */
 export async function searchVectors(db: Db, table: string, dims: number, query: Float32Array, k: number, tenant?: string): Promise<SearchHit[]> {
   const literal = `[${Array.from(query).join(',')}]`;
-  const cast = dims > 2000 ? `halfvec(${dims})` : `vector(${dims})`;
+  const cast = vectorColumnType(dims);
   return withTransaction(db, async (client) => {
     await client.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, k * 2))}`);
     const { rows } = await client.query<{ chunk_id: string; doc_id: string; source: string; ordinal: number; score: number; text: string }>(

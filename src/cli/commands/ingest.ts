@@ -11,6 +11,7 @@ import { createQueues } from '../../queue/producer.ts';
 import { RunTracker, type RunState } from '../../queue/runs.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { ensureIndex, getIndex } from '../../store/indexes.ts';
+import { assertIndexableDims } from '../../store/vector-type.ts';
 import { schemaState } from '../../store/migrate.ts';
 import { upsertModelVersion } from '../../store/models.ts';
 import type { CommandEnv } from '../main.ts';
@@ -87,6 +88,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     if (existing && existing.live.modelKey !== resolved.key)
       throw new UsageError(`index ${name} holds ${existing.live.modelKey} vectors, not ${resolved.key}: to move it to another model use \`embedq reembed start --index ${name} --to ${modelId}\``);
     if (!existing) {
+      assertIndexableDims(resolved.dims);
       const mvId = await upsertModelVersion(ctx.db, {
         key: resolved.key,
         provider: resolved.spec.provider,
