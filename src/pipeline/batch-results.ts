@@ -46,7 +46,7 @@ export async function ingestBatchResults(p: { db: Db; client: BatchBackend; batc
       const t = texts.get(g.chunkId);
       // A chunk changed since submission is left to the job its change queued.
       if (t && inputHash({ scope: batch.tenant, modelKey: version.modelKey, dims: version.dims, text: t.text }).equals(g.inputHash))
-        fresh.push({ chunkId: g.chunkId, inputHash: g.inputHash, textHash: t.textHash, vector: g.vector });
+        fresh.push({ chunkId: g.chunkId, tenant: t.tenant, inputHash: g.inputHash, textHash: t.textHash, vector: g.vector });
     }
     out.written += await writeFresh(db, version.tableName, version.modelVersionId, fresh);
     group = [];

@@ -49,7 +49,7 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
   const texts = await chunkTexts(db, p.items.map((i) => i.chunkId));
   // Stored token counts are reusable when the model counts with the tokenizer the index chunked with.
   const sameTokenizer = p.tokenizer.name === version.indexTokenizer;
-  const live: { chunkId: string; inputHash: Buffer; textHash: Buffer; text: string; tokens: number | undefined }[] = [];
+  const live: { chunkId: string; tenant: string; inputHash: Buffer; textHash: Buffer; text: string; tokens: number | undefined }[] = [];
   for (const item of p.items) {
     const t = texts.get(item.chunkId);
     const h = t && inputHash({ scope: tenant, modelKey: version.modelKey, dims: version.dims, text: t.text });
@@ -57,7 +57,7 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
       out.stale++;
       continue;
     }
-    live.push({ chunkId: item.chunkId, inputHash: h!, textHash: t.textHash, text: t.text, tokens: sameTokenizer ? t.tokens : undefined });
+    live.push({ chunkId: item.chunkId, tenant: t.tenant, inputHash: h!, textHash: t.textHash, text: t.text, tokens: sameTokenizer ? t.tokens : undefined });
   }
   const hits = await fillFromCache(db, version.tableName, version.modelVersionId, live);
   out.cacheHits = hits.size;
@@ -100,7 +100,7 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
 
   const vectorOf = new Map<string, Float32Array>();
   for (const [key, u] of unique) vectorOf.set(key, u.parts.length === 1 ? res.vectors[u.parts[0]!]! : meanOf(u.parts.map((i) => res.vectors[i]!)));
-  const fresh: FreshVector[] = misses.map((m) => ({ chunkId: m.chunkId, inputHash: m.inputHash, textHash: m.textHash, vector: vectorOf.get(m.inputHash.toString('hex'))! }));
+  const fresh: FreshVector[] = misses.map((m) => ({ chunkId: m.chunkId, tenant: m.tenant, inputHash: m.inputHash, textHash: m.textHash, vector: vectorOf.get(m.inputHash.toString('hex'))! }));
   out.embedded = await writeFresh(db, version.tableName, version.modelVersionId, fresh);
   return out;
 }

@@ -49,7 +49,8 @@ export async function score(db: Db, version: IndexVersion, provider: EmbeddingPr
   let mrr = 0;
   for (let i = 0; i < queries.length; i++) {
     const expected = new Set(queries[i]!.expected);
-    const hits = await searchVectors(db, version.tableName, version.dims, vectors[i]!, k);
+    // The gate measures the whole index: every tenant's chunks.
+    const hits = await searchVectors(db, version.tableName, version.dims, vectors[i]!, k, null);
     const relevant = hits.map((h) => expected.has(h.chunkId) || expected.has(h.docId));
     const found = new Set(hits.filter((_, j) => relevant[j]).map((h) => (expected.has(h.chunkId) ? h.chunkId : h.docId)));
     recall += found.size / expected.size;

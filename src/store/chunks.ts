@@ -127,12 +127,12 @@ export async function chunksWithoutVectors(
 }
 
 /** Texts of chunks by id (for embed jobs, which carry ids and hashes, never texts). */
-export async function chunkTexts(db: Queryable, ids: string[]): Promise<Map<string, { text: string; textHash: Buffer; tokens: number }>> {
-  const { rows } = await db.query<{ id: string; text: string; text_hash: Buffer; tokens: number }>(
-    `SELECT id, text, text_hash, tokens FROM chunks WHERE id = ANY($1::bigint[])`,
+export async function chunkTexts(db: Queryable, ids: string[]): Promise<Map<string, { tenant: string; text: string; textHash: Buffer; tokens: number }>> {
+  const { rows } = await db.query<{ id: string; tenant: string; text: string; text_hash: Buffer; tokens: number }>(
+    `SELECT id, tenant, text, text_hash, tokens FROM chunks WHERE id = ANY($1::bigint[])`,
     [ids],
   );
-  return new Map(rows.map((r) => [r.id, { text: r.text, textHash: r.text_hash, tokens: r.tokens }]));
+  return new Map(rows.map((r) => [r.id, { tenant: r.tenant, text: r.text, textHash: r.text_hash, tokens: r.tokens }]));
 }
 
 /**

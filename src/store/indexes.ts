@@ -118,12 +118,15 @@ export async function createIndexVersion(
     [p.indexId, version, tableName, p.modelVersionId, p.dims],
   );
   const type = vectorColumnType(p.dims);
+  // The chunk's tenant rides along so a search filters inside its ordered scan (see searchVectors).
   await client.query(`CREATE TABLE ${quoteIdent(tableName)} (
       chunk_id bigint PRIMARY KEY,
+      tenant text NOT NULL,
       model_version_id integer NOT NULL,
       input_hash bytea NOT NULL,
       embedding ${type} NOT NULL,
       CHECK (model_version_id = ${Number(p.modelVersionId)}))`);
+  await client.query(`CREATE INDEX ${quoteIdent(`${tableName}_tenant`)} ON ${quoteIdent(tableName)} (tenant)`);
   return { id: rows[0]!.id, tableName };
 }
 

@@ -109,7 +109,8 @@ async function preflight(client: pg.PoolClient): Promise<void> {
   }
   const { rows: ext } = await client.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`);
   const [maj = 0, min = 0] = (ext[0]?.v ?? '0.0').split('.').map(Number);
-  if (maj === 0 && min < 7) throw new MigrationError(`pgvector ${ext[0]?.v} is too old: embedq needs 0.7 or newer (ALTER EXTENSION vector UPDATE).`);
+  // 0.8 for iterative index scans: tenant-scoped search filters inside the HNSW scan (src/store/vectors.ts).
+  if (maj === 0 && min < 8) throw new MigrationError(`pgvector ${ext[0]?.v} is too old: embedq needs 0.8 or newer (ALTER EXTENSION vector UPDATE, after installing pgvector 0.8).`);
 }
 
 export interface SchemaState {

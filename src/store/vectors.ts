@@ -18,18 +18,20 @@ export async function deleteVectors(client: Queryable, table: string, chunkIds: 
 
 /**
  * For each (chunk, input hash) whose hash is in the cache, writes the cached vector into the
- * index table. Returns the chunk ids written (the rest are misses). One statement.
+ * index table (with its chunk's tenant; a chunk gone meanwhile is skipped). Returns the chunk
+ * ids that are hits (the rest are misses). One statement.
  */
 export async function fillFromCache(db: Queryable, table: string, modelVersionId: number, items: { chunkId: string; inputHash: Buffer }[]): Promise<Set<string>> {
   if (items.length === 0) return new Set();
   // Every chunk whose hash is cached is a hit: written now, or already present with that hash.
+  // The cache stores `vector`; an index above 2,000 dims stores `halfvec`: the insert casts.
   const { rows } = await db.query<{ chunk_id: string }>(
     `WITH hit AS (
        SELECT t.chunk_id, t.h, e.embedding FROM unnest($2::bigint[], $3::bytea[]) AS t(chunk_id, h)
          JOIN embedding_cache e ON e.input_hash = t.h),
      written AS (
-       INSERT INTO ${quoteIdent(table)} (chunk_id, model_version_id, input_hash, embedding)
-       SELECT chunk_id, $1, h, embedding FROM hit
+       INSERT INTO ${quoteIdent(table)} (chunk_id, tenant, model_version_id, input_hash, embedding)
+       SELECT hit.chunk_id, c.tenant, $1, hit.h, hit.embedding FROM hit JOIN chunks c ON c.id = hit.chunk_id
        ON CONFLICT (chunk_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, embedding = EXCLUDED.embedding
          WHERE ${quoteIdent(table)}.input_hash <> EXCLUDED.input_hash)
      SELECT chunk_id FROM hit`,
@@ -40,6 +42,8 @@ export async function fillFromCache(db: Queryable, table: string, modelVersionId
 
 export interface FreshVector {
   chunkId: string;
+  /** The chunk's tenant, as read from its row (vector tables carry it for tenant-scoped search). */
+  tenant: string;
   inputHash: Buffer;
   /** The chunk's text hash when the vector was made: a row whose chunk changed since is not written. */
   textHash: Buffer;
@@ -72,6 +76,7 @@ export async function writeFresh(db: Db, table: string, modelVersionId: number, 
   const indexPayload = encodeBinaryCopy(
     rows.map((r): Cell[] => [
       { t: 'int8', v: r.chunkId },
+      { t: 'text', v: r.tenant },
       { t: 'int4', v: modelVersionId },
       { t: 'bytea', v: r.inputHash },
       { t: storage, v: r.vector },
@@ -88,7 +93,7 @@ export async function writeFresh(db: Db, table: string, modelVersionId: number, 
       );
     }
     const target = quoteIdent(table);
-    if (await copyUnlessConflict(client, `${target} (chunk_id, model_version_id, input_hash, embedding)`, indexPayload)) {
+    if (await copyUnlessConflict(client, `${target} (chunk_id, tenant, model_version_id, input_hash, embedding)`, indexPayload)) {
       const gone = await client.query(
         `DELETE FROM ${target} v USING unnest($1::bigint[], $2::bytea[]) AS t(chunk_id, text_hash)
           WHERE v.chunk_id = t.chunk_id AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = t.chunk_id AND c.text_hash = t.text_hash)`,
@@ -98,8 +103,8 @@ export async function writeFresh(db: Db, table: string, modelVersionId: number, 
     }
     await stage(client, stagePayload(rows));
     const r = await client.query(
-      `INSERT INTO ${target} (chunk_id, model_version_id, input_hash, embedding)
-       SELECT s.chunk_id, $1, s.input_hash, s.embedding FROM embedq_stage s
+      `INSERT INTO ${target} (chunk_id, tenant, model_version_id, input_hash, embedding)
+       SELECT s.chunk_id, c.tenant, $1, s.input_hash, s.embedding FROM embedq_stage s
          JOIN chunks c ON c.id = s.chunk_id AND c.text_hash = s.text_hash
        ON CONFLICT (chunk_id) DO UPDATE SET input_hash = EXCLUDED.input_hash, embedding = EXCLUDED.embedding
          WHERE ${target}.input_hash <> EXCLUDED.input_hash`,
@@ -145,6 +150,7 @@ async function stage(client: pg.PoolClient, payload: Buffer): Promise<void> {
 
 export interface SearchHit {
   chunkId: string;
+  tenant: string;
   docId: string;
   source: string;
   ordinal: number;
@@ -152,21 +158,60 @@ export interface SearchHit {
   text: string;
 }
 
-/** k nearest chunks by cosine distance (HNSW when built, exact scan before). */
-export async function searchVectors(db: Db, table: string, dims: number, query: Float32Array, k: number, tenant?: string): Promise<SearchHit[]> {
+export interface SearchOptions {
+  /** pgvector's `hnsw.max_scan_tuples` for a tenant's iterative scan. @default pgvector's (20,000) */
+  maxScanTuples?: number;
+}
+
+/**
+ * The k nearest chunks of one tenant (or, with `tenant` null, of every tenant) by cosine distance.
+ *
+ * The tenant filter runs inside the ordered scan, on the vector table's own tenant column: without
+ * HNSW that is an exact scan of the tenant's rows; with HNSW, pgvector's iterative index scan
+ * (relaxed order, re-ordered here) goes on past ef_search until k rows of the tenant are found.
+ * If it stops short (after `hnsw.max_scan_tuples`, when the tenant's rows are rare among the
+ * nearest), the tenant's rows are scanned exactly instead, so a tenant with chunks always gets
+ * min(k, its chunks) results.
+ */
+export async function searchVectors(db: Db, table: string, dims: number, query: Float32Array, k: number, tenant: string | null, opts: SearchOptions = {}): Promise<SearchHit[]> {
   const literal = `[${Array.from(query).join(',')}]`;
-  const cast = vectorColumnType(dims);
+  const sql = nearestSql(quoteIdent(table), vectorColumnType(dims), tenant !== null);
+  const params = tenant === null ? [literal, k] : [literal, k, tenant];
   return withTransaction(db, async (client) => {
     await client.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, k * 2))}`);
-    const { rows } = await client.query<{ chunk_id: string; doc_id: string; source: string; ordinal: number; score: number; text: string }>(
-      `SELECT v.chunk_id, c.doc_id, d.source, c.ordinal, 1 - (v.embedding <=> $1::${cast}) AS score, c.text
-         FROM (SELECT chunk_id, embedding FROM ${quoteIdent(table)} ORDER BY embedding <=> $1::${cast} LIMIT $2) v
-         JOIN chunks c ON c.id = v.chunk_id
-         JOIN documents d ON d.index_id = c.index_id AND d.tenant = c.tenant AND d.doc_id = c.doc_id
-        WHERE $3::text IS NULL OR c.tenant = $3
-        ORDER BY v.embedding <=> $1::${cast}`,
-      [literal, k, tenant ?? null],
-    );
-    return rows.map((r) => ({ chunkId: r.chunk_id, docId: r.doc_id, source: r.source, ordinal: r.ordinal, score: Number(r.score), text: r.text }));
+    if (tenant !== null) {
+      await client.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
+      if (opts.maxScanTuples !== undefined) await client.query(`SET LOCAL hnsw.max_scan_tuples = ${Math.max(1, Math.floor(opts.maxScanTuples))}`);
+    }
+    let { rows } = await client.query<HitRow>(sql, params);
+    if (tenant !== null && rows.length < k) {
+      // HNSW has no bitmap scan: with index scans off, the tenant's rows are read (by the tenant index) and sorted exactly.
+      await client.query('SET LOCAL enable_indexscan = off');
+      ({ rows } = await client.query<HitRow>(sql, params));
+    }
+    return rows.map((r) => ({ chunkId: r.chunk_id, tenant: r.tenant, docId: r.doc_id, source: r.source, ordinal: r.ordinal, score: Number(r.score), text: r.text }));
   });
+}
+
+interface HitRow {
+  chunk_id: string;
+  tenant: string;
+  doc_id: string;
+  source: string;
+  ordinal: number;
+  score: number;
+  text: string;
+}
+
+function nearestSql(table: string, cast: string, byTenant: boolean): string {
+  // MATERIALIZED keeps the LIMIT on the vector scan; the outer ORDER BY re-orders a relaxed-order scan.
+  return `WITH nearest AS MATERIALIZED (
+      SELECT chunk_id, embedding <=> $1::${cast} AS distance FROM ${table}
+       ${byTenant ? 'WHERE tenant = $3' : ''}
+       ORDER BY embedding <=> $1::${cast} LIMIT $2)
+    SELECT n.chunk_id, c.tenant, c.doc_id, d.source, c.ordinal, 1 - n.distance AS score, c.text
+      FROM nearest n
+      JOIN chunks c ON c.id = n.chunk_id
+      JOIN documents d ON d.index_id = c.index_id AND d.tenant = c.tenant AND d.doc_id = c.doc_id
+     ORDER BY n.distance, n.chunk_id`;
 }

@@ -67,6 +67,7 @@ test('writeFresh at 3,072 dims: the COPY fast path and the replay (staging) path
   });
   const rows: FreshVector[] = ids.map((c, i) => ({
     chunkId: c.id,
+    tenant: 't',
     inputHash: Buffer.from(`hash-${i}`.padEnd(32, '.')),
     textHash: textHash(texts[c.ordinal]!),
     vector: l2normalize(Float32Array.from({ length: 3072 }, (_, j) => Math.cos(j * (i + 1)))),

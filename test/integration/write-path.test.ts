@@ -22,6 +22,7 @@ async function setup(ctx: Context, n: number) {
   });
   const rows: FreshVector[] = ids.map((c, i) => ({
     chunkId: c.id,
+    tenant: 't',
     inputHash: Buffer.from(`hash-${i}`.padEnd(32, '.')),
     textHash: textHash(texts[c.ordinal]!),
     vector: new Float32Array([i, 1, 0, 0]),

@@ -13,30 +13,48 @@ export interface SearchResult {
   index: string;
   modelVersion: string;
   query: string;
+  /** The tenant searched, or null for every tenant (`--all-tenants`). */
+  tenant: string | null;
   hits: SearchHit[];
 }
 
-/** Embeds the query with the model version the index alias points at now, then k nearest chunks. */
-export async function runSearch(ctx: Context, o: { query: string; index: string; k: number; tenant?: string | undefined }): Promise<SearchResult> {
+export interface SearchOptions {
+  query: string;
+  index: string;
+  k: number;
+  /** @default the configured tenant (`defaultTenant`, `EMBEDQ_TENANT`) */
+  tenant?: string | undefined;
+  /** Every tenant's chunks: for operators. */
+  allTenants?: boolean | undefined;
+}
+
+/**
+ * Embeds the query with the model version the index alias points at now, then the k nearest
+ * chunks of one tenant: the one given, else the configured one, as ingest does; every tenant
+ * only when asked explicitly.
+ */
+export async function runSearch(ctx: Context, o: SearchOptions): Promise<SearchResult> {
   const name = assertSafeName(o.index);
+  if (o.allTenants && o.tenant !== undefined) throw new UsageError(`give either --tenant ${o.tenant} or --all-tenants, not both`);
+  const tenant = o.allTenants ? null : (o.tenant ?? ctx.config.defaultTenant);
   const query = normalizeText(o.query);
   if (!query) throw new UsageError('the query is empty');
   const index = await getIndex(ctx.db, name);
   if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
   const { provider } = await new ProviderPool(ctx.db, ctx.config, ctx.redis).get(index.live.modelVersionId);
   const { vectors } = await provider.embed([query], { inputType: 'query' });
-  const hits = await searchVectors(ctx.db, index.live.tableName, index.live.dims, vectors[0]!, o.k, o.tenant);
-  return { index: name, modelVersion: index.live.modelKey, query, hits };
+  const hits = await searchVectors(ctx.db, index.live.tableName, index.live.dims, vectors[0]!, o.k, tenant);
+  return { index: name, modelVersion: index.live.modelKey, query, tenant, hits };
 }
 
 export function formatSearch(r: SearchResult): string {
-  if (r.hits.length === 0) return `no results in ${r.index}`;
+  if (r.hits.length === 0) return `no results in ${r.index}${r.tenant === null ? '' : ` for tenant ${r.tenant}`}`;
   return r.hits
     .map((h, i) => {
       const snippet = h.text.replace(/\s+/g, ' ').slice(0, 160);
       const rel = relative(process.cwd(), h.source);
       const where = rel.startsWith('..') || isAbsolute(rel) ? h.source : rel;
-      return `${String(i + 1).padStart(2)}. ${h.score.toFixed(3)}  ${where}#${h.ordinal}\n    ${snippet}${h.text.length > 160 ? '…' : ''}`;
+      return `${String(i + 1).padStart(2)}. ${h.score.toFixed(3)}  ${r.tenant === null ? `[${h.tenant}] ` : ''}${where}#${h.ordinal}\n    ${snippet}${h.text.length > 160 ? '…' : ''}`;
     })
     .join('\n');
 }
@@ -48,10 +66,11 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<query>', 'the query text')
     .requiredOption('--index <name>', 'index to search')
     .option('-k, --k <n>', 'number of results', (v) => parseInt(v, 10), 10)
-    .option('--tenant <id>', 'only chunks of this tenant')
+    .option('--tenant <id>', 'search this tenant\'s chunks (default: config defaultTenant, EMBEDQ_TENANT)')
+    .option('--all-tenants', 'search every tenant\'s chunks (for operators)')
     .option('--json', 'print the result as JSON')
     .action(
-      env.handler(async (ctx, out, query: string, opts: { index: string; k: number; tenant?: string }) => {
+      env.handler(async (ctx, out, query: string, opts: { index: string; k: number; tenant?: string; allTenants?: boolean }) => {
         if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > 1000) throw new UsageError('-k must be a whole number from 1 to 1000');
         out.result(await runSearch(ctx, { query, ...opts }), formatSearch);
         return 0;
