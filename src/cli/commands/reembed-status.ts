@@ -1,5 +1,5 @@
 import type { Context } from '../../context.ts';
-import { RunTracker } from '../../queue/runs.ts';
+import { RunTracker, type RunState } from '../../queue/runs.ts';
 import { coverage } from '../../reembed/controller.ts';
 import { currentMigration, migrationHistory, migrationRunId, type Migration } from '../../reembed/store.ts';
 import { fmtDuration } from '../progress.ts';
@@ -25,9 +25,9 @@ export async function reembedStatus(ctx: Context, index: string): Promise<Reembe
     [migrationRunId(m)],
   );
   const run = await new RunTracker(ctx.redis, ctx.config.redisPrefix).get(migrationRunId(m));
-  const elapsed = run ? Date.now() - run.startedAt : 0;
-  const rate = cov && elapsed > 0 ? (cov.target * 1000) / elapsed : null;
-  const etaMs = cov && rate && rate > 0 && cov.target < cov.source ? ((cov.source - cov.target) / rate) * 1000 : null;
+  const span = run ? backfillSpan(run, Date.now()) : null;
+  const rate = cov && span && span.ms > 0 ? (cov.target * 1000) / span.ms : null;
+  const etaMs = cov && span && !span.ended && rate && rate > 0 && cov.target < cov.source ? ((cov.source - cov.target) / rate) * 1000 : null;
   const { queries, ...rest } = m;
   return {
     index,
@@ -39,6 +39,16 @@ export async function reembedStatus(ctx: Context, index: string): Promise<Reembe
     costUsd: Number(rows[0]!.c),
     history: await migrationHistory(ctx.db, m.id),
   };
+}
+
+/**
+ * The backfill's own span: from its run's start to when its last write settled (the run's
+ * finalize job began: HNSW build and gate come after), or to now while it is still writing.
+ * Not the time since the migration started, which keeps growing after the backfill is done.
+ */
+export function backfillSpan(run: Pick<RunState, 'startedAt' | 'finalizeStartedAt'>, now: number): { ms: number; ended: boolean } {
+  const ended = run.finalizeStartedAt > 0;
+  return { ms: (ended ? run.finalizeStartedAt : now) - run.startedAt, ended };
 }
 
 export function formatReembedStatus(s: ReembedStatus): string {
