@@ -48,7 +48,8 @@ export async function runSearch(ctx: Context, o: SearchOptions): Promise<SearchR
 }
 
 export function formatSearch(r: SearchResult): string {
-  if (r.hits.length === 0) return `no results in ${r.index}${r.tenant === null ? '' : ` for tenant ${r.tenant}`}`;
+  if (r.hits.length === 0)
+    return r.tenant === null ? `no results in ${r.index}` : `no results in ${r.index} for tenant ${r.tenant} (another tenant: --tenant ID; every tenant: --all-tenants)`;
   return r.hits
     .map((h, i) => {
       const snippet = h.text.replace(/\s+/g, ' ').slice(0, 160);
