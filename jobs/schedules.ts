@@ -44,6 +44,8 @@ export interface ScheduledIngestPayload {
   paths: string[];
   /** Recorded by schedules made before document ids were formed from the roots; unused. */
   baseDir?: string;
+  /** JSONL/CSV record ids are global, as `embedq ingest --global-ids`. */
+  globalIds?: boolean;
   mode: 'sync' | 'batch';
 }
 
@@ -128,6 +130,8 @@ async function scheduledIngest(deps: JobDeps, p: ScheduledIngestPayload): Promis
     });
   }
   if (present.length === 0) return { runId: null, removed };
-  const run = await startRun(deps.queues, deps.runs, { index: p.index, tenant: p.tenant, paths: present, read: { invalidUtf8: deps.ctx.config.invalidUtf8 }, baseDir: p.baseDir ?? '/', mode: async () => p.mode });
+  // The roots, not the files found: document ids are formed from the roots, as `embedq ingest` forms them.
+  const read = { invalidUtf8: deps.ctx.config.invalidUtf8, ...(p.globalIds ? { globalIds: true } : {}) };
+  const run = await startRun(deps.queues, deps.runs, { index: p.index, tenant: p.tenant, paths: p.paths, read, mode: async () => p.mode });
   return { runId: run.runId, removed };
 }

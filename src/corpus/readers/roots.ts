@@ -5,7 +5,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname, matchesGlob, resolve, sep } from 'node:path';
-import { GLOB_CHARS } from './expand.ts';
+import { expandPaths, GLOB_CHARS } from './expand.ts';
+import type { Rejection } from './types.ts';
 
 export interface Root {
   /** As given. */
@@ -49,4 +50,22 @@ export function inRoot(path: string, root: Root): boolean {
  */
 export function idBaseOf(root: Root): string {
   return dirname(root.base);
+}
+
+/**
+ * {@link expandPaths} root by root, each file with the folder its id is relative to
+ * ({@link idBaseOf} of the first root that reaches it); a file reached twice comes out once.
+ */
+export async function* expandRoots(inputs: string[]): AsyncIterable<{ path: string; idBase: string } | Rejection> {
+  const seen = new Set<string>();
+  for (const input of inputs) {
+    const idBase = idBaseOf(await describeRoot(input));
+    for await (const item of expandPaths([input])) {
+      if ('kind' in item) yield item;
+      else if (!seen.has(item.path)) {
+        seen.add(item.path);
+        yield { path: item.path, idBase };
+      }
+    }
+  }
 }
