@@ -71,3 +71,25 @@ test('two CSVs that both have id=1 are four documents; --global-ids reports the 
   const { rows } = await ctx.db.query(`SELECT doc_id FROM documents d JOIN indexes i ON i.id = d.index_id WHERE i.name = 'globalcsv' ORDER BY doc_id`);
   expect(rows.map((r) => r.doc_id)).toEqual(['1', '2', '3']);
 });
+test('an index written with the old cwd-relative or absolute ids is adopted in place: no duplicates, nothing re-embedded', async ({ ctx }) => {
+  const parent = corpus({ 'a.md': prose(1, 6), 'sub/b.md': prose(2, 6), 'kb.jsonl': `${JSON.stringify({ text: prose(3, 2) })}\n${JSON.stringify({ id: 'k9', text: prose(4, 2) })}\n` });
+  const docs = join(parent, 'docs');
+  await inDir(parent, () => runIngest(ctx, { paths: ['docs'], index: 'old' }));
+  const chunks = await count(ctx, 'chunks');
+  // The forms embedq used to write: relative to the cwd (here the docs folder), absolute, a global record id;
+  // and a.md twice, as ingesting from two directories left it.
+  // (The copy's chunks have no vectors here; the copy kept is the first old id, the absolute one.)
+  await ctx.db.query(`INSERT INTO documents (index_id, tenant, doc_id, source, content_hash, chunk_count) SELECT index_id, tenant, 'a.md', source, content_hash, chunk_count FROM documents WHERE doc_id = 'docs/a.md'`);
+  await ctx.db.query(`INSERT INTO chunks (index_id, tenant, doc_id, ordinal, text, text_hash, char_start, char_end, tokens) SELECT index_id, tenant, 'a.md', ordinal, text, text_hash, char_start, char_end, tokens FROM chunks WHERE doc_id = 'docs/a.md'`);
+  for (const [now, old] of [['docs/a.md', join(docs, 'a.md')], ['docs/sub/b.md', join(docs, 'sub/b.md')], ['docs/kb.jsonl#L1', 'kb.jsonl#L1'], ['docs/kb.jsonl#k9', 'k9']]) {
+    await ctx.db.query(`INSERT INTO documents (index_id, tenant, doc_id, source, content_hash, chunk_count) SELECT index_id, tenant, $2, source, content_hash, chunk_count FROM documents WHERE doc_id = $1`, [now, old]);
+    await ctx.db.query(`UPDATE chunks SET doc_id = $2 WHERE doc_id = $1`, [now, old]);
+    await ctx.db.query(`DELETE FROM documents WHERE doc_id = $1`, [now]);
+  }
+  expect(await count(ctx, 'documents')).toBe(5);
+  const r = await inDir(tmpdir(), () => runIngest(ctx, { paths: [docs], index: 'old' }));
+  expect({ documents: r.documents, embedded: r.embedded, rejected: r.rejected }).toEqual({ documents: 0, embedded: 0, rejected: [] });
+  expect(await docIds(ctx)).toEqual(['docs/a.md', 'docs/kb.jsonl#L1', 'docs/kb.jsonl#k9', 'docs/sub/b.md']);
+  expect(await count(ctx, 'chunks')).toBe(chunks);
+  expect(await count(ctx, 'vec_old_1')).toBe(chunks);
+});
