@@ -6,6 +6,7 @@ import type { Job } from 'bullmq';
 import { finalizeIndexVersion, getIndex, writeTargets } from '../src/store/indexes.ts';
 import { migrationOfRun } from '../src/reembed/store.ts';
 import { advanceAfterBackfill } from '../src/reembed/validate.ts';
+import { dropDocClaims } from '../src/queue/doc-claims.ts';
 import type { JobDeps } from './deps.ts';
 
 export interface FinalizePayload {
@@ -31,5 +32,6 @@ export async function handleFinalize(deps: JobDeps, job: Job<FinalizePayload>): 
   const migration = migrationOfRun(job.data.runId);
   if (migration) await advanceAfterBackfill(deps.ctx.db, deps.providers, migration);
   await deps.runs.markFinalized(job.data.runId);
+  await dropDocClaims(deps.ctx.redis, deps.ctx.config.redisPrefix, job.data.runId);
   return { built };
 }

@@ -5,6 +5,7 @@
  */
 import type { Job } from 'bullmq';
 import { readSources } from '../src/corpus/readers/index.ts';
+import { duplicateId, placeOf } from '../src/corpus/readers/doc-id.ts';
 import { readJsonl } from '../src/corpus/readers/jsonl.ts';
 import type { ReadItem, ReadOptions, SourceDoc } from '../src/corpus/readers/types.ts';
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
@@ -12,6 +13,7 @@ import { NonRetryableError } from '../src/errors.ts';
 import { ingestPage } from '../src/pipeline/ingest-page.ts';
 import { getIndex, type IndexVersion } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
+import { claimDocIds } from '../src/queue/doc-claims.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
 import type { JobDeps } from './deps.ts';
@@ -58,6 +60,9 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
 
   const flush = async () => {
     if (page.length === 0) return;
+    // An id read twice in this run (in this page or any other job's) keeps its first place; the rest are rejections.
+    const taken = await claimDocIds(ctx.redis, ctx.config.redisPrefix, p.runId, page.map((d) => ({ docId: d.docId, where: placeOf(d) })));
+    if (taken.size) page = page.filter((d, i) => (taken.has(i) ? (rejected.push(duplicateId(d, taken.get(i)!, p.read.globalIds)), false) : true));
     const r = await ingestPage({ db: ctx.db, index, tenant: p.tenant, tokenizer, docs: page });
     page = [];
     pageBytes = 0;
@@ -106,8 +111,8 @@ function itemsOf(p: IngestPayload): AsyncIterable<ReadItem> {
     case 'files':
       return readSources(p.source.paths, { ...p.read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
     case 'jsonl':
-      return readJsonl(p.source.path, { ...p.read, start: p.source.start, end: p.source.end });
+      return readJsonl(p.source.path, { ...p.read, start: p.source.start, end: p.source.end, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
     case 'csv':
-      return readSources([p.source.path], p.read);
+      return readSources([p.source.path], { ...p.read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
   }
 }

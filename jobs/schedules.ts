@@ -6,11 +6,14 @@
  */
 import type { Job } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
+import { resolve } from 'node:path';
 import { expandPaths } from '../src/corpus/readers/expand.ts';
+import { describeRoot, inRoot } from '../src/corpus/readers/roots.ts';
 import { UsageError } from '../src/errors.ts';
 import type { Queues } from '../src/queue/producer.ts';
 import type { Config } from '../src/config/schema.ts';
 import { deleteDocuments } from '../src/store/chunks.ts';
+import { vanishedDocuments } from '../src/store/documents.ts';
 import { withTransaction } from '../src/store/db.ts';
 import { getIndex, writeTargets } from '../src/store/indexes.ts';
 import type { JobDeps } from './deps.ts';
@@ -39,7 +42,10 @@ export interface ScheduledIngestPayload {
   tenant: string;
   /** Absolute paths (the scheduler may run anywhere). */
   paths: string[];
-  baseDir: string;
+  /** Recorded by schedules made before document ids were formed from the roots; unused. */
+  baseDir?: string;
+  /** JSONL/CSV record ids are global, as `embedq ingest --global-ids`. */
+  globalIds?: boolean;
   mode: 'sync' | 'batch';
 }
 
@@ -93,26 +99,39 @@ async function spendRollup(deps: JobDeps): Promise<{ rows: number }> {
   return { rows: r.rowCount ?? 0 };
 }
 
-/** Re-syncs a source: documents whose files are gone are removed, then a normal ingest run picks up changes. */
+/**
+ * Re-syncs a source: documents whose files are gone from under a root are removed, then a normal
+ * ingest run picks up changes. Nothing is removed unless every root itself was read: a root that
+ * is missing or unreadable for a moment (unmounted, renamed, a permission hiccup) fails the job,
+ * and a folder below a root that cannot be read keeps its documents.
+ */
 async function scheduledIngest(deps: JobDeps, p: ScheduledIngestPayload): Promise<{ runId: string | null; removed: number }> {
   const index = await getIndex(deps.ctx.db, p.index);
   if (!index) throw new UsageError(`scheduled ingest: index ${p.index} does not exist`);
+  const roots = await Promise.all(p.paths.map((x) => describeRoot(x)));
   const present: string[] = [];
-  for await (const item of expandPaths(p.paths)) if (!('kind' in item)) present.push(item.path);
-  // Stored documents whose source file lies under a scheduled root but no longer exists.
-  const { rows } = await deps.ctx.db.query<{ doc_id: string }>(
-    `SELECT doc_id FROM documents WHERE index_id = $1 AND tenant = $2 AND source LIKE ANY($3::text[]) AND NOT source = ANY($4::text[])`,
-    [index.id, p.tenant, p.paths.map((x) => `${x.replace(/[\\%_]/g, '\\$&')}%`), present],
+  const unread: { path: string; reason: string }[] = [];
+  for await (const item of expandPaths(p.paths)) {
+    if ('kind' in item) unread.push({ path: item.path, reason: item.reason });
+    else present.push(item.path);
+  }
+  const failed = roots.flatMap((r) => unread.filter((u) => u.path === r.input || u.path === r.abs).map((u) => `root ${r.input} could not be read (${u.reason})`));
+  if (failed.length)
+    throw new Error(`scheduled ingest of ${p.index}: ${failed.join('; ')}; nothing was deleted and nothing ingested. Mount or restore the path (or remove the schedule with \`embedq schedules remove\`); the next run retries.`);
+  const vanished = (await vanishedDocuments(deps.ctx.db, index.id, p.tenant, { roots: roots.map((r) => r.base), present, keep: unread.map((u) => resolve(u.path)) })).filter((d) =>
+    roots.some((r) => inRoot(d.source, r)),
   );
   let removed = 0;
-  if (rows.length) {
+  if (vanished.length) {
     removed = await withTransaction(deps.ctx.db, async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock_shared(hashtext('embedq.index:' || $1))`, [index.name]);
       const targets = await writeTargets(client, index.id);
-      return deleteDocuments(client, index.id, p.tenant, rows.map((r) => r.doc_id), targets.map((t) => t.tableName));
+      return deleteDocuments(client, index.id, p.tenant, vanished.map((d) => d.docId), targets.map((t) => t.tableName));
     });
   }
   if (present.length === 0) return { runId: null, removed };
-  const run = await startRun(deps.queues, deps.runs, { index: p.index, tenant: p.tenant, paths: present, read: { invalidUtf8: deps.ctx.config.invalidUtf8 }, baseDir: p.baseDir, mode: async () => p.mode });
+  // The roots, not the files found: document ids are formed from the roots, as `embedq ingest` forms them.
+  const read = { invalidUtf8: deps.ctx.config.invalidUtf8, ...(p.globalIds ? { globalIds: true } : {}) };
+  const run = await startRun(deps.queues, deps.runs, { index: p.index, tenant: p.tenant, paths: p.paths, read, mode: async () => p.mode });
   return { runId: run.runId, removed };
 }

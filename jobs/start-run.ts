@@ -4,7 +4,6 @@
  * and by scheduled re-syncs.
  */
 import { randomBytes } from 'node:crypto';
-import { sep } from 'node:path';
 import type { ReadOptions } from '../src/corpus/readers/types.ts';
 import { planSources } from '../src/pipeline/plan.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
@@ -16,10 +15,9 @@ import type { IngestPayload } from './ingest.ts';
 export interface StartRun {
   index: string;
   tenant: string;
+  /** The roots as given: document ids are relative to the folder holding each (see roots.ts). */
   paths: string[];
   read: ReadOptions;
-  /** Document ids are paths relative to this folder when inside it, else absolute. */
-  baseDir: string;
   /** Resolves the run's mode once the sources are known (auto mode looks at their size). */
   mode: (sources: IngestSourceSpec[]) => Promise<'sync' | 'batch'>;
 }
@@ -30,12 +28,10 @@ export async function startRun(queues: Queues, runs: RunTracker, s: StartRun): P
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   await runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length });
   await runs.reject(runId, plan.rejected);
-  const base = s.baseDir + sep;
   await queues.ingest.addBulk(
     plan.sources.map((src) => {
-      const source = src.kind === 'files' && src.paths.every((p) => p.startsWith(base)) ? { ...src, baseDir: s.baseDir } : src;
-      const data: IngestPayload = { runId, index: s.index, tenant: s.tenant, source, read: s.read, mode };
-      return { name: 'ingest', data, opts: { jobId: contentJobId('ingest', runId, JSON.stringify(source)) } };
+      const data: IngestPayload = { runId, index: s.index, tenant: s.tenant, source: src, read: s.read, mode };
+      return { name: 'ingest', data, opts: { jobId: contentJobId('ingest', runId, JSON.stringify(src)) } };
     }),
   );
   return { runId, jobs: plan.sources.length, mode, rejected: plan.rejected };

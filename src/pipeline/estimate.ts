@@ -6,7 +6,7 @@
 import { chunkText } from '../corpus/chunk.ts';
 import { contentHash, inputHash } from '../corpus/hash.ts';
 import { normalizeText } from '../corpus/normalize.ts';
-import { readSources } from '../corpus/readers/index.ts';
+import { readRoots } from '../corpus/readers/index.ts';
 import type { ReadOptions, SourceDoc } from '../corpus/readers/types.ts';
 import type { Tokenizer } from '../corpus/tokenizer.ts';
 import type { ResolvedModel } from '../providers/types.ts';
@@ -28,7 +28,7 @@ export interface Estimate {
 export interface EstimateInput {
   db: Db;
   paths: string[];
-  read: ReadOptions & { baseDir?: string };
+  read: ReadOptions;
   /** The existing index's id, or null for a new index (nothing stored to skip). */
   indexId: number | null;
   tenant: string;
@@ -80,7 +80,7 @@ export async function estimateRun(p: EstimateInput): Promise<Estimate> {
       }
     });
   };
-  for await (const item of readSources(p.paths, p.read)) {
+  for await (const item of readRoots(p.paths, p.read)) {
     if (item.kind === 'rejected') e.rejected.push({ path: item.path, reason: item.reason });
     else {
       page.push(item);

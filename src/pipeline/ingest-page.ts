@@ -14,6 +14,7 @@ import { chunksWithoutVectors, docsMissingVectors, storedContentHashes, trimChun
 import { writeTargets, type IndexInfo, type IndexVersion } from '../store/indexes.ts';
 import { quoteIdent } from '../store/identifiers.ts';
 import { deleteVectors, fillFromCache } from '../store/vectors.ts';
+import { adoptLegacyIds } from './legacy-ids.ts';
 
 export interface PageResult {
   documents: number;
@@ -40,6 +41,7 @@ export interface PageInput {
 
 export async function ingestPage(p: PageInput): Promise<PageResult> {
   const { db, index, tenant } = p;
+  await adoptLegacyIds(db, index, tenant, p.docs);
   const result: PageResult = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0, hitTokens: new Map(), misses: new Map(), rejected: [], targets: [] };
 
   // Later duplicates of a doc id in one page win, as they would across pages.

@@ -1,10 +1,11 @@
 /**
  * Splits the inputs of `embedq ingest` into ingest jobs without reading the documents: files are
- * grouped, JSONL files are cut into byte ranges (each job reads the records that start in its
+ * grouped, each source carrying the folder its document ids are relative to (the one holding its
+ * root, see roots.ts); JSONL files are cut into byte ranges (each job reads the records that start in its
  * range), CSV files go whole (quoted newlines make byte ranges unsafe).
  */
 import { stat } from 'node:fs/promises';
-import { expandPaths } from '../corpus/readers/expand.ts';
+import { expandRoots } from '../corpus/readers/roots.ts';
 import type { IngestSourceSpec } from './types.ts';
 
 export interface PlanOptions {
@@ -20,26 +21,30 @@ export async function planSources(inputs: string[], opts: PlanOptions = {}): Pro
   const sources: IngestSourceSpec[] = [];
   const rejected: { path: string; reason: string }[] = [];
   let group: string[] = [];
-  for await (const item of expandPaths(inputs)) {
+  let groupBase = '';
+  const closeGroup = () => {
+    if (group.length) sources.push({ kind: 'files', paths: group, baseDir: groupBase });
+    group = [];
+  };
+  for await (const item of expandRoots(inputs)) {
     if ('kind' in item && item.kind === 'rejected') {
       rejected.push({ path: item.path, reason: item.reason });
       continue;
     }
-    const path = (item as { path: string }).path;
+    const { path, idBase: baseDir } = item as { path: string; idBase: string };
     if (/\.(jsonl|ndjson)$/i.test(path)) {
       const size = (await stat(path)).size;
       if (size === 0) rejected.push({ path, reason: 'empty file' });
-      for (let start = 0; start < size; start += rangeBytes) sources.push({ kind: 'jsonl', path, start, end: Math.min(size, start + rangeBytes) });
+      for (let start = 0; start < size; start += rangeBytes) sources.push({ kind: 'jsonl', path, start, end: Math.min(size, start + rangeBytes), baseDir });
     } else if (/\.csv$/i.test(path)) {
-      sources.push({ kind: 'csv', path });
+      sources.push({ kind: 'csv', path, baseDir });
     } else {
+      if (baseDir !== groupBase) closeGroup();
+      groupBase = baseDir;
       group.push(path);
-      if (group.length >= filesPerJob) {
-        sources.push({ kind: 'files', paths: group });
-        group = [];
-      }
+      if (group.length >= filesPerJob) closeGroup();
     }
   }
-  if (group.length) sources.push({ kind: 'files', paths: group });
+  closeGroup();
   return { sources, rejected };
 }

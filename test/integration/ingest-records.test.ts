@@ -1,5 +1,6 @@
 /** JSONL and CSV records with configurable fields, and graceful worker shutdown. */
 import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
 import { BIN } from '../support/cli.ts';
@@ -15,9 +16,11 @@ test('JSONL and CSV records use the configured id and text fields; metadata is k
   expect(r.rejected).toEqual([]);
   expect(r.documents).toBe(4);
   const { rows } = await ctx.db.query(`SELECT doc_id, metadata FROM documents ORDER BY doc_id`);
-  expect(rows.map((x) => x.doc_id)).toEqual(['k1', 'k2', 'q1', 'q2']);
-  expect(rows[0].metadata).toMatchObject({ lang: 'en' });
-  expect(rows[2].metadata).toMatchObject({ topic: 'billing' });
+  // Record ids are scoped by their file (docs/ingest.md, "Document ids").
+  const root = basename(dir);
+  expect(rows.map((x) => x.doc_id)).toEqual([`${root}/faq.csv#q1`, `${root}/faq.csv#q2`, `${root}/kb.jsonl#k1`, `${root}/kb.jsonl#k2`]);
+  expect(rows[2].metadata).toMatchObject({ lang: 'en' });
+  expect(rows[0].metadata).toMatchObject({ topic: 'billing' });
 });
 
 test('a worker shuts down gracefully on SIGTERM: its active job finishes, then it exits 0', async ({ ctx }) => {

@@ -22,11 +22,10 @@ export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimat
   const chunkTokenizer = tokenizerFor(existing?.tokenizer ?? model.spec.tokenizer);
   const chunkTokens = existing?.chunkTokens ?? Math.min(o.chunkTokens ?? ctx.config.chunk.tokens, model.spec.maxInputTokens);
   const chunk = { tokens: chunkTokens, overlap: existing?.chunkOverlap ?? Math.min(o.chunkOverlap ?? ctx.config.chunk.overlap, Math.floor(chunkTokens / 2)) };
-  const cwd = process.cwd();
   const e = await estimateRun({
     db: ctx.db,
     paths: o.paths,
-    read: { invalidUtf8: ctx.config.invalidUtf8, baseDir: cwd, ...readFields(o) },
+    read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
     indexId: existing?.id ?? null,
     tenant,
     model,
@@ -53,6 +52,7 @@ export function readFields(o: IngestOptions) {
   return {
     jsonl: { ...(o.textField ? { textField: o.textField } : {}), ...(o.idField ? { idField: o.idField } : {}) },
     csv: { ...(o.textField ? { textColumn: o.textField } : {}), ...(o.idField ? { idColumn: o.idField } : {}) },
+    ...(o.globalIds ? { globalIds: true } : {}),
   };
 }
 

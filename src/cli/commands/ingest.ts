@@ -35,6 +35,8 @@ export interface IngestOptions {
   textField?: string | undefined;
   /** JSONL field / CSV column holding the document id. @default id */
   idField?: string | undefined;
+  /** JSONL/CSV record ids are unique across files (not scoped by file); a repeated one is rejected. */
+  globalIds?: boolean | undefined;
   wait?: boolean;
   localWorker?: boolean;
   progress?: boolean;
@@ -119,7 +121,6 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
       tenant,
       paths: o.paths,
       read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
-      baseDir: process.cwd(),
       mode: (sources) => chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, sources, live.chunkTokens),
     });
     const waited = o.wait !== false && jobs > 0;
@@ -205,6 +206,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--mode <mode>', 'sync (embed now), batch (provider batch API: half the price, results within 24 h) or auto (batch when the run is large)', 'sync')
     .option('--text-field <name>', 'JSONL field or CSV column with the text (default: text)')
     .option('--id-field <name>', 'JSONL field or CSV column with the document id (default: id)')
+    .option('--global-ids', 'JSONL/CSV ids are unique across files: id 1 is one document wherever it is, and a repeated id is rejected (default: ids are scoped by their file, <file>#1)')
     .option('--no-wait', 'only enqueue; `embedq worker` processes the run')
     .option('--no-local-worker', 'never start an in-process worker, even when none is running')
     .option('--dry-run', 'print documents, chunks, cache hits, tokens to embed and the estimated cost (sync and batch) without writing or spending anything')
@@ -212,7 +214,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--json', 'print one JSON summary at the end')
     .addHelpText('after', '\nExamples:\n  embedq ingest docs/ README.md --index docs\n  embedq ingest "data/**/*.jsonl" --index kb --model openai/text-embedding-3-small --dims 512\n  embedq ingest corpus.csv --index support --tenant acme --json\n  embedq ingest --retry-failed')
     .action(
-      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; mode: string; wait: boolean; localWorker: boolean; retryFailed?: boolean; dryRun?: boolean }) => {
+      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; globalIds?: boolean; mode: string; wait: boolean; localWorker: boolean; retryFailed?: boolean; dryRun?: boolean }) => {
         if (opts.retryFailed) {
           const r = await runRetryFailed(ctx, { wait: opts.wait, localWorker: opts.localWorker, progress: !out.json });
           out.result(r, (v) => `retried ${v.retried} failed jobs of ${v.runs.length} runs: ${v.embedded} chunks embedded, ${v.failedJobs} jobs still failed`);

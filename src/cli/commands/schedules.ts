@@ -51,7 +51,7 @@ function fmtMs(ms: number): string {
   return `${ms}ms`;
 }
 
-export async function runSchedulesAdd(ctx: Context, o: { kind: string; paths: string[]; index: string; every?: string; cron?: string; name?: string; tenant?: string; mode?: string }): Promise<ScheduleRow> {
+export async function runSchedulesAdd(ctx: Context, o: { kind: string; paths: string[]; index: string; every?: string; cron?: string; name?: string; tenant?: string; mode?: string; globalIds?: boolean }): Promise<ScheduleRow> {
   if (o.kind !== 'ingest') throw new UsageError(`only "ingest" schedules exist, e.g. embedq schedules add --every 1h ingest ./docs --index docs (got ${JSON.stringify(o.kind)})`);
   if (o.paths.length === 0) throw new UsageError('give the paths to re-sync');
   const index = assertSafeName(o.index);
@@ -63,7 +63,7 @@ export async function runSchedulesAdd(ctx: Context, o: { kind: string; paths: st
   const name = `${USER_PREFIX}${o.name ?? `${index}-${tenant}`}`;
   if (!/^[a-z0-9][a-z0-9_-]{0,80}$/.test(name)) throw new UsageError(`--name must be lower-case letters, digits, _ and -`);
   const repeat = parseRepeat(o);
-  const data: ScheduledIngestPayload = { index, tenant, paths: o.paths.map((p) => resolve(p)), baseDir: process.cwd(), mode };
+  const data: ScheduledIngestPayload = { index, tenant, paths: o.paths.map((p) => resolve(p)), mode, ...(o.globalIds ? { globalIds: true } : {}) };
   const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
   try {
     await queues.schedules.upsertJobScheduler(name, repeat, { name: 'scheduled-ingest', data });
@@ -100,10 +100,11 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--name <name>', 'schedule name (default: <index>-<tenant>)')
     .option('--tenant <id>', 'tenant (default: config defaultTenant)')
     .option('--mode <mode>', 'sync or batch', 'sync')
+    .option('--global-ids', 'JSONL/CSV ids are unique across files, as `embedq ingest --global-ids`')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  embedq schedules add --every 1h ingest ./docs --index docs')
     .action(
-      env.handler(async (ctx, out, kind: string, paths: string[], o: { index: string; every?: string; cron?: string; name?: string; tenant?: string; mode?: string }) => {
+      env.handler(async (ctx, out, kind: string, paths: string[], o: { index: string; every?: string; cron?: string; name?: string; tenant?: string; mode?: string; globalIds?: boolean }) => {
         out.result(await runSchedulesAdd(ctx, { kind, paths, ...o }), (r) => `schedule ${r.name}: ${r.repeat}, next ${r.next ?? '-'}\n  ${r.what}`);
         return 0;
       }),

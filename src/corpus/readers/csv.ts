@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { normalizeText } from '../normalize.ts';
 import { csvRecords } from './csv-records.ts';
 import { DEFAULT_MAX_RECORD_BYTES, describeFsError } from './limits.ts';
-import { docIdFor } from './text.ts';
+import { docIdFor, recordDocId } from './doc-id.ts';
 import type { ReadItem, ReadOptions, Rejection } from './types.ts';
 
 const READ_CHUNK = 1024 * 1024;
@@ -12,7 +12,7 @@ const READ_CHUNK = 1024 * 1024;
 /**
  * Streams the rows of a CSV file as documents. The first record is the header; the text column
  * (`csv.textColumn`, default `text`) holds the document, the id column (`csv.idColumn`, default
- * `id`) its id (else `<file>#R<row>`, rows counted from 1 after the header, rejected rows
+ * `id`) its id, scoped as `<file>#<id>` unless `globalIds` (else `<file>#R<row>`, rows counted from 1 after the header, rejected rows
  * included), and every other column goes into `metadata` as a string.
  *
  * A header without the text column rejects the whole file, naming the columns it has. A row is
@@ -66,12 +66,12 @@ export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: str
         yield reject(`no text in column ${JSON.stringify(textColumn)}`);
         continue;
       }
-      const id = idIdx >= 0 && fields[idIdx] !== '' ? fields[idIdx]! : `${docIdBase}#R${row}`;
+      const record = { at: `${abs}:${rec.line}`, label: `row ${row} (line ${rec.line})`, pos: `R${row}`, ...(idIdx >= 0 && fields[idIdx] !== '' ? { id: fields[idIdx]! } : {}) };
       let metadata: Record<string, unknown> | undefined;
       for (let k = 0; k < header.length; k++) {
         if (k !== textIdx && k !== idIdx) (metadata ??= {})[header[k]!] = fields[k];
       }
-      yield { kind: 'doc', docId: id, source: abs, text, ...(metadata ? { metadata } : {}) };
+      yield { kind: 'doc', docId: recordDocId(docIdBase, record, opts.globalIds), source: abs, text, ...(metadata ? { metadata } : {}), record };
     }
   } catch (e) {
     yield { kind: 'rejected', path: abs, reason: describeFsError(e) };

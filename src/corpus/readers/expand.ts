@@ -12,7 +12,7 @@ import type { Rejection } from './types.ts';
 /** Extensions read when walking a directory (an explicitly named file is read whatever its name). */
 export const SUPPORTED_EXTENSIONS: ReadonlySet<string> = new Set(['.txt', '.md', '.markdown', '.mdx', '.rst', '.text', '.jsonl', '.ndjson', '.csv']);
 
-const GLOB_CHARS = /[*?[\]{}]/;
+export const GLOB_CHARS = /[*?[\]{}]/;
 
 /**
  * Expands inputs into absolute file paths. Each input may be:

@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { readCsv } from './csv.ts';
 import { expandPaths } from './expand.ts';
 import { readJsonl } from './jsonl.ts';
+import { expandRoots } from './roots.ts';
 import { readTextFile } from './text.ts';
 import type { ReadItem, ReadOptions } from './types.ts';
 
@@ -22,9 +23,24 @@ export async function* readSources(inputs: string[], opts: ReadOptions & { baseD
       yield item;
       continue;
     }
-    const ext = extname(item.path).toLowerCase();
-    if (ext === '.jsonl' || ext === '.ndjson') yield* readJsonl(item.path, opts);
-    else if (ext === '.csv') yield* readCsv(item.path, opts);
-    else yield await readTextFile(item.path, opts);
+    yield* readFile(item.path, opts);
   }
+}
+
+/**
+ * Reads every document under the roots given, as an ingest run does: ids relative to the folder
+ * holding each root (see roots.ts), whatever the current directory.
+ */
+export async function* readRoots(inputs: string[], opts: ReadOptions): AsyncIterable<ReadItem> {
+  for await (const item of expandRoots(inputs)) {
+    if ('kind' in item) yield item;
+    else yield* readFile(item.path, { ...opts, baseDir: item.idBase });
+  }
+}
+
+async function* readFile(path: string, opts: ReadOptions & { baseDir?: string }): AsyncIterable<ReadItem> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jsonl' || ext === '.ndjson') yield* readJsonl(path, opts);
+  else if (ext === '.csv') yield* readCsv(path, opts);
+  else yield await readTextFile(path, opts);
 }

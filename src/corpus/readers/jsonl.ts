@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { normalizeText } from '../normalize.ts';
 import { DEFAULT_MAX_RECORD_BYTES, describeFsError, formatSize } from './limits.ts';
 import { splitLines } from './lines.ts';
-import { docIdFor } from './text.ts';
+import { docIdFor, recordDocId } from './doc-id.ts';
 import type { ReadItem, ReadOptions, Rejection } from './types.ts';
 import { decodeUtf8 } from './utf8.ts';
 
@@ -23,7 +23,8 @@ export type JsonlOptions = ReadOptions & {
 
 /**
  * Streams the records of a JSONL file. Each non-empty line must be a JSON object with a string
- * text field; its id (string or number) becomes the docId, or `<file>#L<line>` without one; an
+ * text field; its id (string or number) becomes the docId `<file>#<id>` (the id alone under
+ * `globalIds`), or `<file>#L<line>` without one; an
  * optional metadata object is kept. A bad line becomes a rejection with path `<file>:<line>` and
  * a reason such as `line 7: not valid JSON (…)`, and reading goes on.
  *
@@ -76,7 +77,8 @@ export async function* readJsonl(path: string, opts: JsonlOptions): AsyncGenerat
         yield item;
         continue;
       }
-      yield { kind: 'doc', docId: item.id ?? `${docIdBase}#L${n}`, source: abs, text: item.text, ...(item.metadata ? { metadata: item.metadata } : {}) };
+      const record = { at: `${abs}:${n}`, label: `line ${n}`, pos: `L${n}`, ...(item.id !== undefined ? { id: item.id } : {}) };
+      yield { kind: 'doc', docId: recordDocId(docIdBase, record, opts.globalIds), source: abs, text: item.text, ...(item.metadata ? { metadata: item.metadata } : {}), record };
     }
   } catch (e) {
     const why = describeFsError(e);

@@ -1,6 +1,7 @@
 /** Reads one text or Markdown file as one document. */
 import { open, type FileHandle } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
+import { docIdFor } from './doc-id.ts';
 import { normalizeText } from '../normalize.ts';
 import { DEFAULT_MAX_FILE_BYTES, describeFsError, formatSize } from './limits.ts';
 import type { ReadItem, ReadOptions } from './types.ts';
@@ -9,19 +10,7 @@ import { decodeUtf8 } from './utf8.ts';
 const SNIFF_BYTES = 8 * 1024;
 const READ_CHUNK = 1024 * 1024;
 
-/**
- * The document id of a file: its path relative to `baseDir` with `/` separators, or the absolute
- * path when there is no `baseDir` or the file lies outside it.
- *
- * @example docIdFor('/data/docs/a/b.md', '/data/docs') // 'a/b.md'
- */
-export function docIdFor(path: string, baseDir?: string): string {
-  const abs = resolve(path);
-  if (baseDir === undefined) return abs;
-  const rel = relative(resolve(baseDir), abs);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return abs;
-  return sep === '/' ? rel : rel.split(sep).join('/');
-}
+export { docIdFor } from './doc-id.ts';
 
 /**
  * Reads a text/Markdown file into one normalized {@link SourceDoc}, or a rejection: over

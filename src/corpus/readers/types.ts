@@ -3,13 +3,24 @@
 /** One document read from a source. `text` is already normalized ({@link normalizeText}). */
 export type SourceDoc = {
   kind: 'doc';
-  /** Stable id: a file's path relative to `baseDir`, a record's id, or `<file>#L<line>` / `<file>#R<row>`. */
+  /** Stable id ({@link docIdFor}, {@link recordDocId}): a file's path relative to `baseDir`, or `<file>#<id>`, `<file>#L<line>`, `<file>#R<row>`. */
   docId: string;
   /** The file the document was read from (absolute path). */
   source: string;
   text: string;
   /** A JSONL record's metadata object, or a CSV row's other columns. */
   metadata?: Record<string, unknown>;
+  /** A JSONL/CSV record: where it is, for messages, and its id as the file has it. */
+  record?: {
+    /** `<file>:<line>`, as a rejection of this record would name it. */
+    at: string;
+    /** `line 7` (JSONL) or `row 5 (line 7)` (CSV). */
+    label: string;
+    /** The id field's value, when the record has one. */
+    id?: string;
+    /** `L<line>` or `R<row>`: the record's place in its file. */
+    pos: string;
+  };
 };
 
 /** Something that could not be read; reading continues with the next item. */
@@ -37,6 +48,8 @@ export interface ReadOptions {
     /** @default 'metadata' */
     metadataField?: string;
   };
+  /** JSONL/CSV ids are unique across files (`1`), not scoped by their file (`<file>#1`). @default false */
+  globalIds?: boolean;
   csv?: {
     /** @default 'text' */
     textColumn?: string;

@@ -5,10 +5,19 @@ import { describe, expect, test } from 'vitest';
 import { readJsonl } from '../../../src/corpus/readers/jsonl.ts';
 import { splitLines } from '../../../src/corpus/readers/lines.ts';
 import type { ReadItem, SourceDoc } from '../../../src/corpus/readers/types.ts';
-import { chunksOf, collect, tempCorpus } from './support.ts';
+import { chunksOf, collect as collectAll, tempCorpus } from './support.ts';
+
+/** Reads as these tests compare documents: without the record's place (doc-ids.test.ts covers it). */
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  return (await collectAll(items)).map((i) => {
+    if (typeof i !== 'object' || i === null || !('record' in i)) return i;
+    const { record: _record, ...rest } = i as T & { record: unknown };
+    return rest as T;
+  });
+}
 
 const corpus = tempCorpus();
-const reject = { invalidUtf8: 'reject' } as const;
+const reject = { invalidUtf8: 'reject', globalIds: true } as const;
 
 describe('splitLines', () => {
   test('splits at LF across any chunking, with byte offsets, keeping empty lines and a last unterminated one', async () => {
@@ -92,7 +101,7 @@ describe('readJsonl', () => {
       { kind: 'doc', docId: '1', source: p, text: 'fine' },
       { kind: 'rejected', path: `${p}:2`, reason: `line 2: invalid UTF-8 at byte ${good.length + head.length}` },
     ]);
-    expect((await collect(readJsonl(p, { invalidUtf8: 'replace' })))[1]).toEqual({ kind: 'doc', docId: '2', source: p, text: 'caf\ufffd' });
+    expect((await collect(readJsonl(p, { invalidUtf8: 'replace', globalIds: true })))[1]).toEqual({ kind: 'doc', docId: '2', source: p, text: 'caf\ufffd' });
   });
 
   test('byte ranges cut anywhere yield every record exactly once, with the same line numbers as a whole read', async () => {

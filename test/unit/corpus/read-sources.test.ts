@@ -1,7 +1,16 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { readSources } from '../../../src/corpus/readers/index.ts';
-import { collect, tempCorpus } from './support.ts';
+import { collect as collectAll, tempCorpus } from './support.ts';
+
+/** Reads as these tests compare documents: without the record's place (doc-ids.test.ts covers it). */
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  return (await collectAll(items)).map((i) => {
+    if (typeof i !== 'object' || i === null || !('record' in i)) return i;
+    const { record: _record, ...rest } = i as T & { record: unknown };
+    return rest as T;
+  });
+}
 
 const corpus = tempCorpus();
 corpus.write('kb/a.md', '# A\n\nAlpha.\n');
@@ -14,7 +23,7 @@ corpus.write('other/notes.log', 'A log line.\n');
 
 test('reads every kind of source in order, rejections in line, and continues after each', async () => {
   const kb = join(corpus.dir, 'kb');
-  const items = await collect(readSources([kb, join(corpus.dir, 'missing'), join(corpus.dir, 'other/notes.log')], { invalidUtf8: 'reject', baseDir: corpus.dir }));
+  const items = await collect(readSources([kb, join(corpus.dir, 'missing'), join(corpus.dir, 'other/notes.log')], { invalidUtf8: 'reject', globalIds: true, baseDir: corpus.dir }));
   expect(items.map((i) => (i.kind === 'doc' ? `doc ${i.docId}: ${i.text}` : `rejected ${i.path.replace(corpus.dir, '')}: ${i.reason.replace(/ \(.*\)$/, '')}`))).toEqual([
     'doc kb/a.md: # A\n\nAlpha.',
     'doc b1: Bee one',
