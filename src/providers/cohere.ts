@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CohereClientV2, CohereError, CohereTimeoutError } from 'cohere-ai';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ProviderError } from '../errors.ts';
-import { redactSecrets, type ErrorContext } from './openai-errors.ts';
+import { droppedConnection, redactSecrets, type ErrorContext } from './openai-errors.ts';
 import { estimateTokens, packRequests, sendSlices, type RequestSlice, type SliceResult } from './pack.ts';
 import type { OpenAIProviderOptions } from './openai.ts';
 import type { RateLimitKey } from './rate-limiter.ts';
@@ -44,13 +44,16 @@ const HINTS: Readonly<Record<number, string>> = {
 };
 
 /**
- * Classifies a failed Cohere call: 408, 429, 5xx, timeouts, dropped connections and malformed
- * bodies are retryable; other 4xx are not. The key is removed from every message.
+ * Classifies a failed Cohere call: 408, 429, 5xx, timeouts, dropped connections (also mid-body)
+ * and malformed bodies are retryable; other 4xx are not. The key is removed from every message.
  */
 export function toCohereProviderError(e: unknown, ctx: ErrorContext): ProviderError {
   if (e instanceof ProviderError) return e;
   const say = (msg: string) => redactSecrets(`${ctx.name}: ${msg}`, ctx.apiKey);
-  if (e instanceof CohereTimeoutError) return new ProviderError(say(`request timed out after ${ctx.timeoutMs} ms (${ctx.baseUrl})`), { retryable: true, cause: e });
+  if (e instanceof CohereTimeoutError) return new ProviderError(say(`request timed out after ${ctx.timeoutMs} ms (${ctx.baseUrl})`), { retryable: true, outcomeUnknown: true, cause: e });
+  // A body cut off mid-response (undici's "terminated"): the SDK wraps it like a failed connection.
+  const dropped = droppedConnection(e);
+  if (dropped !== undefined) return new ProviderError(say(`the connection closed before the whole response arrived (${dropped}); the request is sent again`), { retryable: true, outcomeUnknown: true, cause: e });
   if (e instanceof CohereError && typeof e.statusCode === 'number') {
     const status = e.statusCode;
     const body = e.body as { message?: unknown } | string | undefined;
