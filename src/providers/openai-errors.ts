@@ -7,7 +7,7 @@
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { ProviderError } from '../errors.ts';
-import { retryAfterMs } from './retry.ts';
+import { rateLimitedWaitMs, retryAfterMs } from './retry.ts';
 
 export interface ErrorContext {
   /** `openai/<model>`, the prefix of every message. */
@@ -73,7 +73,7 @@ export function toProviderError(e: unknown, ctx: ErrorContext): ProviderError {
       quota ? 'the account is out of quota: add credit or raise the limit in the provider dashboard; retrying will not help'
       : status === 404 ? `is the model served at ${ctx.baseUrl}?`
       : HINTS[status];
-    const after = retryable ? retryAfterMs(e.headers) : undefined;
+    const after = !retryable ? undefined : status === 429 ? rateLimitedWaitMs(e.headers) : retryAfterMs(e.headers);
     return new ProviderError(say(`HTTP ${status}${code ? ` ${code}` : ''}: ${text}${hint ? ` (${hint})` : ''}`), {
       retryable,
       status,

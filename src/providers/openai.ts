@@ -148,16 +148,16 @@ export class OpenAIProvider implements EmbeddingProvider {
           throw signal.reason;
         }
         const err = toProviderError(e, this.#errors);
-        if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) await this.#rateLimit(key, err.cause.headers as HeaderSource | undefined);
         const status = err.status ?? httpStatus;
         const common = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}) };
+        // A 429's own word (Retry-After, else the reset of the budget that ran out), else backoff.
         const wait = err.retryAfterMs ?? backoffDelay(attempt, this.#opts.backoff, this.#opts.random);
-        if (permit && status === 429 && err.retryable) {
-          // The provider did not count the refused request, and asks everyone to hold off: every
-          // worker pauses this model, so a 429 storm does not turn into a retry storm.
-          await this.#limiterSays(() => limiter!.release(key, permit));
-          await this.#limiterSays(() => limiter!.pause(key, wait));
-        }
+        const refused = permit !== undefined && status === 429 && err.retryable;
+        // The provider did not count the refused request: out of our count before its headers are compared with it.
+        if (refused) await this.#limiterSays(() => limiter!.release(key, permit));
+        if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) await this.#rateLimit(key, err.cause.headers as HeaderSource | undefined);
+        // It asks everyone to hold off: every worker pauses this model, so a 429 storm does not turn into a retry storm.
+        if (refused) await this.#limiterSays(() => limiter!.pause(key, wait));
         const tooLong = err.retryAfterMs !== undefined && err.retryAfterMs > maxRetryAfterMs;
         if (!err.retryable || attempt >= maxAttempts || tooLong) {
           report({ ...common, status: 'error' });
@@ -189,7 +189,7 @@ export class OpenAIProvider implements EmbeddingProvider {
    * Bookkeeping after a response must not cost the response: the vectors are paid for. A Redis
    * that fails here fails the next `acquire`, which does need it, and surfaces there.
    */
-  async #limiterSays(fn: () => Promise<void>): Promise<void> {
+  async #limiterSays(fn: () => Promise<unknown>): Promise<void> {
     try {
       await fn();
     } catch {
