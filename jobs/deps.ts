@@ -11,4 +11,6 @@ export interface JobDeps {
   runs: RunTracker;
   providers: ProviderPool;
   batchClients: BatchClients;
+  /** Fires when the worker begins to shut down: no new provider requests, those in flight finish. */
+  drain?: AbortSignal;
 }

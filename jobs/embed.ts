@@ -32,6 +32,7 @@ export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promis
     ...(job.id ? { jobId: job.id } : {}),
     runId: p.runId,
     budgetRecheckMs: ctx.config.worker.budgetRecheckMs,
+    ...(deps.drain ? { drain: deps.drain } : {}),
   });
   await deps.runs.live(p.runId, { done: r.embedded + r.cacheHits + r.stale, hits: r.cacheHits });
   return { embedded: r.embedded, cacheHits: r.cacheHits, tokens: r.tokens, costNanoUsd: Math.round(r.costUsd * 1e9), truncated: r.truncated, split: r.split };

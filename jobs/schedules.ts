@@ -16,6 +16,7 @@ import { deleteDocuments } from '../src/store/chunks.ts';
 import { vanishedDocuments } from '../src/store/documents.ts';
 import { withTransaction } from '../src/store/db.ts';
 import { getIndex, writeTargets } from '../src/store/indexes.ts';
+import { sweepUnsettled, UNSETTLED_AFTER_MS } from '../src/store/ledger.ts';
 import type { JobDeps } from './deps.ts';
 import { startRun } from './start-run.ts';
 
@@ -31,6 +32,7 @@ export const SYSTEM_SCHEDULES: readonly SystemSchedule[] = [
   { name: 'batch-poll', queue: 'batches', jobName: 'batch-poll', every: (c) => c.batch.pollMs, what: 'poll open provider batches; read finished ones back' },
   { name: 'cache-gc', queue: 'schedules', jobName: 'cache-gc', every: () => 6 * 3600_000, what: 'delete cache entries of retired model versions (no live index uses them)' },
   { name: 'spend-rollup', queue: 'schedules', jobName: 'spend-rollup', every: () => 15 * 60_000, what: 'roll the ledger up into spend_daily (today and yesterday)' },
+  { name: 'ledger-sweep', queue: 'schedules', jobName: 'ledger-sweep', every: () => 60_000, what: 'mark provider attempts a dead worker left unsettled as unknown (possibly billed)' },
 ];
 
 export async function upsertSystemSchedules(queues: Queues, config: Config): Promise<void> {
@@ -71,6 +73,8 @@ export async function handleSchedules(deps: JobDeps, job: Job): Promise<unknown>
       return cacheGc(deps);
     case 'spend-rollup':
       return spendRollup(deps);
+    case 'ledger-sweep':
+      return { swept: await sweepUnsettled(deps.ctx.db, UNSETTLED_AFTER_MS) };
     case 'scheduled-ingest':
       return scheduledIngest(deps, job.data as ScheduledIngestPayload);
     default:
@@ -90,7 +94,7 @@ async function cacheGc(deps: JobDeps): Promise<{ deleted: number }> {
 async function spendRollup(deps: JobDeps): Promise<{ rows: number }> {
   const r = await deps.ctx.db.query(
     `INSERT INTO spend_daily (day, tenant, model_version_id, mode, calls, tokens, cost_usd, saved_usd)
-     SELECT (at AT TIME ZONE 'UTC')::date, tenant, coalesce(model_version_id, 0), mode, count(*), coalesce(sum(tokens), 0), sum(cost_usd), sum(saved_usd)
+     SELECT (at AT TIME ZONE 'UTC')::date, tenant, coalesce(model_version_id, 0), mode, count(*), coalesce(sum(tokens) FILTER (WHERE status NOT IN ('sent', 'unknown')), 0), sum(cost_usd), sum(saved_usd)
        FROM ledger WHERE at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '1 day'
       GROUP BY 1, 2, 3, 4
      ON CONFLICT (day, tenant, model_version_id, mode) DO UPDATE

@@ -38,11 +38,17 @@ export class ProviderError extends Error {
   readonly retryable: boolean;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, opts: { retryable: boolean; status?: number; retryAfterMs?: number; cause?: unknown }) {
+  /**
+   * The request may have reached the provider and been processed, but no answer came back (a
+   * timeout, a connection dropped mid-response): whether it was billed is unknown.
+   */
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, opts: { retryable: boolean; status?: number; retryAfterMs?: number; outcomeUnknown?: boolean; cause?: unknown }) {
     super(message, { cause: opts.cause });
     this.retryable = opts.retryable;
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
+    this.outcomeUnknown = opts.outcomeUnknown ?? false;
   }
 }
 

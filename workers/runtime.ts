@@ -38,7 +38,9 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
   const connection = createRedis(config.redisUrl);
   const queues = createQueues(ctx.redis, config.redisPrefix, { embedAttempts: config.worker.embedAttempts });
   const providers = new ProviderPool(ctx.db, config, ctx.redis);
-  const deps: JobDeps = { ctx, queues, runs: new RunTracker(ctx.redis, config.redisPrefix), providers, batchClients: new BatchClients(providers, config) };
+  // Shutdown drains provider calls: those in flight finish (they are paid for), no new one starts.
+  const drain = new AbortController();
+  const deps: JobDeps = { ctx, queues, runs: new RunTracker(ctx.redis, config.redisPrefix), providers, batchClients: new BatchClients(providers, config), drain: drain.signal };
   const concurrency: Record<QueueName, number> = {
     ingest: opts.ingestConcurrency ?? config.worker.ingestConcurrency,
     embed: opts.concurrency ?? config.worker.concurrency,
@@ -128,8 +130,10 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
   return {
     workers,
     close() {
-      // Worker.close() waits for active jobs to finish; what is not picked up stays queued.
+      // Worker.close() waits for active jobs to finish; what is not picked up stays queued. Embed
+      // jobs end soon: their requests in flight finish and are stored, the rest is re-queued.
       closing ??= (async () => {
+        drain.abort(new Error('worker shutting down'));
         await Promise.all(workers.map((w) => w.close()));
         await queues.close();
         connection.disconnect();

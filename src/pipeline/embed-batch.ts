@@ -12,10 +12,11 @@ import type { Tokenizer } from '../corpus/tokenizer.ts';
 import type { Db } from '../store/db.ts';
 import { chunkTexts } from '../store/chunks.ts';
 import type { IndexVersion } from '../store/indexes.ts';
-import { recordLedger, type LedgerEntry } from '../store/ledger.ts';
 import { fillFromCache, writeFresh, type FreshVector } from '../store/vectors.ts';
 import { l2normalize } from '../providers/vectors.ts';
-import type { EmbedCall, EmbeddingProvider } from '../providers/types.ts';
+import type { EmbeddingProvider } from '../providers/types.ts';
+import { DrainedError } from '../providers/pack.ts';
+import { attemptLedger } from './attempt-ledger.ts';
 
 export interface EmbedBatchInput {
   db: Db;
@@ -29,6 +30,8 @@ export interface EmbedBatchInput {
   runId?: string;
   /** A job delayed by the budget is checked again after at most this long. @default 60000 */
   budgetRecheckMs?: number;
+  /** The worker is shutting down: requests in flight finish and their vectors are stored, the rest is left for later. */
+  drain?: AbortSignal;
 }
 
 export interface EmbedBatchResult {
@@ -90,38 +93,38 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
     throw new DelayJobError(budget.reason!, Math.max(100, Math.min(p.budgetRecheckMs ?? 60_000, budget.resetsAt!.getTime() - Date.now())));
   }
 
-  const calls: EmbedCall[] = [];
-  const res = await provider.embed(inputs, { inputType: 'document', onCall: (c) => calls.push(c), ...(tokenCounts ? { tokenCounts } : {}) }).finally(() =>
-    recordLedger(db, calls.map((c) => ledgerRow(c, p, version.modelVersionId, spec.priceSyncPerMTok))),
-  );
+  // Every attempt is ledgered before it is sent, and settled when it ends.
+  const ledger = attemptLedger(db, { tenant, provider: spec.provider, modelVersionId: version.modelVersionId, mode: 'sync', jobId: p.jobId ?? null, runId: p.runId ?? null }, spec.priceSyncPerMTok);
+  let res: { vectors: (Float32Array | undefined)[]; tokens: number; retries: number };
+  let drained: DrainedError | undefined;
+  try {
+    res = await provider
+      .embed(inputs, { inputType: 'document', onSend: ledger.onSend, onCall: ledger.onCall, ...(p.drain ? { drain: p.drain } : {}), ...(tokenCounts ? { tokenCounts } : {}) })
+      .finally(() => ledger.settled());
+  } catch (e) {
+    // Shutdown: keep what was paid for (stored below, so the job's next run finds it in the cache).
+    if (!(e instanceof DrainedError)) throw e;
+    drained = e;
+    res = { vectors: e.vectors, tokens: e.tokens, retries: 0 };
+  }
   out.tokens = res.tokens;
   out.retries = res.retries;
   out.costUsd = (res.tokens / 1e6) * spec.priceSyncPerMTok;
 
   const vectorOf = new Map<string, Float32Array>();
-  for (const [key, u] of unique) vectorOf.set(key, u.parts.length === 1 ? res.vectors[u.parts[0]!]! : meanOf(u.parts.map((i) => res.vectors[i]!)));
-  const fresh: FreshVector[] = misses.map((m) => ({ chunkId: m.chunkId, tenant: m.tenant, inputHash: m.inputHash, textHash: m.textHash, vector: vectorOf.get(m.inputHash.toString('hex'))! }));
+  for (const [key, u] of unique) {
+    const parts = u.parts.map((i) => res.vectors[i]);
+    if (parts.every((v) => v !== undefined)) vectorOf.set(key, parts.length === 1 ? parts[0]! : meanOf(parts));
+  }
+  const fresh: FreshVector[] = [];
+  for (const m of misses) {
+    const vector = vectorOf.get(m.inputHash.toString('hex'));
+    if (vector) fresh.push({ chunkId: m.chunkId, tenant: m.tenant, inputHash: m.inputHash, textHash: m.textHash, vector });
+  }
   out.embedded = await writeFresh(db, version.tableName, version.modelVersionId, fresh);
+  // Back to the queue at once, without spending an attempt: another worker does the rest.
+  if (drained) throw new DelayJobError(`worker shutting down: ${fresh.length} of ${misses.length} chunks embedded and stored; the rest go back to the queue`, 1);
   return out;
-}
-
-function ledgerRow(c: EmbedCall, p: EmbedBatchInput, modelVersionId: number, price: number): LedgerEntry {
-  return {
-    tenant: p.tenant,
-    provider: p.provider.model.spec.provider,
-    modelVersionId,
-    mode: 'sync',
-    status: c.status,
-    inputs: c.inputs,
-    tokens: c.status === 'ok' ? c.tokens : 0,
-    latencyMs: Math.round(c.latencyMs),
-    costUsd: c.status === 'ok' ? (c.tokens / 1e6) * price : 0,
-    attempt: c.attempt,
-    httpStatus: c.httpStatus ?? null,
-    error: c.error ?? null,
-    jobId: p.jobId ?? null,
-    runId: p.runId ?? null,
-  };
 }
 
 /** The text as one input within the model's token limit, or several parts when splitting. */

@@ -7,11 +7,11 @@
  * takes at most 96 texts per call, and sizes embed-v4.0 output with `output_dimension`; other
  * sizes are padded here. Over-long texts are cut at the end by Cohere (its default `truncate`).
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { CohereClientV2, CohereError, CohereTimeoutError } from 'cohere-ai';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ProviderError } from '../errors.ts';
-import { redactSecrets, type ErrorContext } from './openai-errors.ts';
+import { beginAttempt, quietly, retryPause } from './attempts.ts';
+import { droppedConnection, redactSecrets, type ErrorContext } from './openai-errors.ts';
 import { estimateTokens, packRequests, sendSlices, type RequestSlice, type SliceResult } from './pack.ts';
 import type { OpenAIProviderOptions } from './openai.ts';
 import type { RateLimitKey } from './rate-limiter.ts';
@@ -44,13 +44,16 @@ const HINTS: Readonly<Record<number, string>> = {
 };
 
 /**
- * Classifies a failed Cohere call: 408, 429, 5xx, timeouts, dropped connections and malformed
- * bodies are retryable; other 4xx are not. The key is removed from every message.
+ * Classifies a failed Cohere call: 408, 429, 5xx, timeouts, dropped connections (also mid-body)
+ * and malformed bodies are retryable; other 4xx are not. The key is removed from every message.
  */
 export function toCohereProviderError(e: unknown, ctx: ErrorContext): ProviderError {
   if (e instanceof ProviderError) return e;
   const say = (msg: string) => redactSecrets(`${ctx.name}: ${msg}`, ctx.apiKey);
-  if (e instanceof CohereTimeoutError) return new ProviderError(say(`request timed out after ${ctx.timeoutMs} ms (${ctx.baseUrl})`), { retryable: true, cause: e });
+  if (e instanceof CohereTimeoutError) return new ProviderError(say(`request timed out after ${ctx.timeoutMs} ms (${ctx.baseUrl})`), { retryable: true, outcomeUnknown: true, cause: e });
+  // A body cut off mid-response (undici's "terminated"): the SDK wraps it like a failed connection.
+  const dropped = droppedConnection(e);
+  if (dropped !== undefined) return new ProviderError(say(`the connection closed before the whole response arrived (${dropped}); the request is sent again`), { retryable: true, outcomeUnknown: true, cause: e });
   if (e instanceof CohereError && typeof e.statusCode === 'number') {
     const status = e.statusCode;
     const body = e.body as { message?: unknown } | string | undefined;
@@ -98,21 +101,21 @@ export class CohereProvider implements EmbeddingProvider {
     const { spec } = this.model;
     const slices = packRequests(tokenCounts, spec.maxInputsPerRequest, spec.maxTokensPerRequest);
     const inputType = opts.inputType === 'query' ? 'search_query' : 'search_document';
-    return sendSlices(slices, this.#limit, (slice, signal) => this.#send(inputs.slice(slice.start, slice.end), slice, inputType, signal, opts.onCall), opts.signal);
+    return sendSlices(slices, this.#limit, (slice, signal) => this.#send(inputs.slice(slice.start, slice.end), slice, inputType, signal, opts), opts.signal);
   }
 
   /** One request with its retries. */
-  async #send(texts: string[], slice: RequestSlice, inputType: 'search_document' | 'search_query', signal: AbortSignal, onCall: ((c: EmbedCall) => void) | undefined): Promise<SliceResult> {
+  async #send(texts: string[], slice: RequestSlice, inputType: 'search_document' | 'search_query', signal: AbortSignal, opts: EmbedOptions): Promise<SliceResult> {
     const { maxAttempts = 6, maxRetryAfterMs = 60_000, limiter } = this.#opts;
     const { dims, dimAdapter, spec } = this.model;
     const key: RateLimitKey = { provider: spec.provider, model: spec.model };
     const request = { model: spec.model, texts, inputType, embeddingTypes: ['float' as const], ...(dimAdapter === 'provider' ? { outputDimension: dims } : {}) };
     for (let attempt = 1; ; attempt++) {
-      signal.throwIfAborted();
-      // Outside the try: an abort or a limiter that cannot find room in time is not an attempt.
-      const permit = await limiter?.acquire(key, slice.tokens, signal);
+      const sent = { request: slice.start, attempt, inputs: texts.length, tokens: slice.tokens };
+      // Outside the try: an abort, a drain or a limiter that cannot find room in time is not an attempt.
+      const permit = await beginAttempt({ limiter, key, attempt: sent, signal, drain: opts.drain, onSend: opts.onSend });
       const started = performance.now();
-      const report = (c: Omit<EmbedCall, 'inputs' | 'attempt' | 'latencyMs'>) => onCall?.({ inputs: texts.length, attempt, latencyMs: Math.round(performance.now() - started), ...c });
+      const report = (c: Omit<EmbedCall, keyof typeof sent | 'latencyMs'> & { tokens: number }) => opts.onCall?.({ ...sent, latencyMs: Math.round(performance.now() - started), ...c });
       // The SDK's own timeout stops at the headers; this one covers the body too.
       const timeout = AbortSignal.timeout(this.#errors.timeoutMs);
       let httpStatus: number | undefined;
@@ -127,12 +130,13 @@ export class CohereProvider implements EmbeddingProvider {
         return { vectors, tokens, retries: attempt - 1 };
       } catch (e) {
         if (signal.aborted) {
-          report({ tokens: slice.tokens, status: 'error', error: 'aborted', ...(httpStatus ? { httpStatus } : {}) });
+          // Aborted in flight: the provider may have answered, and billed, meanwhile.
+          report({ tokens: slice.tokens, status: 'error', error: 'aborted', ...(httpStatus ? { httpStatus } : { outcomeUnknown: true }) });
           throw signal.reason;
         }
         const err = timeout.aborted && !(e instanceof ProviderError) ? toCohereProviderError(new CohereTimeoutError('timeout', { cause: e }), this.#errors) : toCohereProviderError(e, this.#errors);
         const status = err.status ?? httpStatus;
-        const common = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}) };
+        const common = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}), ...(err.outcomeUnknown ? { outcomeUnknown: true } : {}) };
         const wait = err.retryAfterMs ?? backoffDelay(attempt, this.#opts.backoff, this.#opts.random);
         if (permit && status === 429 && err.retryable) {
           // The refused request was not counted, and everyone should hold off, not just us.
@@ -147,7 +151,7 @@ export class CohereProvider implements EmbeddingProvider {
           throw new ProviderError(`${err.message} (${why})`, { retryable: true, ...(err.status === undefined ? {} : { status: err.status }), ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }), cause: err });
         }
         report({ ...common, status: 'retry' });
-        await delay(wait, undefined, { signal });
+        await retryPause(wait, signal, opts.drain);
       }
     }
   }
@@ -168,17 +172,5 @@ export class CohereProvider implements EmbeddingProvider {
       if (raw.length !== expected) throw new ProviderError(`${name}: provider returned ${raw.length}-dim vectors, expected ${expected}`, { retryable: false });
       return adaptDims(Float32Array.from(raw as number[]), dims, dimAdapter, { inPlace: true });
     });
-  }
-}
-
-/**
- * Limiter bookkeeping after a response must not cost the response: the vectors are paid for.
- * A Redis that fails here fails the next `acquire`, which does need it, and surfaces there.
- */
-async function quietly(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch {
-    // see above
   }
 }

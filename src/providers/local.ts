@@ -213,7 +213,7 @@ export class LocalProvider implements EmbeddingProvider {
     });
     // Counts the caller made with the index's tokenizer win, so cache savings and spend agree.
     if (opts.tokenCounts?.length === inputs.length) tokens = opts.tokenCounts.reduce((a, b) => a + b, 0);
-    opts.onCall?.({ inputs: inputs.length, tokens, latencyMs: performance.now() - started, status: 'ok', attempt: 1 });
+    opts.onCall?.({ request: 0, inputs: inputs.length, tokens, latencyMs: performance.now() - started, status: 'ok', attempt: 1 });
     return { vectors, tokens, requests: 1, retries: 0 };
   }
 }

@@ -1,12 +1,13 @@
 /**
  * Maps whatever the OpenAI SDK throws to a {@link ProviderError} that says whether to retry:
- * 429 rate limits, 408, 5xx, timeouts, dropped connections and malformed bodies are retried;
+ * 429 rate limits, 408, 5xx, timeouts, dropped connections (also mid-body: undici's "terminated")
+ * and malformed bodies are retried;
  * 429 `insufficient_quota` and other 4xx are not (retrying cannot fix them). Messages carry the
  * provider's own text with any API key removed.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { ProviderError } from '../errors.ts';
-import { retryAfterMs } from './retry.ts';
+import { rateLimitedWaitMs, retryAfterMs } from './retry.ts';
 
 export interface ErrorContext {
   /** `openai/<model>`, the prefix of every message. */
@@ -29,12 +30,34 @@ export function redactSecrets(text: string, apiKey: string): string {
   return out;
 }
 
+const DROPPED_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * The connection broke after the request went out: undici's `TypeError: terminated` (a body cut
+ * off mid-response, cause `SocketError: other side closed`) or a reset socket anywhere in the
+ * cause chain. Returns the messages from there inwards (`terminated: other side closed`), or `undefined` when `e` is something else. Such a
+ * request is worth sending again: nothing about it was wrong.
+ */
+export function droppedConnection(e: unknown): string | undefined {
+  let found = false;
+  const chain: string[] = [];
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 6; c = c.cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if ((c instanceof TypeError && c.message === 'terminated') || (typeof code === 'string' && DROPPED_CODES.has(code))) found = true;
+    if (found && !chain.includes(c.message)) chain.push(c.message);
+  }
+  return found ? chain.join(': ') : undefined;
+}
+
 /** Classifies one failed attempt. `httpStatus` is set when the server answered. */
 export function toProviderError(e: unknown, ctx: ErrorContext): ProviderError {
   if (e instanceof ProviderError) return e;
   const say = (msg: string) => redactSecrets(`${ctx.name}: ${msg}`, ctx.apiKey);
   if (e instanceof APIConnectionTimeoutError)
-    return new ProviderError(say(`request timed out after ${ctx.timeoutMs} ms (${ctx.baseUrl})`), { retryable: true, cause: e });
+    return new ProviderError(say(`request timed out after ${ctx.timeoutMs} ms (${ctx.baseUrl})`), { retryable: true, outcomeUnknown: true, cause: e });
+  const dropped = droppedConnection(e);
+  if (dropped !== undefined)
+    return new ProviderError(say(`the connection closed before the whole response arrived (${dropped}); the request is sent again`), { retryable: true, outcomeUnknown: true, cause: e });
   if (e instanceof APIConnectionError) {
     const cause = e.cause instanceof Error ? (e.cause.cause instanceof Error ? e.cause.cause.message : e.cause.message) : e.message;
     return new ProviderError(say(`could not reach ${ctx.baseUrl}: ${cause}`), { retryable: true, cause: e });
@@ -50,7 +73,7 @@ export function toProviderError(e: unknown, ctx: ErrorContext): ProviderError {
       quota ? 'the account is out of quota: add credit or raise the limit in the provider dashboard; retrying will not help'
       : status === 404 ? `is the model served at ${ctx.baseUrl}?`
       : HINTS[status];
-    const after = retryable ? retryAfterMs(e.headers) : undefined;
+    const after = !retryable ? undefined : status === 429 ? rateLimitedWaitMs(e.headers) : retryAfterMs(e.headers);
     return new ProviderError(say(`HTTP ${status}${code ? ` ${code}` : ''}: ${text}${hint ? ` (${hint})` : ''}`), {
       retryable,
       status,

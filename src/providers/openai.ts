@@ -3,10 +3,10 @@
  * off (`maxRetries: 0`): we retry here so every attempt reaches the ledger (`onCall`) and the
  * server's Retry-After is honoured exactly.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import OpenAI from 'openai';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { NonRetryableError, ProviderError } from '../errors.ts';
+import { beginAttempt, quietly, retryPause } from './attempts.ts';
 import { toProviderError, type ErrorContext } from './openai-errors.ts';
 import { estimateTokens, packRequests, sendSlices, type RequestSlice, type SliceResult } from './pack.ts';
 import type { RateLimiter, RateLimitKey } from './rate-limiter.ts';
@@ -93,7 +93,7 @@ export class OpenAIProvider implements EmbeddingProvider {
     const tokenCounts = this.#countTokens(inputs, opts.tokenCounts);
     const { spec } = this.model;
     const slices = packRequests(tokenCounts, spec.maxInputsPerRequest, spec.maxTokensPerRequest);
-    return sendSlices(slices, this.#limit, (slice, signal) => this.#send(inputs.slice(slice.start, slice.end), slice, signal, opts.onCall), opts.signal);
+    return sendSlices(slices, this.#limit, (slice, signal) => this.#send(inputs.slice(slice.start, slice.end), slice, signal, opts), opts.signal);
   }
 
   #countTokens(inputs: string[], known?: readonly number[]): number[] {
@@ -110,7 +110,7 @@ export class OpenAIProvider implements EmbeddingProvider {
   }
 
   /** One request with its retries. */
-  async #send(inputs: string[], slice: RequestSlice, signal: AbortSignal, onCall: ((c: EmbedCall) => void) | undefined): Promise<SliceResult> {
+  async #send(inputs: string[], slice: RequestSlice, signal: AbortSignal, opts: EmbedOptions): Promise<SliceResult> {
     const maxAttempts = this.#opts.maxAttempts ?? 6;
     const maxRetryAfterMs = this.#opts.maxRetryAfterMs ?? 60_000;
     const { dims, dimAdapter, spec } = this.model;
@@ -123,12 +123,12 @@ export class OpenAIProvider implements EmbeddingProvider {
       ...(dimAdapter === 'provider' ? { dimensions: dims } : {}),
     } as const;
     for (let attempt = 1; ; attempt++) {
-      signal.throwIfAborted();
-      // Outside the try: an abort or a limiter that cannot find room in time is not an attempt.
-      const permit = await limiter?.acquire(key, slice.tokens, signal);
+      const sent = { request: slice.start, attempt, inputs: inputs.length, tokens: slice.tokens };
+      // Outside the try: an abort, a drain or a limiter that cannot find room in time is not an attempt.
+      const permit = await beginAttempt({ limiter, key, attempt: sent, signal, drain: opts.drain, onSend: opts.onSend });
       const started = performance.now();
-      const report = (c: Omit<EmbedCall, 'inputs' | 'attempt' | 'latencyMs'>) =>
-        onCall?.({ inputs: inputs.length, attempt, latencyMs: Math.round(performance.now() - started), ...c });
+      const report = (c: Omit<EmbedCall, keyof typeof sent | 'latencyMs'> & { tokens: number }) =>
+        opts.onCall?.({ ...sent, latencyMs: Math.round(performance.now() - started), ...c });
       let httpStatus: number | undefined;
       try {
         const { data, response } = await this.#client.embeddings.create(body, { signal }).withResponse();
@@ -144,20 +144,21 @@ export class OpenAIProvider implements EmbeddingProvider {
         return { vectors, tokens, retries: attempt - 1 };
       } catch (e) {
         if (signal.aborted) {
-          report({ tokens: slice.tokens, status: 'error', error: 'aborted', ...(httpStatus ? { httpStatus } : {}) });
+          // Aborted in flight: the provider may have answered, and billed, meanwhile.
+          report({ tokens: slice.tokens, status: 'error', error: 'aborted', ...(httpStatus ? { httpStatus } : { outcomeUnknown: true }) });
           throw signal.reason;
         }
         const err = toProviderError(e, this.#errors);
-        if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) await this.#rateLimit(key, err.cause.headers as HeaderSource | undefined);
         const status = err.status ?? httpStatus;
-        const common = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}) };
+        const common = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}), ...(err.outcomeUnknown ? { outcomeUnknown: true } : {}) };
+        // A 429's own word (Retry-After, else the reset of the budget that ran out), else backoff.
         const wait = err.retryAfterMs ?? backoffDelay(attempt, this.#opts.backoff, this.#opts.random);
-        if (permit && status === 429 && err.retryable) {
-          // The provider did not count the refused request, and asks everyone to hold off: every
-          // worker pauses this model, so a 429 storm does not turn into a retry storm.
-          await this.#limiterSays(() => limiter!.release(key, permit));
-          await this.#limiterSays(() => limiter!.pause(key, wait));
-        }
+        const refused = permit !== undefined && status === 429 && err.retryable;
+        // The provider did not count the refused request: out of our count before its headers are compared with it.
+        if (refused) await this.#limiterSays(() => limiter!.release(key, permit));
+        if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) await this.#rateLimit(key, err.cause.headers as HeaderSource | undefined);
+        // It asks everyone to hold off: every worker pauses this model, so a 429 storm does not turn into a retry storm.
+        if (refused) await this.#limiterSays(() => limiter!.pause(key, wait));
         const tooLong = err.retryAfterMs !== undefined && err.retryAfterMs > maxRetryAfterMs;
         if (!err.retryable || attempt >= maxAttempts || tooLong) {
           report({ ...common, status: 'error' });
@@ -171,7 +172,7 @@ export class OpenAIProvider implements EmbeddingProvider {
           });
         }
         report({ ...common, status: 'retry' });
-        await delay(wait, undefined, { signal });
+        await retryPause(wait, signal, opts.drain);
       }
     }
   }
@@ -189,12 +190,8 @@ export class OpenAIProvider implements EmbeddingProvider {
    * Bookkeeping after a response must not cost the response: the vectors are paid for. A Redis
    * that fails here fails the next `acquire`, which does need it, and surfaces there.
    */
-  async #limiterSays(fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch {
-      // see above
-    }
+  async #limiterSays(fn: () => Promise<unknown>): Promise<void> {
+    await quietly(fn);
   }
 
   /** Validates a 200 body and returns unit vectors of `model.dims`, in input order. */

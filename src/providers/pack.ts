@@ -47,9 +47,33 @@ export interface SliceResult {
 }
 
 /**
+ * Thrown by `embed` when its `drain` signal fired (the worker is shutting down): requests that had
+ * not started were given up, requests in flight finished. `vectors` holds what arrived, in input
+ * order, `undefined` where nothing did, so the caller can keep what it paid for.
+ */
+export class DrainedError extends Error {
+  override name = 'DrainedError';
+  readonly vectors: (Float32Array | undefined)[];
+  readonly tokens: number;
+  constructor(vectors: (Float32Array | undefined)[], tokens: number) {
+    const got = vectors.filter((v) => v !== undefined).length;
+    super(`stopped for shutdown: ${got} of ${vectors.length} inputs embedded, the rest not sent`);
+    this.vectors = vectors;
+    this.tokens = tokens;
+  }
+}
+
+/** What a request that did not start because of the drain throws (sendSlices collects them). */
+export class NotStarted extends Error {
+  override name = 'NotStarted';
+}
+
+/**
  * Sends every slice through `limit` and merges the results in input order. The first failure
  * stops the call's other requests (queued ones never start) and is what the call throws, unless
- * the caller's own signal aborted first.
+ * the caller's own signal aborted first. A request given up for `drain` (it throws
+ * {@link NotStarted}) stops nothing: the others in flight finish, and the call throws a
+ * {@link DrainedError} with what they brought.
  */
 export async function sendSlices(
   slices: RequestSlice[],
@@ -59,9 +83,22 @@ export async function sendSlices(
 ): Promise<{ vectors: Float32Array[]; tokens: number; requests: number; retries: number }> {
   const stop = new AbortController();
   const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
-  const settled = await Promise.allSettled(slices.map((slice) => limit(() => send(slice, signal)).catch((e: unknown) => (stop.abort(e), Promise.reject(e)))));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const settled = await Promise.allSettled(
+    slices.map((slice) => limit(() => send(slice, signal)).catch((e: unknown) => (e instanceof NotStarted || stop.abort(e), Promise.reject(e)))),
+  );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof NotStarted));
   if (failed) throw callerSignal?.aborted ? callerSignal.reason : (stop.signal.reason ?? failed.reason);
+  if (settled.some((s) => s.status === 'rejected')) {
+    const vectors: (Float32Array | undefined)[] = [];
+    let tokens = 0;
+    for (const [i, s] of settled.entries()) {
+      if (s.status === 'fulfilled') {
+        vectors.push(...s.value.vectors);
+        tokens += s.value.tokens;
+      } else vectors.push(...Array<undefined>(slices[i]!.end - slices[i]!.start).fill(undefined));
+    }
+    throw new DrainedError(vectors, tokens);
+  }
   const done = (settled as PromiseFulfilledResult<SliceResult>[]).map((s) => s.value);
   return {
     vectors: done.flatMap((d) => d.vectors),

@@ -189,15 +189,18 @@ return 0
 `);
 
 /**
- * ARGV: W, limit tokens, limit requests, remaining tokens, remaining requests (each -1 when the
- * response lacked it), tolerance (fraction of the limit), ttl ms. Records the provider's limits,
- * and when the provider reports more usage than the log holds up to now (another client on the
- * same key, estimates still low) counts the difference now, as a request-less entry.
- * Returns {tokens added, requests added}.
+ * ARGV: W, limit tokens, limit requests, remaining tokens, remaining requests, reset tokens ms,
+ * reset requests ms (each -1 when the response lacked it), tolerance (fraction of the limit), ttl
+ * ms. Records the provider's limits, and when the provider reports more usage than the log holds
+ * up to now (another client on the same key, estimates still low, a 429's "0 remaining") counts
+ * the difference as a request-less entry that leaves the window when the provider says its budget
+ * is restored (`x-ratelimit-reset-*`): an entry counts for W from its score, so it is scored
+ * `now + reset − W`. Without a reset header it counts for the whole window from now.
+ * Returns {tokens added, requests added, ms until the token entry leaves, ms until the request entry leaves}.
  */
 export const OBSERVE = lua(`
 local limTok, limReq, remTok, remReq = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local tol, ttl = tonumber(ARGV[6]), tonumber(ARGV[7])
+local resetTok, resetReq, tol, ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 if limTok > 0 then redis.call('HSET', state, 'htpm', limTok) end
 if limReq > 0 then redis.call('HSET', state, 'hrpm', limReq) end
 local a, b = sum(redis.call('ZRANGEBYSCORE', log, '(' .. now, '+inf'))
@@ -205,9 +208,23 @@ local ourTok, ourReq = tok - a, req - b
 local dt, dr = 0, 0
 if limTok > 0 and remTok >= 0 and (limTok - remTok) - ourTok > tol * limTok then dt = math.ceil(limTok - remTok - ourTok) end
 if limReq > 0 and remReq >= 0 and (limReq - remReq) - ourReq > math.max(1, tol * limReq) then dr = math.ceil(limReq - remReq - ourReq) end
-if dt > 0 or dr > 0 then add(now, dt, dr) end
+local function leaves(reset)
+  if reset < 0 or reset > W then return W end
+  return reset
+end
+local lt, lr = 0, 0
+-- A budget the provider says is already restored needs no entry.
+if dt > 0 then lt = leaves(resetTok) end
+if dr > 0 then lr = leaves(resetReq) end
+if dt > 0 and lt <= 0 then dt = 0 end
+if dr > 0 and lr <= 0 then dr = 0 end
+if dt > 0 and dr > 0 and lt == lr then add(now + lt - W, dt, dr)
+else
+  if dt > 0 then add(now + lt - W, dt, 0) end
+  if dr > 0 then add(now + lr - W, 0, dr) end
+end
 touch(ttl)
-return {dt, dr}
+return {dt, dr, lt, lr}
 `);
 
 /** ARGV: W, ms, ttl ms. Extends the pause to now + ms (never shortens it). Returns the pause left. */

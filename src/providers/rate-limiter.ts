@@ -15,7 +15,7 @@
  * providers that enforce their per-minute limit per second are not tripped.
  *
  * It learns at run time: `observe` takes the provider's `x-ratelimit-*` headers (a lower limit
- * than configured wins; usage we did not count is added), `reconcile` replaces an estimate by the
+ * than configured wins; usage we did not count is added until the reported reset time), `reconcile` replaces an estimate by the
  * billed count and tunes later estimates, and `pause` (a 429's Retry-After) holds every process.
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -48,8 +48,11 @@ export interface RateLimiter {
    * reason on abort, or with a retryable {@link ProviderError} when the wait would exceed `maxWaitMs`.
    */
   acquire(key: RateLimitKey, tokens: number, signal?: AbortSignal): Promise<RateLimitPermit>;
-  /** The provider's `x-ratelimit-*` headers after a response: corrects limits and usage at run time. */
-  observe(key: RateLimitKey, info: RateLimitInfo): Promise<void>;
+  /**
+   * The provider's `x-ratelimit-*` headers after a response: corrects limits and usage at run
+   * time. Usage we did not count leaves the window at the reported reset time.
+   */
+  observe(key: RateLimitKey, info: RateLimitInfo): Promise<unknown>;
   /** A 429 with Retry-After: every process holds this key until then (a 429 storm must not become a retry storm). */
   pause(key: RateLimitKey, ms: number): Promise<void>;
   /**
@@ -61,6 +64,16 @@ export interface RateLimiter {
   reconcile(key: RateLimitKey, permit: RateLimitPermit, actual: number): Promise<void>;
   /** The request was not counted by the provider (never sent, or refused with a 429): free its place. */
   release(key: RateLimitKey, permit: RateLimitPermit): Promise<void>;
+}
+
+/** What {@link RedisRateLimiter.observe} booked beyond our own count (0 when nothing). */
+export interface ObservedUsage {
+  tokens: number;
+  requests: number;
+  /** Until the booked tokens leave the window (0 when none were booked). */
+  tokensFreeInMs: number;
+  /** Until the booked requests leave the window (0 when none were booked). */
+  requestsFreeInMs: number;
 }
 
 /** Configured limits of one `provider/model` (config key `rateLimits`). */
@@ -176,9 +189,18 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
-  async observe(key: RateLimitKey, info: RateLimitInfo): Promise<void> {
+  /**
+   * Also returns what it booked: usage the provider reported beyond ours, and how long until it
+   * leaves the window (the `x-ratelimit-reset-*` time, or the whole window without one).
+   */
+  async observe(key: RateLimitKey, info: RateLimitInfo): Promise<ObservedUsage> {
     const n = (v: number | undefined) => (v === undefined || !Number.isFinite(v) || v < 0 ? -1 : Math.round(v));
-    await this.#call(OBSERVE, key, [n(info.limitTokens), n(info.limitRequests), n(info.remainingTokens), n(info.remainingRequests), OBSERVE_TOLERANCE, 2 * this.#windowMs]);
+    const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) || v < 0 ? -1 : Math.ceil(v));
+    const [tokens, requests, tokensFreeInMs, requestsFreeInMs] = (await this.#call(OBSERVE, key, [
+      ...[n(info.limitTokens), n(info.limitRequests), n(info.remainingTokens), n(info.remainingRequests)],
+      ...[ms(info.resetTokensMs), ms(info.resetRequestsMs), OBSERVE_TOLERANCE, 2 * this.#windowMs],
+    ])) as number[];
+    return { tokens: tokens!, requests: requests!, tokensFreeInMs: tokensFreeInMs!, requestsFreeInMs: requestsFreeInMs! };
   }
 
   async pause(key: RateLimitKey, ms: number): Promise<void> {

@@ -101,3 +101,25 @@ export function parseRateLimitHeaders(headers: HeaderSource | undefined): RateLi
   set('resetTokensMs', parseGoDuration(headers.get('x-ratelimit-reset-tokens')));
   return Object.keys(info).length > 0 ? info : undefined;
 }
+
+/**
+ * How long a 429 asks to wait when it has no Retry-After: until the exhausted budget is restored,
+ * by its `x-ratelimit-reset-*` header (the requests one when requests ran out, the tokens one when
+ * tokens did, the longer when both or neither is reported exhausted). `undefined` without resets.
+ */
+export function resetWaitMs(info: RateLimitInfo | undefined): number | undefined {
+  if (!info) return undefined;
+  const pairs: [remaining: number | undefined, reset: number | undefined][] = [
+    [info.remainingRequests, info.resetRequestsMs],
+    [info.remainingTokens, info.resetTokensMs],
+  ];
+  const known = pairs.filter(([, reset]) => reset !== undefined);
+  const exhausted = known.filter(([remaining]) => remaining === 0);
+  const from = exhausted.length > 0 ? exhausted : known;
+  return from.length === 0 ? undefined : Math.max(...from.map(([, reset]) => reset!));
+}
+
+/** The wait a 429 asks for: Retry-After (`retry-after-ms`, `retry-after`) exactly, else the reset of the budget that ran out. */
+export function rateLimitedWaitMs(headers: HeaderSource | undefined, now: number = Date.now()): number | undefined {
+  return retryAfterMs(headers, now) ?? resetWaitMs(parseRateLimitHeaders(headers));
+}

@@ -57,25 +57,50 @@ export interface ResolvedModel {
   key: string;
 }
 
-/** One HTTP attempt (or one local call), reported for the ledger. */
-export interface EmbedCall {
+/** One HTTP attempt about to be sent, announced for the ledger. */
+export interface EmbedAttempt {
+  /** Which request of the call: the offset of its first input. With `attempt`, unique within a call. */
+  request: number;
+  /** 1-based attempt number of this request. */
+  attempt: number;
   inputs: number;
+  /** Our estimate. */
+  tokens: number;
+}
+
+/** One HTTP attempt (or one local call) that ended, reported for the ledger. */
+export interface EmbedCall extends EmbedAttempt {
   /** Billed tokens when the provider reported them, else our estimate. */
   tokens: number;
   latencyMs: number;
   /** `retry`: this attempt failed and another follows; `error`: the request gave up. */
   status: 'ok' | 'error' | 'retry';
+  /**
+   * Sent, but no answer came back (a timeout, a connection dropped mid-response, an abort while
+   * in flight): the provider may have processed and billed it.
+   */
+  outcomeUnknown?: boolean;
   httpStatus?: number;
-  /** 1-based attempt number of this request. */
-  attempt: number;
   error?: string;
 }
 
 export interface EmbedOptions {
   /** Cohere and Voyage embed documents and queries differently. @default 'document' */
   inputType?: 'document' | 'query';
+  /** Aborts everything, requests in flight included. */
   signal?: AbortSignal;
-  /** Called once per HTTP attempt, for the ledger. */
+  /**
+   * Shutdown: once it fires no new request or retry starts, while requests in flight finish;
+   * `embed` then rejects with a `DrainedError` (pack.ts) holding the vectors that arrived.
+   */
+  drain?: AbortSignal;
+  /**
+   * Called before each HTTP attempt is sent (after its rate-limit place); the attempt is sent
+   * only once the promise resolves, so the ledger holds it before the provider can bill it. A
+   * rejection stops the request (nothing is sent) and fails the call.
+   */
+  onSend?: (a: EmbedAttempt) => Promise<void>;
+  /** Called once per HTTP attempt when it ended, for the ledger. */
   onCall?: (c: EmbedCall) => void;
   /** Token counts of `inputs` by the model's own tokenizer, when the caller already has them. */
   tokenCounts?: readonly number[];

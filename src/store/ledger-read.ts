@@ -31,18 +31,23 @@ export interface LedgerFilter {
   limit?: number;
 }
 
+/** The filter's WHERE clause over `ledger l LEFT JOIN model_versions mv`, on parameters $1–$3 ({@link filterParams}). */
+const FILTER_WHERE = `($1::timestamptz IS NULL OR l.at >= $1)
+        AND ($2::text IS NULL OR l.tenant = $2)
+        AND ($3::text IS NULL OR mv.key = $3 OR mv.provider || '/' || mv.model = $3 OR mv.provider || '/' || mv.model || '@' || mv.version = $3)`;
+
+const filterParams = (f: LedgerFilter) => [f.since ?? null, f.tenant ?? null, f.model ?? null];
+
 /** The newest ledger rows matching the filter, newest first. */
 export async function listLedger(db: Queryable, f: LedgerFilter = {}): Promise<LedgerRow[]> {
   const { rows } = await db.query<RawLedgerRow>(
     `SELECT l.id, l.at, l.tenant, coalesce(mv.key, '(unknown)') AS model_version, l.provider, l.mode, l.status, l.inputs,
             l.tokens, l.latency_ms, l.cost_usd, l.saved_usd, l.http_status, l.error, l.batch_id, l.run_id
        FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
-      WHERE ($1::timestamptz IS NULL OR l.at >= $1)
-        AND ($2::text IS NULL OR l.tenant = $2)
-        AND ($3::text IS NULL OR mv.key = $3 OR mv.provider || '/' || mv.model = $3 OR mv.provider || '/' || mv.model || '@' || mv.version = $3)
+      WHERE ${FILTER_WHERE}
       ORDER BY l.at DESC, l.id DESC
       LIMIT $4`,
-    [f.since ?? null, f.tenant ?? null, f.model ?? null, f.limit ?? 100],
+    [...filterParams(f), f.limit ?? 100],
   );
   // pg returns bigint and numeric columns as strings (they may exceed a double); these fit.
   return rows.map((r) => ({
@@ -63,6 +68,26 @@ export async function listLedger(db: Queryable, f: LedgerFilter = {}): Promise<L
     batchId: r.batch_id,
     runId: r.run_id,
   }));
+}
+
+/** Attempts the provider may have billed without the ledger knowing (`unknown`, or `sent` and not settled yet). */
+export interface PossiblyBilled {
+  calls: number;
+  /** Their estimated tokens. */
+  tokens: number;
+  /** What those cost on the synchronous endpoint. */
+  usd: number;
+}
+
+/** {@link PossiblyBilled} over every row matching the filter (not only a listed page); one statement. */
+export async function possiblyBilled(db: Queryable, f: LedgerFilter = {}): Promise<PossiblyBilled> {
+  const { rows } = await db.query<{ calls: string; tokens: string; usd: string }>(
+    `SELECT count(*) AS calls, coalesce(sum(l.tokens), 0) AS tokens, coalesce(sum(l.tokens * coalesce(mv.price_sync_per_mtok, 0) / 1e6), 0) AS usd
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      WHERE l.status IN ('sent', 'unknown') AND ${FILTER_WHERE}`,
+    filterParams(f),
+  );
+  return { calls: Number(rows[0]!.calls), tokens: Number(rows[0]!.tokens), usd: Number(rows[0]!.usd) };
 }
 
 interface RawLedgerRow {

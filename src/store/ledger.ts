@@ -1,11 +1,18 @@
 import type { Queryable } from './db.ts';
 
+/**
+ * `sent`: a provider attempt ledgered before it went out and not settled yet (in flight, or its
+ * worker died). `unknown`: no answer came back (a timeout, a dropped connection, a crash found by
+ * the sweep), so the provider may have billed it: counted as possibly billed, with its estimate.
+ */
+export type LedgerStatus = 'ok' | 'error' | 'retry' | 'cache_hit' | 'sent' | 'unknown';
+
 export interface LedgerEntry {
   tenant: string;
   provider: string;
   modelVersionId: number;
   mode: 'sync' | 'batch' | 'cache';
-  status: 'ok' | 'error' | 'retry' | 'cache_hit';
+  status: LedgerStatus;
   inputs: number;
   tokens: number;
   latencyMs?: number | null;
@@ -33,4 +40,60 @@ export async function recordLedger(db: Queryable, entries: LedgerEntry[]): Promi
       col('batchId'), col('jobId'), col('runId'),
     ],
   );
+}
+
+/** A provider attempt about to be sent. */
+export type AttemptStart = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersionId' | 'mode' | 'inputs' | 'tokens' | 'attempt' | 'jobId' | 'runId'>;
+
+/**
+ * Ledgers one provider attempt before it is sent: status `sent`, the estimated tokens, no cost
+ * yet. One row per request attempt, never per input. Returns the row's id for {@link settleAttempt}.
+ */
+export async function recordAttempt(db: Queryable, a: AttemptStart): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, attempt, job_id, run_id)
+     VALUES ($1, $2, $3, $4, 'sent', $5, $6, $7, $8, $9) RETURNING id`,
+    [a.tenant, a.provider, a.modelVersionId, a.mode, a.inputs, a.tokens, a.attempt ?? null, a.jobId ?? null, a.runId ?? null],
+  );
+  return rows[0]!.id;
+}
+
+/** How an attempt ended: billed tokens and cost for `ok`, the estimate (no cost) for `unknown`, none otherwise. */
+export interface AttemptOutcome {
+  status: 'ok' | 'retry' | 'error' | 'unknown';
+  tokens: number;
+  costUsd: number;
+  latencyMs: number | null;
+  httpStatus: number | null;
+  error: string | null;
+}
+
+/** Settles an attempt row; the real outcome also replaces a sweep's `unknown` (a call slower than the bound). */
+export async function settleAttempt(db: Queryable, id: string, o: AttemptOutcome): Promise<void> {
+  await db.query(
+    `UPDATE ledger SET status = $2, tokens = $3, cost_usd = $4, latency_ms = $5, http_status = $6, error = $7
+      WHERE id = $1 AND status IN ('sent', 'unknown')`,
+    [id, o.status, o.tokens, o.costUsd, o.latencyMs, o.httpStatus, o.error],
+  );
+}
+
+/**
+ * How long an attempt may stay `sent` before the sweep calls it `unknown`: a provider attempt
+ * times out after 60 s (the providers' `timeoutMs`), so twice that is never one still in flight.
+ */
+export const UNSETTLED_AFTER_MS = 120_000;
+
+/** The `error` of an attempt the sweep settled. */
+export const NEVER_SETTLED = 'sent but never settled (its worker stopped mid-call): possibly billed';
+
+/**
+ * Marks attempts still `sent` after `olderThanMs` as `unknown`: no attempt is in flight that long
+ * (each has a timeout), so its worker died between sending and settling. Returns how many.
+ */
+export async function sweepUnsettled(db: Queryable, olderThanMs: number): Promise<number> {
+  const r = await db.query(
+    `UPDATE ledger SET status = 'unknown', error = $2 WHERE status = 'sent' AND at < now() - $1::double precision * interval '1 millisecond'`,
+    [olderThanMs, NEVER_SETTLED],
+  );
+  return r.rowCount ?? 0;
 }

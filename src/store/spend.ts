@@ -12,6 +12,11 @@ export interface SpendRow {
   cacheSavedUsd: number;
   /** What the batch-mode tokens would have cost more on the synchronous endpoint. */
   batchSavedUsd: number;
+  /** Attempts sent and never answered (`unknown`) or still in flight (`sent`): the provider may have billed them. */
+  possiblyBilledCalls: number;
+  /** Their estimated tokens, and what those would cost on the synchronous endpoint; not in `spentUsd`. */
+  possiblyBilledTokens: number;
+  possiblyBilledUsd: number;
 }
 
 const KEYS: Record<SpendGroup, string> = {
@@ -23,7 +28,7 @@ const KEYS: Record<SpendGroup, string> = {
 
 /** Spend from the ledger, grouped; one statement. */
 export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Date; tenant?: string } = {}): Promise<SpendRow[]> {
-  const { rows } = await db.query<{ key: string; calls: string; tokens: string; spent: string; cache_tokens: string; cache_saved: string; batch_saved: string }>(
+  const { rows } = await db.query<{ key: string; calls: string; tokens: string; spent: string; cache_tokens: string; cache_saved: string; batch_saved: string; maybe_calls: string; maybe_tokens: string; maybe_usd: string }>(
     `SELECT ${KEYS[by]} AS key,
             count(*) FILTER (WHERE l.mode <> 'cache') AS calls,
             coalesce(sum(l.tokens) FILTER (WHERE l.status = 'ok'), 0) AS tokens,
@@ -31,7 +36,10 @@ export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Dat
             coalesce(sum(l.tokens) FILTER (WHERE l.status = 'cache_hit'), 0) AS cache_tokens,
             coalesce(sum(l.saved_usd) FILTER (WHERE l.status = 'cache_hit'), 0) AS cache_saved,
             coalesce(sum(l.tokens * (mv.price_sync_per_mtok - coalesce(mv.price_batch_per_mtok, mv.price_sync_per_mtok)) / 1e6)
-                     FILTER (WHERE l.mode = 'batch' AND l.status = 'ok'), 0) AS batch_saved
+                     FILTER (WHERE l.mode = 'batch' AND l.status = 'ok'), 0) AS batch_saved,
+            count(*) FILTER (WHERE l.status IN ('sent', 'unknown')) AS maybe_calls,
+            coalesce(sum(l.tokens) FILTER (WHERE l.status IN ('sent', 'unknown')), 0) AS maybe_tokens,
+            coalesce(sum(l.tokens * coalesce(mv.price_sync_per_mtok, 0) / 1e6) FILTER (WHERE l.status IN ('sent', 'unknown')), 0) AS maybe_usd
        FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
       WHERE ($1::timestamptz IS NULL OR l.at >= $1) AND ($2::text IS NULL OR l.tenant = $2)
       GROUP BY 1 ORDER BY 4 DESC, 1`,
@@ -45,5 +53,8 @@ export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Dat
     cacheTokensSaved: Number(r.cache_tokens),
     cacheSavedUsd: Number(r.cache_saved),
     batchSavedUsd: Number(r.batch_saved),
+    possiblyBilledCalls: Number(r.maybe_calls),
+    possiblyBilledTokens: Number(r.maybe_tokens),
+    possiblyBilledUsd: Number(r.maybe_usd),
   }));
 }

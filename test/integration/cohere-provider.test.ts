@@ -13,6 +13,7 @@ import type { RateLimiter } from '../../src/providers/rate-limiter.ts';
 import type { EmbedCall } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
 import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
+import { cutMidBody } from '../support/simulator-intercept.ts';
 
 const KEY = 'co-test-secret-0123456789';
 const texts = ['how do I rotate my API keys', 'To rotate API keys, open settings.', 'Postgres vacuum reclaims dead tuples.'];
@@ -136,6 +137,16 @@ describe('retries', () => {
     expect(calls.map((c) => c.status)).toEqual(['retry', 'retry', 'ok']);
     expect(calls[0]!.error).toMatch(/timed out after 300 ms/);
     expect(calls[1]!.error).toMatch(/malformed response body/);
+  });
+
+  test('a 200 whose body is cut off mid-response is retried, that one request only', async () => {
+    sim.intercept(cutMidBody(), '/cohere/v2/embed');
+    const { calls, onCall } = recorder();
+    const res = await provider().embed(texts, { onCall });
+    expect(res.vectors).toHaveLength(3);
+    expect(calls.map((c) => [c.attempt, c.status])).toEqual([[1, 'retry'], [2, 'ok']]);
+    expect(calls[0]!.error).toMatch(/connection closed before the whole response arrived.*terminated/);
+    expect(sim.stats().requests).toBe(2);
   });
 
   test('a Retry-After longer than maxRetryAfterMs goes up as a retryable error with retryAfterMs', async () => {

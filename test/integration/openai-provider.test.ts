@@ -12,6 +12,7 @@ import type { RateLimitInfo } from '../../src/providers/retry.ts';
 import type { EmbedCall } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
 import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
+import { cutMidBody } from '../support/simulator-intercept.ts';
 
 const KEY = 'sk-test-0123456789abcdef';
 const texts = ['how do I rotate my API keys', 'To rotate API keys, open settings.', 'Postgres vacuum reclaims dead tuples.'];
@@ -152,6 +153,16 @@ describe('retries', () => {
     expect(calls.map((c) => c.status)).toEqual(['retry', 'ok']);
     expect(calls[0]!.error).toMatch(/timed out after 300 ms/);
     expect(sim.stats().byStatus).toEqual({ timeout: 1, '200': 1 });
+  });
+
+  test('a 200 whose body is cut off mid-response (undici "terminated") is retried, that one request only', async () => {
+    sim.intercept(cutMidBody());
+    const { calls, onCall } = recorder();
+    const res = await provider().embed(texts, { onCall });
+    expect(res.vectors).toHaveLength(3);
+    expect(calls.map((c) => [c.attempt, c.status])).toEqual([[1, 'retry'], [2, 'ok']]);
+    expect(calls[0]!.error).toMatch(/connection closed before the whole response arrived.*terminated/);
+    expect(sim.stats().requests).toBe(2);
   });
 
   test('a malformed body is retried, and fails clearly when it persists', async () => {

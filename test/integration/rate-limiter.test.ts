@@ -15,6 +15,7 @@ import { RedisRateLimiter, type RateLimiter, type RateLimitPermit, type RedisRat
 import { createRedis } from '../../src/queue/connection.ts';
 import { uniqueName } from '../support/fixtures.ts';
 import { startSimulator, type SimulatorOptions } from '../support/provider-simulator.ts';
+import { rateLimited } from '../support/simulator-intercept.ts';
 import type { LoadAttempt, LoadSettings } from '../support/rate-limit-worker.ts';
 
 const KEY = { provider: 'openai', model: 'text-embedding-3-small' };
@@ -43,6 +44,11 @@ function connection(): Redis {
 function limiter(opts: Partial<RedisRateLimiterOptions> & { tpm?: number; rpm?: number; headroom?: number } = {}): RedisRateLimiter {
   const { tpm, rpm, headroom = 1, ...rest } = opts;
   return new RedisRateLimiter(connection(), { prefix, windowMs: 1000, limits: { [ID]: { tpm, rpm, headroom } }, random: () => 0, guardMs: 0, burstMs: 1000, ...rest });
+}
+
+/** The limiter's methods as plain functions, to wrap some of them. */
+function bind(rl: RedisRateLimiter): RateLimiter {
+  return { acquire: rl.acquire.bind(rl), observe: rl.observe.bind(rl), pause: rl.pause.bind(rl), reconcile: rl.reconcile.bind(rl), release: rl.release.bind(rl) };
 }
 
 /** Places are exact: they come from Redis time and the entries already counted. */
@@ -147,6 +153,49 @@ describe('run-time corrections', () => {
     const first = await rl.acquire(KEY, 5000); // nothing known yet: admitted
     await rl.observe(KEY, { limitRequests: 1, remainingRequests: 0 });
     expectAt(await rl.acquire(KEY, 1), first.at + 1000);
+  });
+
+  test('observe: usage booked from the headers leaves the window at the reported reset, not a whole window later', async () => {
+    // A minute's window, as OpenAI's; an acquire that would wait a window fails fast instead of hanging.
+    const rl = limiter({ windowMs: 60_000, maxWaitMs: 5_000 });
+    expect(await rl.observe(KEY, { limitRequests: 100, remainingRequests: 0, resetRequestsMs: 20, limitTokens: 10_000, remainingTokens: 4_000, resetTokensMs: 360_000 })).toEqual({
+      tokens: 6_000,
+      requests: 100,
+      tokensFreeInMs: 60_000, // a reset beyond the window: the window's own length bounds it
+      requestsFreeInMs: 20,
+    });
+    expect((await rl.usage(KEY)).requests).toBe(100);
+    // The requests budget is back after ~20 ms: the next place is that close, not 60 s away.
+    const p = await rl.acquire(KEY, 1);
+    expect(p.at).toBeGreaterThan(0);
+    expect((await rl.usage(KEY)).requests).toBe(1);
+
+    // Without a reset header the reported usage counts for the whole window, as before.
+    const key2 = { provider: 'openai', model: 'no-reset' };
+    expect(await rl.observe(key2, { limitRequests: 100, remainingRequests: 0 })).toMatchObject({ requests: 100, requestsFreeInMs: 60_000 });
+    const err = await rl.acquire(key2, 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).retryAfterMs).toBeGreaterThan(50_000);
+  });
+
+  test('a 429 with x-ratelimit-reset-requests: 20ms and no Retry-After: the retry waits for the reset, not a window', async () => {
+    const sim = await startSimulator();
+    try {
+      const rl = limiter({ windowMs: 60_000, maxWaitMs: 5_000, jitterMs: 0 });
+      const paused: number[] = [];
+      const spy: RateLimiter = { ...bind(rl), pause: (k, ms) => (paused.push(ms), rl.pause(k, ms)) };
+      sim.intercept(() => rateLimited({ 'x-ratelimit-limit-requests': '100', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20ms' }));
+      const calls: string[] = [];
+      const provider = new OpenAIProvider(resolveModel(ID, 64), { apiKey: 'sk-x', baseUrl: sim.url, limiter: spy });
+      const r = await provider.embed(['abcdefgh'], { onCall: (c) => calls.push(`${c.status} ${c.httpStatus}`) });
+      expect(r.vectors).toHaveLength(1);
+      expect(calls).toEqual(['retry 429', 'ok 200']);
+      // The 429's wait is its reset header, exactly; the limiter booked the same.
+      expect(paused).toEqual([20]);
+      expect(sim.stats().requests).toBe(2);
+    } finally {
+      await sim.close();
+    }
   });
 
   test('reconcile: billed tokens replace the estimate where it stands, and tune later estimates', async () => {

@@ -39,7 +39,7 @@ test('a schedule fires and re-ingests a changed file, and removes a deleted one 
   }
   expect(await runSchedulesRemove(ctx, 'synced-default')).toBe(true);
   const names = (await runSchedulesList(ctx)).map((s) => s.name);
-  expect(names).toEqual(['batch-poll', 'cache-gc', 'spend-rollup']);
+  expect(names).toEqual(['batch-poll', 'cache-gc', 'ledger-sweep', 'spend-rollup']);
 });
 
 describe('schedule input', () => {

@@ -75,7 +75,7 @@ test('without --tenant, search reads the configured tenant only; --all-tenants r
     await expect(runSearch(ctx, { query: QUERY, index: 'dflt', k: 5, tenant: 'acme', allTenants: true })).rejects.toThrow(/--tenant.*--all-tenants/);
   }));
 
-test('migration 0005 gives existing vector tables their chunks\' tenant and drops orphan rows', () =>
+test('migration 0006 gives existing vector tables their chunks\' tenant and drops orphan rows', () =>
   withTenantCtx('default', async (ctx) => {
     const files = readMigrations();
     const before = files.filter((f) => f.id < 5);
@@ -94,7 +94,7 @@ test('migration 0005 gives existing vector tables their chunks\' tenant and drop
     await ctx.db.query(`CREATE INDEX vec_old_1_hnsw ON vec_old_1 USING hnsw (embedding vector_cosine_ops)`);
 
     const r = await migrate(ctx.db, ctx.config.dbSchema, files);
-    expect(r.applied.map((a) => a.name)).toContain('0005_vector_tenant');
+    expect(r.applied.map((a) => a.name)).toContain('0006_vector_tenant');
     const { rows } = await ctx.db.query(`SELECT chunk_id::int AS id, tenant FROM vec_old_1 ORDER BY chunk_id`);
     expect(rows).toEqual([{ id: 1, tenant: 'acme' }, { id: 2, tenant: 'globex' }]);
     await expect(ctx.db.query(`INSERT INTO vec_old_1 (chunk_id, model_version_id, input_hash, embedding) VALUES (3, 1, '\\x03', '[0,0,1]')`)).rejects.toThrow(/tenant/);

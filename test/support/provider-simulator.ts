@@ -29,6 +29,7 @@ import { createRateWindow } from './simulator-rate-window.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './simulator-embeddings.ts';
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './simulator-files.ts';
 import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './simulator-http.ts';
+import { createInterceptQueue, type Intercepted, type Interceptor } from './simulator-intercept.ts';
 import type { FaultKind, Route, SimLogEntry, SimReply, SimState } from './simulator-route-types.ts';
 
 export type { FaultKind, Route, SimLogEntry, SimReply, SimState };
@@ -102,6 +103,8 @@ export interface Simulator {
   set(knobs: Partial<SimulatorKnobs>): void;
   /** The next `n` embeddings requests fail with `kind`. */
   failNext(n: number, kind: FaultKind): void;
+  /** The next request to `path` is answered by `fn` (simulator-intercept.ts). @default path /v1/embeddings */
+  intercept(fn: Interceptor, path?: string): Intercepted;
   /** Zeroes counters, forgets queued faults, the rate window, files, batches, datasets and jobs. */
   reset(): void;
   close(): Promise<void>;
@@ -154,6 +157,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const { port: _p, host: _h, apiKey, countTokens, ...initial } = opts;
   set(initial);
   const queued: FaultKind[] = [];
+  const intercepts = createInterceptQueue();
   const state: SimState = {
     knobs,
     countTokens: countTokens ?? ((t) => Math.max(1, Math.ceil(Buffer.byteLength(t, 'utf8') / 4))),
@@ -174,9 +178,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (!(kind in FAULTS)) throw new Error(`unknown fault kind ${JSON.stringify(kind)}; expected one of ${Object.keys(FAULTS).join(', ')}`);
       for (let i = 0; i < n; i++) queued.push(kind);
     },
+    intercept: (fn: Interceptor, path = '/v1/embeddings') => intercepts.add(fn, path),
     reset() {
       stats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
       queued.length = 0;
+      intercepts.clear();
       state.window.clear();
       batchApi.clear();
       cohereApi.clear();
@@ -220,7 +226,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       else if (body === UNPARSABLE) reply = fail(400, 'We could not parse the JSON body of your request.');
       else if (isApi && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
         reply = fail(401, cohere ? 'invalid api token' : `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_api_key');
-      else reply = await found.route({ method, path, headers: req.headers, body, params: found.params, query: url.searchParams, origin: `http://${req.headers.host}` }, state);
+      else {
+        const simReq: SimRequest = { method, path, headers: req.headers, body, params: found.params, query: url.searchParams, origin: `http://${req.headers.host}` };
+        const next = async () => found.route(simReq, state);
+        const intercept = intercepts.take(path);
+        reply = await (intercept ? intercept(simReq, state, next) : next());
+      }
     }
     if (isApi) {
       used = { batch: used.batch || /^\/v1\/(files|batches)/.test(path), cohere: used.cohere || cohere };
@@ -239,8 +250,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (knobs.latencyMs > 0) await delay(knobs.latencyMs);
     if (res.destroyed) return;
     const payload = reply.raw ?? JSON.stringify(reply.body ?? null);
-    res.writeHead(reply.status, { 'content-type': 'application/json', 'x-request-id': `req_sim_${stats.requests}`, ...reply.headers });
-    res.end(payload);
+    const bytes = Buffer.from(payload);
+    res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': String(bytes.length), 'x-request-id': `req_sim_${stats.requests}`, ...reply.headers });
+    // A body cut off mid-response: part of it, then the connection closes.
+    if (reply.cutAt !== undefined) return void res.write(bytes.subarray(0, Math.floor(bytes.length * reply.cutAt)), () => req.socket.destroy());
+    res.end(bytes);
   }
 
   const server = createServer((req, res) => {

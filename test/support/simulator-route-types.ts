@@ -28,6 +28,8 @@ export interface SimReply {
   raw?: string | Buffer;
   headers?: Record<string, string>;
   hold?: boolean;
+  /** Send the headers and this fraction of the body (full content-length), then close the socket. */
+  cutAt?: number;
   log?: Partial<SimLogEntry>;
 }
 

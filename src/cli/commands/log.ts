@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { listLedger, type LedgerRow } from '../../store/ledger-read.ts';
+import { listLedger, possiblyBilled, type LedgerRow, type PossiblyBilled } from '../../store/ledger-read.ts';
 import type { CommandEnv } from '../main.ts';
 import { table } from '../output.ts';
-import { parseSince } from './spend.ts';
+import { parseSince, possiblyBilledNote } from './spend.ts';
 
 export interface LogOptions {
   tenant?: string | undefined;
@@ -22,6 +22,8 @@ export interface LogResult {
   /** True when more rows match than `limit`. */
   more: boolean;
   rows: LedgerRow[];
+  /** Over every matching row, listed or not: attempts sent and never answered (`unknown`) or still in flight (`sent`). */
+  possiblyBilled: PossiblyBilled;
 }
 
 /** Most rows `--limit` accepts: the log is for reading; `embedq spend` aggregates. */
@@ -39,8 +41,9 @@ export async function runLog(ctx: Context, o: LogOptions = {}): Promise<LogResul
   const limit = parseLimit(o.limit);
   const since = parseSince(o.since);
   // One row more than asked tells whether the list was cut.
-  const rows = await listLedger(ctx.db, { tenant: o.tenant, model: o.model, since, limit: limit + 1 });
-  return { since: since?.toISOString() ?? null, limit, more: rows.length > limit, rows: rows.slice(0, limit) };
+  const filter = { tenant: o.tenant, model: o.model, since };
+  const [rows, maybe] = await Promise.all([listLedger(ctx.db, { ...filter, limit: limit + 1 }), possiblyBilled(ctx.db, filter)]);
+  return { since: since?.toISOString() ?? null, limit, more: rows.length > limit, rows: rows.slice(0, limit), possiblyBilled: maybe };
 }
 
 export function formatLog(r: LogResult): string {
@@ -63,7 +66,9 @@ export function formatLog(r: LogResult): string {
       x.batchId ?? '-',
     ]),
   );
-  return r.more ? `${body}\n(newest ${r.limit} shown; --limit or --since for others)` : body;
+  const more = r.more ? `${body}\n(newest ${r.limit} shown; --limit or --since for others)` : body;
+  const { calls, tokens, usd: maybe } = r.possiblyBilled;
+  return calls ? `${more}\n${possiblyBilledNote(calls, tokens, maybe)}` : more;
 }
 
 export function register(program: Command, env: CommandEnv): void {

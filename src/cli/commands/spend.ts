@@ -26,19 +26,26 @@ export async function runSpend(ctx: Context, o: { by: string; since?: string | u
   if (!['tenant', 'model', 'day', 'mode'].includes(o.by)) throw new UsageError(`--by must be tenant, model, day or mode, not ${JSON.stringify(o.by)}`);
   const since = parseSince(o.since);
   const rows = await spendBy(ctx.db, o.by as SpendGroup, { ...(since ? { since } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) });
-  const total = rows.reduce(
-    (t, r) => ({ calls: t.calls + r.calls, tokens: t.tokens + r.tokens, spentUsd: t.spentUsd + r.spentUsd, cacheTokensSaved: t.cacheTokensSaved + r.cacheTokensSaved, cacheSavedUsd: t.cacheSavedUsd + r.cacheSavedUsd, batchSavedUsd: t.batchSavedUsd + r.batchSavedUsd }),
-    { calls: 0, tokens: 0, spentUsd: 0, cacheTokensSaved: 0, cacheSavedUsd: 0, batchSavedUsd: 0 },
-  );
+  const zero: Omit<SpendRow, 'key'> = { calls: 0, tokens: 0, spentUsd: 0, cacheTokensSaved: 0, cacheSavedUsd: 0, batchSavedUsd: 0, possiblyBilledCalls: 0, possiblyBilledTokens: 0, possiblyBilledUsd: 0 };
+  const fields = Object.keys(zero) as (keyof typeof zero)[];
+  const total = rows.reduce((t, r) => Object.fromEntries(fields.map((f) => [f, t[f] + r[f]])) as typeof zero, zero);
   return { by: o.by as SpendGroup, since: since?.toISOString() ?? null, rows, total };
 }
 
 export function formatSpend(s: SpendResult): string {
   if (s.rows.length === 0) return 'no provider calls recorded yet';
   const usd = (x: number) => `$${x.toFixed(6)}`;
-  const rows = s.rows.map((r) => [r.key, r.calls, r.tokens, usd(r.spentUsd), r.cacheTokensSaved, usd(r.cacheSavedUsd), usd(r.batchSavedUsd)]);
-  rows.push(['TOTAL', s.total.calls, s.total.tokens, usd(s.total.spentUsd), s.total.cacheTokensSaved, usd(s.total.cacheSavedUsd), usd(s.total.batchSavedUsd)]);
-  return table([s.by.toUpperCase(), 'CALLS', 'TOKENS', 'SPENT', 'CACHE TOKENS SAVED', 'CACHE SAVED', 'BATCH SAVED'], rows);
+  const line = (key: string, r: Omit<SpendRow, 'key'>) => [key, r.calls, r.tokens, usd(r.spentUsd), r.cacheTokensSaved, usd(r.cacheSavedUsd), usd(r.batchSavedUsd), r.possiblyBilledCalls ? usd(r.possiblyBilledUsd) : '-'];
+  const body = table([s.by.toUpperCase(), 'CALLS', 'TOKENS', 'SPENT', 'CACHE TOKENS SAVED', 'CACHE SAVED', 'BATCH SAVED', 'POSSIBLY BILLED'], [...s.rows.map((r) => line(r.key, r)), line('TOTAL', s.total)]);
+  return s.total.possiblyBilledCalls ? `${body}\n${possiblyBilledNote(s.total.possiblyBilledCalls, s.total.possiblyBilledTokens, s.total.possiblyBilledUsd)}` : body;
+}
+
+/** The line `spend` and `log` print under their tables when attempts may have been billed unrecorded. */
+export function possiblyBilledNote(calls: number, tokens: number, usd: number): string {
+  return (
+    `possibly billed: ${calls} attempt${calls === 1 ? '' : 's'}, ~${tokens} tokens, ~$${usd.toFixed(6)} (estimated), not in SPENT: ` +
+    'sent but never answered (a timeout, a dropped connection, a worker stopped mid-call) or still in flight; the provider\'s invoice has the last word'
+  );
 }
 
 export function register(program: Command, env: CommandEnv): void {

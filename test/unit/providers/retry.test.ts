@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { backoffDelay, parseGoDuration, parseRateLimitHeaders, retryAfterMs } from '../../../src/providers/retry.ts';
+import { backoffDelay, parseGoDuration, parseRateLimitHeaders, rateLimitedWaitMs, retryAfterMs } from '../../../src/providers/retry.ts';
 import { formatGoDuration } from '../../support/simulator-rate-window.ts';
 
 describe('parseGoDuration', () => {
@@ -7,6 +7,7 @@ describe('parseGoDuration', () => {
     ['20ms', 20],
     ['1s', 1000],
     ['6m0s', 360_000],
+    ['1m30.5s', 90_500],
     ['51.189s', 51_189],
     ['1h2m3.5s', 3_723_500],
     ['0s', 0],
@@ -28,6 +29,23 @@ describe('parseGoDuration', () => {
     for (const ms of [0, 1, 20, 999, 1000, 51_189, 59_999, 60_000, 360_000, 3_723_500]) expect(parseGoDuration(formatGoDuration(ms))).toBe(ms);
     expect(formatGoDuration(360_000)).toBe('6m0s');
     expect(formatGoDuration(51_189)).toBe('51.189s');
+  });
+});
+
+describe('rateLimitedWaitMs: what a 429 asks to wait', () => {
+  test('Retry-After exactly when present: retry-after-ms, then retry-after', () => {
+    expect(rateLimitedWaitMs(new Headers({ 'retry-after-ms': '40', 'retry-after': '1', 'x-ratelimit-reset-requests': '6m0s' }))).toBe(40);
+    expect(rateLimitedWaitMs(new Headers({ 'retry-after': '1', 'x-ratelimit-reset-requests': '20ms' }))).toBe(1000);
+  });
+
+  test('else the reset of the budget that ran out (Go durations)', () => {
+    const h = (o: Record<string, string>) => new Headers(o);
+    expect(rateLimitedWaitMs(h({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20ms', 'x-ratelimit-remaining-tokens': '900', 'x-ratelimit-reset-tokens': '6m0s' }))).toBe(20);
+    expect(rateLimitedWaitMs(h({ 'x-ratelimit-remaining-requests': '7', 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '1m30.5s' }))).toBe(90_500);
+    // Neither reported exhausted (a request larger than what is left): the longer reset.
+    expect(rateLimitedWaitMs(h({ 'x-ratelimit-remaining-tokens': '10', 'x-ratelimit-reset-tokens': '1s', 'x-ratelimit-reset-requests': '20ms' }))).toBe(1000);
+    expect(rateLimitedWaitMs(h({ 'x-ratelimit-remaining-requests': '0' }))).toBeUndefined();
+    expect(rateLimitedWaitMs(undefined)).toBeUndefined();
   });
 });
 

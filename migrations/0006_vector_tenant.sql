@@ -1,4 +1,4 @@
--- 0005_vector_tenant: every vector table carries the tenant of its chunks, so a search filters by
+-- 0006_vector_tenant: every vector table carries the tenant of its chunks, so a search filters by
 -- tenant inside its ordered scan (before LIMIT k) instead of after it. A chunk's tenant never
 -- changes (it is part of the chunk's identity), so the copy cannot go stale.
 -- Existing tables get the column filled from chunks; rows whose chunk is gone (orphans no search
