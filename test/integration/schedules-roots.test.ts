@@ -50,6 +50,11 @@ test('a re-sync of docs removes its vanished file and leaves docs2, docs-old and
   rmSync(join(parent, 'docs', 'sub', 'b.txt'));
   const r = await resync(ctx, [join(parent, 'docs')]);
   expect(r).toMatchObject({ removed: 1 });
+  // The re-sync's run forms ids as `embedq ingest` does: relative to the folder holding the root.
+  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const jobs = await queues.ingest.getJobs(['waiting', 'active', 'completed', 'delayed', 'prioritized']);
+  await queues.close();
+  expect(jobs.filter((j) => j.data.runId === (r as { runId: string }).runId).map((j) => j.data.source)).toEqual([{ kind: 'files', paths: [join(parent, 'docs', 'a.txt')], baseDir: parent }]);
   expect(await sources(ctx)).toEqual(
     [join(parent, 'docs', 'a.txt'), ...SIBLINGS.slice(1).flatMap((n) => [join(parent, n, 'a.txt'), join(parent, n, 'sub', 'b.txt')])].sort(),
   );

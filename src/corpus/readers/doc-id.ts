@@ -37,7 +37,6 @@ export function recordDocId(fileId: string, record: { id?: string | undefined; p
 export function legacyDocIds(doc: SourceDoc): string[] {
   const parts = doc.source.split(sep);
   const paths = parts.map((_, i) => parts.slice(i).join('/')).filter((s) => s !== '');
-  if (sep === '/') paths[0] = doc.source;
   const ids = doc.record === undefined ? paths : doc.record.id !== undefined ? [doc.record.id] : paths.map((p) => `${p}#${doc.record!.pos}`);
   return [...new Set(ids)].filter((id) => id !== doc.docId);
 }
