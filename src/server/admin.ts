@@ -1,8 +1,10 @@
 /**
  * Bull Board at `/admin/queues`: every embedq queue under the configured Redis prefix, behind
- * the admin token (src/server/auth.ts). The board can retry, clean and empty queues, so writes
- * must also come from the board's own page, never from another site riding on the browser's
- * remembered basic-auth login.
+ * the admin token (src/server/auth.ts). The board can retry, promote, clean and empty jobs and
+ * pause and resume queues, nothing else: Bull Board's routes that create a job or edit one (its
+ * data, delay, priority, schedulers) are refused here before Bull Board sees them, because a job
+ * is an instruction to a worker (an ingest job names files to read). Writes must also come from
+ * the board's own page, never from another site riding on the browser's remembered login.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -41,9 +43,37 @@ export function mountAdmin(app: Hono, deps: AdminDeps): void {
     serverAdapter,
     options: { uiConfig: { boardTitle: 'embedq' } },
   });
-  const guards = [requireAdmin(deps.adminToken), sameOriginWrites(), ...(deps.adminToken ? [] : [loopbackHostOnly()])];
+  const guards = [requireAdmin(deps.adminToken), sameOriginWrites(), onlyAllowedWrites(), ...(deps.adminToken ? [] : [loopbackHostOnly()])];
   for (const path of [ADMIN_PATH, `${ADMIN_PATH}/*`]) app.use(path, ...guards);
   app.route(ADMIN_PATH, serverAdapter.registerPlugin());
+}
+
+/**
+ * The board's state-changing routes that embedq lets through (all `PUT`, paths under
+ * {@link ADMIN_PATH}): pause and resume (all queues or one), promote and empty one queue, retry
+ * and clean one queue's jobs of a status, and retry, clean or promote one job. An allowlist, not a
+ * blocklist, so a route a newer Bull Board adds stays closed until it is reviewed.
+ */
+export const ALLOWED_WRITES: readonly RegExp[] = [
+  /^\/api\/queues\/(pause|resume)$/,
+  /^\/api\/queues\/[^/]+\/(pause|resume|promote|empty)$/,
+  /^\/api\/queues\/[^/]+\/(retry|clean)\/[^/]+$/,
+  /^\/api\/queues\/[^/]+\/[^/]+\/(retry|clean|promote)$/,
+];
+
+/** Refuses every write but {@link ALLOWED_WRITES}: adding a job, editing its data, delay or priority, schedulers, concurrency, rate limits, obliterate. */
+function onlyAllowedWrites(): MiddlewareHandler {
+  return async (c, next) => {
+    const method = c.req.method;
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(method)) {
+      const path = c.req.path.slice(ADMIN_PATH.length);
+      if (method !== 'PUT' || !ALLOWED_WRITES.some((r) => r.test(path)))
+        throw new HTTPException(403, {
+          message: `the dashboard does not create or edit jobs (${method} ${c.req.path} refused); it can retry, promote, clean and empty jobs and pause and resume queues. New work comes from \`embedq ingest\`, \`embedq reembed\` and \`embedq schedules\``,
+        });
+    }
+    await next();
+  };
 }
 
 /**

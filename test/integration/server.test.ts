@@ -8,6 +8,7 @@ import { runLog } from '../../src/cli/commands/log.ts';
 import type { Context } from '../../src/context.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { QUEUES } from '../../src/queue/names.ts';
+import { createQueues } from '../../src/queue/producer.ts';
 import { openServer, type ErrorBody } from '../../src/server/app.ts';
 import { checkBind, isLoopbackHost, presentedSecret, tokenMatches } from '../../src/server/auth.ts';
 import { createPool } from '../../src/store/db.ts';
@@ -82,6 +83,48 @@ describe('dashboard authentication', () => {
       expect(rebound.status).toBe(403);
       expect(((await rebound.json()) as ErrorBody).error.message).toMatch(/loopback host names/);
     });
+  });
+
+  test('the board cannot create or edit jobs: add, update-data, delay and priority are refused; promote, clean, retry, pause and resume work', async ({ ctx }) => {
+    const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+    try {
+      await withApp(withToken(ctx), async (app) => {
+        const send = (method: string, path: string, body?: unknown) =>
+          app.request(`/admin/queues/api/queues${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        const read = { invalidUtf8: 'replace', maxFileBytes: 1e12 };
+        const add = await send('POST', '/ingest/add', { name: 'ingest', data: { runId: 'x', index: 'docs', tenant: 'default', source: { kind: 'files', paths: ['/etc/passwd'] }, read } });
+        expect(add.status).toBe(403);
+        expect(((await add.json()) as ErrorBody).error.message).toMatch(/does not create or edit jobs \(POST \/admin\/queues\/api\/queues\/ingest\/add refused\)/);
+        expect(await queues.ingest.count()).toBe(0);
+
+        const data = { runId: 'r1', indexVersionId: 1, tenant: 'default', items: [] };
+        const job = await queues.embed.add('embed', data, { delay: 3_600_000 });
+        for (const [method, path, body] of [
+          ['PATCH', `/embed/${job.id}/update-data`, { jobData: { ...data, tenant: 'other' } }],
+          ['PATCH', `/embed/${job.id}/delay`, { runAt: Date.now() }],
+          ['PATCH', `/embed/${job.id}/priority`, { priority: 1 }],
+          ['PUT', '/embed/obliterate', { confirmQueueName: 'embed' }],
+          ['PUT', '/embed/concurrency', { concurrency: 100 }],
+        ] as const)
+          expect((await send(method, path, body)).status, `${method} ${path}`).toBe(403);
+        const after = (await queues.embed.getJob(job.id!))!;
+        expect(after.data).toEqual(data);
+        expect(await after.getState()).toBe('delayed');
+
+        expect((await send('PUT', `/embed/${job.id}/promote`)).status).toBeLessThan(300);
+        expect(await after.getState()).toBe('waiting');
+        expect((await send('PUT', '/embed/pause')).status).toBeLessThan(300);
+        expect(await queues.embed.isPaused()).toBe(true);
+        expect((await send('PUT', '/embed/resume')).status).toBeLessThan(300);
+        expect(await queues.embed.isPaused()).toBe(false);
+        expect((await send('PUT', '/embed/retry/failed')).status).toBeLessThan(300);
+        expect((await send('PUT', '/embed/clean/completed')).status).toBeLessThan(300);
+        expect((await send('PUT', `/embed/${job.id}/clean`)).status).toBeLessThan(300);
+        expect(await queues.embed.getJob(job.id!)).toBeUndefined();
+      });
+    } finally {
+      await queues.close();
+    }
   });
 
   test('unknown routes are JSON 404s from the one error handler', async ({ ctx }) => {
