@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { sep } from 'node:path';
+import { inputRoot } from '../src/corpus/readers/expand.ts';
 import type { ReadOptions } from '../src/corpus/readers/types.ts';
 import { planSources } from '../src/pipeline/plan.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
@@ -28,7 +29,7 @@ export async function startRun(queues: Queues, runs: RunTracker, s: StartRun): P
   const plan = await planSources(s.paths);
   const mode = await s.mode(plan.sources);
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  await runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length });
+  await runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length, roots: [...new Set(s.paths.map(inputRoot))] });
   await runs.reject(runId, plan.rejected);
   const base = s.baseDir + sep;
   await queues.ingest.addBulk(

@@ -51,6 +51,11 @@ export class NonRetryableError extends UnrecoverableError {
   override name = 'NonRetryableError';
 }
 
+/** A job whose payload embedq would not have made (jobs/validate.ts): failed at once, and it settles no run. */
+export class InvalidPayloadError extends NonRetryableError {
+  override name = 'InvalidPayloadError';
+}
+
 /** Turns anything thrown into an Error. */
 export function coerceError(e: unknown): Error {
   if (e instanceof Error) return e;

@@ -129,3 +129,15 @@ function byPath(a: { path: string }, b: { path: string }): number {
 function rejected(path: string, reason: string): Rejection {
   return { kind: 'rejected', path, reason };
 }
+
+/**
+ * The folder or file an input of {@link expandPaths} can yield files under: the input itself
+ * (absolute), or for a glob the folder before its first pattern segment. A run records these
+ * roots, and a worker reads only under them (jobs/validate.ts).
+ */
+export function inputRoot(input: string): string {
+  const abs = resolve(input);
+  if (!GLOB_CHARS.test(abs)) return abs;
+  const parts = abs.split(sep);
+  return parts.slice(0, parts.findIndex((p) => GLOB_CHARS.test(p))).join(sep) || sep;
+}
