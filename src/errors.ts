@@ -24,11 +24,14 @@ export class ServiceUnavailableError extends Error {
   override name = 'ServiceUnavailableError';
   readonly service: 'redis' | 'postgres';
   readonly url: string;
+  /** What went wrong, without the URL: "connection refused", "authentication failed", … */
+  readonly detail: string;
   constructor(service: 'redis' | 'postgres', url: string, detail: string, hint?: string) {
     const label = service === 'redis' ? 'Redis' : 'Postgres';
     super(`${label} is not reachable at ${url}: ${detail}${hint ? `. ${hint}` : ''}`);
     this.service = service;
     this.url = url;
+    this.detail = detail;
   }
 }
 

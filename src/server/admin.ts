@@ -10,11 +10,12 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import type { Hono, HonoRequest, MiddlewareHandler } from 'hono';
+import type { Hono, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { QUEUES, type QueueName } from '../queue/names.ts';
 import type { Queues } from '../queue/producer.ts';
-import { isLoopbackHost, requireAdmin } from './auth.ts';
+import { requestHost, requireAdmin } from './auth.ts';
 
 /** Where the dashboard is mounted. */
 export const ADMIN_PATH = '/admin/queues';
@@ -31,9 +32,32 @@ const DESCRIPTIONS: Partial<Record<QueueName, string>> = {
 
 export interface AdminDeps {
   queues: Queues;
-  /** The admin token; undefined only on loopback (checked by `checkBind` before listening). */
-  adminToken: string | undefined;
+  /** The admin token, configured or generated at start (there is no open dashboard). */
+  adminToken: string;
 }
+
+/** Largest request body the board takes: its writes carry a few fields; a 50 MB "job" is refused unread. */
+export const ADMIN_BODY_LIMIT = 64 * 1024;
+
+/** Sent with every board response: never framed (clickjacking), scripts only from the board itself. */
+export const BOARD_HEADERS: Readonly<Record<string, string>> = {
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    // The board's React components set inline styles; its fonts come from Google Fonts.
+    "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com",
+    "font-src 'self' https://fonts.gstatic.com",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
 
 /** Mounts the board and its guards on `app`. */
 export function mountAdmin(app: Hono, deps: AdminDeps): void {
@@ -43,9 +67,27 @@ export function mountAdmin(app: Hono, deps: AdminDeps): void {
     serverAdapter,
     options: { uiConfig: { boardTitle: 'embedq' } },
   });
-  const guards = [requireAdmin(deps.adminToken), sameOriginWrites(), onlyAllowedWrites(), ...(deps.adminToken ? [] : [loopbackHostOnly()])];
+  const guards = [boardHeaders(), requestBodyLimit(), requireAdmin(deps.adminToken, ADMIN_PATH), sameOriginWrites(), onlyAllowedWrites()];
   for (const path of [ADMIN_PATH, `${ADMIN_PATH}/*`]) app.use(path, ...guards);
   app.route(ADMIN_PATH, serverAdapter.registerPlugin());
+}
+
+/** {@link BOARD_HEADERS} on every response, refusals included. */
+function boardHeaders(): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    for (const [k, v] of Object.entries(BOARD_HEADERS)) c.res.headers.set(k, v);
+  };
+}
+
+/** 413 for a body over {@link ADMIN_BODY_LIMIT}, decided from Content-Length or while it streams in. */
+function requestBodyLimit(): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: ADMIN_BODY_LIMIT,
+    onError: () => {
+      throw new HTTPException(413, { message: `request body over the dashboard's limit of ${ADMIN_BODY_LIMIT / 1024} KiB refused` });
+    },
+  });
 }
 
 /**
@@ -91,25 +133,6 @@ function sameOriginWrites(): MiddlewareHandler {
     }
     await next();
   };
-}
-
-/**
- * Without a token the board is open to this machine only. A web page elsewhere could still point
- * its own host name at 127.0.0.1 (DNS rebinding) and read the board as same-origin; such requests
- * carry that foreign name in `Host`, so only loopback names are served.
- */
-function loopbackHostOnly(): MiddlewareHandler {
-  return async (c, next) => {
-    const host = requestHost(c.req);
-    const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
-    if (!isLoopbackHost(name)) throw new HTTPException(403, { message: `the open dashboard answers only to loopback host names, not ${JSON.stringify(host)}; set EMBEDQ_ADMIN_TOKEN to serve it under other names` });
-    await next();
-  };
-}
-
-/** The Host header, or the URL's host for requests built in-process (`app.request`). */
-function requestHost(req: HonoRequest): string {
-  return req.header('host') ?? new URL(req.url).host;
 }
 
 function hostOf(origin: string): string | undefined {
