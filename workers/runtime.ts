@@ -5,6 +5,7 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Context } from '../src/context.ts';
+import { redactError } from '../src/config/redact.ts';
 import { DelayJobError, InvalidPayloadError, coerceError } from '../src/errors.ts';
 import { BatchClients } from '../src/providers/batch-clients.ts';
 import { ProviderPool } from '../src/providers/pool.ts';
@@ -87,7 +88,8 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
           await checkPayload(deps, queue, job);
           result = await handler(deps, job);
         } catch (e) {
-          if (!(e instanceof DelayJobError) || !token) throw e;
+          // BullMQ stores the message and stack in Redis, where the dashboard shows them.
+          if (!(e instanceof DelayJobError) || !token) throw redactError(e);
           // Back to the queue without spending an attempt, with the reason where people look.
           log.warn({ reason: e.message, delayMs: e.delayMs }, 'job delayed');
           await job.log(`delayed ${e.delayMs} ms: ${e.message}`);

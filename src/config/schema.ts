@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { redactUrls } from './redact.ts';
 import { strongSecret } from './secrets.ts';
 
 const identifier = /^[a-z_][a-z0-9_]{0,47}$/;
@@ -16,6 +17,16 @@ const url = (schemes: string[]) =>
       return false;
     }
   }, `a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`);
+
+/**
+ * A provider base URL: never with `user:password@`. The SDKs cannot send it (fetch refuses such
+ * URLs), so it never worked, and every error quoted the password.
+ */
+const baseUrl = (keyVar: string) =>
+  url(['http', 'https']).refine((v) => {
+    const u = new URL(v);
+    return !u.username && !u.password;
+  }, `a URL without user:password@ (give the key in ${keyVar}; it is sent as a bearer token)`);
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -38,14 +49,14 @@ export const configSchema = z.strictObject({
   openai: z
     .strictObject({
       apiKey: z.string().min(1).optional(),
-      baseUrl: url(['http', 'https']).optional(),
+      baseUrl: baseUrl('OPENAI_API_KEY').optional(),
       organization: z.string().optional(),
     })
     .default({}),
   cohere: z
     .strictObject({
       apiKey: z.string().min(1).optional(),
-      baseUrl: url(['http', 'https']).optional(),
+      baseUrl: baseUrl('COHERE_API_KEY').optional(),
     })
     .default({}),
   chunk: z
@@ -245,7 +256,8 @@ function describeValue(raw: unknown, path: readonly PropertyKey[]): string {
     cur = (cur as Record<PropertyKey, unknown>)[p];
   }
   if (cur === undefined) return '';
-  const s = typeof cur === 'string' ? cur : JSON.stringify(cur);
+  // A malformed URL is quoted back, so its password is taken out first.
+  const s = redactUrls(typeof cur === 'string' ? cur : JSON.stringify(cur));
   return `, got ${JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s)}`;
 }
 
