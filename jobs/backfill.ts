@@ -5,6 +5,7 @@
  * job resumes from the recorded cursor.
  */
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
 import { backfillPage } from '../src/reembed/backfill.ts';
@@ -12,6 +13,7 @@ import { getMigration, setCursor } from '../src/reembed/store.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import type { JobDeps } from './deps.ts';
+import { runId, tenantId } from './fields.ts';
 import { enqueueEmbedJobs, enqueueForBatch } from './enqueue.ts';
 
 export interface BackfillPayload {
@@ -20,6 +22,8 @@ export interface BackfillPayload {
   runId: string;
   tenant: string;
 }
+
+export const backfillPayloadSchema = z.strictObject({ migrationId: z.string().regex(/^\d{1,19}$/, 'a migration id'), runId, tenant: tenantId }) satisfies z.ZodType<BackfillPayload>;
 
 /** Chunks per page. @default 2000 */
 export const BACKFILL_PAGE = 2000;

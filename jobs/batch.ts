@@ -4,6 +4,7 @@
  * finished ones back. A run counts each batch it made as outstanding work until it is read back.
  */
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import { NonRetryableError, ProviderError, coerceError } from '../src/errors.ts';
 import { ingestBatchResults } from '../src/pipeline/batch-results.ts';
 import { submitBatch } from '../src/pipeline/batch-submit.ts';
@@ -12,6 +13,7 @@ import { getIndexVersion } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import type { JobDeps } from './deps.ts';
+import { positiveId, runId, tenantId } from './fields.ts';
 import { enqueueEmbedJobs } from './enqueue.ts';
 
 export interface BatchSubmitPayload {
@@ -21,6 +23,8 @@ export interface BatchSubmitPayload {
 }
 
 export type BatchesPayload = BatchSubmitPayload | Record<string, never>;
+
+export const batchSubmitPayloadSchema = z.strictObject({ runId, indexVersionId: positiveId, tenant: tenantId }) satisfies z.ZodType<BatchSubmitPayload>;
 
 /** The run-progress job id of a provider batch. */
 export const batchRunJobId = (batchId: string) => `batch-${batchId}`;

@@ -1,16 +1,18 @@
 /**
- * The typed job catalog: queue name → handler. A queue without a handler (or a handler of the
- * wrong payload type) fails the type check.
+ * The typed job catalog: queue name → handler, and queue name → job name → payload schema (what
+ * jobs/validate.ts checks before a handler runs). A queue without a handler or schemas (or either
+ * of the wrong payload type) fails the type check.
  */
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import type { QueueName } from '../src/queue/names.ts';
 import type { JobDeps } from './deps.ts';
-import { handleBackfill, type BackfillPayload } from './backfill.ts';
-import { handleBatches, type BatchesPayload } from './batch.ts';
-import { handleEmbed, type EmbedPayload } from './embed.ts';
-import { handleFinalize, type FinalizePayload } from './finalize.ts';
-import { handleIngest, type IngestPayload } from './ingest.ts';
-import { handleSchedules, type ScheduledIngestPayload } from './schedules.ts';
+import { backfillPayloadSchema, handleBackfill, type BackfillPayload } from './backfill.ts';
+import { batchSubmitPayloadSchema, handleBatches, type BatchesPayload } from './batch.ts';
+import { embedPayloadSchema, handleEmbed, type EmbedPayload } from './embed.ts';
+import { finalizePayloadSchema, handleFinalize, type FinalizePayload } from './finalize.ts';
+import { handleIngest, ingestPayloadSchema, type IngestPayload } from './ingest.ts';
+import { handleSchedules, scheduledIngestPayloadSchema, type ScheduledIngestPayload } from './schedules.ts';
 
 export interface Payloads {
   ingest: IngestPayload;
@@ -30,4 +32,17 @@ export const CATALOG: { [N in QueueName]: Handler<N> } = {
   batches: handleBatches,
   reembed: handleBackfill,
   schedules: handleSchedules,
+};
+
+/** Scheduled system jobs carry no data. */
+const noData = z.strictObject({}) satisfies z.ZodType<Record<string, never>>;
+
+/** Every job name each queue accepts, with the schema of its payload. */
+export const PAYLOAD_SCHEMAS: { [N in QueueName]: Readonly<Record<string, z.ZodType<Payloads[N]>>> } = {
+  ingest: { ingest: ingestPayloadSchema },
+  embed: { embed: embedPayloadSchema },
+  finalize: { finalize: finalizePayloadSchema },
+  batches: { 'batch-submit': batchSubmitPayloadSchema, 'batch-poll': noData },
+  reembed: { backfill: backfillPayloadSchema },
+  schedules: { 'scheduled-ingest': scheduledIngestPayloadSchema, 'cache-gc': noData, 'spend-rollup': noData },
 };

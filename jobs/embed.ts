@@ -1,11 +1,13 @@
 /** `embed` job: a batch of cache misses for one index version, through {@link embedBatch}. */
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
 import { embedBatch } from '../src/pipeline/embed-batch.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import type { JobDeps } from './deps.ts';
+import { positiveId, runId, tenantId } from './fields.ts';
 
 export interface EmbedPayload {
   runId: string;
@@ -14,6 +16,13 @@ export interface EmbedPayload {
   /** [chunk id, input hash hex] pairs: ids and hashes only, never texts or secrets. */
   items: [string, string][];
 }
+
+export const embedPayloadSchema = z.strictObject({
+  runId,
+  indexVersionId: positiveId,
+  tenant: tenantId,
+  items: z.array(z.tuple([z.string().regex(/^\d{1,19}$/, 'a chunk id'), z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')])).max(4096),
+}) satisfies z.ZodType<EmbedPayload>;
 
 export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promise<Partial<RunCounters>> {
   const { ctx, providers } = deps;

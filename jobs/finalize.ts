@@ -3,16 +3,20 @@
  * none yet (bulk loads build it after the load) and mark the run finalized.
  */
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import { finalizeIndexVersion, getIndex, writeTargets } from '../src/store/indexes.ts';
 import { migrationOfRun } from '../src/reembed/store.ts';
 import { advanceAfterBackfill } from '../src/reembed/validate.ts';
 import { dropDocClaims } from '../src/queue/doc-claims.ts';
 import type { JobDeps } from './deps.ts';
+import { indexName, runId } from './fields.ts';
 
 export interface FinalizePayload {
   runId: string;
   index: string;
 }
+
+export const finalizePayloadSchema = z.strictObject({ runId, index: indexName }) satisfies z.ZodType<FinalizePayload>;
 
 export async function handleFinalize(deps: JobDeps, job: Job<FinalizePayload>): Promise<{ built: number }> {
   await deps.runs.markFinalizing(job.data.runId);

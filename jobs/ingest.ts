@@ -4,6 +4,7 @@
  * become `embed` jobs with content-derived ids.
  */
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import { readSources } from '../src/corpus/readers/index.ts';
 import { duplicateId, placeOf } from '../src/corpus/readers/doc-id.ts';
 import { readJsonl } from '../src/corpus/readers/jsonl.ts';
@@ -18,6 +19,7 @@ import type { RunCounters } from '../src/queue/runs.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
 import type { JobDeps } from './deps.ts';
 import { enqueueEmbedJobs, enqueueForBatch, type Miss } from './enqueue.ts';
+import { absolutePath, indexName, runId, tenantId } from './fields.ts';
 
 export type IngestSource = IngestSourceSpec;
 
@@ -29,6 +31,37 @@ export interface IngestPayload {
   read: ReadOptions;
   /** Where misses go: sync embed jobs, or a provider batch (half the price, within 24 h). @default sync */
   mode?: 'sync' | 'batch';
+}
+
+const fieldName = z.string().min(1).max(128).optional();
+const notAllowed = z.never({ error: 'reader limits are fixed by the worker; a job may not set them' }).optional();
+
+/**
+ * What an ingest job may say (checked by jobs/validate.ts before the handler runs; the paths are
+ * also checked against the roots its run recorded). Reader limits are not the job's to lift.
+ */
+export const ingestPayloadSchema = z.strictObject({
+  runId,
+  index: indexName,
+  tenant: tenantId,
+  source: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('files'), paths: z.array(absolutePath).min(1).max(10_000), baseDir: absolutePath.optional() }),
+    z.strictObject({ kind: z.literal('jsonl'), path: absolutePath, start: z.number().int().min(0), end: z.number().int().positive() }).refine((s) => s.end > s.start, 'a byte range with end > start'),
+    z.strictObject({ kind: z.literal('csv'), path: absolutePath }),
+  ]),
+  read: z.strictObject({
+    invalidUtf8: z.enum(['reject', 'replace']),
+    maxFileBytes: notAllowed,
+    maxRecordBytes: notAllowed,
+    jsonl: z.strictObject({ idField: fieldName, textField: fieldName, metadataField: fieldName }).optional(),
+    csv: z.strictObject({ textColumn: fieldName, idColumn: fieldName }).optional(),
+  }),
+  mode: z.enum(['sync', 'batch']).optional(),
+}) satisfies z.ZodType<IngestPayload>;
+
+/** The files an ingest job reads. */
+export function sourcePaths(source: IngestSource): string[] {
+  return source.kind === 'files' ? source.paths : [source.path];
 }
 
 /** Documents per page (one round of statements); pages also close at ~2 MB of text. */

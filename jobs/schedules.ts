@@ -5,6 +5,7 @@
  * nothing and they survive restarts.
  */
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
 import { resolve } from 'node:path';
 import { expandPaths } from '../src/corpus/readers/expand.ts';
@@ -18,6 +19,7 @@ import { withTransaction } from '../src/store/db.ts';
 import { getIndex, writeTargets } from '../src/store/indexes.ts';
 import { sweepUnsettled, UNSETTLED_AFTER_MS } from '../src/store/ledger.ts';
 import type { JobDeps } from './deps.ts';
+import { absolutePath, indexName, tenantId } from './fields.ts';
 import { startRun } from './start-run.ts';
 
 export interface SystemSchedule {
@@ -50,6 +52,15 @@ export interface ScheduledIngestPayload {
   globalIds?: boolean;
   mode: 'sync' | 'batch';
 }
+
+/** A re-sync's payload; jobs/validate.ts also checks it equals the data of the job scheduler that made it. */
+export const scheduledIngestPayloadSchema = z.strictObject({
+  index: indexName,
+  tenant: tenantId,
+  paths: z.array(absolutePath).min(1).max(1000),
+  baseDir: absolutePath,
+  mode: z.enum(['sync', 'batch']),
+}) satisfies z.ZodType<ScheduledIngestPayload>;
 
 /** `every` like 30s, 15m, 1h, 1d → ms; or a cron expression checked now. */
 export function parseRepeat(o: { every?: string | undefined; cron?: string | undefined }): { every: number } | { pattern: string } {

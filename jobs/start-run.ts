@@ -4,6 +4,7 @@
  * and by scheduled re-syncs.
  */
 import { randomBytes } from 'node:crypto';
+import { describeRoot } from '../src/corpus/readers/roots.ts';
 import type { ReadOptions } from '../src/corpus/readers/types.ts';
 import { planSources } from '../src/pipeline/plan.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
@@ -26,7 +27,7 @@ export async function startRun(queues: Queues, runs: RunTracker, s: StartRun): P
   const plan = await planSources(s.paths);
   const mode = await s.mode(plan.sources);
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  await runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length });
+  await runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length, roots: [...new Set((await Promise.all(s.paths.map(describeRoot))).map((r) => r.base))] });
   await runs.reject(runId, plan.rejected);
   await queues.ingest.addBulk(
     plan.sources.map((src) => {

@@ -24,11 +24,14 @@ export class ServiceUnavailableError extends Error {
   override name = 'ServiceUnavailableError';
   readonly service: 'redis' | 'postgres';
   readonly url: string;
+  /** What went wrong, without the URL: "connection refused", "authentication failed", … */
+  readonly detail: string;
   constructor(service: 'redis' | 'postgres', url: string, detail: string, hint?: string) {
     const label = service === 'redis' ? 'Redis' : 'Postgres';
     super(`${label} is not reachable at ${url}: ${detail}${hint ? `. ${hint}` : ''}`);
     this.service = service;
     this.url = url;
+    this.detail = detail;
   }
 }
 
@@ -55,6 +58,11 @@ export class ProviderError extends Error {
 /** A job failure that must not be retried (bad input, wrong dimensions). Wraps BullMQ's marker. */
 export class NonRetryableError extends UnrecoverableError {
   override name = 'NonRetryableError';
+}
+
+/** A job whose payload embedq would not have made (jobs/validate.ts): failed at once, and it settles no run. */
+export class InvalidPayloadError extends NonRetryableError {
+  override name = 'InvalidPayloadError';
 }
 
 /** Turns anything thrown into an Error. */

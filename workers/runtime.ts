@@ -5,7 +5,8 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Context } from '../src/context.ts';
-import { DelayJobError, coerceError } from '../src/errors.ts';
+import { redactError } from '../src/config/redact.ts';
+import { DelayJobError, InvalidPayloadError, coerceError } from '../src/errors.ts';
 import { BatchClients } from '../src/providers/batch-clients.ts';
 import { ProviderPool } from '../src/providers/pool.ts';
 import { createRedis } from '../src/queue/connection.ts';
@@ -15,6 +16,7 @@ import { RunTracker, type RunCounters } from '../src/queue/runs.ts';
 import { CATALOG } from '../jobs/catalog.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { upsertSystemSchedules } from '../jobs/schedules.ts';
+import { checkPayload } from '../jobs/validate.ts';
 import type { JobDeps } from '../jobs/deps.ts';
 
 export interface WorkerOptions {
@@ -85,9 +87,11 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         log.debug('job started');
         let result: unknown;
         try {
+          await checkPayload(deps, queue, job);
           result = await handler(deps, job);
         } catch (e) {
-          if (!(e instanceof DelayJobError) || !token) throw e;
+          // BullMQ stores the message and stack in Redis, where the dashboard shows them.
+          if (!(e instanceof DelayJobError) || !token) throw redactError(e);
           // Back to the queue without spending an attempt, with the reason where people look.
           log.warn({ reason: e.message, delayMs: e.delayMs }, 'job delayed');
           await job.log(`delayed ${e.delayMs} ms: ${e.message}`);
@@ -116,7 +120,8 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
       bindings(queue, job)
         .catch(() => ({ queue, jobId: job.id }))
         .then((b) => ctx.logger.warn({ ...b, attempt: job.attemptsMade, final, err: coerceError(err).message }, 'job failed'));
-      if (final) settle(queue, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
+      // A refused payload is not provably part of the run it names, so it settles nothing there.
+      if (final && !(err instanceof InvalidPayloadError)) settle(queue, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
     });
     w.on('error', (err) => ctx.logger.error({ queue, err: coerceError(err).message }, 'worker error'));
     return w;

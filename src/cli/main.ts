@@ -23,6 +23,7 @@ import * as spendCommand from './commands/spend.ts';
 import * as workerCommand from './commands/worker.ts';
 import * as serveCommand from './commands/serve.ts';
 import * as logCommand from './commands/log.ts';
+import { redactUrls } from '../config/redact.ts';
 
 export interface CommandEnv {
   /** Wraps a command body: config → context → body → exit code, with errors funnelled. */
@@ -81,10 +82,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
 /** Prints one line for an error (a stack trace only for unexpected errors with EMBEDQ_DEBUG=1). */
 export function report(e: Error, out?: Output): number {
   const expected = e instanceof ConfigError || e instanceof UsageError || e instanceof ServiceUnavailableError || e instanceof MigrationError;
-  const msg = e.message.split('\n').length > 1 && !(e instanceof ConfigError) ? e.message.split('\n')[0]! : e.message;
+  // Whatever threw it (a driver, an SDK), a URL in an error never shows its password.
+  const message = redactUrls(e.message);
+  const msg = message.split('\n').length > 1 && !(e instanceof ConfigError) ? message.split('\n')[0]! : message;
   process.stderr.write(`embedq: ${msg}\n`);
-  if (!expected && process.env.EMBEDQ_DEBUG) process.stderr.write(`${e.stack}\n`);
-  if (out?.json) process.stdout.write(`${JSON.stringify({ ok: false, error: e.message })}\n`);
+  if (!expected && process.env.EMBEDQ_DEBUG) process.stderr.write(`${redactUrls(e.stack ?? '')}\n`);
+  if (out?.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message })}\n`);
   return exitCodeFor(e);
 }
 

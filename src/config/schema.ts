@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { redactUrls } from './redact.ts';
+import { strongSecret } from './secrets.ts';
 
 const identifier = /^[a-z_][a-z0-9_]{0,47}$/;
 
@@ -16,7 +18,19 @@ const url = (schemes: string[]) =>
     }
   }, `a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`);
 
+/**
+ * A provider base URL: never with `user:password@`. The SDKs cannot send it (fetch refuses such
+ * URLs), so it never worked, and every error quoted the password.
+ */
+const baseUrl = (keyVar: string) =>
+  url(['http', 'https']).refine((v) => {
+    const u = new URL(v);
+    return !u.username && !u.password;
+  }, `a URL without user:password@ (give the key in ${keyVar}; it is sent as a bearer token)`);
+
 const positiveInt = z.coerce.number().int().positive();
+
+const SECRET_RULE = 'a secret of at least 16 characters and 64 bits of entropy, e.g. from `openssl rand -hex 24` (16 spaces or one repeated character are refused)';
 
 /** The settings file / environment shape, with defaults. */
 export const configSchema = z.strictObject({
@@ -35,14 +49,14 @@ export const configSchema = z.strictObject({
   openai: z
     .strictObject({
       apiKey: z.string().min(1).optional(),
-      baseUrl: url(['http', 'https']).optional(),
+      baseUrl: baseUrl('OPENAI_API_KEY').optional(),
       organization: z.string().optional(),
     })
     .default({}),
   cohere: z
     .strictObject({
       apiKey: z.string().min(1).optional(),
-      baseUrl: url(['http', 'https']).optional(),
+      baseUrl: baseUrl('COHERE_API_KEY').optional(),
     })
     .default({}),
   chunk: z
@@ -128,13 +142,13 @@ export const configSchema = z.strictObject({
   // ── adminToken: `embedq serve` (src/server/auth.ts) ─────────────────────────────────────────
   /**
    * Secret guarding the dashboard at /admin/queues: sent as `Authorization: Bearer <token>`, or as
-   * the password of HTTP basic auth with any user name (so a browser can log in). Without it the
-   * server binds only to loopback, with the dashboard open. @default undefined
+   * the password of HTTP basic auth with any user name (so a browser can log in). Without it
+   * `serve` binds only to loopback and generates a token at start, printed in the dashboard's
+   * URL. @default undefined
    */
-  adminToken: z
-    .string()
-    .refine((v) => v.length >= 16, 'a secret of at least 16 characters (e.g. from `openssl rand -hex 24`)')
-    .optional(),
+  adminToken: z.string().refine(strongSecret, SECRET_RULE).optional(),
+  /** Bearer token for /metrics when `serve` listens beyond loopback; the admin token when unset. @default undefined */
+  metricsToken: z.string().refine(strongSecret, SECRET_RULE).optional(),
   // ── end adminToken ──────────────────────────────────────────────────────────────────────────
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
 });
@@ -169,9 +183,10 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   EMBEDQ_BATCH_POLL_MS: 'batch.pollMs',
   EMBEDQ_BATCH_AUTO_THRESHOLD: 'batch.autoThreshold',
   EMBEDQ_ADMIN_TOKEN: 'adminToken',
+  EMBEDQ_METRICS_TOKEN: 'metricsToken',
 };
 
-const SECRET_KEYS = new Set(['openai.apiKey', 'cohere.apiKey', 'adminToken']);
+const SECRET_KEYS = new Set(['openai.apiKey', 'cohere.apiKey', 'adminToken', 'metricsToken']);
 
 /** Levenshtein distance, for "did you mean" on unknown keys. */
 function distance(a: string, b: string): number {
@@ -241,7 +256,8 @@ function describeValue(raw: unknown, path: readonly PropertyKey[]): string {
     cur = (cur as Record<PropertyKey, unknown>)[p];
   }
   if (cur === undefined) return '';
-  const s = typeof cur === 'string' ? cur : JSON.stringify(cur);
+  // A malformed URL is quoted back, so its password is taken out first.
+  const s = redactUrls(typeof cur === 'string' ? cur : JSON.stringify(cur));
   return `, got ${JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s)}`;
 }
 

@@ -30,6 +30,8 @@ export interface RunState extends RunCounters {
   tenant: string;
   startedAt: number;
   ingestJobs: number;
+  /** The folders and files the run was asked to read (absolute); its ingest jobs read only under them. */
+  roots: string[];
   ingestSettled: number;
   embedJobs: number;
   embedSettled: number;
@@ -86,11 +88,11 @@ export class RunTracker {
   }
 
   /** Starts a run's record afresh (a stale record under the same id, e.g. from a recreated database, is dropped). */
-  async create(id: string, facts: { index: string; tenant: string; ingestJobs: number }): Promise<void> {
+  async create(id: string, facts: { index: string; tenant: string; ingestJobs: number; roots?: string[] }): Promise<void> {
     await this.redis
       .multi()
       .del(...['', ':settled', ':ok', ':failed', ':embedjobs', ':rejected'].map((s) => this.key(id, s)))
-      .hset(this.key(id), { index: facts.index, tenant: facts.tenant, startedAt: Date.now(), ingestJobs: facts.ingestJobs })
+      .hset(this.key(id), { index: facts.index, tenant: facts.tenant, startedAt: Date.now(), ingestJobs: facts.ingestJobs, roots: JSON.stringify(facts.roots ?? []) })
       .expire(this.key(id), RUN_TTL_SECONDS)
       .exec();
   }
@@ -156,6 +158,7 @@ export class RunTracker {
       tenant: h.tenant ?? '',
       startedAt: n('startedAt'),
       ingestJobs: n('ingestJobs'),
+      roots: parseRoots(h.roots),
       ingestSettled: n('ingestSettled'),
       embedJobs: n('embedJobs'),
       embedSettled: n('embedSettled'),
@@ -179,5 +182,14 @@ export class RunTracker {
 
   static settled(s: RunState): boolean {
     return s.ingestJobs > 0 && s.ingestSettled >= s.ingestJobs && s.embedSettled >= s.embedJobs;
+  }
+}
+
+function parseRoots(v: string | undefined): string[] {
+  try {
+    const roots: unknown = JSON.parse(v ?? '[]');
+    return Array.isArray(roots) ? roots.filter((r): r is string => typeof r === 'string') : [];
+  } catch {
+    return [];
   }
 }

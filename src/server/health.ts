@@ -1,21 +1,28 @@
 /**
  * Liveness and readiness. `/healthz` answers while the process runs (a restart cannot fix a down
  * Redis, so liveness never looks at services); `/readyz` answers 200 only when Redis and Postgres
- * answer and the schema has no pending migrations, else 503 naming what is down.
+ * answer and the schema has no pending migrations, else 503 naming what is down. It answers
+ * anyone who reaches the port, so it names no URL, host, user or database: the server's log and
+ * `embedq status` have those.
  */
 import { Hono } from 'hono';
-import { redactUrl } from '../config/redact.ts';
 import type { Context } from '../context.ts';
-import { coerceError } from '../errors.ts';
+import { ServiceUnavailableError, coerceError } from '../errors.ts';
 import { pingRedis } from '../queue/connection.ts';
+import { describePgError } from '../store/db.ts';
 import { schemaState } from '../store/migrate.ts';
 
-/** One dependency's state; URLs never carry passwords. */
+/** One dependency's state. */
 export interface Check {
   ok: boolean;
-  url?: string;
   error?: string;
   pending?: string[];
+}
+
+/** "not reachable: connection refused", "timed out", or "query failed": never the URL or the driver's text. */
+function problem(e: unknown): string {
+  if (e instanceof ServiceUnavailableError) return `not reachable: ${e.detail}`;
+  return /timed out/.test(coerceError(e).message) ? 'timed out' : 'query failed (`embedq status` shows why)';
 }
 
 export interface Readiness {
@@ -40,15 +47,13 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
  * @param timeoutMs per probe. @default 3000
  */
 export async function checkReadiness(ctx: Pick<Context, 'config' | 'db'>, timeoutMs = 3000): Promise<Readiness> {
-  const redisUrl = redactUrl(ctx.config.redisUrl);
-  const pgUrl = redactUrl(ctx.config.databaseUrl);
   const [redis, schema] = await Promise.allSettled([
     pingRedis(ctx.config.redisUrl, timeoutMs),
     withTimeout(schemaState(ctx.db, ctx.config.dbSchema), timeoutMs, 'Postgres'),
   ]);
   const checks: Readiness['checks'] = {
-    redis: redis.status === 'fulfilled' ? { ok: true, url: redisUrl } : { ok: false, url: redisUrl, error: coerceError(redis.reason).message },
-    postgres: schema.status === 'fulfilled' ? { ok: true, url: pgUrl } : { ok: false, url: pgUrl, error: coerceError(schema.reason).message },
+    redis: redis.status === 'fulfilled' ? { ok: true } : { ok: false, error: problem(redis.reason) },
+    postgres: schema.status === 'fulfilled' ? { ok: true } : { ok: false, error: problem(describePgError(schema.reason, ctx.config.databaseUrl)) },
     migrations:
       schema.status !== 'fulfilled' ? { ok: false, error: 'unknown: Postgres did not answer' }
       : schema.value.pending.length ? { ok: false, pending: schema.value.pending, error: 'pending migrations: run `embedq db migrate`' }

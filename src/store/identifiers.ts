@@ -6,6 +6,9 @@ import { UsageError } from '../errors.ts';
 
 const SAFE = /^[a-z][a-z0-9_]{0,39}$/;
 
+/** True for a name {@link assertSafeName} accepts. */
+export const isSafeName = (name: string): boolean => SAFE.test(name);
+
 /** Index names: lower-case letter first, then letters, digits, `_`; at most 40 characters. */
 export function assertSafeName(name: string, what = 'index name'): string {
   if (!SAFE.test(name))

@@ -1,3 +1,4 @@
+import { redactUrls } from '../config/redact.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -36,7 +37,7 @@ export async function recordLedger(db: Queryable, entries: LedgerEntry[]): Promi
                           $11::int[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[])`,
     [
       col('tenant'), col('provider'), col('modelVersionId'), col('mode'), col('status'), col('inputs'), col('tokens'), col('latencyMs'),
-      entries.map((e) => e.costUsd ?? 0), entries.map((e) => e.savedUsd ?? 0), col('attempt'), col('httpStatus'), col('error'),
+      entries.map((e) => e.costUsd ?? 0), entries.map((e) => e.savedUsd ?? 0), col('attempt'), col('httpStatus'), entries.map((e) => (e.error == null ? null : redactUrls(e.error))),
       col('batchId'), col('jobId'), col('runId'),
     ],
   );

@@ -72,6 +72,10 @@ describe('dashboard in a browser', () => {
       // Only our server is reachable; the board's web-font link must not wait on the network.
       await page.route('**/*', (route) => (route.request().url().startsWith(url) ? route.continue() : route.abort()));
       const failed: string[] = [];
+      // The board's Content-Security-Policy must not block anything of its own.
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text()) && !/fonts\.g/.test(m.text())) failed.push(`CSP: ${m.text()}`);
+      });
       page.on('response', (r) => {
         if (r.url().startsWith(url) && r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
       });

@@ -8,10 +8,12 @@ import { runLog } from '../../src/cli/commands/log.ts';
 import type { Context } from '../../src/context.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { QUEUES } from '../../src/queue/names.ts';
+import { createQueues } from '../../src/queue/producer.ts';
 import { openServer, type ErrorBody } from '../../src/server/app.ts';
 import { checkBind, isLoopbackHost, presentedSecret, tokenMatches } from '../../src/server/auth.ts';
 import { createPool } from '../../src/store/db.ts';
-import { runCli } from '../support/cli.ts';
+import { spawn } from 'node:child_process';
+import { BIN, runCli } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test, uniqueName } from '../support/fixtures.ts';
 import { parseExposition } from '../support/prom-parse.ts';
@@ -74,14 +76,99 @@ describe('dashboard authentication', () => {
     });
   });
 
-  test('without a token the dashboard is open on loopback, to loopback host names only', async ({ ctx }) => {
-    await withApp(ctx, async (app) => {
-      expect((await app.request('http://127.0.0.1:8080/admin/queues')).status).toBe(200);
-      expect((await app.request('http://localhost/admin/queues/api/queues')).status).toBe(200);
-      const rebound = await app.request('http://evil.example:8080/admin/queues');
-      expect(rebound.status).toBe(403);
-      expect(((await rebound.json()) as ErrorBody).error.message).toMatch(/loopback host names/);
+  test('without a configured token one is generated: 401 without it; its ?token URL sets a session cookie and redirects without it', async ({ ctx }) => {
+    expect(ctx.config.adminToken).toBeUndefined();
+    const server = openServer(ctx, { probeTimeoutMs: 1500 });
+    try {
+      const { app, adminToken } = server;
+      expect(server.tokenGenerated).toBe(true);
+      expect(adminToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      const again = openServer(ctx);
+      expect(again.adminToken, 'a new token every start').not.toBe(adminToken);
+      await again.close();
+      for (const path of ['/admin/queues', '/admin/queues/api/queues']) expect((await app.request(`http://127.0.0.1:8080${path}`)).status, path).toBe(401);
+      expect((await app.request(`/admin/queues?token=wrong-${adminToken}`)).status).toBe(401);
+
+      const login = await app.request(`http://127.0.0.1:8080/admin/queues?token=${adminToken}`);
+      expect(login.status).toBe(302);
+      expect(login.headers.get('location')).toBe('/admin/queues');
+      const cookie = login.headers.get('set-cookie')!;
+      expect(cookie).toMatch(/^embedq_admin=[^;]+; Path=\/admin\/queues; HttpOnly; SameSite=Strict$/);
+      const session = { cookie: cookie.split(';')[0]! };
+      expect((await app.request('/admin/queues', { headers: session })).status).toBe(200);
+      expect((await app.request('/admin/queues/api/queues', { headers: session })).status).toBe(200);
+      expect((await app.request('/admin/queues', { headers: { authorization: `Bearer ${adminToken}` } })).status).toBe(200);
+      expect((await app.request('/admin/queues', { headers: { cookie: 'embedq_admin=guess' } })).status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('the board is never framed and scripts come only from itself; a body over 64 KiB is refused with 413 before Bull Board reads it', async ({ ctx }) => {
+    await withApp(withToken(ctx), async (app) => {
+      for (const res of [await app.request('/admin/queues', { headers: { authorization: `Bearer ${TOKEN}` } }), await app.request('/admin/queues')]) {
+        expect(res.headers.get('x-frame-options')).toBe('DENY');
+        expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+        expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'(;|$)/);
+      }
+      const huge = 'x'.repeat(50 * 1024 * 1024);
+      for (const headers of [{ authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, { 'content-type': 'application/json' }]) {
+        const res = await app.request('/admin/queues/api/queues/ingest/retry/failed', { method: 'PUT', headers: { ...headers, 'content-length': String(huge.length) }, body: huge });
+        expect(res.status).toBe(413);
+        expect(((await res.json()) as ErrorBody).error.message).toMatch(/over the dashboard's limit of 64 KiB/);
+      }
+      // Streamed without a length, it is cut off while it arrives.
+      const stream = new ReadableStream({
+        start(c) {
+          for (let i = 0; i < 50; i++) c.enqueue(new Uint8Array(1024 * 1024));
+          c.close();
+        },
+      });
+      const chunked = await app.request('/admin/queues/api/queues/ingest/retry/failed', { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body: stream, duplex: 'half' } as RequestInit);
+      expect(chunked.status).toBe(413);
     });
+  });
+
+  test('the board cannot create or edit jobs: add, update-data, delay and priority are refused; promote, clean, retry, pause and resume work', async ({ ctx }) => {
+    const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+    try {
+      await withApp(withToken(ctx), async (app) => {
+        const send = (method: string, path: string, body?: unknown) =>
+          app.request(`/admin/queues/api/queues${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        const read = { invalidUtf8: 'replace', maxFileBytes: 1e12 };
+        const add = await send('POST', '/ingest/add', { name: 'ingest', data: { runId: 'x', index: 'docs', tenant: 'default', source: { kind: 'files', paths: ['/etc/passwd'] }, read } });
+        expect(add.status).toBe(403);
+        expect(((await add.json()) as ErrorBody).error.message).toMatch(/does not create or edit jobs \(POST \/admin\/queues\/api\/queues\/ingest\/add refused\)/);
+        expect(await queues.ingest.count()).toBe(0);
+
+        const data = { runId: 'r1', indexVersionId: 1, tenant: 'default', items: [] };
+        const job = await queues.embed.add('embed', data, { delay: 3_600_000 });
+        for (const [method, path, body] of [
+          ['PATCH', `/embed/${job.id}/update-data`, { jobData: { ...data, tenant: 'other' } }],
+          ['PATCH', `/embed/${job.id}/delay`, { runAt: Date.now() }],
+          ['PATCH', `/embed/${job.id}/priority`, { priority: 1 }],
+          ['PUT', '/embed/obliterate', { confirmQueueName: 'embed' }],
+          ['PUT', '/embed/concurrency', { concurrency: 100 }],
+        ] as const)
+          expect((await send(method, path, body)).status, `${method} ${path}`).toBe(403);
+        const after = (await queues.embed.getJob(job.id!))!;
+        expect(after.data).toEqual(data);
+        expect(await after.getState()).toBe('delayed');
+
+        expect((await send('PUT', `/embed/${job.id}/promote`)).status).toBeLessThan(300);
+        expect(await after.getState()).toBe('waiting');
+        expect((await send('PUT', '/embed/pause')).status).toBeLessThan(300);
+        expect(await queues.embed.isPaused()).toBe(true);
+        expect((await send('PUT', '/embed/resume')).status).toBeLessThan(300);
+        expect(await queues.embed.isPaused()).toBe(false);
+        expect((await send('PUT', '/embed/retry/failed')).status).toBeLessThan(300);
+        expect((await send('PUT', '/embed/clean/completed')).status).toBeLessThan(300);
+        expect((await send('PUT', `/embed/${job.id}/clean`)).status).toBeLessThan(300);
+        expect(await queues.embed.getJob(job.id!)).toBeUndefined();
+      });
+    } finally {
+      await queues.close();
+    }
   });
 
   test('unknown routes are JSON 404s from the one error handler', async ({ ctx }) => {
@@ -97,7 +184,7 @@ describe('bind check', () => {
   test('loopback hosts may run without a token; any other host needs one', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) {
       expect(isLoopbackHost(h), h).toBe(true);
-      expect(checkBind(h, undefined)).toBe('open-loopback');
+      expect(checkBind(h, undefined)).toBe('generated-token');
     }
     for (const h of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '::ffff:10.0.0.1']) {
       expect(isLoopbackHost(h), h).toBe(false);
@@ -128,6 +215,42 @@ describe('bind check', () => {
     expect(weak.code).toBe(1);
     expect(weak.stderr).toMatch(/EMBEDQ_ADMIN_TOKEN: expected a secret of at least 16 characters/);
     expect(weak.stderr).not.toContain('short-secret');
+    const spaces = await runCli(['serve', '--port', '0'], { ...env, EMBEDQ_ADMIN_TOKEN: ' '.repeat(16) });
+    expect(spaces.code).toBe(1);
+    expect(spaces.stderr).toMatch(/EMBEDQ_ADMIN_TOKEN: expected a secret of at least 16 characters and 64 bits of entropy/);
+  });
+});
+
+describe('serve without a configured token', () => {
+  test('prints the dashboard URL with a generated token (as Jupyter does); the board answers 401 without it and 200 after opening that URL', async ({ config }) => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      env: { ...process.env, REDIS_URL: config.redisUrl, DATABASE_URL: config.databaseUrl, EMBEDQ_DB_SCHEMA: config.dbSchema, EMBEDQ_REDIS_PREFIX: config.redisPrefix, EMBEDQ_ADMIN_TOKEN: '', EMBEDQ_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let stderr = '';
+    const printed = await new Promise<string>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /^ {2}open the dashboard at (http:\/\/127\.0\.0\.1:\d+\/admin\/queues\?token=[A-Za-z0-9_-]{32})$/m.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    });
+    try {
+      expect(stderr).toMatch(/^embedq serve: listening on http:\/\/127\.0\.0\.1:\d+ — dashboard \/admin\/queues \(token generated for this run\)/m);
+      const url = new URL(printed);
+      expect((await fetch(`${url.origin}/admin/queues`)).status).toBe(401);
+      expect((await fetch(`${url.origin}/admin/queues/api/queues`)).status).toBe(401);
+      const login = await fetch(printed, { redirect: 'manual' });
+      expect(login.status).toBe(302);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      expect((await fetch(`${url.origin}/admin/queues/api/queues`, { headers: { cookie } })).status).toBe(200);
+      expect((await fetch(`${url.origin}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${url.searchParams.get('token')}` } })).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
   });
 });
 
@@ -182,6 +305,35 @@ describe('/metrics', () => {
     });
   });
 
+  test('beyond loopback /metrics needs the metrics token (else the admin token); on loopback it is open to loopback host names only', async ({ ctx }) => {
+    const METRICS = 'metrics-token-fedcba9876543210';
+    const at = (host: string, token?: string) => ({ headers: token ? { authorization: `Bearer ${token}` } : {}, host });
+    for (const [opts, good, bad] of [
+      [{ host: '0.0.0.0', metricsToken: METRICS }, METRICS, TOKEN],
+      [{ host: '192.168.1.10' }, TOKEN, METRICS],
+    ] as const) {
+      const server = openServer(withToken(ctx), opts);
+      try {
+        const none = await server.app.request('http://10.0.0.5:8080/metrics');
+        expect(none.status).toBe(401);
+        expect(await none.text()).not.toMatch(/embedq_|tenant/);
+        expect((await server.app.request('http://10.0.0.5:8080/metrics', at('x', bad))).status).toBe(401);
+        const ok = await server.app.request('http://10.0.0.5:8080/metrics', at('x', good));
+        expect(ok.status).toBe(200);
+        expect(await ok.text()).toMatch(/embedq_up\{service="redis"\} 1/);
+        expect((await server.app.request('http://10.0.0.5:8080/healthz')).status).toBe(200);
+      } finally {
+        await server.close();
+      }
+    }
+    await withApp(ctx, async (app) => {
+      expect((await app.request('http://127.0.0.1:8080/metrics')).status).toBe(200);
+      const rebound = await app.request('http://evil.example:8080/metrics');
+      expect(rebound.status).toBe(403);
+      expect(((await rebound.json()) as ErrorBody).error.message).toMatch(/answers only to loopback host names/);
+    });
+  });
+
   test('keeps answering with embedq_up 0 when Redis or Postgres is down', async ({ ctx }) => {
     await withApp({ ...ctx, config: { ...ctx.config, redisUrl: 'redis://:s3cret@127.0.0.1:1' } }, async (app) => {
       const m = await scrape(app);
@@ -213,7 +365,7 @@ describe('/healthz and /readyz', () => {
       expect(await (await app.request('/healthz')).json()).toEqual({ status: 'ok' });
       const ok = await app.request('/readyz');
       expect(ok.status).toBe(200);
-      expect(await ok.json()).toMatchObject({ status: 'ready', down: [] });
+      expect(await ok.json()).toEqual({ status: 'ready', down: [], checks: { redis: { ok: true }, postgres: { ok: true }, migrations: { ok: true, pending: [] } } });
     });
 
     await withApp({ ...ctx, config: { ...ctx.config, redisUrl: 'redis://:s3cret@127.0.0.1:1' } }, async (app) => {
@@ -221,11 +373,12 @@ describe('/healthz and /readyz', () => {
       const res = await app.request('/readyz');
       expect(res.status).toBe(503);
       const text = await res.text();
-      expect(text).not.toContain('s3cret');
-      expect(JSON.parse(text)).toMatchObject({
+      // Anyone reaching the port may ask: no URL, host, port, user or database.
+      for (const leak of ['s3cret', 'redis://', 'postgres://', '127.0.0.1', ctx.config.dbSchema, 'embedq@']) expect(text, leak).not.toContain(leak);
+      expect(JSON.parse(text)).toEqual({
         status: 'unavailable',
         down: ['redis'],
-        checks: { redis: { ok: false, url: 'redis://:***@127.0.0.1:1', error: expect.stringMatching(/Redis is not reachable .*connection refused/) }, postgres: { ok: true } },
+        checks: { redis: { ok: false, error: 'not reachable: connection refused' }, postgres: { ok: true }, migrations: { ok: true, pending: [] } },
       });
     });
 

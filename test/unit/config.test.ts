@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { maskSecret, redactUrl } from '../../src/config/redact.ts';
 import { parseConfig } from '../../src/config/schema.ts';
+import { entropyBits, strongSecret } from '../../src/config/secrets.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 describe('parseConfig', () => {
@@ -68,6 +69,28 @@ describe('loadConfig', () => {
     writeFileSync(bad, '{ nope');
     expect(() => loadConfig({ file: bad, env: {} })).toThrow(/not valid JSON/);
     expect(() => loadConfig({ file: join(dir, 'missing.json'), env: {} })).toThrow(/cannot be read \(ENOENT\)/);
+  });
+});
+
+describe('admin and metrics tokens', () => {
+  test('a token needs 16 characters and 64 bits of entropy: 16 spaces, one repeated character or a short word are refused, unquoted', () => {
+    for (const weak of [' '.repeat(16), 'a'.repeat(40), 'aaaaaaaaaaaaaaab', 'abababababababababab', 'short-secret']) {
+      expect(strongSecret(weak), JSON.stringify(weak)).toBe(false);
+      for (const key of ['adminToken', 'metricsToken']) {
+        let err: unknown;
+        try {
+          loadConfig({ env: { [key === 'adminToken' ? 'EMBEDQ_ADMIN_TOKEN' : 'EMBEDQ_METRICS_TOKEN']: weak, EMBEDQ_CONFIG: undefined }, file: undefined });
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${key} ${JSON.stringify(weak)}`).toBeInstanceOf(ConfigError);
+        expect((err as Error).message).toMatch(/: expected a secret of at least 16 characters and 64 bits of entropy/);
+        expect((err as Error).message).not.toContain(weak.trim() || '"                "');
+      }
+    }
+    expect(entropyBits('0123456789abcdef')).toBeCloseTo(64, 9);
+    for (const ok of ['0123456789abcdef', 'test-admin-token-0123456789abcdef', 'e2e-dashboard-token-0123456789', 'c0ffee15deadbeefcafe0123456789ab']) expect(strongSecret(ok), ok).toBe(true);
+    expect(parseConfig({ adminToken: 'test-admin-token-0123456789abcdef' }).adminToken).toBe('test-admin-token-0123456789abcdef');
   });
 });
 

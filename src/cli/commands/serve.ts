@@ -3,7 +3,8 @@ import type { Server as HttpServer } from 'node:http';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { checkBind, type DashboardAccess } from '../../server/auth.ts';
+import { strongSecret } from '../../config/secrets.ts';
+import { checkBind, isLoopbackHost, type DashboardAccess } from '../../server/auth.ts';
 import type { CommandEnv } from '../main.ts';
 
 export interface ServeOptions {
@@ -11,6 +12,8 @@ export interface ServeOptions {
   port: number;
   /** Interface to bind. A non-loopback address needs `adminToken`. @default 127.0.0.1 */
   host: string;
+  /** Token for /metrics beyond loopback (else config metricsToken, else the admin token). */
+  metricsToken?: string | undefined;
 }
 
 export interface Serving {
@@ -19,6 +22,10 @@ export interface Serving {
   access: DashboardAccess;
   /** Where the dashboard is mounted. */
   dashboardPath: string;
+  /** The dashboard's URL; with `?token=` when the token was generated for this run. */
+  dashboardUrl: string;
+  /** Whether /metrics needs a token (the server listens beyond loopback). */
+  metricsNeedToken: boolean;
   close(): Promise<void>;
 }
 
@@ -35,6 +42,7 @@ export function parsePort(v: string): number {
  */
 export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving> {
   const access = checkBind(o.host, ctx.config.adminToken);
+  if (o.metricsToken !== undefined && !strongSecret(o.metricsToken)) throw new UsageError('--metrics-token must be a secret of at least 16 characters and 64 bits of entropy, e.g. from `openssl rand -hex 24`');
   // Loaded here, not at the top: the server's dependencies (Hono, Bull Board, prom-client) would
   // otherwise slow down every other command's start.
   const [{ serve: listen }, { openServer }, { ADMIN_PATH }] = await Promise.all([
@@ -42,7 +50,7 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving
     import('../../server/app.ts'),
     import('../../server/admin.ts'),
   ]);
-  const server = openServer(ctx);
+  const server = openServer(ctx, { host: o.host, metricsToken: o.metricsToken });
   let http: ServerType | undefined;
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -56,10 +64,13 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving
       );
     });
     const shown = o.host.includes(':') ? `[${o.host}]` : o.host;
+    const url = `http://${shown}:${port}`;
     return {
-      url: `http://${shown}:${port}`,
+      url,
       access,
       dashboardPath: ADMIN_PATH,
+      dashboardUrl: `${url}${ADMIN_PATH}${server.tokenGenerated ? `?token=${server.adminToken}` : ''}`,
+      metricsNeedToken: !isLoopbackHost(o.host),
       async close() {
         await new Promise<void>((resolve) => {
           if (!http) return resolve();
@@ -80,10 +91,16 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving
   }
 }
 
-/** The one startup line: where it listens and whether the dashboard is open. */
-export function startupLine(s: Pick<Serving, 'url' | 'access' | 'dashboardPath'>, prefix: string): string {
-  const board = s.access === 'token' ? 'admin token required' : 'OPEN: no admin token, loopback only';
-  return `embedq serve: listening on ${s.url} — dashboard ${s.dashboardPath} (${board}), /metrics, /healthz, /readyz; queues under prefix ${prefix}`;
+/**
+ * The startup lines: where it listens and how the dashboard is reached. A generated token is
+ * printed in the dashboard's URL (opening it logs the browser in), as Jupyter does.
+ */
+export function startupLine(s: Pick<Serving, 'url' | 'access' | 'dashboardPath' | 'dashboardUrl' | 'metricsNeedToken'>, prefix: string): string {
+  const board = s.access === 'token' ? 'admin token required' : 'token generated for this run';
+  const metrics = s.metricsNeedToken ? '/metrics (token required)' : '/metrics';
+  const line = `embedq serve: listening on ${s.url} — dashboard ${s.dashboardPath} (${board}), ${metrics}, /healthz, /readyz; queues under prefix ${prefix}`;
+  if (s.access === 'token') return line;
+  return `${line}\n  open the dashboard at ${s.dashboardUrl}\n  (set EMBEDQ_ADMIN_TOKEN to choose the token; it is needed to serve beyond loopback)`;
 }
 
 export function register(program: Command, env: CommandEnv): void {
@@ -92,6 +109,7 @@ export function register(program: Command, env: CommandEnv): void {
     .description('HTTP server: Bull Board at /admin/queues, Prometheus /metrics, /healthz and /readyz (until SIGTERM/SIGINT)')
     .option('--port <n>', 'port to listen on (0 picks a free one)', parsePort, 8080)
     .option('--host <address>', 'interface to bind; anything but loopback needs EMBEDQ_ADMIN_TOKEN', '127.0.0.1')
+    .option('--metrics-token <token>', 'bearer token /metrics needs when --host is not loopback (default: EMBEDQ_METRICS_TOKEN, else the admin token)')
     .action(
       env.handler(async (ctx, _out, o: ServeOptions) => {
         const serving = await startServe(ctx, o);
