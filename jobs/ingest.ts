@@ -46,11 +46,12 @@ export const ingestPayloadSchema = z.strictObject({
   tenant: tenantId,
   source: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('files'), paths: z.array(absolutePath).min(1).max(10_000), baseDir: absolutePath.optional() }),
-    z.strictObject({ kind: z.literal('jsonl'), path: absolutePath, start: z.number().int().min(0), end: z.number().int().positive() }).refine((s) => s.end > s.start, 'a byte range with end > start'),
-    z.strictObject({ kind: z.literal('csv'), path: absolutePath }),
+    z.strictObject({ kind: z.literal('jsonl'), path: absolutePath, start: z.number().int().min(0), end: z.number().int().positive(), baseDir: absolutePath.optional() }).refine((s) => s.end > s.start, 'a byte range with end > start'),
+    z.strictObject({ kind: z.literal('csv'), path: absolutePath, baseDir: absolutePath.optional() }),
   ]),
   read: z.strictObject({
     invalidUtf8: z.enum(['reject', 'replace']),
+    globalIds: z.boolean().optional(),
     maxFileBytes: notAllowed,
     maxRecordBytes: notAllowed,
     jsonl: z.strictObject({ idField: fieldName, textField: fieldName, metadataField: fieldName }).optional(),

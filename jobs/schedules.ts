@@ -58,7 +58,8 @@ export const scheduledIngestPayloadSchema = z.strictObject({
   index: indexName,
   tenant: tenantId,
   paths: z.array(absolutePath).min(1).max(1000),
-  baseDir: absolutePath,
+  baseDir: absolutePath.optional(),
+  globalIds: z.boolean().optional(),
   mode: z.enum(['sync', 'batch']),
 }) satisfies z.ZodType<ScheduledIngestPayload>;
 
