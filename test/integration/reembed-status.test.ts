@@ -23,4 +23,4 @@ test('a finished backfill reports rows over its own span, not over the time sinc
     expect(s.rate).toBeCloseTo(rows / 2, 6);
     expect(s.etaMs).toBeNull();
     expect(formatReembedStatus(s)).toContain(`${(rows / 2).toFixed(0)} rows/s`);
-  }));
+  }), 120_000); // a safety net for a loaded machine (an ingest and a reembed), not a bound
