@@ -53,7 +53,7 @@ export function toCohereProviderError(e: unknown, ctx: ErrorContext): ProviderEr
   if (e instanceof CohereTimeoutError) return new ProviderError(say(`request timed out after ${ctx.timeoutMs} ms (${ctx.baseUrl})`), { retryable: true, outcomeUnknown: true, cause: e });
   // A body cut off mid-response (undici's "terminated"): the SDK wraps it like a failed connection.
   const dropped = droppedConnection(e);
-  if (dropped !== undefined) return new ProviderError(say(`the connection closed before the whole response arrived (${dropped}); the request is sent again`), { retryable: true, outcomeUnknown: true, cause: e });
+  if (dropped !== undefined) return new ProviderError(say(`the connection closed before the whole response arrived (${dropped})`), { retryable: true, outcomeUnknown: true, cause: e });
   if (e instanceof CohereError && typeof e.statusCode === 'number') {
     const status = e.statusCode;
     const body = e.body as { message?: unknown } | string | undefined;

@@ -57,7 +57,7 @@ export function toProviderError(e: unknown, ctx: ErrorContext): ProviderError {
     return new ProviderError(say(`request timed out after ${ctx.timeoutMs} ms (${ctx.baseUrl})`), { retryable: true, outcomeUnknown: true, cause: e });
   const dropped = droppedConnection(e);
   if (dropped !== undefined)
-    return new ProviderError(say(`the connection closed before the whole response arrived (${dropped}); the request is sent again`), { retryable: true, outcomeUnknown: true, cause: e });
+    return new ProviderError(say(`the connection closed before the whole response arrived (${dropped})`), { retryable: true, outcomeUnknown: true, cause: e });
   if (e instanceof APIConnectionError) {
     const cause = e.cause instanceof Error ? (e.cause.cause instanceof Error ? e.cause.cause.message : e.cause.message) : e.message;
     return new ProviderError(say(`could not reach ${ctx.baseUrl}: ${cause}`), { retryable: true, cause: e });

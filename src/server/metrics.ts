@@ -57,7 +57,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   const up = g('embedq_up', 'Whether the service answered during this scrape (1) or not (0).', ['service']);
   const queueJobs = g('embedq_queue_jobs', 'Jobs per BullMQ queue and state; completed and failed are the jobs still retained (removeOnComplete/removeOnFail trim them).', ['queue', 'state']);
-  const requests = c('embedq_provider_requests_total', 'Provider requests recorded in the ledger, by outcome (ok, error, retry).', ['provider', 'model', 'mode', 'status']);
+  const requests = c('embedq_provider_requests_total', 'Provider requests recorded in the ledger, by outcome (ok, error, retry; unknown: no answer, possibly billed; sent: in flight).', ['provider', 'model', 'mode', 'status']);
   const tokens = c('embedq_provider_tokens_total', 'Input tokens billed by providers (successful requests).', ['provider', 'model', 'mode']);
   const errors = c('embedq_provider_errors_total', 'Failed provider requests (final errors and retried attempts).', ['provider', 'model']);
   const limited = c('embedq_provider_rate_limited_total', 'Provider requests answered with HTTP 429.', ['provider', 'model']);
@@ -117,7 +117,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       if (r.status === 'ok') {
         tokens.inc({ ...pm, mode: r.mode }, r.tokens);
         embeddedCount += r.inputs;
-      } else errors.inc(pm, r.calls);
+      } else if (r.status !== 'sent') errors.inc(pm, r.calls); // sent: in flight, not failed (yet)
       if (r.rateLimited) limited.inc(pm, r.rateLimited);
     }
     hits.inc(hitCount);
