@@ -17,8 +17,14 @@ import { describe, dropIsolated, expect, test, testConfig } from '../support/fix
 const services = (config: { redisUrl: string; databaseUrl: string; dbSchema: string }) => ({ REDIS_URL: config.redisUrl, DATABASE_URL: config.databaseUrl, EMBEDQ_DB_SCHEMA: config.dbSchema });
 
 describe('secrets in messages', () => {
-  test('a malformed DATABASE_URL or REDIS_URL is quoted without its password, on stderr and in --json', async ({ config }) => {
-    for (const [key, value] of [['DATABASE_URL', 'postgres://u:hunter2@'], ['REDIS_URL', 'redis://:hunter2@'], ['DATABASE_URL', 'postgres://u:hun/ter2@db:notaport/x'], ['DATABASE_URL', 'mysql://u:hunter2@db/x']] as const) {
+  // One binary per test: each start takes seconds on a loaded machine.
+  test.for([
+    ['DATABASE_URL', 'postgres://u:hunter2@'],
+    ['REDIS_URL', 'redis://:hunter2@'],
+    ['DATABASE_URL', 'postgres://u:hun/ter2@db:notaport/x'],
+    ['DATABASE_URL', 'mysql://u:hunter2@db/x'],
+  ] as const)('a malformed %s (%s) is quoted without its password, on stderr and in --json', async ([key, value], { config }) => {
+    {
       const r = await runCli(['status', '--json'], { ...services(config), [key]: value });
       expect(r.code, `${key}=${value}`).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`environment ${key}: expected a URL starting with .*, got "[a-z]+://u?:\\*\\*\\*@`));
@@ -27,8 +33,11 @@ describe('secrets in messages', () => {
     }
   });
 
-  test('OPENAI_BASE_URL or COHERE_BASE_URL with user:password@ is refused at start, naming the key; the password appears nowhere', async ({ config }) => {
-    for (const [key, apiKey] of [['OPENAI_BASE_URL', 'OPENAI_API_KEY'], ['COHERE_BASE_URL', 'COHERE_API_KEY']] as const) {
+  test.for([
+    ['OPENAI_BASE_URL', 'OPENAI_API_KEY'],
+    ['COHERE_BASE_URL', 'COHERE_API_KEY'],
+  ] as const)('%s with user:password@ is refused at start, naming the key; the password appears nowhere', async ([key, apiKey], { config }) => {
+    {
       const r = await runCli(['status', '--json'], { ...services(config), [key]: 'https://u:pw@host/v1' });
       expect(r.code).toBe(1);
       expect(r.stderr.trim()).toBe(`embedq: environment ${key}: expected a URL without user:password@ (give the key in ${apiKey}; it is sent as a bearer token), got "https://u:***@host/v1"`);

@@ -215,7 +215,11 @@ describe('bind check', () => {
     expect(weak.code).toBe(1);
     expect(weak.stderr).toMatch(/EMBEDQ_ADMIN_TOKEN: expected a secret of at least 16 characters/);
     expect(weak.stderr).not.toContain('short-secret');
-    const spaces = await runCli(['serve', '--port', '0'], { ...env, EMBEDQ_ADMIN_TOKEN: ' '.repeat(16) });
+  });
+
+  test('the real binary refuses an admin token of 16 spaces (no entropy)', async ({ config }) => {
+    const env = { REDIS_URL: config.redisUrl, DATABASE_URL: config.databaseUrl, EMBEDQ_DB_SCHEMA: config.dbSchema, EMBEDQ_ADMIN_TOKEN: ' '.repeat(16) };
+    const spaces = await runCli(['serve', '--port', '0'], env, { timeoutMs: 50_000 });
     expect(spaces.code).toBe(1);
     expect(spaces.stderr).toMatch(/EMBEDQ_ADMIN_TOKEN: expected a secret of at least 16 characters and 64 bits of entropy/);
   });
@@ -251,7 +255,7 @@ describe('serve without a configured token', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
-  });
+  }, 120_000); // a safety net: starting the binary takes tens of seconds on a loaded machine
 });
 
 describe('/metrics', () => {
