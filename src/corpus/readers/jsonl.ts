@@ -19,6 +19,11 @@ export type JsonlOptions = ReadOptions & {
   start?: number;
   /** End of the range (exclusive). @default end of file */
   end?: number;
+  /**
+   * The line number at `start` when `start` is known to be a line's first byte (a position an
+   * earlier read reported as `next`): resuming there needs no scan of the prefix.
+   */
+  startLine?: number;
 };
 
 /**
@@ -35,6 +40,9 @@ export type JsonlOptions = ReadOptions & {
  * newlines before `start` (a sequential read of that prefix at memchr speed). They must be,
  * since `#L<line>` ids would otherwise change with the way a file was split.
  *
+ * **Resuming**: with `positions`, every record carries `next`, the offset and line of the line after it; a read
+ * with `start: next.offset, startLine: next.line` goes on from there.
+ *
  * Memory stays flat for any file size: lines are split at the byte level and a line over
  * `maxRecordBytes` is counted and dropped as it streams past, never buffered (see lines.ts).
  */
@@ -48,10 +56,10 @@ export async function* readJsonl(path: string, opts: JsonlOptions): AsyncGenerat
   const fields = { id: opts.jsonl?.idField ?? 'id', text: opts.jsonl?.textField ?? 'text', metadata: opts.jsonl?.metadataField ?? 'metadata' };
   const docIdBase = docIdFor(abs, opts.baseDir);
 
-  let lineNo = 1;
+  let lineNo = opts.startLine ?? 1;
   let skipPartial = false;
   try {
-    if (start > 0) {
+    if (start > 0 && opts.startLine === undefined) {
       const prefix = await scanPrefix(abs, start);
       lineNo = prefix.newlines + 1;
       skipPartial = prefix.lastByte !== 10;
@@ -65,7 +73,8 @@ export async function* readJsonl(path: string, opts: JsonlOptions): AsyncGenerat
         continue;
       }
       if (line.offset >= end) break;
-      const reject = (reason: string): Rejection => ({ kind: 'rejected', path: `${abs}:${n}`, reason: `line ${n}: ${reason}` });
+      const at = opts.positions ? { next: { offset: line.offset + line.length + 1, line: n + 1 } } : {};
+      const reject = (reason: string): Rejection => ({ kind: 'rejected', path: `${abs}:${n}`, reason: `line ${n}: ${reason}`, ...at });
       if (line.bytes === undefined) {
         yield reject(`record is ${formatSize(line.length)}, over the ${formatSize(maxRecord)} limit (maxRecordBytes)`);
         continue;
@@ -76,7 +85,7 @@ export async function* readJsonl(path: string, opts: JsonlOptions): AsyncGenerat
         yield item;
         continue;
       }
-      yield { kind: 'doc', docId: item.id ?? `${docIdBase}#L${n}`, source: abs, text: item.text, ...(item.metadata ? { metadata: item.metadata } : {}) };
+      yield { kind: 'doc', docId: item.id ?? `${docIdBase}#L${n}`, source: abs, text: item.text, ...(item.metadata ? { metadata: item.metadata } : {}), ...at };
     }
   } catch (e) {
     const why = describeFsError(e);
