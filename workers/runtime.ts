@@ -95,7 +95,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         try {
           result = await handler(deps, job);
         } catch (e) {
-          if (tracked) await starts.end(queue, tracked.id, tracked.token);
+          if (tracked) await starts.end(queue, tracked.id, tracked.token).catch(() => {});
           if (!(e instanceof DelayJobError) || !token) throw e;
           // Back to the queue without spending an attempt, with the reason where people look.
           log.warn({ reason: e.message, delayMs: e.delayMs }, 'job delayed');

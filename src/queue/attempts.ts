@@ -79,6 +79,6 @@ export function outOfAttempts(job: { attemptsMade: number }, attempts: number, s
   return (
     `stopped after ${job.attemptsMade + stalls} of ${attempts} attempts: its worker stopped ${stalls} time(s) while running it without the job getting any further ` +
     `(killed, out of memory, or cut off from Redis longer than the lock); ${job.attemptsMade} attempt(s) failed with an error. ` +
-    'Look at the worker logs for a crash, then `embedq ingest --retry-failed`.'
+    'Look at the worker logs for a crash, then retry it (`embedq ingest --retry-failed` for ingest and embed jobs).'
   );
 }
