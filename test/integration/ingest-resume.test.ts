@@ -55,7 +55,7 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
   }
 }
 
-function workerProcess(ctx: Context): () => ChildProcess {
+function workerProcess(ctx: Context, embedBatch = 100): () => ChildProcess {
   const env = {
     ...process.env,
     REDIS_URL: ctx.config.redisUrl,
@@ -64,8 +64,8 @@ function workerProcess(ctx: Context): () => ChildProcess {
     EMBEDQ_REDIS_PREFIX: ctx.config.redisPrefix,
     // A killed worker's job is found stalled about one lock period later.
     EMBEDQ_WORKER_LOCK_MS: '2000',
-    // Every page's misses fill embed jobs, so nothing waits to be gathered and resuming re-reads nothing.
-    EMBEDQ_EMBED_BATCH: '100',
+    // At 100, every page's misses fill embed jobs, so nothing waits to be gathered and resuming re-reads nothing.
+    EMBEDQ_EMBED_BATCH: String(embedBatch),
     EMBEDQ_LOG_LEVEL: 'silent',
   };
   return () => spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
@@ -121,6 +121,39 @@ test('an ingest job whose worker is killed three times resumes each time where i
     await q.close();
     // The last attempt began at the first record of the last page and read only that page.
     expect(job?.returnvalue).toMatchObject({ resumedAt: { line: 3 * PAGE + 1 }, read: PAGE, documents: n });
+  } finally {
+    if (child) await kill(child);
+    await hold.close();
+  }
+}, 240_000);
+
+test('misses still being gathered when the worker died are re-read, not re-counted: every chunk gets its vector', async ({ ctx }) => {
+  const n = 2 * PAGE;
+  const dir = records(n);
+  const hold = await stops(ctx, [1]);
+  // 1024 per embed job: page 1's 500 misses wait for more when page 2 stops.
+  const spawnWorker = workerProcess(ctx, 1024);
+  const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
+  let child: ChildProcess | undefined;
+  try {
+    const r = await runIngest(ctx, { paths: [dir], index: 'regather', wait: false, localWorker: false });
+    const line = await recordedLine(ctx, r.runId);
+    child = spawnWorker();
+    await until('the position after page 1', line, (l) => l === PAGE + 1);
+    await kill(child);
+    await hold.release(1);
+    child = spawnWorker();
+    const s = (await until('the run to finish', () => runs.get(r.runId), (v) => v?.finalized === true))!;
+    expect({ failedJobs: s.failedJobs, documents: s.documents, documentsSkipped: s.documentsSkipped, chunks: s.chunks, embedded: s.embedded }).toEqual({ failedJobs: 0, documents: n, documentsSkipped: 0, chunks: n, embedded: n });
+    const { getIndex } = await import('../../src/store/indexes.ts');
+    const table = (await getIndex(ctx.db, 'regather'))!.live.tableName;
+    const { rows } = await ctx.db.query<{ vectors: number; chunks: number }>(`SELECT (SELECT count(DISTINCT chunk_id)::int FROM ${table}) AS vectors, (SELECT count(*)::int FROM chunks) AS chunks`);
+    expect(rows[0]).toEqual({ vectors: n, chunks: n });
+    const q = new Queue('ingest', { connection: ctx.redis, prefix: ctx.config.redisPrefix });
+    const [job] = await q.getCompleted(0, -1);
+    await q.close();
+    // It began again at the start of its slice (where the gathered misses came from) and read it all.
+    expect(job?.returnvalue).toMatchObject({ resumedAt: { line: 0 }, read: n });
   } finally {
     if (child) await kill(child);
     await hold.close();
