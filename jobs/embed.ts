@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
 import { embedBatch } from '../src/pipeline/embed-batch.ts';
+import { InputClaims } from '../src/queue/claims.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import type { JobDeps } from './deps.ts';
@@ -42,6 +43,12 @@ export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promis
     runId: p.runId,
     budgetRecheckMs: ctx.config.worker.budgetRecheckMs,
     ...(deps.drain ? { drain: deps.drain } : {}),
+    // Claims live one lock period, like the job's own lock: a killed worker's claims lapse as its jobs return.
+    claims: {
+      claims: new InputClaims(ctx.redis, ctx.config.redisPrefix, ctx.config.worker.lockMs),
+      owner: job.id ?? `${p.runId}:${p.indexVersionId}`,
+      onWait: (held) => job.log(`waiting for ${held} input(s) another job is embedding; they will come from the cache`).then(() => undefined),
+    },
   });
   await deps.runs.live(p.runId, { done: r.embedded + r.cacheHits + r.stale, hits: r.cacheHits });
   return { embedded: r.embedded, cacheHits: r.cacheHits, tokens: r.tokens, costNanoUsd: Math.round(r.costUsd * 1e9), truncated: r.truncated, split: r.split };

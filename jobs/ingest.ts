@@ -1,21 +1,23 @@
 /**
  * `ingest` job: one slice of a corpus (a list of files, a byte range of a JSONL file, or a CSV
  * file) read as a stream, a page of documents at a time, through {@link ingestPage}; misses
- * become `embed` jobs with content-derived ids.
+ * become `embed` jobs with content-derived ids. Resumable: see {@link handleIngest}.
  */
 import type { Job } from 'bullmq';
 import { z } from 'zod';
 import { readSources } from '../src/corpus/readers/index.ts';
 import { duplicateId, placeOf } from '../src/corpus/readers/doc-id.ts';
+import { readCsv } from '../src/corpus/readers/csv.ts';
 import { readJsonl } from '../src/corpus/readers/jsonl.ts';
-import type { ReadItem, ReadOptions, SourceDoc } from '../src/corpus/readers/types.ts';
+import type { ReadItem, ReadOptions, ReadPosition, SourceDoc } from '../src/corpus/readers/types.ts';
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
 import { ingestPage } from '../src/pipeline/ingest-page.ts';
 import { getIndex, type IndexVersion } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
 import { claimDocIds } from '../src/queue/doc-claims.ts';
-import type { RunCounters } from '../src/queue/runs.ts';
+import { AttemptTracker } from '../src/queue/attempts.ts';
+import type { IngestCursor } from '../src/queue/runs.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
 import type { JobDeps } from './deps.ts';
 import { enqueueEmbedJobs, enqueueForBatch, type Miss } from './enqueue.ts';
@@ -68,85 +70,145 @@ export function sourcePaths(source: IngestSource): string[] {
 /** Documents per page (one round of statements); pages also close at ~2 MB of text. */
 const PAGE_DOCS = 500;
 const PAGE_BYTES = 2 * 1024 * 1024;
+/** Misses gathered over this many pages go out even if short of a full embed job, so a resumed attempt re-reads at most this many pages. */
+const MAX_GATHER_PAGES = 4;
 
-export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Promise<Partial<RunCounters>> {
+/** What one attempt returns: the job's totals, where this attempt began (null: at the start) and how many items it read. */
+export type IngestResult = IngestCursor['totals'] & { resumedAt: ReadPosition | null; read: number };
+
+/**
+ * Reads the slice page by page. After every page the job records its cursor (position reached
+ * and counters, {@link RunTracker.checkpoint}): a retried attempt, after an error or a killed
+ * worker, starts there instead of at the beginning of its slice, and what was stored counts in
+ * the run even if the job fails later.
+ */
+export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Promise<IngestResult> {
   const { ctx, runs, providers } = deps;
   const p = job.data;
   const index = await getIndex(ctx.db, p.index);
   if (!index) throw new NonRetryableError(`index ${p.index} does not exist`);
   const tokenizer = tokenizerFor(index.tokenizer);
-  const totals: Partial<RunCounters> = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0 };
+  const jobId = job.id ?? p.runId;
+  const attempts = new AttemptTracker(ctx.redis, ctx.config.redisPrefix);
+  const cursor = await runs.cursor(p.runId, jobId);
+  const totals: IngestCursor['totals'] = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0, ...cursor?.totals };
+  // Pages from `redo` to `pos` were stored and counted; they are read again, uncounted, only for
+  // the misses that were still being gathered into a fuller embed job when the attempt ended.
+  const resumedAt = cursor?.redo ?? cursor?.pos;
+  let redoUntil = cursor?.redo ? cursor.pos.offset : -1;
+  if (resumedAt) await job.log(`resuming at ${describePosition(p.source, resumedAt)}${cursor?.redo ? `, re-reading to ${describePosition(p.source, cursor.pos)} for misses not yet enqueued` : ''}`);
+  const origin: ReadPosition = { offset: p.source.kind === 'jsonl' ? p.source.start : 0, line: 0 };
+  let readPos: ReadPosition = resumedAt ?? origin;
+  let pageStart = readPos;
+  let read = 0;
   const rejected: { path: string; reason: string }[] = [];
   let page: SourceDoc[] = [];
   let pageBytes = 0;
-  // Misses gathered across pages, so a run with few changes per page still makes full embed jobs
-  // (a crash loses nothing: the retried job finds those documents' vectors missing and redoes them).
-  const pending = new Map<number, { target: IndexVersion; misses: Miss[] }>();
+  // Misses gathered across pages, so a run with few changes per page still makes full embed jobs;
+  // `from` is where the first page they came from began (the cursor's `redo`).
+  const pending = new Map<number, { target: IndexVersion; misses: Miss[]; from: ReadPosition; pages: number }>();
   const sendPending = async (all: boolean) => {
     for (const [id, b] of pending) {
       // A provider batch is one per ingest job, at its end; sync work goes out in full embed jobs.
-      if (!all && (p.mode === 'batch' || b.misses.length < deps.ctx.config.worker.embedBatch)) continue;
-      if (p.mode === 'batch') await enqueueForBatch(deps, p, b.target, b.misses, job.id ?? p.runId);
+      if (!all && (p.mode === 'batch' || (b.misses.length < deps.ctx.config.worker.embedBatch && b.pages < MAX_GATHER_PAGES))) continue;
+      if (p.mode === 'batch') await enqueueForBatch(deps, p, b.target, b.misses, jobId);
       else await enqueueEmbedJobs(deps, p, b.target, b.misses);
       pending.delete(id);
     }
   };
 
-  const flush = async () => {
-    if (page.length === 0) return;
+  const checkpoint = async () => {
+    await runs.reject(p.runId, rejected.splice(0));
+    let redo: ReadPosition | undefined;
+    for (const b of pending.values()) if (!redo || b.from.offset < redo.offset) redo = b.from;
+    if (await runs.checkpoint(p.runId, jobId, { pos: readPos, ...(redo ? { redo } : {}), totals: { ...totals } })) await attempts.progressed('ingest', jobId);
+  };
+
+  /** Stores the page, then records the cursor. `counting` is false for pages re-read in the redo zone. */
+  const flush = async (counting: boolean) => {
     // An id read twice in this run (in this page or any other job's) keeps its first place; the rest are rejections.
     const taken = await claimDocIds(ctx.redis, ctx.config.redisPrefix, p.runId, page.map((d) => ({ docId: d.docId, where: placeOf(d) })));
     if (taken.size) page = page.filter((d, i) => (taken.has(i) ? (rejected.push(duplicateId(d, taken.get(i)!, p.read.globalIds)), false) : true));
-    const r = await ingestPage({ db: ctx.db, index, tenant: p.tenant, tokenizer, docs: page });
+    if (page.length > 0) {
+      const r = await ingestPage({ db: ctx.db, index, tenant: p.tenant, tokenizer, docs: page });
+      if (counting) {
+        totals.documents += r.documents;
+        totals.documentsSkipped += r.documentsSkipped;
+        totals.chunks += r.chunks;
+      }
+      totals.cacheHits += r.cacheHits;
+      rejected.push(...r.rejected);
+      for (const t of r.targets) {
+        const misses = r.misses.get(t.id) ?? [];
+        if (misses.length) {
+          const b = pending.get(t.id) ?? { target: t, misses: [], from: pageStart, pages: 0 };
+          b.misses.push(...misses);
+          b.pages++;
+          pending.set(t.id, b);
+        }
+        const saved = r.hitTokens.get(t.id) ?? 0;
+        if (saved > 0) {
+          const { mv } = await providers.get(t.modelVersionId);
+          await recordLedger(ctx.db, [
+            { tenant: p.tenant, provider: mv.provider, modelVersionId: t.modelVersionId, mode: 'cache', status: 'cache_hit', inputs: r.cacheHits, tokens: saved, savedUsd: (saved / 1e6) * mv.resolved.spec.priceSyncPerMTok, jobId: job.id ?? null, runId: p.runId },
+          ]);
+        }
+      }
+      await job.updateProgress({ documents: totals.documents, chunks: totals.chunks });
+      await runs.live(p.runId, { chunks: counting ? r.chunks : 0, done: r.cacheHits, hits: r.cacheHits });
+    }
     page = [];
     pageBytes = 0;
-    totals.documents! += r.documents;
-    totals.documentsSkipped! += r.documentsSkipped;
-    totals.chunks! += r.chunks;
-    totals.cacheHits! += r.cacheHits;
-    rejected.push(...r.rejected);
-    for (const t of r.targets) {
-      const misses = r.misses.get(t.id) ?? [];
-      if (misses.length) {
-        const b = pending.get(t.id) ?? { target: t, misses: [] };
-        b.misses.push(...misses);
-        pending.set(t.id, b);
-      }
-      const saved = r.hitTokens.get(t.id) ?? 0;
-      if (saved > 0) {
-        const { mv } = await providers.get(t.modelVersionId);
-        await recordLedger(ctx.db, [
-          { tenant: p.tenant, provider: mv.provider, modelVersionId: t.modelVersionId, mode: 'cache', status: 'cache_hit', inputs: r.cacheHits, tokens: saved, savedUsd: (saved / 1e6) * mv.resolved.spec.priceSyncPerMTok, jobId: job.id ?? null, runId: p.runId },
-        ]);
-      }
-    }
     await sendPending(false);
-    await job.updateProgress({ documents: totals.documents, chunks: totals.chunks });
-    await runs.live(p.runId, { chunks: r.chunks, done: r.cacheHits, hits: r.cacheHits });
+    await checkpoint();
+    pageStart = readPos;
   };
 
-  for await (const item of itemsOf(p)) {
+  for await (const item of itemsOf(p, resumedAt)) {
+    if (redoUntil >= 0 && item.next && item.next.offset > redoUntil) {
+      await flush(false);
+      redoUntil = -1;
+    }
+    read++;
+    if (item.next) readPos = item.next;
     if (item.kind === 'rejected') {
       rejected.push({ path: item.path, reason: item.reason });
       continue;
     }
     page.push(item);
     pageBytes += item.text.length;
-    if (page.length >= PAGE_DOCS || pageBytes >= PAGE_BYTES) await flush();
+    if (page.length >= PAGE_DOCS || pageBytes >= PAGE_BYTES) await flush(redoUntil < 0);
   }
-  await flush();
+  await flush(redoUntil < 0);
   await sendPending(true);
-  await runs.reject(p.runId, rejected);
-  return totals;
+  await checkpoint();
+  return { ...totals, resumedAt: resumedAt ?? null, read };
 }
 
-function itemsOf(p: IngestPayload): AsyncIterable<ReadItem> {
+/** The slice's items from `at` on (the start when `at` is undefined or the origin); each carries `next`. */
+function itemsOf(p: IngestPayload, at: ReadPosition | undefined): AsyncIterable<ReadItem> {
+  const from = at && at.line > 0 ? at : undefined;
+  const read = { ...p.read, positions: true };
   switch (p.source.kind) {
     case 'files':
-      return readSources(p.source.paths, { ...p.read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
+      return fileItems(p.source.paths, { ...read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) }, from?.offset ?? 0);
     case 'jsonl':
-      return readJsonl(p.source.path, { ...p.read, start: p.source.start, end: p.source.end, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
+      return readJsonl(p.source.path, { ...read, start: from?.offset ?? p.source.start, end: p.source.end, ...(from ? { startLine: from.line } : {}), ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
     case 'csv':
-      return readSources([p.source.path], { ...p.read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
+      return readCsv(p.source.path, { ...read, ...(from ? { from } : {}), ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
   }
+}
+
+/** The files of a group from the `first`th on; a file's last item carries the position after it (its index + 1). */
+async function* fileItems(paths: string[], read: ReadOptions & { baseDir?: string }, first: number): AsyncIterable<ReadItem> {
+  for (let i = first; i < paths.length; i++) {
+    const items: ReadItem[] = [];
+    for await (const item of readSources([paths[i]!], read)) items.push(item);
+    for (let k = 0; k < items.length; k++) yield k === items.length - 1 ? { ...items[k]!, next: { offset: i + 1, line: 1 } } : items[k]!;
+  }
+}
+
+function describePosition(source: IngestSource, at: ReadPosition): string {
+  if (at.line === 0) return 'the start of the slice';
+  return source.kind === 'files' ? `file ${at.offset + 1} of ${source.paths.length}` : `byte ${at.offset} (line ${at.line}${at.row ? `, row ${at.row}` : ''})`;
 }

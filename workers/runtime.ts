@@ -13,6 +13,7 @@ import { createRedis } from '../src/queue/connection.ts';
 import { QUEUES, type QueueName } from '../src/queue/names.ts';
 import { createQueues, JOB_DEFAULTS } from '../src/queue/producer.ts';
 import { RunTracker, type RunCounters } from '../src/queue/runs.ts';
+import { AttemptTracker, NO_STALL_LIMIT, outOfAttempts } from '../src/queue/attempts.ts';
 import { CATALOG } from '../jobs/catalog.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { upsertSystemSchedules } from '../jobs/schedules.ts';
@@ -78,6 +79,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     }
   };
 
+  const starts = new AttemptTracker(ctx.redis, config.redisPrefix);
   const workers = (Object.keys(CATALOG) as QueueName[]).map((queue) => {
     const handler = CATALOG[queue] as (deps: JobDeps, job: Job) => Promise<unknown>;
     const w = new Worker(
@@ -85,11 +87,20 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
       async (job, token) => {
         const log = ctx.logger.child(await bindings(queue, job));
         log.debug('job started');
+        // A stall (the previous start never ended) counts as an attempt; see src/queue/attempts.ts.
+        const tracked = job.id && token && !job.repeatJobKey ? { id: job.id, token } : undefined;
+        if (tracked) {
+          const stalls = await starts.begin(queue, tracked.id, tracked.token);
+          const why = outOfAttempts(job, job.opts.attempts ?? JOB_DEFAULTS[queue].attempts ?? 1, stalls);
+          if (why) throw new UnrecoverableError(why);
+          if (stalls > 0) log.warn({ stalls }, 'job restarted after its worker stopped');
+        }
         let result: unknown;
         try {
           await checkPayload(deps, queue, job);
           result = await handler(deps, job);
         } catch (e) {
+          if (tracked) await starts.end(queue, tracked.id, tracked.token).catch(() => {});
           // BullMQ stores the message and stack in Redis, where the dashboard shows them.
           if (!(e instanceof DelayJobError) || !token) throw redactError(e);
           // Back to the queue without spending an attempt, with the reason where people look.
@@ -98,7 +109,9 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
           await job.moveToDelayed(Date.now() + e.delayMs, token);
           throw new DelayedError();
         }
-        if (queue !== 'finalize') await settle(queue, job, true, (queue === 'batches' ? {} : result) as Partial<RunCounters>);
+        if (tracked) await starts.clear(queue, tracked.id);
+        // An ingest job's counters reached the run page by page (RunTracker.checkpoint).
+        if (queue !== 'finalize') await settle(queue, job, true, (queue === 'batches' || queue === 'ingest' ? {} : result) as Partial<RunCounters>);
         log.debug({ result }, 'job done');
         return result;
       },
@@ -110,7 +123,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         // A killed worker's active jobs are found stalled and re-queued after about one lock period.
         lockDuration: config.worker.lockMs,
         stalledInterval: Math.max(1000, Math.floor(config.worker.lockMs / 2)),
-        maxStalledCount: 2,
+        maxStalledCount: NO_STALL_LIMIT,
       },
     );
     w.on('failed', (job, err) => {
@@ -120,6 +133,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
       bindings(queue, job)
         .catch(() => ({ queue, jobId: job.id }))
         .then((b) => ctx.logger.warn({ ...b, attempt: job.attemptsMade, final, err: coerceError(err).message }, 'job failed'));
+      if (final && job.id) starts.clear(queue, job.id).catch(() => {});
       // A refused payload is not provably part of the run it names, so it settles nothing there.
       if (final && !(err instanceof InvalidPayloadError)) settle(queue, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
     });

@@ -2,8 +2,9 @@
  * One embed job: a batch of cache misses for one index version. Texts are read from Postgres
  * (jobs carry chunk ids and input hashes, never texts or secrets), re-hashed so a chunk that
  * changed since enqueueing is left to its newer job, looked up in the cache once more (another
- * worker may have embedded them meanwhile), deduplicated, embedded, and written in one
- * transaction. Every provider attempt is ledgered.
+ * worker may have embedded them meanwhile), deduplicated, claimed against other jobs embedding
+ * the same inputs at the same time, embedded, and written in one transaction. Every provider
+ * attempt is ledgered.
  */
 import { inputHash } from '../corpus/hash.ts';
 import { DelayJobError, NonRetryableError } from '../errors.ts';
@@ -16,6 +17,7 @@ import { fillFromCache, writeFresh, type FreshVector } from '../store/vectors.ts
 import { l2normalize } from '../providers/vectors.ts';
 import type { EmbeddingProvider } from '../providers/types.ts';
 import { DrainedError } from '../providers/pack.ts';
+import type { InputClaims } from '../queue/claims.ts';
 import { attemptLedger } from './attempt-ledger.ts';
 
 export interface EmbedBatchInput {
@@ -32,6 +34,8 @@ export interface EmbedBatchInput {
   budgetRecheckMs?: number;
   /** The worker is shutting down: requests in flight finish and their vectors are stored, the rest is left for later. */
   drain?: AbortSignal;
+  /** Claim inputs before sending them (src/queue/claims.ts); `onWait` hears how many another job holds. */
+  claims?: { claims: InputClaims; owner: string; onWait?: (held: number) => Promise<void> };
 }
 
 export interface EmbedBatchResult {
@@ -46,13 +50,12 @@ export interface EmbedBatchResult {
 }
 
 export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> {
-  const { db, version, tenant, provider } = p;
-  const spec = provider.model.spec;
+  const { db, version, tenant } = p;
   const out: EmbedBatchResult = { embedded: 0, cacheHits: 0, stale: 0, tokens: 0, costUsd: 0, truncated: 0, split: 0, retries: 0 };
   const texts = await chunkTexts(db, p.items.map((i) => i.chunkId));
   // Stored token counts are reusable when the model counts with the tokenizer the index chunked with.
   const sameTokenizer = p.tokenizer.name === version.indexTokenizer;
-  const live: { chunkId: string; tenant: string; inputHash: Buffer; textHash: Buffer; text: string; tokens: number | undefined }[] = [];
+  const live: Live[] = [];
   for (const item of p.items) {
     const t = texts.get(item.chunkId);
     const h = t && inputHash({ scope: tenant, modelKey: version.modelKey, dims: version.dims, text: t.text });
@@ -64,9 +67,34 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
   }
   const hits = await fillFromCache(db, version.tableName, version.modelVersionId, live);
   out.cacheHits = hits.size;
-  const misses = live.filter((l) => !hits.has(l.chunkId));
-  if (misses.length === 0) return out;
+  let todo = live.filter((l) => !hits.has(l.chunkId));
+  // Inputs another live job is embedding are not sent again: wait for them, then take them from
+  // the cache; what is still missing (its holder failed) is claimed and embedded next round.
+  while (todo.length > 0) {
+    const hashes = [...new Set(todo.map((m) => m.inputHash.toString('hex')))];
+    const held = p.claims ? await p.claims.claims.claim(p.claims.owner, hashes) : new Set<string>();
+    const mine = todo.filter((m) => !held.has(m.inputHash.toString('hex')));
+    if (mine.length > 0) {
+      const mineHashes = hashes.filter((h) => !held.has(h));
+      await (p.claims ? p.claims.claims.holding(p.claims.owner, mineHashes, () => pay(p, mine, out)) : pay(p, mine, out));
+    }
+    if (held.size === 0) break;
+    const theirs = todo.filter((m) => held.has(m.inputHash.toString('hex')));
+    await p.claims?.onWait?.(held.size);
+    await p.claims!.claims.released([...held]);
+    const filled = await fillFromCache(db, version.tableName, version.modelVersionId, theirs);
+    out.cacheHits += filled.size;
+    todo = theirs.filter((m) => !filled.has(m.chunkId));
+  }
+  return out;
+}
 
+type Live = { chunkId: string; tenant: string; inputHash: Buffer; textHash: Buffer; text: string; tokens: number | undefined };
+
+/** Embeds `misses` (one provider input per distinct hash) and writes their vectors, adding to `out`. */
+async function pay(p: EmbedBatchInput, misses: Live[], out: EmbedBatchResult): Promise<void> {
+  const { db, version, tenant, provider } = p;
+  const spec = provider.model.spec;
   // One provider input per distinct hash; over-long texts truncated or split into parts.
   const unique = new Map<string, { text: string; parts: number[] }>();
   const inputs: string[] = [];
@@ -107,9 +135,9 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
     drained = e;
     res = { vectors: e.vectors, tokens: e.tokens, retries: 0 };
   }
-  out.tokens = res.tokens;
-  out.retries = res.retries;
-  out.costUsd = (res.tokens / 1e6) * spec.priceSyncPerMTok;
+  out.tokens += res.tokens;
+  out.retries += res.retries;
+  out.costUsd += (res.tokens / 1e6) * spec.priceSyncPerMTok;
 
   const vectorOf = new Map<string, Float32Array>();
   for (const [key, u] of unique) {
@@ -121,10 +149,9 @@ export async function embedBatch(p: EmbedBatchInput): Promise<EmbedBatchResult> 
     const vector = vectorOf.get(m.inputHash.toString('hex'));
     if (vector) fresh.push({ chunkId: m.chunkId, tenant: m.tenant, inputHash: m.inputHash, textHash: m.textHash, vector });
   }
-  out.embedded = await writeFresh(db, version.tableName, version.modelVersionId, fresh);
+  out.embedded += await writeFresh(db, version.tableName, version.modelVersionId, fresh);
   // Back to the queue at once, without spending an attempt: another worker does the rest.
   if (drained) throw new DelayJobError(`worker shutting down: ${fresh.length} of ${misses.length} chunks embedded and stored; the rest go back to the queue`, 1);
-  return out;
 }
 
 /** The text as one input within the model's token limit, or several parts when splitting. */

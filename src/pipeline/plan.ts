@@ -9,15 +9,18 @@ import { expandRoots } from '../corpus/readers/roots.ts';
 import type { IngestSourceSpec } from './types.ts';
 
 export interface PlanOptions {
-  /** Text/Markdown files per job. @default 200 */
+  /** Text/Markdown files per job. @default 100 */
   filesPerJob?: number;
-  /** Bytes of JSONL per job. @default 32 MiB */
+  /**
+   * Bytes of JSONL per job. Jobs resume where they stopped (jobs/ingest.ts), and a smaller slice
+   * also bounds what one killed worker holds up. @default 8 MiB
+   */
   jsonlBytesPerJob?: number;
 }
 
 export async function planSources(inputs: string[], opts: PlanOptions = {}): Promise<{ sources: IngestSourceSpec[]; rejected: { path: string; reason: string }[] }> {
-  const filesPerJob = opts.filesPerJob ?? 200;
-  const rangeBytes = opts.jsonlBytesPerJob ?? 32 * 1024 * 1024;
+  const filesPerJob = opts.filesPerJob ?? 100;
+  const rangeBytes = opts.jsonlBytesPerJob ?? 8 * 1024 * 1024;
   const sources: IngestSourceSpec[] = [];
   const rejected: { path: string; reason: string }[] = [];
   let group: string[] = [];

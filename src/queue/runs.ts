@@ -5,9 +5,14 @@
  *
  * Keys (under the configured prefix): run:<id> (hash of counters and facts), run:<id>:settled,
  * run:<id>:ok, run:<id>:failed (job id sets), run:<id>:embedjobs (ids of embed jobs enqueued),
- * run:<id>:rejected (hash path → reason).
+ * run:<id>:rejected (hash path → reason), run:<id>:cursor (hash ingest job id → {@link IngestCursor}).
+ *
+ * An ingest job's counters are not applied when it settles but page by page, with the position
+ * it reached ({@link RunTracker.checkpoint}): so what a job stored counts even when it later
+ * fails, and a retried attempt resumes at that position with those counters.
  */
 import type { Redis } from 'ioredis';
+import type { ReadPosition } from '../corpus/readers/types.ts';
 
 export const RUN_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -66,6 +71,37 @@ if ij > 0 and is >= ij and es >= ej then return 1 end
 return 0
 `;
 
+/**
+ * How far an ingest job got: everything before `pos` is stored and counted in `totals`, and every
+ * miss before it is in an embed job, except the misses of the pages from `redo` on (gathered
+ * for a fuller embed job, not yet enqueued), which a resumed attempt re-reads without counting.
+ */
+export interface IngestCursor {
+  pos: ReadPosition;
+  redo?: ReadPosition;
+  totals: Pick<RunCounters, 'documents' | 'documentsSkipped' | 'chunks' | 'cacheHits'>;
+}
+
+const CHECKPOINT = `
+-- KEYS: run hash, cursor hash; ARGV: jobId, cursor offset, cursor json, then field/total pairs.
+-- A cursor behind the recorded one (a replay, a zombie attempt) changes nothing; otherwise the
+-- run's counters move by the difference between the new totals and the recorded ones.
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+local prev = {}
+if old then
+  local o = cjson.decode(old)
+  if tonumber(o.pos.offset) > tonumber(ARGV[2]) then return 0 end
+  prev = o.totals or {}
+end
+for i = 4, #ARGV, 2 do
+  local d = tonumber(ARGV[i + 1]) - tonumber(prev[ARGV[i]] or 0)
+  if d ~= 0 then redis.call('HINCRBY', KEYS[1], ARGV[i], string.format('%d', d)) end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ${RUN_TTL_SECONDS})
+return 1
+`;
+
 const ADD_EMBED_JOBS = `
 -- KEYS: run hash, embedjobs set; ARGV: job ids
 local n = 0
@@ -91,7 +127,7 @@ export class RunTracker {
   async create(id: string, facts: { index: string; tenant: string; ingestJobs: number; roots?: string[] }): Promise<void> {
     await this.redis
       .multi()
-      .del(...['', ':settled', ':ok', ':failed', ':embedjobs', ':rejected'].map((s) => this.key(id, s)))
+      .del(...['', ':settled', ':ok', ':failed', ':embedjobs', ':rejected', ':cursor'].map((s) => this.key(id, s)))
       .hset(this.key(id), { index: facts.index, tenant: facts.tenant, startedAt: Date.now(), ingestJobs: facts.ingestJobs, roots: JSON.stringify(facts.roots ?? []) })
       .expire(this.key(id), RUN_TTL_SECONDS)
       .exec();
@@ -118,6 +154,22 @@ export class RunTracker {
       ...pairs,
     );
     return done === 1;
+  }
+
+  /**
+   * Records how far an ingest job got and applies its counters up to there to the run, once:
+   * returns false when a cursor further on was recorded already.
+   */
+  async checkpoint(id: string, jobId: string, cursor: IngestCursor): Promise<boolean> {
+    const pairs = Object.entries(cursor.totals).flatMap(([k, v]) => [k, String(Math.round(v))]);
+    const r = await this.redis.eval(CHECKPOINT, 2, this.key(id), this.key(id, ':cursor'), jobId, cursor.pos.offset, JSON.stringify(cursor), ...pairs);
+    return r === 1;
+  }
+
+  /** The cursor an ingest job recorded last, if any. */
+  async cursor(id: string, jobId: string): Promise<IngestCursor | undefined> {
+    const raw = await this.redis.hget(this.key(id, ':cursor'), jobId);
+    return raw ? (JSON.parse(raw) as IngestCursor) : undefined;
   }
 
   /**

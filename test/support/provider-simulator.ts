@@ -105,6 +105,11 @@ export interface Simulator {
   failNext(n: number, kind: FaultKind): void;
   /** The next request to `path` is answered by `fn` (simulator-intercept.ts). @default path /v1/embeddings */
   intercept(fn: Interceptor, path?: string): Intercepted;
+  /**
+   * Holds every `POST /v1/embeddings` request until `release()` (then answers them as usual):
+   * `arrived(n)` resolves once `n` requests are held. For tests that need work in flight.
+   */
+  hold(): { arrived(n: number): Promise<void>; release(): void };
   /** Zeroes counters, forgets queued faults, the rate window, files, batches, datasets and jobs. */
   reset(): void;
   close(): Promise<void>;
@@ -172,8 +177,22 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let used = { batch: false, cohere: false };
   const snapshot = (): SimulatorStats =>
     structuredClone({ ...stats, ...(used.batch ? { batch: batchApi.stats() } : {}), ...(used.cohere ? { cohere: cohereApi.stats() } : {}) });
+  let gate: { held: number; waiters: { n: number; resolve: () => void }[]; open: Promise<void>; release: () => void } | undefined;
   const control = {
     set,
+    hold() {
+      let release!: () => void;
+      const open = new Promise<void>((r) => (release = r));
+      const g = { held: 0, waiters: [] as { n: number; resolve: () => void }[], open, release };
+      gate = g;
+      return {
+        arrived: (n: number) => new Promise<void>((resolve) => (g.held >= n ? resolve() : g.waiters.push({ n, resolve }))),
+        release: () => {
+          if (gate === g) gate = undefined;
+          g.release();
+        },
+      };
+    },
     failNext(n: number, kind: FaultKind) {
       if (!(kind in FAULTS)) throw new Error(`unknown fault kind ${JSON.stringify(kind)}; expected one of ${Object.keys(FAULTS).join(', ')}`);
       for (let i = 0; i < n; i++) queued.push(kind);
@@ -222,6 +241,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       reply = { status: 0 };
     } else {
       const body = await parseBody(req);
+      const g = gate;
+      if (g && method === 'POST' && path === '/v1/embeddings') {
+        g.held++;
+        for (const w of g.waiters.filter((x) => g.held >= x.n)) w.resolve();
+        await g.open;
+      }
       if (!found) reply = fail(404, `Invalid URL (${method} ${path})`);
       else if (body === UNPARSABLE) reply = fail(400, 'We could not parse the JSON body of your request.');
       else if (isApi && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)

@@ -17,6 +17,8 @@ export type CsvRecord = {
   /** The fields, unquoted; undefined when `reason` says why the record could not be read. */
   fields: string[] | undefined;
   reason?: string;
+  /** Byte offset and line of the record after this one (where a resumed read starts). */
+  next?: { offset: number; line: number };
 };
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -32,14 +34,17 @@ const MALFORMED = 4;
  * record malformed; an unclosed quote at the end of the file is reported on the record that
  * opened it. A UTF-8 byte-order mark at the start is dropped.
  */
-export async function* csvRecords(chunks: AsyncIterable<Buffer>, opts: { maxRecordBytes: number; invalidUtf8: 'reject' | 'replace' }): AsyncGenerator<CsvRecord> {
+export async function* csvRecords(
+  chunks: AsyncIterable<Buffer>,
+  opts: { maxRecordBytes: number; invalidUtf8: 'reject' | 'replace'; /** Where `chunks` start in the file: a record's first byte and its line (a `next` of an earlier read). */ from?: { offset: number; line: number } },
+): AsyncGenerator<CsvRecord> {
   const max = opts.maxRecordBytes;
   let state = FIELD_START;
-  let line = 1;
-  let fileOffset = 0;
+  let line = opts.from?.line ?? 1;
+  let fileOffset = opts.from?.offset ?? 0;
   // The record being read: where it started, its length so far, its bytes (unless over the limit).
-  let recLine = 1;
-  let recOffset = 0;
+  let recLine = line;
+  let recOffset = fileOffset;
   let recLen = 0;
   let parts: Buffer[] = [];
   let over = false;
@@ -96,7 +101,7 @@ export async function* csvRecords(chunks: AsyncIterable<Buffer>, opts: { maxReco
     fileOffset = BOM.length;
     recOffset = BOM.length;
   };
-  for await (const chunk of withoutBom(chunks, skipped)) {
+  for await (const chunk of opts.from && opts.from.offset > 0 ? chunks : withoutBom(chunks, skipped)) {
     let segStart = 0;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!;
@@ -148,7 +153,7 @@ export async function* csvRecords(chunks: AsyncIterable<Buffer>, opts: { maxReco
       recLen += i - segStart;
       if (recLen > max) over = true;
       const rec = finish();
-      if (rec !== undefined) yield rec;
+      if (rec !== undefined) yield { ...rec, next: { offset: fileOffset + i + 1, line } };
       recLen = 0;
       recLine = line;
       recOffset = fileOffset + i + 1;
@@ -174,7 +179,7 @@ export async function* csvRecords(chunks: AsyncIterable<Buffer>, opts: { maxReco
   else if (state === FIELD_START) field(recLen, recLen, false);
   else field(fieldStart, recLen, false);
   const rec = finish();
-  if (rec !== undefined) yield rec;
+  if (rec !== undefined) yield { ...rec, next: { offset: fileOffset, line } };
 }
 
 /** The chunks without a leading UTF-8 byte-order mark, however the first bytes are chunked. */

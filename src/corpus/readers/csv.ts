@@ -5,7 +5,7 @@ import { normalizeText } from '../normalize.ts';
 import { csvRecords } from './csv-records.ts';
 import { DEFAULT_MAX_RECORD_BYTES, describeFsError } from './limits.ts';
 import { docIdFor, recordDocId } from './doc-id.ts';
-import type { ReadItem, ReadOptions, Rejection } from './types.ts';
+import type { ReadItem, ReadOptions, ReadPosition, Rejection } from './types.ts';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -19,8 +19,11 @@ const READ_CHUNK = 1024 * 1024;
  * rejected (path `<file>:<line>`, reason `row 5 (line 7): …`) when it has a different number of
  * fields than the header, is over `maxRecordBytes`, is malformed, holds invalid UTF-8 under
  * `invalidUtf8: 'reject'` or NUL bytes, or has no text; reading goes on with the next row.
+ *
+ * With `positions`, every row carries `next` (offset, line and row of the row after it); `from: next` reads the
+ * header again and goes on at that row, so row numbers and `#R<row>` ids stay the same.
  */
-export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: string }): AsyncGenerator<ReadItem> {
+export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: string; from?: ReadPosition }): AsyncGenerator<ReadItem> {
   const abs = resolve(path);
   const textColumn = opts.csv?.textColumn ?? 'text';
   const idColumn = opts.csv?.idColumn ?? 'id';
@@ -28,10 +31,21 @@ export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: str
   let header: string[] | undefined;
   let textIdx = -1;
   let idIdx = -1;
-  let row = 0;
+  const from = opts.from;
+  let row = from ? (from.row ?? 1) - 1 : 0;
+  const recordOpts = { maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, invalidUtf8: opts.invalidUtf8 };
   try {
-    const stream = createReadStream(abs, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>;
-    for await (const rec of csvRecords(stream, { maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, invalidUtf8: opts.invalidUtf8 })) {
+    // A resumed read takes the header from the file's start, then goes on where it left off.
+    const records = async function* () {
+      if (from) {
+        for await (const rec of csvRecords(createReadStream(abs, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>, recordOpts)) {
+          yield rec;
+          break;
+        }
+      }
+      yield* csvRecords(createReadStream(abs, { highWaterMark: READ_CHUNK, ...(from ? { start: from.offset } : {}) }) as AsyncIterable<Buffer>, { ...recordOpts, ...(from ? { from } : {}) });
+    };
+    for await (const rec of records()) {
       if (header === undefined) {
         if (rec.fields === undefined) {
           yield { kind: 'rejected', path: abs, reason: `header row (line ${rec.line}): ${rec.reason ?? 'unreadable'}` };
@@ -47,7 +61,8 @@ export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: str
         continue;
       }
       row++;
-      const reject = (reason: string): Rejection => ({ kind: 'rejected', path: `${abs}:${rec.line}`, reason: `row ${row} (line ${rec.line}): ${reason}` });
+      const next = opts.positions && rec.next ? { ...rec.next, row: row + 1 } : undefined;
+      const reject = (reason: string): Rejection => ({ kind: 'rejected', path: `${abs}:${rec.line}`, reason: `row ${row} (line ${rec.line}): ${reason}`, ...(next ? { next } : {}) });
       const fields = rec.fields;
       if (fields === undefined) {
         yield reject(rec.reason ?? 'unreadable');
@@ -71,7 +86,7 @@ export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: str
       for (let k = 0; k < header.length; k++) {
         if (k !== textIdx && k !== idIdx) (metadata ??= {})[header[k]!] = fields[k];
       }
-      yield { kind: 'doc', docId: recordDocId(docIdBase, record, opts.globalIds), source: abs, text, ...(metadata ? { metadata } : {}), record };
+      yield { kind: 'doc', docId: recordDocId(docIdBase, record, opts.globalIds), source: abs, text, ...(metadata ? { metadata } : {}), record, ...(next ? { next } : {}) };
     }
   } catch (e) {
     yield { kind: 'rejected', path: abs, reason: describeFsError(e) };

@@ -19,6 +19,11 @@ export type JsonlOptions = ReadOptions & {
   start?: number;
   /** End of the range (exclusive). @default end of file */
   end?: number;
+  /**
+   * The line number at `start` when `start` is known to be a line's first byte (a position an
+   * earlier read reported as `next`): resuming there needs no scan of the prefix.
+   */
+  startLine?: number;
 };
 
 /**
@@ -36,6 +41,9 @@ export type JsonlOptions = ReadOptions & {
  * newlines before `start` (a sequential read of that prefix at memchr speed). They must be,
  * since `#L<line>` ids would otherwise change with the way a file was split.
  *
+ * **Resuming**: with `positions`, every record carries `next`, the offset and line of the line after it; a read
+ * with `start: next.offset, startLine: next.line` goes on from there.
+ *
  * Memory stays flat for any file size: lines are split at the byte level and a line over
  * `maxRecordBytes` is counted and dropped as it streams past, never buffered (see lines.ts).
  */
@@ -49,10 +57,10 @@ export async function* readJsonl(path: string, opts: JsonlOptions): AsyncGenerat
   const fields = { id: opts.jsonl?.idField ?? 'id', text: opts.jsonl?.textField ?? 'text', metadata: opts.jsonl?.metadataField ?? 'metadata' };
   const docIdBase = docIdFor(abs, opts.baseDir);
 
-  let lineNo = 1;
+  let lineNo = opts.startLine ?? 1;
   let skipPartial = false;
   try {
-    if (start > 0) {
+    if (start > 0 && opts.startLine === undefined) {
       const prefix = await scanPrefix(abs, start);
       lineNo = prefix.newlines + 1;
       skipPartial = prefix.lastByte !== 10;
@@ -66,7 +74,8 @@ export async function* readJsonl(path: string, opts: JsonlOptions): AsyncGenerat
         continue;
       }
       if (line.offset >= end) break;
-      const reject = (reason: string): Rejection => ({ kind: 'rejected', path: `${abs}:${n}`, reason: `line ${n}: ${reason}` });
+      const at = opts.positions ? { next: { offset: line.offset + line.length + 1, line: n + 1 } } : {};
+      const reject = (reason: string): Rejection => ({ kind: 'rejected', path: `${abs}:${n}`, reason: `line ${n}: ${reason}`, ...at });
       if (line.bytes === undefined) {
         yield reject(`record is ${formatSize(line.length)}, over the ${formatSize(maxRecord)} limit (maxRecordBytes)`);
         continue;
@@ -78,7 +87,7 @@ export async function* readJsonl(path: string, opts: JsonlOptions): AsyncGenerat
         continue;
       }
       const record = { at: `${abs}:${n}`, label: `line ${n}`, pos: `L${n}`, ...(item.id !== undefined ? { id: item.id } : {}) };
-      yield { kind: 'doc', docId: recordDocId(docIdBase, record, opts.globalIds), source: abs, text: item.text, ...(item.metadata ? { metadata: item.metadata } : {}), record };
+      yield { kind: 'doc', docId: recordDocId(docIdBase, record, opts.globalIds), source: abs, text: item.text, ...(item.metadata ? { metadata: item.metadata } : {}), record, ...at };
     }
   } catch (e) {
     const why = describeFsError(e);
