@@ -41,3 +41,27 @@ test('ingest --json, search --json and status through the real binary', async ()
     await dropNamespace(schema);
   }
 });
+
+test('numeric flags are whole numbers or refused with exit 2, before anything is created', async () => {
+  const schema = uniqueName('e2e');
+  const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema };
+  const dir = writeCorpus({ 'a.md': prose(2, 3) });
+  try {
+    expect((await runCli(['db', 'migrate'], env)).code).toBe(0);
+    for (const [args, message] of [
+      [['ingest', dir, '--index', 'nums', '--dims', '12abc'], '--dims must be a whole number of at least 1 (digits only, e.g. 10), got "12abc"'],
+      [['ingest', dir, '--index', 'nums', '--dims', '1e3'], '--dims must be a whole number of at least 1 (digits only, e.g. 10), got "1e3"'],
+      [['ingest', dir, '--index', 'nums', '--chunk-tokens', '64.5'], '--chunk-tokens must be a whole number of at least 4'],
+      [['search', 'q', '--index', 'nums', '-k', '5abc'], '-k must be a whole number from 1 to 1000 (digits only, e.g. 10), got "5abc"'],
+      [['reembed', 'start', '--index', 'nums', '--to', 'local/hash-v1', '--coverage', '0.9x'], '--coverage must be a number from 0 to 1'],
+    ] as const) {
+      const r = await runCli([...args], env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    const status = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    expect(status.indexes).toEqual([]);
+  } finally {
+    await dropNamespace(schema);
+  }
+});

@@ -14,6 +14,7 @@ import { ensureIndex, getIndex } from '../../store/indexes.ts';
 import { schemaState } from '../../store/migrate.ts';
 import { upsertModelVersion } from '../../store/models.ts';
 import type { CommandEnv } from '../main.ts';
+import { wholeNumber } from '../numbers.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 import { formatDryRun, readFields, runDryRun } from './ingest-dry-run.ts';
@@ -196,10 +197,10 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('[paths...]', 'files, directories or globs (text, Markdown, .jsonl records, .csv with a text column)')
     .option('--index <name>', 'index to write (created on first use): lower-case letters, digits, _')
     .option('--model <provider/model>', 'embedding model for a new index (default: config defaultModel, local/hash-v1)')
-    .option('--dims <n>', 'output dimensions (default: the model\'s native size)', (v) => parseInt(v, 10))
+    .option('--dims <n>', 'output dimensions (default: the model\'s native size)', wholeNumber('--dims', { min: 1 }))
     .option('--tenant <id>', 'tenant the documents belong to (default: config defaultTenant)')
-    .option('--chunk-tokens <n>', 'tokens per chunk for a new index (default: config chunk.tokens)', (v) => parseInt(v, 10))
-    .option('--chunk-overlap <n>', 'overlap tokens for a new index (default: config chunk.overlap)', (v) => parseInt(v, 10))
+    .option('--chunk-tokens <n>', 'tokens per chunk for a new index (default: config chunk.tokens)', wholeNumber('--chunk-tokens', { min: 4 }))
+    .option('--chunk-overlap <n>', 'overlap tokens for a new index (default: config chunk.overlap)', wholeNumber('--chunk-overlap'))
     .option('--mode <mode>', 'sync (embed now), batch (provider batch API: half the price, results within 24 h) or auto (batch when the run is large)', 'sync')
     .option('--text-field <name>', 'JSONL field or CSV column with the text (default: text)')
     .option('--id-field <name>', 'JSONL field or CSV column with the document id (default: id)')
@@ -217,11 +218,8 @@ export function register(program: Command, env: CommandEnv): void {
           return r.failedJobs > 0 ? 1 : 0;
         }
         if (!opts.index) throw new UsageError('--index <name> is required (the index to write)');
-        if (opts.dims !== undefined && (!Number.isInteger(opts.dims) || opts.dims < 1)) throw new UsageError('--dims must be a positive whole number');
-        if (opts.chunkTokens !== undefined && (!Number.isInteger(opts.chunkTokens) || opts.chunkTokens < 4))
-          throw new UsageError('--chunk-tokens must be a whole number of at least 4');
-        if (opts.chunkOverlap !== undefined && (!Number.isInteger(opts.chunkOverlap) || opts.chunkOverlap < 0 || opts.chunkOverlap >= (opts.chunkTokens ?? ctx.config.chunk.tokens)))
-          throw new UsageError('--chunk-overlap must be a whole number from 0 to less than the chunk size');
+        if (opts.chunkOverlap !== undefined && opts.chunkOverlap >= (opts.chunkTokens ?? ctx.config.chunk.tokens))
+          throw new UsageError(`--chunk-overlap must be less than the chunk size (${opts.chunkTokens ?? ctx.config.chunk.tokens} tokens), got ${opts.chunkOverlap}`);
         if (opts.dryRun) {
           out.result(await runDryRun(ctx, { paths, ...opts, index: opts.index, mode: undefined }), formatDryRun);
           return 0;

@@ -15,6 +15,7 @@ import { currentMigration, migrationRunId, type Migration } from '../../reembed/
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../main.ts';
+import { decimal, wholeNumber } from '../numbers.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 import { formatReembedStatus, reembedStatus, type ReembedStatus } from './reembed-status.ts';
@@ -85,10 +86,10 @@ export function register(program: Command, env: CommandEnv): void {
     .description('create the target index and start the migration; waits (with a progress bar) until it is ready or cut over')
     .requiredOption('--index <name>', 'index to migrate')
     .requiredOption('--to <provider/model>', 'target model, e.g. openai/text-embedding-3-large')
-    .option('--dims <n>', "target dimensions (default: the model's native size)", (v) => parseInt(v, 10))
+    .option('--dims <n>', "target dimensions (default: the model's native size)", wholeNumber('--dims', { min: 1 }))
     .option('--mode <mode>', 'sync, batch or auto (batch when the provider has a batch API)', 'sync')
-    .option('--coverage <ratio>', 'target rows / source rows needed for cutover', parseFloat, 1)
-    .option('--quality-floor <ratio>', 'cutover needs target recall@10 >= floor × source recall@10', parseFloat, 0.95)
+    .option('--coverage <ratio>', 'target rows / source rows needed for cutover', decimal('--coverage', { max: 1 }), 1)
+    .option('--quality-floor <ratio>', 'cutover needs target recall@10 >= floor × source recall@10', decimal('--quality-floor', { max: 2 }), 0.95)
     .option('--queries <file>', 'JSONL of {"query": ..., "expected": [chunk or document ids]} for the quality gate (default: self-retrieval of sampled chunks)')
     .option('--no-cutover', 'stop at ready; cut over with `embedq reembed cutover`')
     .option('--no-wait', 'return at once; `embedq worker` does the work')
