@@ -4,8 +4,7 @@
  * become `embed` jobs with content-derived ids.
  */
 import type { Job } from 'bullmq';
-import { readSources } from '../src/corpus/readers/index.ts';
-import { readJsonl } from '../src/corpus/readers/jsonl.ts';
+import { readFiles, readJsonlRange } from '../src/corpus/readers/index.ts';
 import type { ReadItem, ReadOptions, SourceDoc } from '../src/corpus/readers/types.ts';
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
@@ -103,11 +102,12 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
 
 function itemsOf(p: IngestPayload): AsyncIterable<ReadItem> {
   switch (p.source.kind) {
+    // Planned paths are read literally: a name with `*` is that file, never a pattern.
     case 'files':
-      return readSources(p.source.paths, { ...p.read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
+      return readFiles(p.source.paths, { ...p.read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
     case 'jsonl':
-      return readJsonl(p.source.path, { ...p.read, start: p.source.start, end: p.source.end });
+      return readJsonlRange(p.source.path, { ...p.read, start: p.source.start, end: p.source.end });
     case 'csv':
-      return readSources([p.source.path], p.read);
+      return readFiles([p.source.path], p.read);
   }
 }

@@ -4,10 +4,10 @@
  * range), CSV files go whole (quoted newlines make byte ranges unsafe).
  */
 import { stat } from 'node:fs/promises';
-import { expandPaths } from '../corpus/readers/expand.ts';
+import { expandPaths, type ExpandOptions } from '../corpus/readers/expand.ts';
 import type { IngestSourceSpec } from './types.ts';
 
-export interface PlanOptions {
+export interface PlanOptions extends ExpandOptions {
   /** Text/Markdown files per job. @default 200 */
   filesPerJob?: number;
   /** Bytes of JSONL per job. @default 32 MiB */
@@ -20,7 +20,7 @@ export async function planSources(inputs: string[], opts: PlanOptions = {}): Pro
   const sources: IngestSourceSpec[] = [];
   const rejected: { path: string; reason: string }[] = [];
   let group: string[] = [];
-  for await (const item of expandPaths(inputs)) {
+  for await (const item of expandPaths(inputs, opts)) {
     if ('kind' in item && item.kind === 'rejected') {
       rejected.push({ path: item.path, reason: item.reason });
       continue;

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
@@ -42,7 +43,8 @@ test('ingest --json, search --json and status through the real binary', async ()
   }
 });
 
-test('numeric flags are whole numbers or refused with exit 2, before anything is created', async () => {
+// Several CLI processes in a row: a generous safety net for a loaded machine.
+test('numeric flags are whole numbers or refused with exit 2, before anything is created', { timeout: 180_000 }, async () => {
   const schema = uniqueName('e2e');
   const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema };
   const dir = writeCorpus({ 'a.md': prose(2, 3) });
@@ -61,6 +63,38 @@ test('numeric flags are whole numbers or refused with exit 2, before anything is
     }
     const status = JSON.parse((await runCli(['status', '--json'], env)).stdout);
     expect(status.indexes).toEqual([]);
+  } finally {
+    await dropNamespace(schema);
+  }
+});
+
+// Several CLI processes in a row: a generous safety net for a loaded machine.
+test('nothing readable exits 1 with the rejections and creates nothing', { timeout: 180_000 }, async () => {
+  const schema = uniqueName('e2e');
+  const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema };
+  const dir = writeCorpus({ 'a.md': prose(3, 3), 'only/image.png': 'png', 'blank/empty.md': '' });
+  try {
+    expect((await runCli(['db', 'migrate'], env)).code).toBe(0);
+    const nothing = await runCli(['ingest', join(dir, 'missing.md'), join(dir, '*.pdf'), join(dir, 'only'), '/dev/zero', '--index', 'none'], env);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain('nothing to ingest: none of the inputs gave a file to read (4 rejected); no index or run was created');
+    expect(nothing.stderr).toContain(`${join(dir, 'missing.md')}: not found`);
+    expect(nothing.stderr).toContain(`${join(dir, '*.pdf')}: no files match this pattern`);
+    expect(nothing.stderr).toMatch(/\/dev\/zero: under \/dev, a pseudo-filesystem/);
+    expect(nothing.stderr).toContain(`${join(dir, 'only')}: no supported files in this folder (.txt .md`);
+    const json = await runCli(['ingest', join(dir, 'missing.md'), '--index', 'none', '--json'], env);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, rejected: [{ path: join(dir, 'missing.md'), reason: 'not found' }] });
+    expect(JSON.parse((await runCli(['status', '--json'], env)).stdout).indexes).toEqual([]);
+
+    // Files to read, but every one rejected by its reader: the run fails too.
+    const blank = await runCli(['ingest', join(dir, 'blank'), '--index', 'blank'], env);
+    expect(blank.code).toBe(1);
+    expect(blank.stdout).toContain(`${join(dir, 'blank', 'empty.md')}: empty file`);
+    expect(blank.stdout).toContain('NOTHING   was indexed: every document was rejected');
+
+    const help = await runCli(['ingest', '--help'], env);
+    expect(help.stdout).toContain('--follow-symlinks');
   } finally {
     await dropNamespace(schema);
   }
