@@ -99,3 +99,21 @@ test('nothing readable exits 1 with the rejections and creates nothing', { timeo
     await dropNamespace(schema);
   }
 });
+
+// Several CLI processes in a row: a generous safety net for a loaded machine.
+test('a missing OPENAI_API_KEY exits 1 before anything is created or enqueued, also with --no-wait', { timeout: 180_000 }, async () => {
+  const schema = uniqueName('e2e');
+  const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema, OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined };
+  const dir = writeCorpus({ 'a.md': prose(3, 3) });
+  try {
+    expect((await runCli(['db', 'migrate'], env)).code).toBe(0);
+    const keyless = await runCli(['ingest', dir, '--index', 'paid', '--model', 'openai/text-embedding-3-small', '--no-wait'], env);
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/OPENAI_API_KEY is not set/);
+    const status = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    expect(status.indexes).toEqual([]);
+    expect(status.queues.ingest).toMatchObject({ waiting: 0, active: 0, failed: 0 });
+  } finally {
+    await dropNamespace(schema);
+  }
+});

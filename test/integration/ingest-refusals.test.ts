@@ -1,6 +1,6 @@
 /**
  * What ingest refuses, end to end with the real queue and database: links out of the tree,
- * special files, pseudo-filesystems and runs with nothing to read.
+ * special files, pseudo-filesystems, runs with nothing to read, and a provider without its key.
  * Each refusal is a rejection with a reason or an error before anything is created.
  */
 import { execFileSync } from 'node:child_process';
@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NothingToIngestError, runIngest } from '../../src/cli/commands/ingest.ts';
+import { runReembedStart } from '../../src/cli/commands/reembed.ts';
 import { Progress } from '../../src/cli/progress.ts';
 import { waitForRun } from '../../src/cli/run-wait.ts';
+import { ConfigError } from '../../src/errors.ts';
 import { createQueues } from '../../src/queue/producer.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
 import { startWorkers } from '../../workers/runtime.ts';
@@ -89,4 +91,24 @@ test.for([
   expect((err as Error).message).toMatch(/^nothing to ingest: .*no index or run was created$/);
   expect(await indexCount(ctx)).toBe(0);
   expect(await queuedJobs(ctx)).toBe(0);
+});
+
+test('a missing OPENAI_API_KEY or COHERE_API_KEY stops ingest and reembed before anything is created or enqueued', async ({ ctx }) => {
+  const dir = writeCorpus({ 'a.md': prose(4, 3) });
+  const noKeys = { ...ctx, config: { ...ctx.config, openai: {}, cohere: {} } };
+  for (const [model, key] of [
+    ['openai/text-embedding-3-small', 'OPENAI_API_KEY'],
+    ['cohere/embed-english-v3.0', 'COHERE_API_KEY'],
+  ] as const) {
+    const err = await runIngest(noKeys, { paths: [dir], index: 'keyed', model, wait: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(new RegExp(`^${model}.*: ${key} is not set`));
+  }
+  expect(await indexCount(ctx)).toBe(0);
+  expect(await queuedJobs(ctx)).toBe(0);
+
+  await runIngest(ctx, { paths: [dir], index: 'keyed' });
+  await expect(runReembedStart(noKeys, { index: 'keyed', to: 'openai/text-embedding-3-small', wait: false })).rejects.toThrow(/OPENAI_API_KEY is not set/);
+  const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM migrations`);
+  expect(rows[0].n).toBe(0);
 });

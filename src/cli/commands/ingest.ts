@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import type { IngestSourceSpec } from '../../pipeline/types.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
+import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { planSources } from '../../pipeline/plan.ts';
 import { pingRedis } from '../../queue/connection.ts';
@@ -103,6 +104,8 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   if (existing && resolved && existing.live.modelKey !== resolved.key)
     throw new UsageError(`index ${name} holds ${existing.live.modelKey} vectors, not ${resolved.key}: to move it to another model use \`embedq reembed start --index ${name} --to ${modelId}\``);
   const modelKey = existing?.live.modelKey ?? resolved!.key;
+  // The provider's key, before anything is created or enqueued: the workers would only find out after their retries.
+  requireApiKey(modelKey.split('/')[0]!, ctx.config, modelKey);
   // Nothing readable: say so with the reasons, and create nothing (no index, no run).
   const plan = await planSources(o.paths, { followSymlinks: o.followSymlinks ?? false });
   if (plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);

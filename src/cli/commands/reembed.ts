@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import type { BackfillPayload } from '../../../jobs/backfill.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
+import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { createQueues } from '../../queue/producer.ts';
@@ -44,6 +45,7 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
   const to = resolveModel(a.to, a.dims, overridesFor(ctx.config.models, a.to));
   const provider = to.spec.provider;
+  requireApiKey(provider, ctx.config, to.key);
   const mode = a.mode === 'batch' || (a.mode === 'auto' && hasBatchApi(provider)) ? 'batch' : 'sync';
   if (mode === 'batch' && !hasBatchApi(provider)) throw new UsageError(`${to.key} has no batch API embedq can use; use --mode sync`);
   const cov = a.coverage ?? 1;
