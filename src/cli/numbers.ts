@@ -22,7 +22,7 @@ const DECIMAL = /^(\d+(\.\d*)?|\.\d+)$/;
 /** Parses a flag's value as a whole number in `range`, or throws a {@link UsageError}. */
 export function parseWholeNumber(flag: string, raw: string, range: NumberRange = {}): number {
   const n = WHOLE.test(raw) ? Number(raw) : NaN;
-  return checked(flag, raw, n, range, 'a whole number', Number.isSafeInteger(n));
+  return checked(flag, raw, n, range, 'an integer', Number.isSafeInteger(n));
 }
 
 /** Parses a flag's value as a decimal number (`0.95`, `1`, `.5`; no sign, no exponent) in `range`. */

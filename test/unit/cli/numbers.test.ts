@@ -14,8 +14,8 @@ describe('numeric flags', () => {
   });
 
   test('the message says which flag, what was expected and what arrived', () => {
-    expect(() => parseWholeNumber('--dims', '12abc', { min: 1 })).toThrow('--dims must be a whole number of at least 1 (digits only, e.g. 10), got "12abc"');
-    expect(() => parseWholeNumber('-k', '0', { min: 1, max: 1000 })).toThrow('-k must be a whole number from 1 to 1000');
+    expect(() => parseWholeNumber('--dims', '12abc', { min: 1 })).toThrow('--dims must be an integer of at least 1 (digits only, e.g. 10), got "12abc"');
+    expect(() => parseWholeNumber('-k', '0', { min: 1, max: 1000 })).toThrow('-k must be an integer from 1 to 1000');
     expect(() => parseWholeNumber('--port', '65536', { max: 65535 })).toThrow('got "65536"');
   });
 
