@@ -5,10 +5,8 @@
  */
 import type { Job } from 'bullmq';
 import { z } from 'zod';
-import { readSources } from '../src/corpus/readers/index.ts';
+import { readCsvFrom, readFiles, readJsonlRange } from '../src/corpus/readers/index.ts';
 import { duplicateId, placeOf } from '../src/corpus/readers/doc-id.ts';
-import { readCsv } from '../src/corpus/readers/csv.ts';
-import { readJsonl } from '../src/corpus/readers/jsonl.ts';
 import type { ReadItem, ReadOptions, ReadPosition, SourceDoc } from '../src/corpus/readers/types.ts';
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
@@ -190,12 +188,13 @@ function itemsOf(p: IngestPayload, at: ReadPosition | undefined): AsyncIterable<
   const from = at && at.line > 0 ? at : undefined;
   const read = { ...p.read, positions: true };
   switch (p.source.kind) {
+    // Planned paths are read literally: a name with `*` is that file, never a pattern.
     case 'files':
       return fileItems(p.source.paths, { ...read, ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) }, from?.offset ?? 0);
     case 'jsonl':
-      return readJsonl(p.source.path, { ...read, start: from?.offset ?? p.source.start, end: p.source.end, ...(from ? { startLine: from.line } : {}), ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
+      return readJsonlRange(p.source.path, { ...read, start: from?.offset ?? p.source.start, end: p.source.end, ...(from ? { startLine: from.line } : {}), ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
     case 'csv':
-      return readCsv(p.source.path, { ...read, ...(from ? { from } : {}), ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
+      return readCsvFrom(p.source.path, { ...read, ...(from ? { from } : {}), ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
   }
 }
 
@@ -203,7 +202,7 @@ function itemsOf(p: IngestPayload, at: ReadPosition | undefined): AsyncIterable<
 async function* fileItems(paths: string[], read: ReadOptions & { baseDir?: string }, first: number): AsyncIterable<ReadItem> {
   for (let i = first; i < paths.length; i++) {
     const items: ReadItem[] = [];
-    for await (const item of readSources([paths[i]!], read)) items.push(item);
+    for await (const item of readFiles([paths[i]!], read)) items.push(item);
     for (let k = 0; k < items.length; k++) yield k === items.length - 1 ? { ...items[k]!, next: { offset: i + 1, line: 1 } } : items[k]!;
   }
 }

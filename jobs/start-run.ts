@@ -4,6 +4,7 @@
  * and by scheduled re-syncs.
  */
 import { randomBytes } from 'node:crypto';
+import type { ExpandOptions } from '../src/corpus/readers/expand.ts';
 import { describeRoot } from '../src/corpus/readers/roots.ts';
 import type { ReadOptions } from '../src/corpus/readers/types.ts';
 import { planSources } from '../src/pipeline/plan.ts';
@@ -21,10 +22,16 @@ export interface StartRun {
   read: ReadOptions;
   /** Resolves the run's mode once the sources are known (auto mode looks at their size). */
   mode: (sources: IngestSourceSpec[]) => Promise<'sync' | 'batch'>;
+  /** Read links out of the given roots and walk links to directories (see {@link ExpandOptions}). @default false */
+  followSymlinks?: boolean;
+  /** The sources, when the caller planned them already (`embedq ingest` checks there is something to read first). */
+  plan?: Plan;
 }
 
+export type Plan = Awaited<ReturnType<typeof planSources>>;
+
 export async function startRun(queues: Queues, runs: RunTracker, s: StartRun): Promise<{ runId: string; jobs: number; mode: 'sync' | 'batch'; rejected: { path: string; reason: string }[] }> {
-  const plan = await planSources(s.paths);
+  const plan = s.plan ?? (await planSources(s.paths, { followSymlinks: s.followSymlinks ?? false }));
   const mode = await s.mode(plan.sources);
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   await runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length, roots: [...new Set((await Promise.all(s.paths.map(describeRoot))).map((r) => r.base))] });

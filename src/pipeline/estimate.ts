@@ -6,6 +6,7 @@
 import { chunkText } from '../corpus/chunk.ts';
 import { contentHash, inputHash } from '../corpus/hash.ts';
 import { normalizeText } from '../corpus/normalize.ts';
+import type { ExpandOptions } from '../corpus/readers/expand.ts';
 import { readRoots } from '../corpus/readers/index.ts';
 import type { ReadOptions, SourceDoc } from '../corpus/readers/types.ts';
 import type { Tokenizer } from '../corpus/tokenizer.ts';
@@ -28,7 +29,7 @@ export interface Estimate {
 export interface EstimateInput {
   db: Db;
   paths: string[];
-  read: ReadOptions;
+  read: ReadOptions & ExpandOptions;
   /** The existing index's id, or null for a new index (nothing stored to skip). */
   indexId: number | null;
   tenant: string;

@@ -5,10 +5,11 @@
  * range), CSV files go whole (quoted newlines make byte ranges unsafe).
  */
 import { stat } from 'node:fs/promises';
+import type { ExpandOptions } from '../corpus/readers/expand.ts';
 import { expandRoots } from '../corpus/readers/roots.ts';
 import type { IngestSourceSpec } from './types.ts';
 
-export interface PlanOptions {
+export interface PlanOptions extends ExpandOptions {
   /** Text/Markdown files per job. @default 100 */
   filesPerJob?: number;
   /**
@@ -29,7 +30,7 @@ export async function planSources(inputs: string[], opts: PlanOptions = {}): Pro
     if (group.length) sources.push({ kind: 'files', paths: group, baseDir: groupBase });
     group = [];
   };
-  for await (const item of expandRoots(inputs)) {
+  for await (const item of expandRoots(inputs, opts)) {
     if ('kind' in item && item.kind === 'rejected') {
       rejected.push({ path: item.path, reason: item.reason });
       continue;

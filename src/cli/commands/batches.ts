@@ -5,6 +5,7 @@ import { BatchClients } from '../../providers/batch-clients.ts';
 import { ProviderPool } from '../../providers/pool.ts';
 import { getBatch, listBatches, updateBatch, type BatchRow } from '../../store/batches.ts';
 import type { CommandEnv } from '../main.ts';
+import { wholeNumber } from '../numbers.ts';
 import { table } from '../output.ts';
 
 export async function runBatchesList(ctx: Context, o: { open?: boolean; limit?: number }): Promise<BatchRow[]> {
@@ -59,7 +60,7 @@ export function register(program: Command, env: CommandEnv): void {
     .command('list')
     .description('recent provider batches, newest first')
     .option('--open', 'only batches not read back yet')
-    .option('--limit <n>', 'how many', (v) => parseInt(v, 10), 50)
+    .option('--limit <n>', 'how many', wholeNumber('--limit', { min: 1, max: 1000 }), 50)
     .option('--json', 'print the result as JSON')
     .action(env.handler(async (ctx, out, o: { open?: boolean; limit: number }) => (out.result(await runBatchesList(ctx, o), formatList), 0)));
   batches

@@ -3,6 +3,7 @@ import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { checkBudget, clearBudget, listBudgets, setBudget, type Budget } from '../../store/budgets.ts';
 import type { CommandEnv } from '../main.ts';
+import { parseDecimal, parseWholeNumber } from '../numbers.ts';
 import { table } from '../output.ts';
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -14,9 +15,7 @@ function tenantOf(t: string): string {
 
 function amount(name: string, v: string | undefined): number | null {
   if (v === undefined) return null;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a non-negative number, got ${JSON.stringify(v)}`);
-  return n;
+  return name.startsWith('--tokens') ? parseWholeNumber(name, v) : parseDecimal(name, v);
 }
 
 export async function runBudgetsList(ctx: Context): Promise<(Budget & { spent: Awaited<ReturnType<typeof checkBudget>>['spent'] })[]> {

@@ -25,7 +25,7 @@ export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimat
   const e = await estimateRun({
     db: ctx.db,
     paths: o.paths,
-    read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
+    read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o), followSymlinks: o.followSymlinks ?? false },
     indexId: existing?.id ?? null,
     tenant,
     model,

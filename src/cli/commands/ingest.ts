@@ -5,7 +5,9 @@ import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import type { IngestSourceSpec } from '../../pipeline/types.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
+import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
+import { planSources } from '../../pipeline/plan.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { createQueues } from '../../queue/producer.ts';
 import { RunTracker, type RunState } from '../../queue/runs.ts';
@@ -15,6 +17,7 @@ import { assertIndexableDims } from '../../store/vector-type.ts';
 import { schemaState } from '../../store/migrate.ts';
 import { upsertModelVersion } from '../../store/models.ts';
 import type { CommandEnv } from '../main.ts';
+import { wholeNumber } from '../numbers.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 import { formatDryRun, readFields, runDryRun } from './ingest-dry-run.ts';
@@ -40,6 +43,8 @@ export interface IngestOptions {
   wait?: boolean;
   localWorker?: boolean;
   progress?: boolean;
+  /** Read links out of the given folders and walk links to directories (never /proc, /sys, /dev). @default false */
+  followSymlinks?: boolean | undefined;
 }
 
 export interface IngestSummary {
@@ -65,6 +70,20 @@ export interface IngestSummary {
   mode: 'sync' | 'batch';
 }
 
+/** No input gave anything to read (all missing, no glob match, only unsupported or refused files). Exit code 1. */
+export class NothingToIngestError extends Error {
+  override name = 'NothingToIngestError';
+  readonly rejected: { path: string; reason: string }[];
+  constructor(rejected: { path: string; reason: string }[]) {
+    super(
+      rejected.length
+        ? `nothing to ingest: none of the inputs gave a file to read (${rejected.length} rejected); no index or run was created`
+        : 'nothing to ingest: the inputs hold no supported files (.txt .md .markdown .mdx .rst .text .jsonl .ndjson .csv); no index or run was created',
+    );
+    this.rejected = rejected;
+  }
+}
+
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** `embedq ingest`: plans and enqueues the run, then (unless told not to) waits for it with a progress bar. */
@@ -84,31 +103,33 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
       `index ${name} chunks at ${existing.chunkTokens} tokens with ${existing.chunkOverlap} overlap; chunk settings are fixed when an index is created (use a new index name to chunk differently)`,
     );
   const modelId = o.model ?? (existing ? undefined : ctx.config.defaultModel);
-  let modelKey = existing?.live.modelKey;
-  if (modelId) {
-    const resolved = resolveModel(modelId, o.dims, overridesFor(ctx.config.models, modelId));
-    if (existing && existing.live.modelKey !== resolved.key)
-      throw new UsageError(`index ${name} holds ${existing.live.modelKey} vectors, not ${resolved.key}: to move it to another model use \`embedq reembed start --index ${name} --to ${modelId}\``);
-    if (!existing) {
-      assertIndexableDims(resolved.dims);
-      const mvId = await upsertModelVersion(ctx.db, {
-        key: resolved.key,
-        provider: resolved.spec.provider,
-        model: resolved.spec.model,
-        version: resolved.spec.version,
-        dims: resolved.dims,
-        nativeDims: resolved.spec.nativeDims,
-        dimAdapter: resolved.dimAdapter,
-        normalization: 'nfc-lf-trim-v1',
-        maxInputTokens: resolved.spec.maxInputTokens,
-        priceSyncPerMTok: resolved.spec.priceSyncPerMTok,
-        priceBatchPerMTok: resolved.spec.priceBatchPerMTok,
-      });
-      const chunkTokens = Math.min(o.chunkTokens ?? ctx.config.chunk.tokens, resolved.spec.maxInputTokens);
-      const chunkOverlap = Math.min(o.chunkOverlap ?? ctx.config.chunk.overlap, Math.floor(chunkTokens / 2));
-      await ensureIndex(ctx.db, { name, chunkTokens, chunkOverlap, tokenizer: resolved.spec.tokenizer, modelVersionId: mvId, dims: resolved.dims });
-      modelKey = resolved.key;
-    }
+  const resolved = modelId ? resolveModel(modelId, o.dims, overridesFor(ctx.config.models, modelId)) : undefined;
+  if (existing && resolved && existing.live.modelKey !== resolved.key)
+    throw new UsageError(`index ${name} holds ${existing.live.modelKey} vectors, not ${resolved.key}: to move it to another model use \`embedq reembed start --index ${name} --to ${modelId}\``);
+  const modelKey = existing?.live.modelKey ?? resolved!.key;
+  if (resolved && !existing) assertIndexableDims(resolved.dims);
+  // The provider's key, before anything is created or enqueued: the workers would only find out after their retries.
+  requireApiKey(modelKey.split('/')[0]!, ctx.config, modelKey);
+  // Nothing readable: say so with the reasons, and create nothing (no index, no run).
+  const plan = await planSources(o.paths, { followSymlinks: o.followSymlinks ?? false });
+  if (plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);
+  if (resolved && !existing) {
+    const mvId = await upsertModelVersion(ctx.db, {
+      key: resolved.key,
+      provider: resolved.spec.provider,
+      model: resolved.spec.model,
+      version: resolved.spec.version,
+      dims: resolved.dims,
+      nativeDims: resolved.spec.nativeDims,
+      dimAdapter: resolved.dimAdapter,
+      normalization: 'nfc-lf-trim-v1',
+      maxInputTokens: resolved.spec.maxInputTokens,
+      priceSyncPerMTok: resolved.spec.priceSyncPerMTok,
+      priceBatchPerMTok: resolved.spec.priceBatchPerMTok,
+    });
+    const chunkTokens = Math.min(o.chunkTokens ?? ctx.config.chunk.tokens, resolved.spec.maxInputTokens);
+    const chunkOverlap = Math.min(o.chunkOverlap ?? ctx.config.chunk.overlap, Math.floor(chunkTokens / 2));
+    await ensureIndex(ctx.db, { name, chunkTokens, chunkOverlap, tokenizer: resolved.spec.tokenizer, modelVersionId: mvId, dims: resolved.dims });
   }
 
   const live = (await getIndex(ctx.db, name))!;
@@ -121,6 +142,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
       tenant,
       paths: o.paths,
       read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
+      plan,
       mode: (sources) => chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, sources, live.chunkTokens),
     });
     const waited = o.wait !== false && jobs > 0;
@@ -129,7 +151,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
       await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined);
     }
     const s = (await runs.get(runId))!;
-    return { ...summarize(s, modelKey ?? '', waited, Date.now() - started), mode };
+    return { ...summarize(s, modelKey, waited, Date.now() - started), mode };
   } finally {
     await local?.close();
     await queues.close();
@@ -187,9 +209,20 @@ export function formatIngest(s: IngestSummary): string {
     `  chunks    ${s.chunks} written, ${s.cacheHits} from cache, ${s.embedded} embedded`,
     `  tokens    ${s.tokens} embedded, cost $${s.costUsd.toFixed(6)}${s.truncated || s.split ? `; over-long inputs: ${s.truncated} truncated, ${s.split} split` : ''}`,
   ];
-  if (s.rejected.length) lines.push(`  rejected  ${s.rejected.length}:`, ...s.rejected.slice(0, 20).map((r) => `    ${r.path}: ${r.reason}`), ...(s.rejected.length > 20 ? [`    … and ${s.rejected.length - 20} more (--json lists all)`] : []));
+  if (s.rejected.length) lines.push(`  rejected  ${s.rejected.length}:`, ...rejectedLines(s.rejected));
+  if (nothingRead(s)) lines.push('  NOTHING   was indexed: every document was rejected (reasons above)');
   if (s.failedJobs) lines.push(`  FAILED    ${s.failedJobs} jobs failed after retries: see \`embedq status\`, retry with \`embedq ingest --retry-failed\``);
   return lines.join('\n');
+}
+
+/** Up to 20 rejections, one line each, then how many more. */
+function rejectedLines(rejected: { path: string; reason: string }[]): string[] {
+  return [...rejected.slice(0, 20).map((r) => `    ${r.path}: ${r.reason}`), ...(rejected.length > 20 ? [`    … and ${rejected.length - 20} more (--json lists all)`] : [])];
+}
+
+/** A finished run that read no document at all, only rejections: the command fails. */
+function nothingRead(s: IngestSummary): boolean {
+  return s.waited && s.documents + s.documentsSkipped === 0 && s.rejected.length > 0;
 }
 
 export function register(program: Command, env: CommandEnv): void {
@@ -199,41 +232,47 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('[paths...]', 'files, directories or globs (text, Markdown, .jsonl records, .csv with a text column)')
     .option('--index <name>', 'index to write (created on first use): lower-case letters, digits, _')
     .option('--model <provider/model>', 'embedding model for a new index (default: config defaultModel, local/hash-v1)')
-    .option('--dims <n>', 'output dimensions (default: the model\'s native size)', (v) => parseInt(v, 10))
+    .option('--dims <n>', 'output dimensions (default: the model\'s native size)', wholeNumber('--dims', { min: 1 }))
     .option('--tenant <id>', 'tenant the documents belong to (default: config defaultTenant)')
-    .option('--chunk-tokens <n>', 'tokens per chunk for a new index (default: config chunk.tokens)', (v) => parseInt(v, 10))
-    .option('--chunk-overlap <n>', 'overlap tokens for a new index (default: config chunk.overlap)', (v) => parseInt(v, 10))
+    .option('--chunk-tokens <n>', 'tokens per chunk for a new index (default: config chunk.tokens)', wholeNumber('--chunk-tokens', { min: 4 }))
+    .option('--chunk-overlap <n>', 'overlap tokens for a new index (default: config chunk.overlap)', wholeNumber('--chunk-overlap'))
     .option('--mode <mode>', 'sync (embed now), batch (provider batch API: half the price, results within 24 h) or auto (batch when the run is large)', 'sync')
     .option('--text-field <name>', 'JSONL field or CSV column with the text (default: text)')
     .option('--id-field <name>', 'JSONL field or CSV column with the document id (default: id)')
     .option('--global-ids', 'JSONL/CSV ids are unique across files: id 1 is one document wherever it is, and a repeated id is rejected (default: ids are scoped by their file, <file>#1)')
+    .option('--follow-symlinks', 'read links that lead out of the given folders and walk links to directories (default: such links are reported as rejected; /proc, /sys and /dev are never read)')
     .option('--no-wait', 'only enqueue; `embedq worker` processes the run')
     .option('--no-local-worker', 'never start an in-process worker, even when none is running')
     .option('--dry-run', 'print documents, chunks, cache hits, tokens to embed and the estimated cost (sync and batch) without writing or spending anything')
     .option('--retry-failed', 'put every job that failed after its retries back in the queue and wait for their runs')
     .option('--json', 'print one JSON summary at the end')
-    .addHelpText('after', '\nExamples:\n  embedq ingest docs/ README.md --index docs\n  embedq ingest "data/**/*.jsonl" --index kb --model openai/text-embedding-3-small --dims 512\n  embedq ingest corpus.csv --index support --tenant acme --json\n  embedq ingest --retry-failed')
+    .addHelpText('after', '\nExamples:\n  embedq ingest docs/ README.md --index docs\n  embedq ingest "data/**/*.jsonl" --index kb --model openai/text-embedding-3-small --dims 512\n  embedq ingest corpus.csv --index support --tenant acme --json\n  embedq ingest ~/notes --index notes --follow-symlinks\n  embedq ingest --retry-failed')
     .action(
-      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; globalIds?: boolean; mode: string; wait: boolean; localWorker: boolean; retryFailed?: boolean; dryRun?: boolean }) => {
+      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; globalIds?: boolean; followSymlinks?: boolean; mode: string; wait: boolean; localWorker: boolean; retryFailed?: boolean; dryRun?: boolean }) => {
         if (opts.retryFailed) {
           const r = await runRetryFailed(ctx, { wait: opts.wait, localWorker: opts.localWorker, progress: !out.json });
           out.result(r, (v) => `retried ${v.retried} failed jobs of ${v.runs.length} runs: ${v.embedded} chunks embedded, ${v.failedJobs} jobs still failed`);
           return r.failedJobs > 0 ? 1 : 0;
         }
         if (!opts.index) throw new UsageError('--index <name> is required (the index to write)');
-        if (opts.dims !== undefined && (!Number.isInteger(opts.dims) || opts.dims < 1)) throw new UsageError('--dims must be a positive whole number');
-        if (opts.chunkTokens !== undefined && (!Number.isInteger(opts.chunkTokens) || opts.chunkTokens < 4))
-          throw new UsageError('--chunk-tokens must be a whole number of at least 4');
-        if (opts.chunkOverlap !== undefined && (!Number.isInteger(opts.chunkOverlap) || opts.chunkOverlap < 0 || opts.chunkOverlap >= (opts.chunkTokens ?? ctx.config.chunk.tokens)))
-          throw new UsageError('--chunk-overlap must be a whole number from 0 to less than the chunk size');
+        if (opts.chunkOverlap !== undefined && opts.chunkOverlap >= (opts.chunkTokens ?? ctx.config.chunk.tokens))
+          throw new UsageError(`--chunk-overlap must be less than the chunk size (${opts.chunkTokens ?? ctx.config.chunk.tokens} tokens), got ${opts.chunkOverlap}`);
         if (opts.dryRun) {
           out.result(await runDryRun(ctx, { paths, ...opts, index: opts.index, mode: undefined }), formatDryRun);
           return 0;
         }
         if (!['sync', 'batch', 'auto'].includes(opts.mode)) throw new UsageError(`--mode must be sync, batch or auto, not ${JSON.stringify(opts.mode)}`);
-        const s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json });
+        let s: IngestSummary;
+        try {
+          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json });
+        } catch (e) {
+          if (!(e instanceof NothingToIngestError)) throw e;
+          if (out.json) process.stdout.write(`${JSON.stringify({ ok: false, error: e.message, rejected: e.rejected }, null, 2)}\n`);
+          else process.stderr.write(`embedq: ${e.message}\n${e.rejected.length ? `${rejectedLines(e.rejected).join('\n')}\n` : ''}`);
+          return 1;
+        }
         out.result(s, formatIngest);
-        return s.failedJobs > 0 ? 1 : 0;
+        return s.failedJobs > 0 || nothingRead(s) ? 1 : 0;
       }),
     );
 }

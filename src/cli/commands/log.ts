@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
-import { UsageError } from '../../errors.ts';
 import { listLedger, possiblyBilled, type LedgerRow, type PossiblyBilled } from '../../store/ledger-read.ts';
 import type { CommandEnv } from '../main.ts';
+import { parseWholeNumber } from '../numbers.ts';
 import { table } from '../output.ts';
 import { parseSince, possiblyBilledNote } from './spend.ts';
 
@@ -31,9 +31,7 @@ export const MAX_LOG_LIMIT = 10_000;
 
 function parseLimit(v: string | number | undefined): number {
   if (v === undefined) return 100;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LOG_LIMIT) throw new UsageError(`--limit must be an integer from 1 to ${MAX_LOG_LIMIT}, got ${JSON.stringify(String(v))}`);
-  return n;
+  return parseWholeNumber('--limit', String(v), { min: 1, max: MAX_LOG_LIMIT });
 }
 
 /** `embedq log`: provider calls (and cache hits) from the ledger, newest first. */

@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import type { BackfillPayload } from '../../../jobs/backfill.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
+import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { createQueues } from '../../queue/producer.ts';
@@ -15,6 +16,7 @@ import { currentMigration, migrationRunId, type Migration } from '../../reembed/
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../main.ts';
+import { decimal, wholeNumber } from '../numbers.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 import { formatReembedStatus, reembedStatus, type ReembedStatus } from './reembed-status.ts';
@@ -43,6 +45,7 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
   const to = resolveModel(a.to, a.dims, overridesFor(ctx.config.models, a.to));
   const provider = to.spec.provider;
+  requireApiKey(provider, ctx.config, to.key);
   const mode = a.mode === 'batch' || (a.mode === 'auto' && hasBatchApi(provider)) ? 'batch' : 'sync';
   if (mode === 'batch' && !hasBatchApi(provider)) throw new UsageError(`${to.key} has no batch API embedq can use; use --mode sync`);
   const cov = a.coverage ?? 1;
@@ -85,10 +88,10 @@ export function register(program: Command, env: CommandEnv): void {
     .description('create the target index and start the migration; waits (with a progress bar) until it is ready or cut over')
     .requiredOption('--index <name>', 'index to migrate')
     .requiredOption('--to <provider/model>', 'target model, e.g. openai/text-embedding-3-large')
-    .option('--dims <n>', "target dimensions (default: the model's native size)", (v) => parseInt(v, 10))
+    .option('--dims <n>', "target dimensions (default: the model's native size)", wholeNumber('--dims', { min: 1 }))
     .option('--mode <mode>', 'sync, batch or auto (batch when the provider has a batch API)', 'sync')
-    .option('--coverage <ratio>', 'target rows / source rows needed for cutover', parseFloat, 1)
-    .option('--quality-floor <ratio>', 'cutover needs target recall@10 >= floor × source recall@10', parseFloat, 0.95)
+    .option('--coverage <ratio>', 'target rows / source rows needed for cutover', decimal('--coverage', { max: 1 }), 1)
+    .option('--quality-floor <ratio>', 'cutover needs target recall@10 >= floor × source recall@10', decimal('--quality-floor', { max: 2 }), 0.95)
     .option('--queries <file>', 'JSONL of {"query": ..., "expected": [chunk or document ids]} for the quality gate (default: self-retrieval of sampled chunks)')
     .option('--no-cutover', 'stop at ready; cut over with `embedq reembed cutover`')
     .option('--no-wait', 'return at once; `embedq worker` does the work')

@@ -8,6 +8,7 @@ import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import { searchVectors, type SearchHit } from '../../store/vectors.ts';
 import type { CommandEnv } from '../main.ts';
+import { wholeNumber } from '../numbers.ts';
 
 export interface SearchResult {
   index: string;
@@ -66,13 +67,12 @@ export function register(program: Command, env: CommandEnv): void {
     .description('nearest chunks of an index for a query, embedded with the index\'s own model version')
     .argument('<query>', 'the query text')
     .requiredOption('--index <name>', 'index to search')
-    .option('-k, --k <n>', 'number of results', (v) => parseInt(v, 10), 10)
+    .option('-k, --k <n>', 'number of results', wholeNumber('-k', { min: 1, max: 1000 }), 10)
     .option('--tenant <id>', 'search this tenant\'s chunks (default: config defaultTenant, EMBEDQ_TENANT)')
     .option('--all-tenants', 'search every tenant\'s chunks (for operators)')
     .option('--json', 'print the result as JSON')
     .action(
       env.handler(async (ctx, out, query: string, opts: { index: string; k: number; tenant?: string; allTenants?: boolean }) => {
-        if (!Number.isInteger(opts.k) || opts.k < 1 || opts.k > 1000) throw new UsageError('-k must be a whole number from 1 to 1000');
         out.result(await runSearch(ctx, { query, ...opts }), formatSearch);
         return 0;
       }),

@@ -6,6 +6,7 @@ import { UsageError } from '../../errors.ts';
 import { strongSecret } from '../../config/secrets.ts';
 import { checkBind, isLoopbackHost, type DashboardAccess } from '../../server/auth.ts';
 import type { CommandEnv } from '../main.ts';
+import { parseWholeNumber } from '../numbers.ts';
 
 export interface ServeOptions {
   /** Port to listen on; 0 picks a free one. @default 8080 */
@@ -31,9 +32,7 @@ export interface Serving {
 
 /** Parses `--port`: an integer 0–65535. */
 export function parsePort(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got ${JSON.stringify(v)}`);
-  return n;
+  return parseWholeNumber('--port', v, { max: 65535 });
 }
 
 /**

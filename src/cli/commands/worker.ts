@@ -3,13 +3,14 @@ import { runWorkerProcess } from '../../../workers/main.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { connect } from '../../store/db.ts';
 import type { CommandEnv } from '../main.ts';
+import { wholeNumber } from '../numbers.ts';
 
 export function register(program: Command, env: CommandEnv): void {
   program
     .command('worker')
     .description('run the queue processors (ingest, embed, finalize) until SIGTERM/SIGINT; start more for more throughput')
-    .option('--concurrency <n>', 'embed jobs at once in this process (default: config worker.concurrency)', (v) => parseInt(v, 10))
-    .option('--ingest-concurrency <n>', 'ingest jobs at once in this process', (v) => parseInt(v, 10))
+    .option('--concurrency <n>', 'embed jobs at once in this process (default: config worker.concurrency)', wholeNumber('--concurrency', { min: 1 }))
+    .option('--ingest-concurrency <n>', 'ingest jobs at once in this process', wholeNumber('--ingest-concurrency', { min: 1 }))
     .action(
       env.handler(async (ctx, _out, opts: { concurrency?: number; ingestConcurrency?: number }) => {
         await pingRedis(ctx.config.redisUrl);

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname, matchesGlob, resolve, sep } from 'node:path';
-import { expandPaths, GLOB_CHARS } from './expand.ts';
+import { expandPaths, GLOB_CHARS, type ExpandOptions } from './expand.ts';
 import type { Rejection } from './types.ts';
 
 export interface Root {
@@ -56,11 +56,11 @@ export function idBaseOf(root: Root): string {
  * {@link expandPaths} root by root, each file with the folder its id is relative to
  * ({@link idBaseOf} of the first root that reaches it); a file reached twice comes out once.
  */
-export async function* expandRoots(inputs: string[]): AsyncIterable<{ path: string; idBase: string } | Rejection> {
+export async function* expandRoots(inputs: string[], opts: ExpandOptions = {}): AsyncIterable<{ path: string; idBase: string } | Rejection> {
   const seen = new Set<string>();
   for (const input of inputs) {
     const idBase = idBaseOf(await describeRoot(input));
-    for await (const item of expandPaths([input])) {
+    for await (const item of expandPaths([input], opts)) {
       if ('kind' in item) yield item;
       else if (!seen.has(item.path)) {
         seen.add(item.path);

@@ -16,13 +16,14 @@ const rel = (items: ({ path: string } | { kind: 'rejected'; path: string; reason
   items.map((i) => ('kind' in i ? `rejected ${i.path}: ${i.reason}` : relative(corpus.dir, i.path)));
 
 describe('expandPaths', () => {
-  test('walks a directory: supported extensions only, no dot-entries, no node_modules, sorted, links to files followed and to directories not', async () => {
+  test('walks a directory: supported extensions only, no dot-entries, no node_modules, sorted, links to files followed and to directories reported', async () => {
     expect(rel(await collect(expandPaths([corpus.dir])))).toEqual([
       'Z/upper.text',
       'a.md',
       'b.txt',
       'data.jsonl',
       'link.md',
+      `rejected ${join(corpus.dir, 'loop-to-sub')}: symbolic link to a directory (${join(corpus.dir, 'sub')}), not followed (--follow-symlinks walks it)`,
       'rows.csv',
       'sub/d.rst',
       'sub/deeper/e.markdown',
