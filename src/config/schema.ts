@@ -77,8 +77,14 @@ export const configSchema = z.strictObject({
       concurrency: positiveInt.max(256).default(4),
       /** Ingest jobs processed at once per worker process. @default 2 */
       ingestConcurrency: positiveInt.max(64).default(2),
-      /** How long a job stays locked to a worker without renewal; a crashed worker's jobs return to the queue after it. @default 30000 */
-      lockMs: positiveInt.min(1000).default(30_000),
+      /**
+       * How long a job stays locked to a worker without renewal (renewed every half of it while the
+       * job runs); a killed worker's jobs return to the queue within about 1.5× this. Far shorter
+       * than a provider call may take (60 s timeout): the lock tracks the process, not the call.
+       * It must stay longer than the worst event-loop stall of a busy worker (BENCHMARKS.md,
+       * "Job lock"), or live jobs are taken over and paid twice. @default 10000
+       */
+      lockMs: positiveInt.min(1000).default(10_000),
       /** Attempts per embed job before it is marked failed (exponential backoff between). @default 6 */
       embedAttempts: positiveInt.max(50).default(6),
       /** Most inputs in one embed job (also capped by the provider's inputs and tokens per request). @default 1024 */
@@ -91,7 +97,7 @@ export const configSchema = z.strictObject({
       /** A job delayed by a tenant budget is checked again after at most this long. @default 60000 */
       budgetRecheckMs: positiveInt.min(100).default(60_000),
     })
-    .default({ concurrency: 4, ingestConcurrency: 2, lockMs: 30_000, embedAttempts: 6, embedBatch: 1024, providerAttempts: 4, budgetRecheckMs: 60_000 }),
+    .default({ concurrency: 4, ingestConcurrency: 2, lockMs: 10_000, embedAttempts: 6, embedBatch: 1024, providerAttempts: 4, budgetRecheckMs: 60_000 }),
   /**
    * Per-model overrides of the registry, keyed by `provider/model`: prices (USD per 1M input
    * tokens), limits, the pinned version, and the native size of models the registry lacks.
