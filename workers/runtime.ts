@@ -6,6 +6,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Context } from '../src/context.ts';
 import { DelayJobError, coerceError } from '../src/errors.ts';
+import { lostService } from '../src/outage.ts';
 import { BatchClients } from '../src/providers/batch-clients.ts';
 import { ProviderPool } from '../src/providers/pool.ts';
 import { createRedis } from '../src/queue/connection.ts';
@@ -16,6 +17,7 @@ import { CATALOG } from '../jobs/catalog.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { upsertSystemSchedules } from '../jobs/schedules.ts';
 import type { JobDeps } from '../jobs/deps.ts';
+import { outageRetry } from './outage-retry.ts';
 
 export interface WorkerOptions {
   /** Embed jobs at once. @default config.worker.concurrency */
@@ -35,7 +37,7 @@ export interface RunningWorkers {
 
 export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Promise<RunningWorkers> {
   const { config } = ctx;
-  const connection = createRedis(config.redisUrl);
+  const connection = createRedis(config.redisUrl, {}, { onLost: (e) => ctx.outages.down('redis', e), onReady: () => ctx.outages.up('redis') });
   const queues = createQueues(ctx.redis, config.redisPrefix, { embedAttempts: config.worker.embedAttempts });
   const providers = new ProviderPool(ctx.db, config, ctx.redis);
   const deps: JobDeps = { ctx, queues, runs: new RunTracker(ctx.redis, config.redisPrefix), providers, batchClients: new BatchClients(providers, config) };
@@ -84,7 +86,8 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         let result: unknown;
         try {
           result = await handler(deps, job);
-        } catch (e) {
+        } catch (caught) {
+          const e = outageRetry(ctx, job, caught);
           if (!(e instanceof DelayJobError) || !token) throw e;
           // Back to the queue without spending an attempt, with the reason where people look.
           log.warn({ reason: e.message, delayMs: e.delayMs }, 'job delayed');
@@ -116,7 +119,12 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         .then((b) => ctx.logger.warn({ ...b, attempt: job.attemptsMade, final, err: coerceError(err).message }, 'job failed'));
       if (final) settle(queue, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
     });
-    w.on('error', (err) => ctx.logger.error({ queue, err: coerceError(err).message }, 'worker error'));
+    w.on('error', (err) => {
+      // A lost connection is one outage line (ctx.outages), not one log line per reconnect attempt.
+      const lost = lostService(err, config);
+      if (lost) ctx.outages.down(lost, err);
+      else ctx.logger.error({ queue, err: coerceError(err).message }, 'worker error');
+    });
     return w;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));

@@ -11,6 +11,7 @@ import { ConfigError, ServiceUnavailableError, UsageError, coerceError, exitCode
 import { packageVersion } from '../paths.ts';
 import { MigrationError } from '../store/migrate.ts';
 import { createOutput, type Output } from './output.ts';
+import { progressBreak } from './progress.ts';
 import * as dbCommand from './commands/db.ts';
 import * as statusCommand from './commands/status.ts';
 import * as batchesCommand from './commands/batches.ts';
@@ -54,7 +55,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const out = createOutput(jsonOf(args));
         let ctx: Context | undefined;
         try {
-          ctx = createContext(configOf());
+          ctx = createContext(configOf(), { notice: (line) => process.stderr.write(`${progressBreak()}embedq: ${line}\n`) });
           setExit(await fn(ctx, out, ...args));
         } catch (e) {
           setExit(report(coerceError(e), out));

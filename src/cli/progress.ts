@@ -9,6 +9,11 @@ export interface ProgressSnapshot {
   extra?: string;
 }
 
+/** What to write before a line of its own on stderr so it does not run into a progress line drawn in place. */
+export function progressBreak(stream: NodeJS.WriteStream = process.stderr): string {
+  return stream.isTTY ? '\r\x1b[2K' : '';
+}
+
 export class Progress {
   readonly #stream: NodeJS.WriteStream;
   readonly #enabled: boolean;

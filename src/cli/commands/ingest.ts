@@ -123,7 +123,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     const waited = o.wait !== false && jobs > 0;
     if (waited) {
       if (o.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
-      await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined);
+      await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx);
     }
     const s = (await runs.get(runId))!;
     return { ...summarize(s, modelKey ?? '', waited, Date.now() - started), mode };

@@ -62,7 +62,7 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
     await queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
     if (a.wait !== false) {
       if (a.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-reembed-${process.pid}` });
-      await waitForRun(runs, queues, ctx.db, runId, new Progress(a.progress ?? false), local !== undefined);
+      await waitForRun(runs, queues, ctx.db, runId, new Progress(a.progress ?? false), local !== undefined, ctx);
     }
   } finally {
     await local?.close();
