@@ -10,6 +10,7 @@ import { createContext, type Context } from '../context.ts';
 import { ConfigError, ServiceUnavailableError, UsageError, coerceError, exitCodeFor } from '../errors.ts';
 import { packageVersion } from '../paths.ts';
 import { MigrationError } from '../store/migrate.ts';
+import { describeServiceError } from '../service-errors.ts';
 import { createOutput, type Output } from './output.ts';
 import { progressBreak } from './progress.ts';
 import * as dbCommand from './commands/db.ts';
@@ -58,7 +59,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           ctx = createContext(configOf(), { notice: (line) => process.stderr.write(`${progressBreak()}embedq: ${line}\n`) });
           setExit(await fn(ctx, out, ...args));
         } catch (e) {
-          setExit(report(coerceError(e), out));
+          setExit(report(ctx ? describeServiceError(coerceError(e), ctx.config) : coerceError(e), out));
         } finally {
           await ctx?.close();
         }
