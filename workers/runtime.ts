@@ -17,6 +17,7 @@ import { CATALOG } from '../jobs/catalog.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { upsertSystemSchedules } from '../jobs/schedules.ts';
 import type { JobDeps } from '../jobs/deps.ts';
+import { startHeartbeat } from './heartbeat.ts';
 import { outageRetry } from './outage-retry.ts';
 
 export interface WorkerOptions {
@@ -24,7 +25,7 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Ingest jobs at once. @default config.worker.ingestConcurrency */
   ingestConcurrency?: number;
-  /** Name shown by `queue.getWorkers()` (how `ingest` tells whether a worker runs). */
+  /** Name shown by `queue.getWorkers()` and in the worker's heartbeat entry. */
   name?: string;
   /** How often open provider batches are polled. @default config batch.pollMs */
   batchPollMs?: number;
@@ -131,6 +132,8 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
   // The system's schedules (batch polling, cache GC, spend rollup), upserted by name: every worker
   // declares the same ones, so each exists once and survives restarts.
   await upsertSystemSchedules(queues, opts.batchPollMs ? { ...config, batch: { ...config.batch, pollMs: opts.batchPollMs } } : config);
+  // How CLIs tell that a worker serves this deployment (workers/heartbeat.ts).
+  const heartbeat = await startHeartbeat(ctx.redis, config.redisPrefix, opts.name ?? `embedq-worker-${process.pid}`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -138,6 +141,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     close() {
       // Worker.close() waits for active jobs to finish; what is not picked up stays queued.
       closing ??= (async () => {
+        await heartbeat.stop();
         await Promise.all(workers.map((w) => w.close()));
         await queues.close();
         connection.disconnect();

@@ -1,9 +1,11 @@
 import type { Context } from '../context.ts';
 import { lostService } from '../outage.ts';
+import { redactUrl } from '../config/redact.ts';
 import type { Queues } from '../queue/producer.ts';
 import type { RunState, RunTracker } from '../queue/runs.ts';
 import type { Db } from '../store/db.ts';
-import type { Progress } from './progress.ts';
+import { liveWorkers } from '../../workers/heartbeat.ts';
+import { fmtDuration, type Progress } from './progress.ts';
 
 /**
  * Waits until a run is finalized, updating the progress line. If nothing is queued, no provider
@@ -11,7 +13,9 @@ import type { Progress } from './progress.ts';
  * between failing a job and recording it): stop waiting rather than hang.
  *
  * A poll that fails because Redis or Postgres went away (a restart) is reported once through
- * `ctx.outages` and retried: the run goes on in the workers, so the wait goes on too.
+ * `ctx.outages` and retried: the run goes on in the workers, so the wait goes on too. When the
+ * run makes no progress for `config.stallNoticeMs`, the progress line says so and names where
+ * it expects a worker.
  */
 export async function waitForRun(
   runs: RunTracker,
@@ -20,9 +24,12 @@ export async function waitForRun(
   runId: string,
   progress: Progress,
   localWorker: boolean,
-  ctx?: Pick<Context, 'config' | 'outages'>,
+  ctx?: Pick<Context, 'config' | 'outages' | 'redis'>,
 ): Promise<void> {
   let idlePolls = 0;
+  let lastSig = '';
+  let lastMove = Date.now();
+  let stallShown = false;
   for (;;) {
     let s: RunState;
     let idle: boolean;
@@ -39,12 +46,23 @@ export async function waitForRun(
       await sleep(1000);
       continue;
     }
+    const sig = `${s.live.done}/${s.live.chunks}/${s.ingestSettled}/${s.embedSettled}/${s.embedJobs}/${s.finalizeStartedAt}`;
+    if (sig !== lastSig) [lastSig, lastMove, stallShown] = [sig, Date.now(), false];
+    const stalledFor = Date.now() - lastMove;
+    let stall = '';
+    if (ctx && !s.finalized && stalledFor >= ctx.config.stallNoticeMs) {
+      const seen = await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => undefined);
+      stall = `  NO PROGRESS for ${fmtDuration(stalledFor)}: ${seen === 0 ? 'no worker is running' : `${seen ?? '?'} worker(s) seen but none is moving`} on ${redactUrl(ctx.config.redisUrl)} prefix ${ctx.config.redisPrefix}; start one with \`embedq worker\``;
+    }
     progress.update({
       done: Math.min(s.live.done, s.live.chunks),
       total: s.live.chunks,
       label: 'chunks',
-      extra: `cache hits ${s.live.hits}  embed jobs ${s.embedSettled}/${s.embedJobs}  read ${s.ingestSettled}/${s.ingestJobs} slices${s.failedJobs ? `  FAILED JOBS ${s.failedJobs}` : ''}`,
+      extra: `cache hits ${s.live.hits}  embed jobs ${s.embedSettled}/${s.embedJobs}  read ${s.ingestSettled}/${s.ingestJobs} slices${s.failedJobs ? `  FAILED JOBS ${s.failedJobs}` : ''}${stall}`,
+      // A new stall notice is printed at once, also where the line is otherwise drawn every few seconds.
+      force: stall !== '' && !stallShown,
     });
+    if (stall) stallShown = true;
     if (s.finalized) break;
     idlePolls = idle ? idlePolls + 1 : 0;
     if (idlePolls >= (localWorker ? 20 : 120)) break;

@@ -136,6 +136,8 @@ export const configSchema = z.strictObject({
     .refine((v) => v.length >= 16, 'a secret of at least 16 characters (e.g. from `openssl rand -hex 24`)')
     .optional(),
   // ── end adminToken ──────────────────────────────────────────────────────────────────────────
+  /** A waiting command (ingest, reembed) says so on its progress line when its run has not moved for this long. @default 30000 */
+  stallNoticeMs: positiveInt.default(30_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
 });
 
@@ -166,6 +168,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   EMBEDQ_PROVIDER_ATTEMPTS: 'worker.providerAttempts',
   EMBEDQ_BUDGET_RECHECK_MS: 'worker.budgetRecheckMs',
   EMBEDQ_LOG_LEVEL: 'logLevel',
+  EMBEDQ_STALL_NOTICE_MS: 'stallNoticeMs',
   EMBEDQ_BATCH_POLL_MS: 'batch.pollMs',
   EMBEDQ_BATCH_AUTO_THRESHOLD: 'batch.autoThreshold',
   EMBEDQ_ADMIN_TOKEN: 'adminToken',

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
+import { liveWorkers } from '../../../workers/heartbeat.ts';
 import type { IngestSourceSpec } from '../../pipeline/types.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
@@ -122,7 +123,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     });
     const waited = o.wait !== false && jobs > 0;
     if (waited) {
-      if (o.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
+      if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
       await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx);
     }
     const s = (await runs.get(runId))!;
