@@ -12,6 +12,8 @@ export interface Blocker {
   waitBlocked(relations: string[], timeoutMs?: number): Promise<number[]>;
   /** Terminates every backend our locks block, then releases the locks. Returns how many were ended. */
   terminateBlockedAndRelease(): Promise<number>;
+  /** Releases the locks; the blocked statements go on. */
+  release(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,10 @@ export async function blockTables(databaseUrl: string, schema: string, tables: [
       await admin.query('ROLLBACK');
       open = false;
       return rows[0]!.n;
+    },
+    async release() {
+      await admin.query('ROLLBACK');
+      open = false;
     },
     async close() {
       if (open) await admin.query('ROLLBACK').catch(() => undefined);
