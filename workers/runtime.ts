@@ -19,6 +19,7 @@ import { upsertSystemSchedules } from '../jobs/schedules.ts';
 import type { JobDeps } from '../jobs/deps.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { outageRetry } from './outage-retry.ts';
+import { ActiveJobs } from './interrupt.ts';
 
 export interface WorkerOptions {
   /** Embed jobs at once. @default config.worker.concurrency */
@@ -34,6 +35,8 @@ export interface WorkerOptions {
 export interface RunningWorkers {
   workers: Worker[];
   close(): Promise<void>;
+  /** For an interrupted CLI: stop taking jobs and put this process's active jobs back in the queue at once. Returns how many. */
+  release(): Promise<number>;
 }
 
 export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Promise<RunningWorkers> {
@@ -77,6 +80,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     }
   };
 
+  const active = new ActiveJobs(); // what an interrupted CLI puts back in the queue (release below)
   const workers = (Object.keys(CATALOG) as QueueName[]).map((queue) => {
     const handler = CATALOG[queue] as (deps: JobDeps, job: Job) => Promise<unknown>;
     const w = new Worker(
@@ -111,6 +115,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         maxStalledCount: 2,
       },
     );
+    active.watch(w);
     w.on('failed', (job, err) => {
       if (!job) return;
       const attempts = job.opts.attempts ?? JOB_DEFAULTS[queue].attempts ?? 1;
@@ -138,6 +143,10 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
   let closing: Promise<void> | undefined;
   return {
     workers,
+    async release() {
+      await heartbeat.stop();
+      return active.release(Object.values(QUEUES).map((n) => queues[n]));
+    },
     close() {
       // Worker.close() waits for active jobs to finish; what is not picked up stays queued.
       closing ??= (async () => {

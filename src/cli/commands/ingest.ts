@@ -15,6 +15,7 @@ import { ensureIndex, getIndex } from '../../store/indexes.ts';
 import { schemaState } from '../../store/migrate.ts';
 import { upsertModelVersion } from '../../store/models.ts';
 import type { CommandEnv } from '../main.ts';
+import { exitOnInterrupt } from '../interrupt.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 import { formatDryRun, readFields, runDryRun } from './ingest-dry-run.ts';
@@ -38,6 +39,8 @@ export interface IngestOptions {
   wait?: boolean;
   localWorker?: boolean;
   progress?: boolean;
+  /** On SIGINT/SIGTERM while waiting: release this process's jobs, say how to resume, exit 130 (the CLI). */
+  exitOnInterrupt?: boolean;
 }
 
 export interface IngestSummary {
@@ -123,8 +126,13 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     });
     const waited = o.wait !== false && jobs > 0;
     if (waited) {
-      if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
-      await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx);
+      const unwatch = o.exitOnInterrupt ? exitOnInterrupt(async () => interrupted(runId, await local?.release())) : undefined;
+      try {
+        if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
+        await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx);
+      } finally {
+        unwatch?.();
+      }
     }
     const s = (await runs.get(runId))!;
     return { ...summarize(s, modelKey ?? '', waited, Date.now() - started), mode };
@@ -132,6 +140,15 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     await local?.close();
     await queues.close();
   }
+}
+
+/** What an interrupted ingest says: what was released and how the run can be finished. */
+function interrupted(runId: string, released: number | undefined): string[] {
+  if (released === undefined) return [`stopped waiting for run ${runId}; it goes on in the running \`embedq worker\` processes (see \`embedq status\`)`];
+  return [
+    `run ${runId} interrupted: ${released} active job${released === 1 ? '' : 's'} moved back to the queue; nothing done so far is lost`,
+    'to resume, start `embedq worker` (it finishes the queued jobs), or run the same `embedq ingest` command again (finished documents are skipped)',
+  ];
 }
 
 /**
@@ -228,7 +245,7 @@ export function register(program: Command, env: CommandEnv): void {
           return 0;
         }
         if (!['sync', 'batch', 'auto'].includes(opts.mode)) throw new UsageError(`--mode must be sync, batch or auto, not ${JSON.stringify(opts.mode)}`);
-        const s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json });
+        const s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json, exitOnInterrupt: true });
         out.result(s, formatIngest);
         return s.failedJobs > 0 ? 1 : 0;
       }),
