@@ -4,14 +4,15 @@
  * worker started afterwards finishes the run.
  */
 import { inject } from 'vitest';
+import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { waitForRun } from '../../src/cli/run-wait.ts';
 import { Progress } from '../../src/cli/progress.ts';
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createQueues } from '../../src/queue/producer.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
+import { migrate } from '../../src/store/migrate.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
-import { runCli } from '../support/cli.ts';
 import { spawnCli } from '../support/cli-live.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { dropNamespace, expect, test, testConfig, uniqueName } from '../support/fixtures.ts';
@@ -26,8 +27,8 @@ test('SIGINT during ingest releases its active job, says how to resume and exits
   const queues = createQueues(ctx.redis, schema);
   let worker: RunningWorkers | undefined;
   try {
-    expect((await runCli(['db', 'migrate'], env)).code).toBe(0);
-    expect((await runCli(['ingest', writeCorpus({ 'seed.txt': prose(0, 3) }), '--index', 'docs'], env)).code).toBe(0);
+    await migrate(ctx.db, schema);
+    await runIngest(ctx, { paths: [writeCorpus({ 'seed.txt': prose(0, 3) })], index: 'docs' });
     // The run's ingest job waits on this lock, active and locked in the CLI's in-process worker.
     const blocker = await blockTables(services.databaseUrl, schema, [['documents', 'SHARE']]);
     let r;
@@ -59,4 +60,4 @@ test('SIGINT during ingest releases its active job, says how to resume and exits
     await ctx.close();
     await dropNamespace(schema);
   }
-}, 90_000);
+}, 150_000);

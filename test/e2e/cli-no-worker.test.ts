@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
-import { runCli } from '../support/cli.ts';
+import { migrate } from '../../src/store/migrate.ts';
 import { spawnCli } from '../support/cli-live.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { dropNamespace, expect, test, testConfig, uniqueName } from '../support/fixtures.ts';
@@ -16,7 +16,7 @@ test('ingest with no worker names Redis, the prefix and `embedq worker` on its p
   const ctx = createContext(testConfig({ dbSchema: schema, redisPrefix: schema }), { logger: createLogger('silent') });
   let worker: RunningWorkers | undefined;
   try {
-    expect((await runCli(['db', 'migrate'], env)).code).toBe(0);
+    await migrate(ctx.db, schema);
     const cli = spawnCli(['ingest', writeCorpus({ 'a.txt': prose(3, 8) }), '--index', 'docs', '--no-local-worker'], env);
     await cli.waitForStderr(/NO PROGRESS/);
     worker = await startWorkers(ctx);
@@ -30,4 +30,4 @@ test('ingest with no worker names Redis, the prefix and `embedq worker` on its p
     await ctx.close();
     await dropNamespace(schema);
   }
-});
+}, 120_000);

@@ -4,10 +4,13 @@
  * restarted while the run's ingest job waits on a Postgres lock the test holds.
  */
 import { inject } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { createContext } from '../../src/context.ts';
+import { createLogger } from '../../src/logger.ts';
+import { migrate } from '../../src/store/migrate.ts';
 import { spawnCli } from '../support/cli-live.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
-import { dropNamespace, expect, test, uniqueName } from '../support/fixtures.ts';
+import { dropNamespace, expect, test, testConfig, uniqueName } from '../support/fixtures.ts';
 import { blockTables } from '../support/pg-chaos.ts';
 import { startThrowawayRedis } from '../support/throwaway-redis.ts';
 
@@ -18,9 +21,14 @@ test('ingest rides out a Redis restart with one line per outage and no raw ECONN
   const schema = uniqueName('e2e');
   const env = { REDIS_URL: redis.url, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema };
   try {
-    expect((await runCli(['db', 'migrate'], env)).code).toBe(0);
     // The index exists first, so only the run's document write waits on the lock.
-    expect((await runCli(['ingest', writeCorpus({ 'seed.txt': prose(0, 3) }), '--index', 'docs'], env)).code).toBe(0);
+    const ctx = createContext(testConfig({ redisUrl: redis.url, dbSchema: schema, redisPrefix: schema }), { logger: createLogger('silent') });
+    try {
+      await migrate(ctx.db, schema);
+      await runIngest(ctx, { paths: [writeCorpus({ 'seed.txt': prose(0, 3) })], index: 'docs' });
+    } finally {
+      await ctx.close();
+    }
     const blocker = await blockTables(services.databaseUrl, schema, [['documents', 'SHARE']]);
     try {
       const cli = spawnCli(['ingest', writeCorpus({ 'a.txt': prose(1, 10), 'b.txt': prose(2, 10) }), '--index', 'docs'], env);
@@ -44,4 +52,4 @@ test('ingest rides out a Redis restart with one line per outage and no raw ECONN
     await dropNamespace(schema).catch(() => undefined);
     await redis.destroy();
   }
-}, 90_000);
+}, 150_000);
