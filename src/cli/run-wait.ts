@@ -25,8 +25,15 @@ export async function waitForRun(
   progress: Progress,
   localWorker: boolean,
   ctx?: Pick<Context, 'config' | 'outages' | 'redis'>,
+  /**
+   * Starts an in-process worker. Given, it is called when no worker heartbeat is live under the
+   * prefix (checked every few seconds): a worker that was counted at the start may have died since
+   * (a killed worker's entry lapses after HEARTBEAT.ttlMs).
+   */
+  startLocal?: () => Promise<void>,
 ): Promise<void> {
   let idlePolls = 0;
+  let polls = 0;
   let lastSig = '';
   let lastMove = Date.now();
   let stallShown = false;
@@ -64,6 +71,10 @@ export async function waitForRun(
     });
     if (stall) stallShown = true;
     if (s.finalized) break;
+    if (ctx && startLocal && !localWorker && ++polls % 20 === 0 && (await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => 1)) === 0) {
+      await startLocal();
+      localWorker = true;
+    }
     idlePolls = idle ? idlePolls + 1 : 0;
     if (idlePolls >= (localWorker ? 20 : 120)) break;
     await sleep(250);

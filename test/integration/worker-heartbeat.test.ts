@@ -35,3 +35,12 @@ test('a worker on Redis db 3 does not count as running for db 5 with the same pr
     await Promise.all([db3.close(), db5.close()]);
   }
 }, 45_000);
+
+test('a worker counted at the start that dies (its heartbeat lapses) does not leave ingest waiting: it starts its own worker', async ({ ctx }) => {
+  // The entry of a worker killed a moment ago, lapsing in 1 s (scores are expiry times in ms).
+  await ctx.redis.zadd(`${ctx.config.redisPrefix}:workers:alive`, Date.now() + 1000, 'killed-worker');
+  expect((await runStatus(ctx)).workers).toBe(1);
+  const s = await runIngest(ctx, { paths: [writeCorpus({ 'a.txt': prose(4, 6) })], index: 'docs' });
+  expect(s).toMatchObject({ documents: 1, failedJobs: 0, waited: true });
+  expect(s.embedded).toBe(s.chunks);
+}, 45_000);

@@ -128,8 +128,9 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     if (waited) {
       const unwatch = o.exitOnInterrupt ? exitOnInterrupt(async () => interrupted(runId, await local?.release())) : undefined;
       try {
-        if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
-        await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx);
+        const startLocal = async () => void (local ??= await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` }));
+        if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) await startLocal();
+        await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx, o.localWorker !== false ? startLocal : undefined);
       } finally {
         unwatch?.();
       }
