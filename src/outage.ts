@@ -18,7 +18,8 @@ const REDIS_MESSAGES = /Connection is closed|Stream isn't writeable|Reached the 
 
 /** Which service a failed call lost, or undefined when the error is not a lost connection. */
 export function lostService(e: unknown, urls?: { redisUrl: string; databaseUrl: string }): Service | undefined {
-  if (e instanceof ServiceUnavailableError) return e.service;
+  // Wrong credentials or a missing database are not an outage: waiting would not fix them.
+  if (e instanceof ServiceUnavailableError) return /authentication failed|does not exist/.test(e.message) ? undefined : e.service;
   const err = e as (Error & { code?: unknown; port?: unknown }) | null | undefined;
   if (!err || typeof err !== 'object') return undefined;
   const code = typeof err.code === 'string' ? err.code : '';
