@@ -7,6 +7,7 @@ import type { Config } from './config/schema.ts';
 import { createPool, type Db } from './store/db.ts';
 import { createRedis } from './queue/connection.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { OutageReporter } from './outage.ts';
 
 export interface Context {
   readonly config: Config;
@@ -14,19 +15,30 @@ export interface Context {
   /** A shared connection for commands (not for BullMQ's blocking worker connection). */
   readonly redis: Redis;
   readonly logger: Logger;
+  /** One line per Redis/Postgres outage, shared by every connection of the process. */
+  readonly outages: OutageReporter;
   close(): Promise<void>;
 }
 
-export function createContext(config: Config, opts: { logger?: Logger; poolSize?: number } = {}): Context {
-  const db = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: opts.poolSize ?? 10 });
-  const redis = createRedis(config.redisUrl);
+export interface ContextOptions {
+  logger?: Logger;
+  poolSize?: number;
+  /** Where outage lines go (the CLI prints them on stderr). @default the logger, at warn */
+  notice?: (line: string) => void;
+}
+
+export function createContext(config: Config, opts: ContextOptions = {}): Context {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  const outages = new OutageReporter(opts.notice ?? ((line) => logger.warn(line)), config);
+  const db = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: opts.poolSize ?? 10, onLost: (e) => outages.down('postgres', e), onConnect: () => outages.up('postgres') });
+  const redis = createRedis(config.redisUrl, {}, { onLost: (e) => outages.down('redis', e), onReady: () => outages.up('redis') });
   let closed = false;
   return {
     config,
     db,
     redis,
     logger,
+    outages,
     async close() {
       if (closed) return;
       closed = true;

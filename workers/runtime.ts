@@ -7,6 +7,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Context } from '../src/context.ts';
 import { redactError } from '../src/config/redact.ts';
 import { DelayJobError, InvalidPayloadError, coerceError } from '../src/errors.ts';
+import { lostService } from '../src/outage.ts';
 import { BatchClients } from '../src/providers/batch-clients.ts';
 import { ProviderPool } from '../src/providers/pool.ts';
 import { createRedis } from '../src/queue/connection.ts';
@@ -19,13 +20,16 @@ import { getIndexVersion } from '../src/store/indexes.ts';
 import { upsertSystemSchedules } from '../jobs/schedules.ts';
 import { checkPayload } from '../jobs/validate.ts';
 import type { JobDeps } from '../jobs/deps.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { outageRetry } from './outage-retry.ts';
+import { ActiveJobs } from './interrupt.ts';
 
 export interface WorkerOptions {
   /** Embed jobs at once. @default config.worker.concurrency */
   concurrency?: number;
   /** Ingest jobs at once. @default config.worker.ingestConcurrency */
   ingestConcurrency?: number;
-  /** Name shown by `queue.getWorkers()` (how `ingest` tells whether a worker runs). */
+  /** Name shown by `queue.getWorkers()` and in the worker's heartbeat entry. */
   name?: string;
   /** How often open provider batches are polled. @default config batch.pollMs */
   batchPollMs?: number;
@@ -34,11 +38,13 @@ export interface WorkerOptions {
 export interface RunningWorkers {
   workers: Worker[];
   close(): Promise<void>;
+  /** For an interrupted CLI: stop taking jobs and put this process's active jobs back in the queue at once. Returns how many. */
+  release(): Promise<number>;
 }
 
 export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Promise<RunningWorkers> {
   const { config } = ctx;
-  const connection = createRedis(config.redisUrl);
+  const connection = createRedis(config.redisUrl, {}, { onLost: (e) => ctx.outages.down('redis', e), onReady: () => ctx.outages.up('redis') });
   const queues = createQueues(ctx.redis, config.redisPrefix, { embedAttempts: config.worker.embedAttempts });
   const providers = new ProviderPool(ctx.db, config, ctx.redis);
   // Shutdown drains provider calls: those in flight finish (they are paid for), no new one starts.
@@ -80,6 +86,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
   };
 
   const starts = new AttemptTracker(ctx.redis, config.redisPrefix);
+  const active = new ActiveJobs(); // what an interrupted CLI puts back in the queue (release below)
   const workers = (Object.keys(CATALOG) as QueueName[]).map((queue) => {
     const handler = CATALOG[queue] as (deps: JobDeps, job: Job) => Promise<unknown>;
     const w = new Worker(
@@ -99,8 +106,9 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         try {
           await checkPayload(deps, queue, job);
           result = await handler(deps, job);
-        } catch (e) {
+        } catch (caught) {
           if (tracked) await starts.end(queue, tracked.id, tracked.token).catch(() => {});
+          const e = outageRetry(ctx, job, caught);
           // BullMQ stores the message and stack in Redis, where the dashboard shows them.
           if (!(e instanceof DelayJobError) || !token) throw redactError(e);
           // Back to the queue without spending an attempt, with the reason where people look.
@@ -126,6 +134,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         maxStalledCount: NO_STALL_LIMIT,
       },
     );
+    active.watch(w);
     w.on('failed', (job, err) => {
       if (!job) return;
       const attempts = job.opts.attempts ?? JOB_DEFAULTS[queue].attempts ?? 1;
@@ -137,22 +146,34 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
       // A refused payload is not provably part of the run it names, so it settles nothing there.
       if (final && !(err instanceof InvalidPayloadError)) settle(queue, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
     });
-    w.on('error', (err) => ctx.logger.error({ queue, err: coerceError(err).message }, 'worker error'));
+    w.on('error', (err) => {
+      // A lost connection is one outage line (ctx.outages), not one log line per reconnect attempt.
+      const lost = lostService(err, config);
+      if (lost) ctx.outages.down(lost, err);
+      else ctx.logger.error({ queue, err: coerceError(err).message }, 'worker error');
+    });
     return w;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   // The system's schedules (batch polling, cache GC, spend rollup), upserted by name: every worker
   // declares the same ones, so each exists once and survives restarts.
   await upsertSystemSchedules(queues, opts.batchPollMs ? { ...config, batch: { ...config.batch, pollMs: opts.batchPollMs } } : config);
+  // How CLIs tell that a worker serves this deployment (workers/heartbeat.ts).
+  const heartbeat = await startHeartbeat(ctx.redis, config.redisPrefix, opts.name ?? `embedq-worker-${process.pid}`);
 
   let closing: Promise<void> | undefined;
   return {
     workers,
+    async release() {
+      await heartbeat.stop();
+      return active.release(Object.values(QUEUES).map((n) => queues[n]));
+    },
     close() {
       // Worker.close() waits for active jobs to finish; what is not picked up stays queued. Embed
       // jobs end soon: their requests in flight finish and are stored, the rest is re-queued.
       closing ??= (async () => {
         drain.abort(new Error('worker shutting down'));
+        await heartbeat.stop();
         await Promise.all(workers.map((w) => w.close()));
         await queues.close();
         connection.disconnect();

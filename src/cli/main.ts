@@ -10,7 +10,9 @@ import { createContext, type Context } from '../context.ts';
 import { ConfigError, ServiceUnavailableError, UsageError, coerceError, exitCodeFor } from '../errors.ts';
 import { packageVersion } from '../paths.ts';
 import { MigrationError } from '../store/migrate.ts';
+import { describeServiceError } from '../service-errors.ts';
 import { createOutput, type Output } from './output.ts';
+import { progressBreak } from './progress.ts';
 import * as dbCommand from './commands/db.ts';
 import * as statusCommand from './commands/status.ts';
 import * as batchesCommand from './commands/batches.ts';
@@ -55,10 +57,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const out = createOutput(jsonOf(args));
         let ctx: Context | undefined;
         try {
-          ctx = createContext(configOf());
+          ctx = createContext(configOf(), { notice: (line) => process.stderr.write(`${progressBreak()}embedq: ${line}\n`) });
           setExit(await fn(ctx, out, ...args));
         } catch (e) {
-          setExit(report(coerceError(e), out));
+          setExit(report(ctx ? describeServiceError(coerceError(e), ctx.config) : coerceError(e), out));
         } finally {
           await ctx?.close();
         }

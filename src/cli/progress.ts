@@ -7,6 +7,13 @@ export interface ProgressSnapshot {
   total: number;
   label: string;
   extra?: string;
+  /** Print this line now even where lines are otherwise printed every few seconds (a new warning). */
+  force?: boolean;
+}
+
+/** What to write before a line of its own on stderr so it does not run into a progress line drawn in place. */
+export function progressBreak(stream: NodeJS.WriteStream = process.stderr): string {
+  return stream.isTTY ? '\r\x1b[2K' : '';
 }
 
 export class Progress {
@@ -34,7 +41,7 @@ export class Progress {
     const eta = rate > 0 && s.total > s.done ? ` ETA ${fmtDuration(((s.total - s.done) / rate) * 1000)}` : '';
     const line = `${bar} ${s.done}/${s.total} ${s.label}  ${rate.toFixed(0)}/s${eta}  ${fmtDuration(now - this.#started)}${s.extra ? `  ${s.extra}` : ''}`;
     if (this.#stream.isTTY) this.#stream.write(`\r\x1b[2K${line}`);
-    else if (now - this.#lastLine >= 5000) {
+    else if (s.force || now - this.#lastLine >= 5000) {
       this.#stream.write(`${line}\n`);
       this.#lastLine = now;
     }

@@ -156,6 +156,8 @@ export const configSchema = z.strictObject({
   /** Bearer token for /metrics when `serve` listens beyond loopback; the admin token when unset. @default undefined */
   metricsToken: z.string().refine(strongSecret, SECRET_RULE).optional(),
   // ── end adminToken ──────────────────────────────────────────────────────────────────────────
+  /** A waiting command (ingest, reembed) says so on its progress line when its run has not moved for this long. @default 30000 */
+  stallNoticeMs: positiveInt.default(30_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
 });
 
@@ -186,6 +188,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   EMBEDQ_PROVIDER_ATTEMPTS: 'worker.providerAttempts',
   EMBEDQ_BUDGET_RECHECK_MS: 'worker.budgetRecheckMs',
   EMBEDQ_LOG_LEVEL: 'logLevel',
+  EMBEDQ_STALL_NOTICE_MS: 'stallNoticeMs',
   EMBEDQ_BATCH_POLL_MS: 'batch.pollMs',
   EMBEDQ_BATCH_AUTO_THRESHOLD: 'batch.autoThreshold',
   EMBEDQ_ADMIN_TOKEN: 'adminToken',

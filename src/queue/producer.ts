@@ -18,7 +18,13 @@ export type Queues = Record<QueueName, Queue> & { close(): Promise<void> };
 export function createQueues(connection: Redis, prefix: string, opts: { embedAttempts?: number } = {}): Queues {
   const defaults = (name: QueueName): JobsOptions =>
     name === 'embed' && opts.embedAttempts ? { ...JOB_DEFAULTS.embed, attempts: opts.embedAttempts } : JOB_DEFAULTS[name];
-  const make = (name: QueueName) => new Queue(name, { connection, prefix, defaultJobOptions: defaults(name) });
+  const make = (name: QueueName) => {
+    const queue = new Queue(name, { connection, prefix, defaultJobOptions: defaults(name) });
+    // A queue re-emits its connection's errors; unheard, BullMQ prints each one raw on stderr
+    // (one per reconnect attempt, per queue). The connection's own listener reports the outage once.
+    queue.on('error', () => undefined);
+    return queue;
+  };
   const q = { ingest: make(QUEUES.ingest), embed: make(QUEUES.embed), finalize: make(QUEUES.finalize), batches: make(QUEUES.batches), reembed: make(QUEUES.reembed), schedules: make(QUEUES.schedules) };
   return {
     ...q,

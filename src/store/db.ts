@@ -4,7 +4,8 @@
  * per file) and pgvector's types resolve from public.
  */
 import pg from 'pg';
-import { ServiceUnavailableError } from '../errors.ts';
+import { ServiceUnavailableError, coerceError } from '../errors.ts';
+import { lostService } from '../outage.ts';
 import { redactUrl } from '../config/redact.ts';
 
 export type Db = pg.Pool;
@@ -15,6 +16,10 @@ export interface DbOptions {
   schema: string;
   max?: number;
   applicationName?: string;
+  /** Told when a connection is lost (server restart, terminated backend); the next query reconnects. */
+  onLost?: (e: Error) => void;
+  /** Told when a new connection is made (after an outage: the service is back). */
+  onConnect?: () => void;
 }
 
 export function createPool(opts: DbOptions): Db {
@@ -26,14 +31,23 @@ export function createPool(opts: DbOptions): Db {
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 10_000,
   });
-  // An idle client's error (server restart) must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
+  // A client's 'error' event (server restart, terminated backend) must not crash the process.
+  // pg-pool listens on idle clients only: a checked-out client (a transaction, a COPY) with no
+  // listener would take the process down with "Unhandled 'error' event". Its query rejects anyway
+  // and the pool drops the broken client on release; the next query reconnects.
+  const lost = (e: Error) => opts.onLost?.(e);
+  pool.on('error', lost);
+  pool.on('connect', (client) => {
+    client.on('error', lost);
+    opts.onConnect?.();
+  });
   return pool;
 }
 
 /** Runs `fn` in a transaction on one client; rolls back on any error. */
 export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await connect(db);
+  let failed: unknown;
   try {
     await client.query('BEGIN');
     const out = await fn(client);
@@ -41,9 +55,11 @@ export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => 
     return out;
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
+    failed = e;
     throw e;
   } finally {
-    client.release();
+    // A client whose connection was lost is dropped, not handed to the next caller.
+    client.release(failed !== undefined && lostService(failed) === 'postgres' ? coerceError(failed) : undefined);
   }
 }
 
@@ -77,7 +93,8 @@ export function describePgError(e: unknown, url: string): Error {
     case '57P03':
       return new ServiceUnavailableError('postgres', where, 'the server is starting up', 'Retry in a moment');
   }
-  if (err.message?.includes('timeout exceeded when trying to connect') || err.message?.includes('Connection terminated'))
-    return new ServiceUnavailableError('postgres', where, 'connection timed out', hint);
+  if (err.message?.includes('timeout exceeded when trying to connect')) return new ServiceUnavailableError('postgres', where, 'connection timed out', hint);
+  if (err.code === '57P01' || err.code === '57P02' || err.message?.includes('Connection terminated') || err.message?.includes('not queryable'))
+    return new ServiceUnavailableError('postgres', where, 'the connection was lost (server restarted or stopped)', 'Retry when it is back');
   return err instanceof Error ? err : new Error(String(e));
 }

@@ -1,5 +1,6 @@
 import type { Context } from '../../context.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
+import { liveWorkers } from '../../../workers/heartbeat.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { createQueues } from '../../queue/producer.ts';
 import { RunTracker } from '../../queue/runs.ts';
@@ -38,8 +39,8 @@ export async function runRetryFailed(ctx: Context, o: { wait?: boolean; localWor
     }
     for (const job of failed) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     if (o.wait !== false && failed.length) {
-      if (o.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-retry-${process.pid}` });
-      for (const id of runIds) await waitForRun(runs, queues, ctx.db, id, new Progress(o.progress ?? false), local !== undefined);
+      if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-retry-${process.pid}` });
+      for (const id of runIds) await waitForRun(runs, queues, ctx.db, id, new Progress(o.progress ?? false), local !== undefined, ctx);
     }
     let failedJobs = 0;
     let embedded = 0;

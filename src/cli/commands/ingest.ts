@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
+import { liveWorkers } from '../../../workers/heartbeat.ts';
 import type { IngestSourceSpec } from '../../pipeline/types.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
@@ -18,6 +19,7 @@ import { schemaState } from '../../store/migrate.ts';
 import { upsertModelVersion } from '../../store/models.ts';
 import type { CommandEnv } from '../main.ts';
 import { wholeNumber } from '../numbers.ts';
+import { exitOnInterrupt } from '../interrupt.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 import { formatDryRun, readFields, runDryRun } from './ingest-dry-run.ts';
@@ -45,6 +47,8 @@ export interface IngestOptions {
   progress?: boolean;
   /** Read links out of the given folders and walk links to directories (never /proc, /sys, /dev). @default false */
   followSymlinks?: boolean | undefined;
+  /** On SIGINT/SIGTERM while waiting: release this process's jobs, say how to resume, exit 130 (the CLI). */
+  exitOnInterrupt?: boolean;
 }
 
 export interface IngestSummary {
@@ -147,8 +151,14 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     });
     const waited = o.wait !== false && jobs > 0;
     if (waited) {
-      if (o.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` });
-      await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined);
+      const unwatch = o.exitOnInterrupt ? exitOnInterrupt(async () => interrupted(runId, await local?.release())) : undefined;
+      try {
+        const startLocal = async () => void (local ??= await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` }));
+        if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) await startLocal();
+        await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx, o.localWorker !== false ? startLocal : undefined);
+      } finally {
+        unwatch?.();
+      }
     }
     const s = (await runs.get(runId))!;
     return { ...summarize(s, modelKey, waited, Date.now() - started), mode };
@@ -156,6 +166,15 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     await local?.close();
     await queues.close();
   }
+}
+
+/** What an interrupted ingest says: what was released and how the run can be finished. */
+function interrupted(runId: string, released: number | undefined): string[] {
+  if (released === undefined) return [`stopped waiting for run ${runId}; it goes on in the running \`embedq worker\` processes (see \`embedq status\`)`];
+  return [
+    `run ${runId} interrupted: ${released} active job${released === 1 ? '' : 's'} moved back to the queue; nothing done so far is lost`,
+    'to resume, start `embedq worker` (it finishes the queued jobs), or run the same `embedq ingest` command again (finished documents are skipped)',
+  ];
 }
 
 /**
@@ -264,7 +283,7 @@ export function register(program: Command, env: CommandEnv): void {
         if (!['sync', 'batch', 'auto'].includes(opts.mode)) throw new UsageError(`--mode must be sync, batch or auto, not ${JSON.stringify(opts.mode)}`);
         let s: IngestSummary;
         try {
-          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json });
+          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json, exitOnInterrupt: true });
         } catch (e) {
           if (!(e instanceof NothingToIngestError)) throw e;
           if (out.json) process.stdout.write(`${JSON.stringify({ ok: false, error: e.message, rejected: e.rejected }, null, 2)}\n`);

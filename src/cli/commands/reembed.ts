@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
+import { liveWorkers } from '../../../workers/heartbeat.ts';
 import type { BackfillPayload } from '../../../jobs/backfill.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
@@ -64,8 +65,8 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
     // Unique per migration even across a recreated database (see migrationRunId).
     await queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
     if (a.wait !== false) {
-      if (a.localWorker !== false && (await queues.embed.getWorkersCount()) === 0) local = await startWorkers(ctx, { name: `embedq-reembed-${process.pid}` });
-      await waitForRun(runs, queues, ctx.db, runId, new Progress(a.progress ?? false), local !== undefined);
+      if (a.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-reembed-${process.pid}` });
+      await waitForRun(runs, queues, ctx.db, runId, new Progress(a.progress ?? false), local !== undefined, ctx);
     }
   } finally {
     await local?.close();

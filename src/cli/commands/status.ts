@@ -4,6 +4,7 @@ import { redactUrl } from '../../config/redact.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { QUEUES } from '../../queue/names.ts';
 import { createQueues } from '../../queue/producer.ts';
+import { liveWorkers } from '../../../workers/heartbeat.ts';
 import { connect } from '../../store/db.ts';
 import { schemaState } from '../../store/migrate.ts';
 import type { CommandEnv } from '../main.ts';
@@ -60,7 +61,7 @@ export async function runStatus(ctx: Context): Promise<StatusResult> {
       const c = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
       queueCounts[name] = { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
     }
-    workers = await queues.embed.getWorkersCount();
+    workers = await liveWorkers(ctx.redis, ctx.config.redisPrefix);
   } finally {
     await queues.close();
   }
