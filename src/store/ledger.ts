@@ -74,7 +74,7 @@ export async function settleAttempt(db: Queryable, id: string, o: AttemptOutcome
   await db.query(
     `UPDATE ledger SET status = $2, tokens = $3, cost_usd = $4, latency_ms = $5, http_status = $6, error = $7
       WHERE id = $1 AND status IN ('sent', 'unknown')`,
-    [id, o.status, o.tokens, o.costUsd, o.latencyMs, o.httpStatus, o.error],
+    [id, o.status, o.tokens, o.costUsd, o.latencyMs, o.httpStatus, o.error == null ? null : redactUrls(o.error)],
   );
 }
 
