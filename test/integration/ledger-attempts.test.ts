@@ -126,7 +126,7 @@ test('a worker killed mid-call leaves a `sent` row; the sweep makes it `unknown`
     expect(log.possiblyBilled).toMatchObject({ calls: 1, tokens: estimate });
     expect(log.rows.map((x) => x.status)).toEqual(['ok', 'unknown']);
     expect(formatLog(log)).toMatch(/unknown[\s\S]*possibly billed: 1 attempt/);
-  }));
+  }), 120_000); // longer than finalized()'s own bound, so a slow run still kills its worker
 
 test('shutdown mid-call: the request in flight finishes and is stored, the rest is not sent and goes back to the queue', () =>
   withSim(
@@ -172,4 +172,4 @@ test('shutdown mid-call: the request in flight finishes and is stored, the rest 
       }
     },
     { rateLimits: { [MODEL]: { rpm: 1 } }, models: { [MODEL]: { maxInputsPerRequest: 2 } } },
-  ));
+  ), 120_000);
