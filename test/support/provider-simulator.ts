@@ -30,8 +30,9 @@ import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, ty
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './simulator-files.ts';
 import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './simulator-http.ts';
 import type { FaultKind, Route, SimLogEntry, SimReply, SimState } from './simulator-route-types.ts';
+import { holdAfter, manualClock, type ManualClock, type RequestGate } from './simulator-clock.ts';
 
-export type { FaultKind, Route, SimLogEntry, SimReply, SimState };
+export type { FaultKind, ManualClock, RequestGate, Route, SimLogEntry, SimReply, SimState };
 
 /** Settable at start and at run time (batch, file and Cohere knobs: see their modules). */
 export interface SimulatorKnobs extends BatchKnobs, FileKnobs, CohereKnobs {
@@ -102,6 +103,18 @@ export interface Simulator {
   set(knobs: Partial<SimulatorKnobs>): void;
   /** The next `n` embeddings requests fail with `kind`. */
   failNext(n: number, kind: FaultKind): void;
+  /**
+   * Stops the lifecycle clock of batches, Cohere datasets and embed jobs (statuses are evaluated
+   * when read): from now on it moves only by `tick(ms)`, so a test steps through every status
+   * instead of racing a poll against a timer. `reset()` gives back the real clock.
+   */
+  manualClock(): ManualClock;
+  /**
+   * Answers the next `n` embeddings requests, then holds every later one unanswered until
+   * `release()`; `held` resolves when the first request is held. A test acts at "after the n-th
+   * request" (kill a worker, look at a run in flight) instead of guessing a moment.
+   */
+  holdAfter(n: number): RequestGate;
   /** Zeroes counters, forgets queued faults, the rate window, files, batches, datasets and jobs. */
   reset(): void;
   close(): Promise<void>;
@@ -127,7 +140,8 @@ const FAULTS: Record<FaultKind, (state: SimState) => SimReply> = {
   'wrong-dims': () => ({ status: 200 }), // answered by the embeddings route with half-size vectors
 };
 
-const embeddings: Route = (req, state) => {
+const embeddings: Route = async (req, state) => {
+  await state.gate?.();
   const parsed = parseEmbeddingsRequest(req.body, state);
   if ('status' in parsed) return parsed;
   const tokens = parsed.tokens.reduce((a, t) => a + t, 0);
@@ -154,7 +168,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const { port: _p, host: _h, apiKey, countTokens, ...initial } = opts;
   set(initial);
   const queued: FaultKind[] = [];
+  let clock: ManualClock | undefined;
   const state: SimState = {
+    now: () => clock?.now() ?? Date.now(),
     knobs,
     countTokens: countTokens ?? ((t) => Math.max(1, Math.ceil(Buffer.byteLength(t, 'utf8') / 4))),
     window: createRateWindow(knobs),
@@ -174,7 +190,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (!(kind in FAULTS)) throw new Error(`unknown fault kind ${JSON.stringify(kind)}; expected one of ${Object.keys(FAULTS).join(', ')}`);
       for (let i = 0; i < n; i++) queued.push(kind);
     },
+    manualClock: () => (clock = manualClock()),
+    holdAfter: (n: number) => holdAfter(state, n),
     reset() {
+      clock = undefined;
+      state.gate = undefined;
       stats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
       queued.length = 0;
       state.window.clear();

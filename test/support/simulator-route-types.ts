@@ -39,6 +39,10 @@ export interface SimState {
   embedders: Map<string, (text: string) => LocalEmbedding>;
   /** The next injected fault, if any (failNext first, then `faultRate`). */
   takeFault(): FaultKind | undefined;
+  /** The lifecycle clock of batches and Cohere datasets and jobs: `Date.now`, or the test's manual clock. */
+  now(): number;
+  /** Set by `holdAfter`: resolves when the embeddings request may be answered. */
+  gate?: () => Promise<void> | undefined;
 }
 
 export interface Route {
