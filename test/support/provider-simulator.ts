@@ -30,6 +30,7 @@ import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, ty
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './simulator-files.ts';
 import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './simulator-http.ts';
 import type { FaultKind, Route, SimLogEntry, SimReply, SimState } from './simulator-route-types.ts';
+import { createFaultSchedule, type FaultPlan, type FaultSchedule } from './simulator-faults.ts';
 import { holdAfter, manualClock, type ManualClock, type RequestGate } from './simulator-clock.ts';
 
 export type { FaultKind, ManualClock, RequestGate, Route, SimLogEntry, SimReply, SimState };
@@ -63,6 +64,8 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   apiKey?: string;
   /** Tokens of one input. @default ceil(UTF-8 bytes / 4), roughly cl100k_base on English */
   countTokens?: (text: string) => number;
+  /** Faults by request number (simulator-faults.ts); none unless given. */
+  schedule?: FaultPlan;
 }
 
 export interface SimulatorStats {
@@ -99,6 +102,8 @@ export interface Simulator {
   /** Base URL for the cohere-ai SDK (`environment` or `baseUrl`), ending in `/cohere`. */
   readonly cohereUrl: string;
   readonly port: number;
+  /** The fault schedule, when started with one: its counters and `onRequest`. */
+  readonly faults: FaultSchedule | undefined;
   stats(): SimulatorStats;
   set(knobs: Partial<SimulatorKnobs>): void;
   /** The next `n` embeddings requests fail with `kind`. */
@@ -146,12 +151,15 @@ const embeddings: Route = async (req, state) => {
   if ('status' in parsed) return parsed;
   const tokens = parsed.tokens.reduce((a, t) => a + t, 0);
   const log = { model: parsed.model, inputs: parsed.inputs.length, tokens, encoding: parsed.encoding, ...(parsed.dimensions ? { dimensions: parsed.dimensions } : {}) };
+  const planned = state.schedule?.take(parsed.inputs.length);
+  if (planned?.reply) return { ...planned.reply, log: { ...log, scheduled: planned.kind } };
   const fault = state.takeFault();
   if (fault && fault !== 'wrong-dims') return { ...FAULTS[fault](state), log: { ...log, fault } };
   const limited = state.window.admit(tokens, parsed.model);
   if (limited) return { ...limited, log };
   const dims = fault === 'wrong-dims' ? Math.max(1, Math.floor((parsed.dimensions ?? parsed.served.dims) / 2)) : undefined;
-  return { status: 200, body: embeddingsResponse(state, parsed, dims), headers: state.window.headers(), log: fault ? { ...log, fault } : log };
+  const late = planned ? { delayMs: planned.delayMs, cut: planned.cut, log: { ...log, scheduled: planned.kind } } : {};
+  return { status: 200, body: embeddingsResponse(state, parsed, dims), headers: state.window.headers(), log: fault ? { ...log, fault } : log, ...late };
 };
 
 const listModels: Route = (_req, state) => ({
@@ -165,7 +173,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const set = (k: Partial<SimulatorKnobs>) => {
     for (const [key, v] of Object.entries(k)) if (v !== undefined || key === 'models') (knobs as unknown as Record<string, unknown>)[key] = v;
   };
-  const { port: _p, host: _h, apiKey, countTokens, ...initial } = opts;
+  const { port: _p, host: _h, apiKey, countTokens, schedule, ...initial } = opts;
   set(initial);
   const queued: FaultKind[] = [];
   let clock: ManualClock | undefined;
@@ -175,6 +183,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     countTokens: countTokens ?? ((t) => Math.max(1, Math.ceil(Buffer.byteLength(t, 'utf8') / 4))),
     window: createRateWindow(knobs),
     embedders: new Map(),
+    ...(schedule ? { schedule: createFaultSchedule(schedule) } : {}),
     takeFault: () => queued.shift() ?? (knobs.faultRate > 0 && Math.random() < knobs.faultRate ? knobs.faultKinds[Math.floor(Math.random() * knobs.faultKinds.length)] : undefined),
   };
   let stats: SimulatorStats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
@@ -245,9 +254,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (isApi) {
       used = { batch: used.batch || /^\/v1\/(files|batches)/.test(path), cohere: used.cohere || cohere };
       stats.requests++;
-      const status = reset ? 'reset' : reply.hold ? 'timeout' : reply.status;
+      const status = reset ? 'reset' : reply.hold ? 'timeout' : reply.cut ? 'cut' : reply.status;
       stats.byStatus[String(status)] = (stats.byStatus[String(status)] ?? 0) + 1;
-      if (reply.status === 200 && !reply.raw && reply.log) {
+      if (reply.status === 200 && !reply.raw && !reply.cut && reply.log) {
         stats.inputs += reply.log.inputs ?? 0;
         stats.tokens += reply.log.tokens ?? 0;
       }
@@ -257,8 +266,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (reset) return void req.socket.destroy();
     if (reply.hold) return; // the client times out; close() ends the socket
     if (knobs.latencyMs > 0) await delay(knobs.latencyMs);
+    if (reply.delayMs) await delay(reply.delayMs);
     if (res.destroyed) return;
     const payload = reply.raw ?? JSON.stringify(reply.body ?? null);
+    if (reply.cut) {
+      res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...reply.headers });
+      res.write(payload.slice(0, Math.floor(payload.length / 2)));
+      return void setImmediate(() => req.socket.destroy());
+    }
     res.writeHead(reply.status, { 'content-type': 'application/json', 'x-request-id': `req_sim_${stats.requests}`, ...reply.headers });
     res.end(payload);
   }
@@ -279,6 +294,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     url: `http://${host}:${addr.port}/v1`,
     cohereUrl: `http://${host}:${addr.port}/cohere`,
     port: addr.port,
+    faults: state.schedule,
     stats: snapshot,
     ...control,
     close: () =>

@@ -5,19 +5,22 @@
 import type { LocalEmbedding } from '../../src/providers/local.ts';
 import type { SimRequest, SimulatorKnobs } from './provider-simulator.ts';
 import type { RateWindow } from './simulator-rate-window.ts';
+import type { FaultSchedule, ScheduledFault } from './simulator-faults.ts';
 
 export type FaultKind = '500' | '429' | 'quota' | 'timeout' | 'malformed' | 'wrong-dims';
 
 export interface SimLogEntry {
   method: string;
   path: string;
-  status: number | 'timeout' | 'reset';
+  status: number | 'timeout' | 'reset' | 'cut';
   model?: string;
   inputs?: number;
   tokens?: number;
   dimensions?: number;
   encoding?: string;
   fault?: FaultKind;
+  /** A fault of the simulator's schedule (simulator-faults.ts). */
+  scheduled?: ScheduledFault;
 }
 
 /** A response to send. `hold` keeps the socket open without answering (a timeout). */
@@ -28,6 +31,10 @@ export interface SimReply {
   raw?: string | Buffer;
   headers?: Record<string, string>;
   hold?: boolean;
+  /** Answered this much later than usual (a slow response). */
+  delayMs?: number;
+  /** Half of the body is sent, then the connection is dropped. */
+  cut?: boolean;
   log?: Partial<SimLogEntry>;
 }
 
@@ -43,6 +50,8 @@ export interface SimState {
   now(): number;
   /** Set by `holdAfter`: resolves when the embeddings request may be answered. */
   gate?: () => Promise<void> | undefined;
+  /** Scheduled faults, when the simulator was started with a `schedule`. */
+  schedule?: FaultSchedule;
 }
 
 export interface Route {
