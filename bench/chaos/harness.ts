@@ -6,7 +6,7 @@
  * Used by `npm run chaos` (run.ts) and the short version in `npm test` (test/chaos/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -81,13 +81,13 @@ function lastWords(file: string): string {
   return (thrown >= 0 && error ? `${lines[thrown]!.trim()} ${error}` : (error ?? lines.at(-1) ?? '(no output)')).slice(0, 300);
 }
 
-/** The CLI's own message: its last `embedq:` line, else its last line. */
+/** The CLI's own message: its last `embedq:` line, else the last error line, else its last line. */
 const cliMessage = (stderr: string) => {
   const lines = stderr.trim().split('\n').filter(Boolean);
-  return (lines.findLast((l) => l.startsWith('embedq')) ?? lines.at(-1) ?? '').slice(0, 300);
+  return (lines.findLast((l) => l.startsWith('embedq')) ?? lines.findLast((l) => /^\w*Error\b/.test(l)) ?? lines.at(-1) ?? '').slice(0, 300);
 };
 
-function runCli(args: string[], env: NodeJS.ProcessEnv, deadline: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+function runCli(args: string[], env: NodeJS.ProcessEnv, deadline: number, logFile?: string): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -99,6 +99,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, deadline: number): Promi
     const t = setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), Math.max(1000, deadline - Date.now()));
     child.once('exit', (code) => {
       clearTimeout(t);
+      if (logFile) writeFileSync(logFile, `$ embedq ${args.join(' ')}\nexit ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}\n`);
       children.delete(child);
       resolve({ code, stdout, stderr, timedOut });
     });
@@ -106,6 +107,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, deadline: number): Promi
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
+  process.once('exit', killAll); // whatever ends this process, no child outlives it
   const log = o.log ?? (() => {});
   const t0 = Date.now();
   const deadline = t0 + o.timeoutMs;
@@ -116,6 +118,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
   const restarts = { redis: 0, postgres: 0 };
   let kills = 0;
   let stopping = false;
+  /** Faults only while the first ingest runs: the checks and the second ingest see a quiet system. */
+  let faulting = true;
+  const bounces: Promise<void>[] = [];
   let sim: Simulator | undefined;
   let redis: Service | undefined;
   let postgres: Service | undefined;
@@ -165,7 +170,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       log(`chaos: ${name} is back (${at()})`);
     };
     sim.faults!.onRequest((n) => {
-      if (stopping) return;
+      if (stopping || !faulting) return;
       if (o.killEvery > 0 && n % o.killEvery === 0) {
         const i = (n / o.killEvery) % o.workers;
         const w = workers[i];
@@ -177,13 +182,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
           w.child.once('exit', () => stopping || spawnWorker(i));
         }
       }
-      if (n === o.redisRestartAt) void bounce('redis', redis!, n).catch((e: unknown) => log(`chaos: redis restart failed: ${String(e)}`));
-      if (n === o.postgresRestartAt) void bounce('postgres', postgres!, n).catch((e: unknown) => log(`chaos: postgres restart failed: ${String(e)}`));
+      if (n === o.redisRestartAt) bounces.push(bounce('redis', redis!, n).catch((e: unknown) => log(`chaos: redis restart failed: ${String(e)}`)));
+      if (n === o.postgresRestartAt) bounces.push(bounce('postgres', postgres!, n).catch((e: unknown) => log(`chaos: postgres restart failed: ${String(e)}`)));
     });
 
     const ingestArgs = ['ingest', corpus, '--index', INDEX, '--model', `openai/${MODEL}`, '--dims', String(o.dims), '--no-local-worker', '--json'];
     log(`chaos: ingesting ${o.chunks} records with ${o.workers} workers (${at()})`);
-    const first = await runCli(ingestArgs, env, deadline);
+    const first = await runCli(ingestArgs, env, deadline, join(dir, 'ingest-1.log'));
     const cliError = first.timedOut ? 'timed out' : first.code !== 0 ? cliMessage(first.stderr) : undefined;
     log(`chaos: ingest exited ${first.code}${cliError ? `: ${cliError}` : ''} (${at()})`);
     // Whatever the CLI did, the workers go on: wait until no job is left before judging.
@@ -193,11 +198,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       idle = p.pending === 0 ? idle + 1 : 0;
       if (idle < 2) await sleep(1000);
     }
+    faulting = false;
+    await Promise.all(bounces);
     const verdict = await verify({ databaseUrl: postgres.url, schema: SCHEMA, redisUrl: redis.url, prefix: PREFIX, index: INDEX, model: MODEL, nativeDims: 1536, expectedDocuments: o.chunks });
     const simInputs = sim.stats().inputs;
     const cutInputs = sim.faults!.stats().cutInputs;
     const before = sim.stats().requests;
-    const second = await runCli(ingestArgs, env, Math.max(deadline, Date.now() + 120_000));
+    const second = await runCli(ingestArgs, env, Math.max(deadline, Date.now() + 120_000), join(dir, 'ingest-2.log'));
     const rerunCalls = sim.stats().requests - before;
     const s: ChaosSummary = {
       ...verdict,
