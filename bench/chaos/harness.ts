@@ -77,7 +77,8 @@ function lastWords(file: string): string {
     return '(no log)';
   }
   const thrown = lines.findLastIndex((l) => /Unhandled|throw /.test(l));
-  const error = lines.slice(thrown + 1).find((l) => /^\w*Error\b/.test(l)) ?? lines.findLast((l) => /^\w*Error\b/.test(l));
+  const isError = (l: string) => /^\w*error\b/i.test(l);
+  const error = lines.slice(thrown + 1).find(isError) ?? lines.findLast(isError);
   return (thrown >= 0 && error ? `${lines[thrown]!.trim()} ${error}` : (error ?? lines.at(-1) ?? '(no output)')).slice(0, 300);
 }
 
@@ -107,7 +108,14 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, deadline: number, logFil
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
-  process.once('exit', killAll); // whatever ends this process, no child outlives it
+  // Whatever ends this process (an exit, a test runner's SIGTERM), no child outlives it.
+  const onSignal = (sig: NodeJS.Signals) => {
+    killAll();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('exit', killAll);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   const log = o.log ?? (() => {});
   const t0 = Date.now();
   const deadline = t0 + o.timeoutMs;
@@ -204,7 +212,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     const simInputs = sim.stats().inputs;
     const cutInputs = sim.faults!.stats().cutInputs;
     const before = sim.stats().requests;
-    const second = await runCli(ingestArgs, env, Math.max(deadline, Date.now() + 120_000), join(dir, 'ingest-2.log'));
+    const second = await runCli(ingestArgs, env, Date.now() + 120_000, join(dir, 'ingest-2.log'));
     const rerunCalls = sim.stats().requests - before;
     const s: ChaosSummary = {
       ...verdict,
@@ -222,6 +230,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
     s.failures = judge(s, o, second.code);
     return s;
   } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     stopping = true;
     await Promise.all(workers.map((w) => w && stopChild(w.child, 'SIGTERM', 10_000)));
     await Promise.all([redis?.stop(), postgres?.stop()].map((p) => p?.catch(() => {})));

@@ -28,5 +28,5 @@ export const SHORT: ChaosOptions = {
   faults: { every5xx: 10, burst429: { every: 25, size: 2, retryAfterMs: 1000 }, slow: { every: 7, ms: 1000 }, cut: { every: 13 } },
   dims: 256,
   lockMs: 15_000,
-  timeoutMs: 8 * 60_000,
+  timeoutMs: 6 * 60_000,
 };
