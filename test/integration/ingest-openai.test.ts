@@ -156,7 +156,7 @@ test('a worker killed (SIGKILL) mid-batch: after a restart the run completes wit
       expect(before!.embedJobs).toBeGreaterThan(3);
       const second = spawnWorker();
       try {
-        await waitFor(async () => (await runs.get(r.runId))?.finalized, 'the run to finish on the second worker');
+        await waitFor(async () => (await runs.get(r.runId))?.finalized, 'the run to finish on the second worker', { timeoutMs: 200_000 });
         const s = (await runs.get(r.runId))!;
         expect(s.finalized).toBe(true);
         expect(s.failedJobs).toBe(0);
@@ -171,4 +171,4 @@ test('a worker killed (SIGKILL) mid-batch: after a restart the run completes wit
         await new Promise((res) => second.once('exit', res));
       }
     },
-  ));
+  ), 300_000); // a safety net: two worker processes start and recover stalled jobs on a loaded machine

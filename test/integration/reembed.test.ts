@@ -145,7 +145,7 @@ test('a worker killed mid-backfill resumes from the last page, embedding nothing
       expect(cursorAtKill).toBeGreaterThan(0);
       const second = worker();
       try {
-        await waitFor(async () => (await getMigration(ctx.db, s.migration!.id))!.state === 'ready', 'the migration to become ready on the second worker');
+        await waitFor(async () => (await getMigration(ctx.db, s.migration!.id))!.state === 'ready', 'the migration to become ready on the second worker', { timeoutMs: 200_000 });
         const m = (await getMigration(ctx.db, s.migration!.id))!;
         expect(m.state).toBe('ready');
         expect((await reembedStatus(ctx, 'big')).coverage!.ratio).toBe(1);
@@ -159,7 +159,7 @@ test('a worker killed mid-backfill resumes from the last page, embedding nothing
         await new Promise((r) => second.once('exit', r));
       }
     },
-  ), 180_000); // a safety net: 6,000 chunks ingested, then re-embedded across a kill, on a loaded machine
+  ), 300_000); // a safety net: 6,000 chunks ingested, then re-embedded across a kill, on a loaded machine
 
 test('a database recreated under the same Redis prefix does not inherit the old migration run', () =>
   withSim(async (_sim, ctx) => {
