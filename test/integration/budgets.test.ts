@@ -6,6 +6,7 @@ import { startWorkers } from '../../workers/runtime.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
+import { waitFor } from '../support/wait.ts';
 
 const MODEL = 'openai/text-embedding-3-small';
 
@@ -18,19 +19,14 @@ test('over budget: delayed before any provider call, with the reason logged; rai
       try {
         const { Queue } = await import('bullmq');
         const q = new Queue('embed', { connection: ctx.redis, prefix: ctx.config.redisPrefix });
-        let delayed = 0;
-        for (let i = 0; i < 100 && delayed === 0; i++) {
-          delayed = await q.getDelayedCount();
-          await new Promise((res) => setTimeout(res, 50));
-        }
-        expect(delayed).toBe(1);
-        const [job] = await q.getDelayed();
-        const { logs } = await q.getJobLogs(job!.id!);
+        // The job cycles delayed → active → delayed every budgetRecheckMs: wait until it is seen delayed.
+        const job = await waitFor(async () => (await q.getDelayed())[0], 'the embed job to be delayed by the budget');
+        const { logs } = await q.getJobLogs(job.id!);
         expect(logs.join('\n')).toMatch(/tenant acme would exceed its daily budget \$0.000001/);
         expect(sim.stats().requests).toBe(0);
         await setBudget(ctx.db, { tenant: 'acme', usdPerDay: 10, usdPerMonth: null, tokensPerDay: null, tokensPerMonth: null, onExceed: 'delay' });
         const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
-        for (let i = 0; i < 100 && !(await runs.get(r.runId))?.finalized; i++) await new Promise((res) => setTimeout(res, 100));
+        await waitFor(async () => (await runs.get(r.runId))?.finalized, 'the run to finish once the budget was raised');
         expect((await runs.get(r.runId))!.embedded).toBeGreaterThan(0);
         expect(sim.stats().requests).toBeGreaterThan(0);
         await q.close();

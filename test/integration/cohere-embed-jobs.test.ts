@@ -74,9 +74,16 @@ describe('the batch flow', () => {
     const ids = texts.map((_, i) => (i === 7 ? 7 : `chunk-${(i * 37) % 150}`));
     const datasetId = await c.uploadDataset(await jsonl(texts.map((text, i) => ({ text, custom_id: ids[i], extra: 'dropped' }))), 'embedq batch 1');
     expect(await c.waitValidated(datasetId)).toEqual({ warnings: [] });
+    // The simulator's clock stands still until the test moves it: `processing` is seen however
+    // slow the machine, and `complete` exactly when the job's time is up.
+    const clock = sim.manualClock();
     const jobId = await c.createJob(datasetId, 'embed-english-v3.0', 'document', 'embedq-batch-1');
+    expect((await c.retrieve(jobId)).status).toBe('processing');
+    clock.tick(39);
+    expect((await c.retrieve(jobId)).status).toBe('processing');
+    clock.tick(1);
     const { job, seen } = await settle(c, jobId);
-    expect(seen).toEqual(['processing', 'complete']);
+    expect(seen).toEqual(['complete']);
     expect(job).toMatchObject({ id: jobId, name: 'embedq-batch-1', status: 'complete', model: 'embed-english-v3.0', inputDatasetId: datasetId, outputDatasetId: expect.any(String), billedTokens: expect.any(Number) });
     expect(job.error).toBeUndefined();
 
@@ -118,11 +125,13 @@ describe('jobs that end without results', () => {
   test('cancel: cancelling → cancelled, no output, and the reason says so', async () => {
     const c = client();
     const datasetId = await dataset(c, [{ text: 'x', custom_id: '1' }, { text: 'y', custom_id: '2' }]);
-    sim.set({ cohereJobProcessingMs: 60_000, cohereJobCancellingMs: 10 });
+    const clock = sim.manualClock();
     const jobId = await c.createJob(datasetId, 'embed-english-light-v3.0', 'document', 'to-cancel');
     await c.cancel(jobId);
+    expect((await c.retrieve(jobId)).status).toBe('cancelling');
+    clock.tick(10);
     const { job, seen } = await settle(c, jobId);
-    expect(seen.at(-1)).toBe('cancelled');
+    expect(seen).toEqual(['cancelled']);
     expect(job.outputDatasetId).toBeUndefined();
     expect(job.error).toMatch(/was cancelled; Cohere returns no partial results/);
     expect(sim.stats().cohere?.jobsByStatus).toEqual({ cancelled: 1 });

@@ -9,6 +9,7 @@ import { getIndex } from '../../src/store/indexes.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
+import { waitFor } from '../support/wait.ts';
 
 const MODEL = 'openai/text-embedding-3-small';
 const FAST = { batch: { pollMs: 100, autoThreshold: 10_000 } };
@@ -102,12 +103,7 @@ test('vectors of the wrong size are rejected, never written, and the batch says 
       const { startWorkers } = await import('../../workers/runtime.ts');
       const w = await startWorkers(ctx);
       try {
-        for (let i = 0; i < 100; i++) {
-          const [b] = await listBatches(ctx.db);
-          if (b?.ingestedAt) break;
-          await new Promise((res) => setTimeout(res, 100));
-        }
-        const [b] = await listBatches(ctx.db);
+        const b = await waitFor(async () => (await listBatches(ctx.db)).find((x) => x.ingestedAt), 'the batch to be ingested');
         expect(b!.status).toBe('rejected');
         expect(JSON.stringify(b!.errors)).toMatch(/expected 64: rows rejected, never written/);
       } finally {
@@ -178,12 +174,7 @@ test('an upload that fails halfway is retried; a batch stuck in finalizing stays
       const { startWorkers } = await import('../../workers/runtime.ts');
       const w = await startWorkers(ctx);
       try {
-        for (let i = 0; i < 100; i++) {
-          const [b] = await listBatches(ctx.db);
-          if (b?.status === 'finalizing') break;
-          await new Promise((res) => setTimeout(res, 100));
-        }
-        const [b] = await listBatches(ctx.db);
+        const b = await waitFor(async () => (await listBatches(ctx.db)).find((x) => x.status === 'finalizing'), 'the batch to reach finalizing');
         expect(b!.status).toBe('finalizing');
         expect(sim.stats().batch?.batchesCreated).toBe(1);
         const { runBatchShow, formatShow } = await import('../../src/cli/commands/batches.ts');

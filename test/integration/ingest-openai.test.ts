@@ -14,6 +14,7 @@ import { BIN } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
+import { waitFor } from '../support/wait.ts';
 
 const MODEL = 'openai/text-embedding-3-small';
 
@@ -142,26 +143,20 @@ test('a worker killed (SIGKILL) mid-batch: after a restart the run completes wit
       const spawnWorker = (): ChildProcess => spawn(process.execPath, [BIN, 'worker', '--concurrency', '2'], { env, stdio: 'ignore' });
       const r = await runIngest(ctx, { paths: [dir], index: 'crash', model: MODEL, dims: 64, chunkTokens: 30, chunkOverlap: 0, wait: false });
       const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
+      // Kill it after the simulator answered two batches, with a third held unanswered: mid-run
+      // by construction, however fast or slow the machine.
+      const gate = sim.holdAfter(2);
       const first = spawnWorker();
-      // Kill it once it has finished some batches but not all.
-      for (let i = 0; i < 400; i++) {
-        const s = await runs.get(r.runId);
-        if (s && s.embedSettled >= 2) {
-          expect(s.embedJobs).toBeGreaterThan(s.embedSettled + 2);
-          break;
-        }
-        await new Promise((res) => setTimeout(res, 50));
-      }
+      await gate.held;
       first.kill('SIGKILL');
       await new Promise((res) => first.once('exit', res));
+      gate.release();
       const before = await runs.get(r.runId);
       expect(before!.finalized).toBe(false);
+      expect(before!.embedJobs).toBeGreaterThan(3);
       const second = spawnWorker();
       try {
-        for (let i = 0; i < 600; i++) {
-          if ((await runs.get(r.runId))?.finalized) break;
-          await new Promise((res) => setTimeout(res, 100));
-        }
+        await waitFor(async () => (await runs.get(r.runId))?.finalized, 'the run to finish on the second worker', { timeoutMs: 200_000 });
         const s = (await runs.get(r.runId))!;
         expect(s.finalized).toBe(true);
         expect(s.failedJobs).toBe(0);
@@ -176,6 +171,4 @@ test('a worker killed (SIGKILL) mid-batch: after a restart the run completes wit
         await new Promise((res) => second.once('exit', res));
       }
     },
-    {},
-    { latencyMs: 150 },
-  ));
+  ), 300_000); // a safety net: two worker processes start and recover stalled jobs on a loaded machine

@@ -6,6 +6,7 @@ import { RunTracker } from '../../src/queue/runs.ts';
 import { BIN } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
+import { waitFor } from '../support/wait.ts';
 
 test('JSONL and CSV records use the configured id and text fields; metadata is kept', async ({ ctx }) => {
   const dir = writeCorpus({
@@ -46,7 +47,7 @@ test('a worker shuts down gracefully on SIGTERM: its active job finishes, then i
   const { startWorkers } = await import('../../workers/runtime.ts');
   const w = await startWorkers(ctx);
   try {
-    for (let i = 0; i < 200 && !(await runs.get(r.runId))?.finalized; i++) await new Promise((res) => setTimeout(res, 100));
+    await waitFor(async () => (await runs.get(r.runId))?.finalized, 'the run to finish on the new worker');
     const s = (await runs.get(r.runId))!;
     expect(s.finalized).toBe(true);
     expect(s.failedJobs).toBe(0);

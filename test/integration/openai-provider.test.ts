@@ -226,7 +226,7 @@ describe('failures that are not retried', () => {
   });
 
   test('the caller can abort', async () => {
-    sim.set({ latencyMs: 2000 });
+    sim.failNext(1, 'timeout'); // never answered: the abort wins however slow the machine
     const { calls, onCall } = recorder();
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('shutting down')), 50);

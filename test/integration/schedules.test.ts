@@ -7,6 +7,7 @@ import { parseRepeat } from '../../jobs/schedules.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test } from '../support/fixtures.ts';
+import { waitFor } from '../support/wait.ts';
 
 test('a schedule fires and re-ingests a changed file, and removes a deleted one from the index', async ({ ctx }) => {
   const dir = writeCorpus({ 'a.txt': prose(1, 5), 'b.txt': prose(2, 5), 'gone.txt': prose(3, 5) });
@@ -23,13 +24,8 @@ test('a schedule fires and re-ingests a changed file, and removes a deleted one 
   const before = await hash();
   const w = await startWorkers(ctx);
   try {
-    for (let i = 0; i < 100 && (await hash()) === before; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await hash()).not.toBe(before);
-    for (let i = 0; i < 50; i++) {
-      const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM documents WHERE doc_id LIKE '%gone.txt'`);
-      if (rows[0].n === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(async () => (await hash()) !== before, 'the scheduled re-sync to re-read a.txt');
+    await waitFor(async () => (await ctx.db.query(`SELECT count(*)::int AS n FROM documents WHERE doc_id LIKE '%gone.txt'`)).rows[0].n === 0, 'the re-sync to delete gone.txt');
     const { rows } = await ctx.db.query(`SELECT doc_id FROM documents ORDER BY doc_id`);
     expect(rows.map((r) => r.doc_id.split('/').at(-1))).toEqual(['a.txt', 'b.txt']);
     const orphans = await ctx.db.query(`SELECT count(*)::int AS n FROM vec_synced_1 v WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = v.chunk_id)`);

@@ -70,12 +70,19 @@ describe('the whole flow', () => {
     const file = await upload(input);
     expect(file).toMatchObject({ id: expect.stringMatching(/^file-/), object: 'file', purpose: 'batch', status: 'processed', filename: 'input.jsonl' });
     expect(file.bytes).toBe(Buffer.byteLength(input.map((l) => JSON.stringify(l)).join('\n')));
+    // The clock moves only when the test says, so every status is seen whatever the machine's load.
+    const clock = sim.manualClock();
     const created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h', metadata: { run: 'r1' } });
     expect(created).toMatchObject({ id: expect.stringMatching(/^batch_/), object: 'batch', status: 'validating', input_file_id: file.id, metadata: { run: 'r1' }, request_counts: { total: 0, completed: 0, failed: 0 } });
     expect(created.expires_at! - created.created_at).toBe(86_400);
 
-    const { batch, seen } = await poll(created);
-    expect(seen).toEqual(['validating', 'in_progress', 'finalizing', 'completed']);
+    const seen: string[] = [];
+    for (const step of [99, 1, 149, 1, 99, 1]) {
+      clock.tick(step);
+      seen.push((await client.batches.retrieve(created.id)).status);
+    }
+    expect(seen).toEqual(['validating', 'in_progress', 'in_progress', 'finalizing', 'finalizing', 'completed']);
+    const { batch } = await poll(created);
     expect(batch).toMatchObject({ model: MODEL, error_file_id: null, request_counts: { total: 12, completed: 12, failed: 0 } });
     for (const k of ['in_progress_at', 'finalizing_at', 'completed_at'] as const) expect(batch[k]).toBeGreaterThanOrEqual(batch.created_at);
     expect(batch.failed_at ?? batch.cancelled_at ?? batch.expired_at ?? null).toBeNull();
@@ -142,9 +149,10 @@ describe('cancel', () => {
   });
 
   test('a batch cancelled while validating ends with no files; a finished one cannot be cancelled', async () => {
-    sim.set({ batchValidatingMs: 10_000 });
+    const clock = sim.manualClock(); // validating until cancelled, however slow the machine
     const created = await submit(lines(2));
     await client.batches.cancel(created.id);
+    clock.tick(FAST.batchCancellingMs);
     const { batch } = await poll(created);
     expect(batch).toMatchObject({ status: 'cancelled', output_file_id: null, error_file_id: null, in_progress_at: null, request_counts: { total: 0 } });
     await expect(client.batches.cancel(created.id)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/status 'cancelled'/) });
@@ -153,7 +161,8 @@ describe('cancel', () => {
   test('stuck in finalizing stays there', async () => {
     sim.set({ batchStuckFinalizing: true });
     const { batch } = await poll(await submit(lines(1)), (b) => b.status === 'finalizing');
-    await new Promise((r) => setTimeout(r, 5 * FAST.batchFinalizingMs));
+    const clock = sim.manualClock();
+    clock.tick(86_400_000);
     expect((await client.batches.retrieve(batch.id)).status).toBe('finalizing');
     expect(sim.stats().batch!.byStatus).toEqual({ finalizing: 1 });
   });

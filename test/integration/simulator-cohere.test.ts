@@ -118,13 +118,19 @@ describe('v2 embed', () => {
 
 describe('datasets', () => {
   test('queued → processing → validated; kept and optional fields; an Avro part behind its URL', async () => {
-    // Windows long enough that the first poll lands in `queued` even on a busy machine.
+    // The clock moves only when the test says, so each status is seen whatever the machine's load.
     sim.set({ cohereDatasetQueuedMs: 150, cohereDatasetProcessingMs: 150 });
+    const clock = sim.manualClock();
     const rows = [{ text: 'alpha', id: 'a1', lang: 'en', drop: 1 }, { text: 'beta', id: 'b2' }];
     const { id } = await co.datasets.create(jsonl(rows), undefined, { name: 'Docs v1', type: 'embed-input', keepFields: ['id'], optionalFields: ['lang'] });
     expect(id).toMatch(/^docs-v1-/);
-    const { last, seen } = await datasetStatus(id!);
-    expect(seen).toEqual(['queued', 'processing', 'validated']);
+    const seen: unknown[] = [];
+    for (const step of [0, 149, 1, 149, 1]) {
+      clock.tick(step);
+      seen.push((await co.datasets.get(id!)).dataset.validationStatus);
+    }
+    expect(seen).toEqual(['queued', 'queued', 'processing', 'processing', 'validated']);
+    const { last } = await datasetStatus(id!);
     expect(last.dataset).toMatchObject({ id, name: 'Docs v1', datasetType: 'embed-input', requiredFields: ['text'], preserveFields: ['id', 'lang'], createdAt: expect.any(Date) });
     expect(last.dataset.datasetParts).toEqual([expect.objectContaining({ numRows: 2, url: expect.stringContaining('/cohere-storage/') })]);
     expect(await readDataset(id!)).toEqual([{ text: 'alpha', id: 'a1', lang: 'en' }, { text: 'beta', id: 'b2', lang: null }]);
@@ -156,9 +162,12 @@ describe('embed jobs', () => {
     const ds = await co.datasets.create(jsonl(texts.map((text, i) => ({ text, doc: `d${i}` }))), undefined, { name: 'corpus', type: 'embed-input', keepFields: ['doc'] });
     await datasetStatus(ds.id!);
     sim.set({ cohereJobProcessingMs: 150 });
+    const clock = sim.manualClock();
     const created = await co.embedJobs.create({ model: 'embed-english-v3.0', datasetId: ds.id!, inputType: 'search_document', embeddingTypes: ['float', 'int8'], name: 'nightly' });
+    expect((await co.embedJobs.get(created.jobId)).status).toBe('processing');
+    clock.tick(150);
     const { last: job, seen } = await jobStatus(created.jobId);
-    expect(seen).toEqual(['processing', 'complete']);
+    expect(seen).toEqual(['complete']);
     expect(job).toMatchObject({ jobId: created.jobId, name: 'nightly', inputDatasetId: ds.id, model: 'embed-english-v3.0', truncate: 'END', meta: { billedUnits: { inputTokens: expect.any(Number) } } });
     const { dataset } = await co.datasets.get(job.outputDatasetId!);
     expect(dataset).toMatchObject({ datasetType: 'embed-result', validationStatus: 'validated' });
@@ -187,14 +196,18 @@ describe('embed jobs', () => {
     const ds = await co.datasets.create(jsonl([{ text: 'x' }, { text: 'y' }]), undefined, { name: 'c', type: 'embed-input' });
     await datasetStatus(ds.id!);
     sim.set({ cohereJobProcessingMs: 10_000, cohereJobCancellingMs: 150 });
+    const clock = sim.manualClock();
     const { jobId } = await co.embedJobs.create({ model: 'embed-english-light-v3.0', datasetId: ds.id!, inputType: 'search_document' });
     await co.embedJobs.cancel(jobId);
+    expect((await co.embedJobs.get(jobId)).status).toBe('cancelling');
+    clock.tick(150);
     const { last, seen } = await jobStatus(jobId);
-    expect(seen).toEqual(['cancelling', 'cancelled']);
+    expect(seen).toEqual(['cancelled']);
     expect(last.outputDatasetId).toBeUndefined();
     await expect(co.embedJobs.cancel(jobId)).rejects.toBeInstanceOf(Cohere.BadRequestError);
     sim.set({ cohereJobProcessingMs: 10, cohereJobFail: true });
     const failed = await co.embedJobs.create({ model: 'embed-english-light-v3.0', datasetId: ds.id!, inputType: 'search_document' });
+    clock.tick(10);
     const { last: failedJob } = await jobStatus(failed.jobId);
     expect(failedJob.status).toBe('failed');
     expect(failedJob.outputDatasetId).toBeUndefined();

@@ -31,8 +31,10 @@ import { DEFAULT_FILE_KNOBS, type FileKnobs } from './simulator-files.ts';
 import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './simulator-http.ts';
 import { createInterceptQueue, type Intercepted, type Interceptor } from './simulator-intercept.ts';
 import type { FaultKind, Route, SimLogEntry, SimReply, SimState } from './simulator-route-types.ts';
+import { createFaultSchedule, type FaultPlan, type FaultSchedule } from './simulator-faults.ts';
+import { holdAfter, manualClock, type ManualClock, type RequestGate } from './simulator-clock.ts';
 
-export type { FaultKind, Route, SimLogEntry, SimReply, SimState };
+export type { FaultKind, ManualClock, RequestGate, Route, SimLogEntry, SimReply, SimState };
 
 /** Settable at start and at run time (batch, file and Cohere knobs: see their modules). */
 export interface SimulatorKnobs extends BatchKnobs, FileKnobs, CohereKnobs {
@@ -63,6 +65,8 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   apiKey?: string;
   /** Tokens of one input. @default ceil(UTF-8 bytes / 4), roughly cl100k_base on English */
   countTokens?: (text: string) => number;
+  /** Faults by request number (simulator-faults.ts); none unless given. */
+  schedule?: FaultPlan;
 }
 
 export interface SimulatorStats {
@@ -99,6 +103,8 @@ export interface Simulator {
   /** Base URL for the cohere-ai SDK (`environment` or `baseUrl`), ending in `/cohere`. */
   readonly cohereUrl: string;
   readonly port: number;
+  /** The fault schedule, when started with one: its counters and `onRequest`. */
+  readonly faults: FaultSchedule | undefined;
   stats(): SimulatorStats;
   set(knobs: Partial<SimulatorKnobs>): void;
   /** The next `n` embeddings requests fail with `kind`. */
@@ -110,6 +116,18 @@ export interface Simulator {
    * `arrived(n)` resolves once `n` requests are held. For tests that need work in flight.
    */
   hold(): { arrived(n: number): Promise<void>; release(): void };
+  /**
+   * Stops the lifecycle clock of batches, Cohere datasets and embed jobs (statuses are evaluated
+   * when read): from now on it moves only by `tick(ms)`, so a test steps through every status
+   * instead of racing a poll against a timer. `reset()` gives back the real clock.
+   */
+  manualClock(): ManualClock;
+  /**
+   * Answers the next `n` embeddings requests, then holds every later one unanswered until
+   * `release()`; `held` resolves when the first request is held. A test acts at "after the n-th
+   * request" (kill a worker, look at a run in flight) instead of guessing a moment.
+   */
+  holdAfter(n: number): RequestGate;
   /** Zeroes counters, forgets queued faults, the rate window, files, batches, datasets and jobs. */
   reset(): void;
   close(): Promise<void>;
@@ -135,17 +153,21 @@ const FAULTS: Record<FaultKind, (state: SimState) => SimReply> = {
   'wrong-dims': () => ({ status: 200 }), // answered by the embeddings route with half-size vectors
 };
 
-const embeddings: Route = (req, state) => {
+const embeddings: Route = async (req, state) => {
+  await state.gate?.();
   const parsed = parseEmbeddingsRequest(req.body, state);
   if ('status' in parsed) return parsed;
   const tokens = parsed.tokens.reduce((a, t) => a + t, 0);
   const log = { model: parsed.model, inputs: parsed.inputs.length, tokens, encoding: parsed.encoding, ...(parsed.dimensions ? { dimensions: parsed.dimensions } : {}) };
+  const planned = state.schedule?.take(parsed.inputs.length);
+  if (planned?.reply) return { ...planned.reply, log: { ...log, scheduled: planned.kind } };
   const fault = state.takeFault();
   if (fault && fault !== 'wrong-dims') return { ...FAULTS[fault](state), log: { ...log, fault } };
   const limited = state.window.admit(tokens, parsed.model);
   if (limited) return { ...limited, log };
   const dims = fault === 'wrong-dims' ? Math.max(1, Math.floor((parsed.dimensions ?? parsed.served.dims) / 2)) : undefined;
-  return { status: 200, body: embeddingsResponse(state, parsed, dims), headers: state.window.headers(), log: fault ? { ...log, fault } : log };
+  const late = planned ? { delayMs: planned.delayMs, ...(planned.cut ? { cutAt: 0.5 } : {}), log: { ...log, scheduled: planned.kind } } : {};
+  return { status: 200, body: embeddingsResponse(state, parsed, dims), headers: state.window.headers(), log: fault ? { ...log, fault } : log, ...late };
 };
 
 const listModels: Route = (_req, state) => ({
@@ -159,15 +181,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const set = (k: Partial<SimulatorKnobs>) => {
     for (const [key, v] of Object.entries(k)) if (v !== undefined || key === 'models') (knobs as unknown as Record<string, unknown>)[key] = v;
   };
-  const { port: _p, host: _h, apiKey, countTokens, ...initial } = opts;
+  const { port: _p, host: _h, apiKey, countTokens, schedule, ...initial } = opts;
   set(initial);
   const queued: FaultKind[] = [];
   const intercepts = createInterceptQueue();
+  let clock: ManualClock | undefined;
   const state: SimState = {
+    now: () => clock?.now() ?? Date.now(),
     knobs,
     countTokens: countTokens ?? ((t) => Math.max(1, Math.ceil(Buffer.byteLength(t, 'utf8') / 4))),
     window: createRateWindow(knobs),
     embedders: new Map(),
+    ...(schedule ? { schedule: createFaultSchedule(schedule) } : {}),
     takeFault: () => queued.shift() ?? (knobs.faultRate > 0 && Math.random() < knobs.faultRate ? knobs.faultKinds[Math.floor(Math.random() * knobs.faultKinds.length)] : undefined),
   };
   let stats: SimulatorStats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
@@ -198,7 +223,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       for (let i = 0; i < n; i++) queued.push(kind);
     },
     intercept: (fn: Interceptor, path = '/v1/embeddings') => intercepts.add(fn, path),
+    manualClock: () => (clock = manualClock()),
+    holdAfter: (n: number) => holdAfter(state, n),
     reset() {
+      clock = undefined;
+      state.gate = undefined;
       stats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
       queued.length = 0;
       intercepts.clear();
@@ -261,7 +290,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (isApi) {
       used = { batch: used.batch || /^\/v1\/(files|batches)/.test(path), cohere: used.cohere || cohere };
       stats.requests++;
-      const status = reset ? 'reset' : reply.hold ? 'timeout' : reply.status;
+      const status = reset ? 'reset' : reply.hold ? 'timeout' : reply.cutAt !== undefined ? 'cut' : reply.status;
       stats.byStatus[String(status)] = (stats.byStatus[String(status)] ?? 0) + 1;
       if (reply.status === 200 && !reply.raw && reply.log) {
         stats.inputs += reply.log.inputs ?? 0;
@@ -273,6 +302,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (reset) return void req.socket.destroy();
     if (reply.hold) return; // the client times out; close() ends the socket
     if (knobs.latencyMs > 0) await delay(knobs.latencyMs);
+    if (reply.delayMs) await delay(reply.delayMs);
     if (res.destroyed) return;
     const payload = reply.raw ?? JSON.stringify(reply.body ?? null);
     const bytes = Buffer.from(payload);
@@ -298,6 +328,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     url: `http://${host}:${addr.port}/v1`,
     cohereUrl: `http://${host}:${addr.port}/cohere`,
     port: addr.port,
+    faults: state.schedule,
     stats: snapshot,
     ...control,
     close: () =>

@@ -143,7 +143,7 @@ export function createBatchApi(state: SimState): { routes: Record<string, Route>
     const file = files.store.get(body.input_file_id);
     if (!file) return invalid(`Invalid 'input_file_id': no file with id '${body.input_file_id}'.`, 'input_file_id');
     if (file.purpose !== 'batch') return invalid(`The input file must have purpose 'batch'; ${file.id} has purpose '${file.purpose}'.`, 'input_file_id');
-    const now = Date.now();
+    const now = state.now();
     const input = validateBatchInput(file.data.toString('utf8'), body.endpoint, { maxRequests: k.batchMaxRequests, maxInputs: k.batchMaxInputs }, state.countTokens);
     if (input.errors.length === 0 && k.batchValidationError)
       input.errors.push(k.batchValidationError === true ? { code: 'invalid_request', line: null, message: 'The batch input file could not be validated (simulated: batchValidationError).', param: null } : k.batchValidationError);
@@ -181,14 +181,14 @@ export function createBatchApi(state: SimState): { routes: Record<string, Route>
     'GET /v1/batches/:id': (req) => {
       const b = batches.get(req.params.id!);
       if (!b) return noSuchBatch(req.params.id!);
-      const now = Date.now();
+      const now = state.now();
       advance(b, now);
       return { status: 200, body: batchObject(b, now) };
     },
     'GET /v1/batches': (req) => {
       const limit = intParam(req.query, 'limit', 20, 1, 100);
       if (limit === undefined) return invalid("Invalid 'limit': expected an integer from 1 to 100.", 'limit');
-      const now = Date.now();
+      const now = state.now();
       let list = [...batches.values()].sort((a, b) => b.seq - a.seq);
       const after = req.query.get('after');
       if (after) list = list.slice(list.findIndex((b) => b.id === after) + 1);
@@ -199,7 +199,7 @@ export function createBatchApi(state: SimState): { routes: Record<string, Route>
     'POST /v1/batches/:id/cancel': (req) => {
       const b = batches.get(req.params.id!);
       if (!b) return noSuchBatch(req.params.id!);
-      const now = Date.now();
+      const now = state.now();
       advance(b, now);
       if (b.status === 'validating' || b.status === 'in_progress' || b.status === 'finalizing') {
         b.stoppedAfter = processedAt(b, now);
@@ -212,7 +212,7 @@ export function createBatchApi(state: SimState): { routes: Record<string, Route>
 
   return {
     routes,
-    stats(now = Date.now()) {
+    stats(now = state.now()) {
       const byStatus: Partial<Record<BatchStatus, number>> = {};
       for (const b of batches.values()) {
         advance(b, now);

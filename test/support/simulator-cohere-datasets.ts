@@ -92,7 +92,7 @@ export interface DatasetApi {
 export function createDatasetApi(state: SimState): DatasetApi {
   const datasets = new Map<string, SimDataset>();
   let created = 0;
-  const status: DatasetApi['status'] = (d, now = Date.now()) => (now < d.queuedUntilMs ? 'queued' : now < d.readyMs ? 'processing' : d.error ? 'failed' : 'validated');
+  const status: DatasetApi['status'] = (d, now = state.now()) => (now < d.queuedUntilMs ? 'queued' : now < d.readyMs ? 'processing' : d.error ? 'failed' : 'validated');
 
   const datasetObject = (d: SimDataset, origin: string) => {
     const s = status(d);
@@ -117,7 +117,7 @@ export function createDatasetApi(state: SimState): DatasetApi {
   };
 
   const add: DatasetApi['add'] = (d) => {
-    const now = Date.now();
+    const now = state.now();
     const full: SimDataset = { ...d, createdMs: now, readyMs: now, queuedUntilMs: now, warnings: [] };
     datasets.set(full.id, full);
     return full;
@@ -136,7 +136,7 @@ export function createDatasetApi(state: SimState): DatasetApi {
       const parsed = file.filename.endsWith('.jsonl')
         ? parseEmbedInput(file.data.toString('utf8'), keep, optional, req.query.get('skip_malformed_input') === 'true')
         : { records: [], warnings: [], error: `the simulator reads .jsonl files only, got ${JSON.stringify(file.filename)}` };
-      const now = Date.now();
+      const now = state.now();
       const k = state.knobs;
       const d: SimDataset = {
         id: `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${suffix()}`,

@@ -80,7 +80,7 @@ export function createEmbedJobApi(state: SimState, datasets: DatasetApi): { rout
     counts.jobTokens += tokens;
   };
 
-  const advance = (j: SimJob, now = Date.now()) => {
+  const advance = (j: SimJob, now = state.now()) => {
     if (now < j.endsMs) return;
     if (j.status === 'processing') {
       j.status = j.plan.cohereJobFail ? 'failed' : 'complete';
@@ -122,7 +122,7 @@ export function createEmbedJobApi(state: SimState, datasets: DatasetApi): { rout
       if (types !== undefined && !Array.isArray(types)) return types;
       const truncate = b.truncate ?? 'END';
       if (truncate !== 'START' && truncate !== 'END') return invalid('truncate must be START or END');
-      const now = Date.now();
+      const now = state.now();
       const plan = { cohereJobProcessingMs: state.knobs.cohereJobProcessingMs, cohereJobCancellingMs: state.knobs.cohereJobCancellingMs, cohereJobFail: state.knobs.cohereJobFail };
       const j: SimJob = { id: randomUUID(), name: typeof b.name === 'string' ? b.name : undefined, model: b.model, datasetId: ds.id, inputType: b.input_type as string, types, truncate, createdMs: now, plan, status: 'processing', endsMs: now + plan.cohereJobProcessingMs };
       jobs.set(j.id, j);
@@ -140,7 +140,7 @@ export function createEmbedJobApi(state: SimState, datasets: DatasetApi): { rout
       advance(j);
       if (j.status === 'processing') {
         j.status = 'cancelling';
-        j.endsMs = Date.now() + j.plan.cohereJobCancellingMs;
+        j.endsMs = state.now() + j.plan.cohereJobCancellingMs;
       } else if (j.status !== 'cancelling') return invalid(`embed job ${j.id} is ${j.status} and cannot be cancelled`);
       return { status: 200, body: {} };
     },

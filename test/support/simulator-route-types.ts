@@ -5,19 +5,22 @@
 import type { LocalEmbedding } from '../../src/providers/local.ts';
 import type { SimRequest, SimulatorKnobs } from './provider-simulator.ts';
 import type { RateWindow } from './simulator-rate-window.ts';
+import type { FaultSchedule, ScheduledFault } from './simulator-faults.ts';
 
 export type FaultKind = '500' | '429' | 'quota' | 'timeout' | 'malformed' | 'wrong-dims';
 
 export interface SimLogEntry {
   method: string;
   path: string;
-  status: number | 'timeout' | 'reset';
+  status: number | 'timeout' | 'reset' | 'cut';
   model?: string;
   inputs?: number;
   tokens?: number;
   dimensions?: number;
   encoding?: string;
   fault?: FaultKind;
+  /** A fault of the simulator's schedule (simulator-faults.ts). */
+  scheduled?: ScheduledFault;
 }
 
 /** A response to send. `hold` keeps the socket open without answering (a timeout). */
@@ -30,6 +33,8 @@ export interface SimReply {
   hold?: boolean;
   /** Send the headers and this fraction of the body (full content-length), then close the socket. */
   cutAt?: number;
+  /** Answered this much later than usual (a slow response). */
+  delayMs?: number;
   log?: Partial<SimLogEntry>;
 }
 
@@ -41,6 +46,12 @@ export interface SimState {
   embedders: Map<string, (text: string) => LocalEmbedding>;
   /** The next injected fault, if any (failNext first, then `faultRate`). */
   takeFault(): FaultKind | undefined;
+  /** The lifecycle clock of batches and Cohere datasets and jobs: `Date.now`, or the test's manual clock. */
+  now(): number;
+  /** Set by `holdAfter`: resolves when the embeddings request may be answered. */
+  gate?: () => Promise<void> | undefined;
+  /** Scheduled faults, when the simulator was started with a `schedule`. */
+  schedule?: FaultSchedule;
 }
 
 export interface Route {
