@@ -12,7 +12,7 @@ import { batchSubmitPayloadSchema, handleBatches, type BatchesPayload } from './
 import { embedPayloadSchema, handleEmbed, type EmbedPayload } from './embed.ts';
 import { finalizePayloadSchema, handleFinalize, type FinalizePayload } from './finalize.ts';
 import { handleIngest, ingestPayloadSchema, type IngestPayload } from './ingest.ts';
-import { handleSchedules, scheduledIngestPayloadSchema, type ScheduledIngestPayload } from './schedules.ts';
+import { handleSchedules, scheduledIngestPayloadSchema, SYSTEM_SCHEDULES, type ScheduledIngestPayload } from './schedules.ts';
 
 export interface Payloads {
   ingest: IngestPayload;
@@ -37,12 +37,15 @@ export const CATALOG: { [N in QueueName]: Handler<N> } = {
 /** Scheduled system jobs carry no data. */
 const noData = z.strictObject({}) satisfies z.ZodType<Record<string, never>>;
 
+/** The jobs of a queue's system schedules, one home for their names: SYSTEM_SCHEDULES. */
+const systemJobs = (queue: QueueName) => Object.fromEntries(SYSTEM_SCHEDULES.filter((s) => s.queue === queue).map((s) => [s.jobName, noData]));
+
 /** Every job name each queue accepts, with the schema of its payload. */
 export const PAYLOAD_SCHEMAS: { [N in QueueName]: Readonly<Record<string, z.ZodType<Payloads[N]>>> } = {
   ingest: { ingest: ingestPayloadSchema },
   embed: { embed: embedPayloadSchema },
   finalize: { finalize: finalizePayloadSchema },
-  batches: { 'batch-submit': batchSubmitPayloadSchema, 'batch-poll': noData },
+  batches: { 'batch-submit': batchSubmitPayloadSchema, ...systemJobs('batches') },
   reembed: { backfill: backfillPayloadSchema },
-  schedules: { 'scheduled-ingest': scheduledIngestPayloadSchema, 'cache-gc': noData, 'spend-rollup': noData },
+  schedules: { 'scheduled-ingest': scheduledIngestPayloadSchema, ...systemJobs('schedules') },
 };

@@ -10,6 +10,8 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
 import { startWorkers } from '../../workers/runtime.ts';
+import { SYSTEM_SCHEDULES } from '../../jobs/schedules.ts';
+import { checkPayload } from '../../jobs/validate.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test } from '../support/fixtures.ts';
 
@@ -67,4 +69,13 @@ describe('job payload validation in the worker', () => {
     expect({ failedJobs: after.failedJobs, documents: after.documents, ingestSettled: after.ingestSettled }).toEqual({ failedJobs: 0, documents: 2, ingestSettled: after.ingestJobs });
   });
 
+});
+
+test('every system schedule declares a job its queue accepts (a new schedule cannot be refused as unknown)', async ({ ctx }) => {
+  // Before SYSTEM_SCHEDULES was the one home of these names, ledger-sweep was refused as "no schedules job is named".
+  const deps = { ctx } as unknown as Parameters<typeof checkPayload>[0];
+  for (const s of SYSTEM_SCHEDULES) {
+    const job = { id: `repeat:${s.name}:1`, name: s.jobName, data: {}, repeatJobKey: s.name } as unknown as Job;
+    await expect(checkPayload(deps, s.queue, job), s.name).resolves.toBeUndefined();
+  }
 });
