@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import { runWorkerProcess } from '../../../workers/main.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { connect } from '../../store/db.ts';
+import type { Context } from '../../context.ts';
+import { coerceError } from '../../errors.ts';
+import { lostService } from '../../outage.ts';
+import { describeServiceError } from '../../service-errors.ts';
 import type { CommandEnv } from '../main.ts';
 import { wholeNumber } from '../numbers.ts';
 
@@ -13,8 +17,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--ingest-concurrency <n>', 'ingest jobs at once in this process', wholeNumber('--ingest-concurrency', { min: 1 }))
     .action(
       env.handler(async (ctx, _out, opts: { concurrency?: number; ingestConcurrency?: number }) => {
-        await pingRedis(ctx.config.redisUrl);
-        (await connect(ctx.db)).release();
+        await waitForServices(ctx);
         await runWorkerProcess(ctx, {
           ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
           ...(opts.ingestConcurrency ? { ingestConcurrency: opts.ingestConcurrency } : {}),
@@ -23,4 +26,30 @@ export function register(program: Command, env: CommandEnv): void {
         return 0;
       }),
     );
+}
+
+/**
+ * Waits until Redis and Postgres answer. A worker is a long-running process, often restarted by a
+ * supervisor in the middle of an outage: a service that is down (connection refused, reset, …) is
+ * waited for with backoff, saying so once; one that can never work as configured (wrong
+ * credentials, no such database) ends the worker at once with the reason.
+ */
+async function waitForServices(ctx: Context): Promise<void> {
+  let waitMs = 250;
+  let said = false;
+  for (;;) {
+    try {
+      await pingRedis(ctx.config.redisUrl);
+      (await connect(ctx.db)).release();
+      if (said) process.stderr.write('embedq worker: services answer; starting\n');
+      return;
+    } catch (caught) {
+      const e = describeServiceError(coerceError(caught), ctx.config);
+      if (!lostService(e, ctx.config)) throw e;
+      if (!said) process.stderr.write(`embedq worker: ${e.message.split('. ')[0]}; waiting for it (Ctrl-C to stop)…\n`);
+      said = true;
+      await new Promise((r) => setTimeout(r, waitMs));
+      waitMs = Math.min(5000, waitMs * 2);
+    }
+  }
 }

@@ -1,0 +1,41 @@
+/**
+ * `embedq worker` started while Redis is down (a restart, or a worker brought back by its
+ * supervisor during one) waits for it instead of exiting: one line says what it waits for, and
+ * once Redis answers the worker becomes ready. The chaos run found workers that exited here.
+ * Wrong credentials are not an outage: those still end the worker at once.
+ */
+import { inject } from 'vitest';
+import { spawnCli } from '../support/cli-live.ts';
+import { expect, test, uniqueName } from '../support/fixtures.ts';
+import { startThrowawayRedis } from '../support/throwaway-redis.ts';
+
+const services = inject('services');
+
+test('a worker started while Redis is down waits for it, then becomes ready', async () => {
+  const redis = await startThrowawayRedis();
+  await redis.stop();
+  const prefix = uniqueName('e2e');
+  const worker = spawnCli(['worker'], { REDIS_URL: redis.url, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: prefix, EMBEDQ_REDIS_PREFIX: prefix }, { timeoutMs: 120_000 });
+  try {
+    // A worker that exits instead of waiting rejects these (the process ended before the line).
+    await worker.waitForStderr(/Redis is not reachable .*; waiting for it/);
+    await redis.start();
+    await worker.waitForStderr(/embedq worker: ready/);
+    worker.child.kill('SIGTERM');
+    const r = await worker.done;
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => /waiting for it/.test(l))).toHaveLength(1);
+  } finally {
+    if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    await redis.destroy();
+  }
+}, 120_000);
+
+test('a worker given a database that does not exist still exits at once with the reason', async () => {
+  const url = new URL(services.databaseUrl);
+  url.pathname = `/${uniqueName('nodb')}`;
+  const worker = spawnCli(['worker'], { REDIS_URL: services.redisUrl, DATABASE_URL: url.toString() }, { timeoutMs: 60_000 });
+  const r = await worker.done;
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/does not exist/);
+}, 60_000);
