@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
-import { BIN } from '../support/cli.ts';
+import { BIN, contextEnv } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { waitFor } from '../support/wait.ts';
@@ -28,7 +28,7 @@ test('a worker shuts down gracefully on SIGTERM: its active job finishes, then i
   const dir = writeCorpus(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}.txt`, prose(i, 30)])));
   const r = await runIngest(ctx, { paths: [dir], index: 'grace', wait: false, chunkTokens: 40, chunkOverlap: 0 });
   const child = spawn(process.execPath, [BIN, 'worker'], {
-    env: { ...process.env, REDIS_URL: ctx.config.redisUrl, DATABASE_URL: ctx.config.databaseUrl, EMBEDQ_DB_SCHEMA: ctx.config.dbSchema, EMBEDQ_REDIS_PREFIX: ctx.config.redisPrefix, EMBEDQ_LOG_LEVEL: 'silent' },
+    env: { ...process.env, ...contextEnv(ctx), EMBEDQ_LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

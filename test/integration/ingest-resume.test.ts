@@ -11,7 +11,7 @@ import type { PoolClient } from 'pg';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import type { Context } from '../../src/context.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
-import { BIN } from '../support/cli.ts';
+import { BIN, contextEnv } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 
@@ -58,10 +58,7 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
 function workerProcess(ctx: Context, embedBatch = 100): () => ChildProcess {
   const env = {
     ...process.env,
-    REDIS_URL: ctx.config.redisUrl,
-    DATABASE_URL: ctx.config.databaseUrl,
-    EMBEDQ_DB_SCHEMA: ctx.config.dbSchema,
-    EMBEDQ_REDIS_PREFIX: ctx.config.redisPrefix,
+    ...contextEnv(ctx),
     // A killed worker's job is found stalled about one lock period later.
     EMBEDQ_WORKER_LOCK_MS: '2000',
     // At 100, every page's misses fill embed jobs, so nothing waits to be gathered and resuming re-reads nothing.

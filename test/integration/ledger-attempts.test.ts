@@ -14,7 +14,7 @@ import { RunTracker } from '../../src/queue/runs.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { sweepUnsettled, UNSETTLED_AFTER_MS } from '../../src/store/ledger.ts';
 import { startWorkers } from '../../workers/runtime.ts';
-import { BIN } from '../support/cli.ts';
+import { BIN, contextEnv } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -78,10 +78,7 @@ test('a worker killed mid-call leaves a `sent` row; the sweep makes it `unknown`
     const dir = writeCorpus({ 'a.txt': prose(5, 10) });
     const env = {
       ...process.env,
-      REDIS_URL: ctx.config.redisUrl,
-      DATABASE_URL: ctx.config.databaseUrl,
-      EMBEDQ_DB_SCHEMA: ctx.config.dbSchema,
-      EMBEDQ_REDIS_PREFIX: ctx.config.redisPrefix,
+      ...contextEnv(ctx),
       OPENAI_BASE_URL: sim.url,
       OPENAI_API_KEY: 'sk-test-0123456789',
       EMBEDQ_WORKER_LOCK_MS: '2000',

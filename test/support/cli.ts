@@ -1,4 +1,5 @@
 /** Runs the real `bin/embedq` as a child process, for end-to-end tests. */
+import type { Context } from '../../src/context.ts';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -28,4 +29,14 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/** The environment that points a spawned `embedq` at a test context's services, schema and Redis prefix. */
+export function contextEnv(ctx: Context): Record<string, string> {
+  return {
+    REDIS_URL: ctx.config.redisUrl,
+    DATABASE_URL: ctx.config.databaseUrl,
+    EMBEDQ_DB_SCHEMA: ctx.config.dbSchema,
+    EMBEDQ_REDIS_PREFIX: ctx.config.redisPrefix,
+  };
 }
