@@ -10,23 +10,15 @@ import { RunTracker } from '../../src/queue/runs.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
+import { waitUntil } from '../support/wait.ts';
 import { withSim } from '../support/sim-context.ts';
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}; last seen ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Resolves once an embed job of `runId` has logged that it waits for another job's inputs. */
 async function waitingOnClaims(ctx: Context, runId: string): Promise<void> {
   const q = new Queue('embed', { connection: ctx.redis, prefix: ctx.config.redisPrefix });
   try {
-    await until(
+    await waitUntil(
       `an embed job of run ${runId} waiting on claims`,
       async () => {
         for (const j of await q.getJobs(['active'])) {
@@ -58,7 +50,7 @@ test('a re-run while the first run is at the provider pays for no input twice', 
       // Either the second run's job sends the same inputs (a second request arrives) or it waits for them.
       await Promise.race([gate.arrived(2), waitingOnClaims(ctx, second.runId)]);
       gate.release();
-      for (const id of [first.runId, second.runId]) await until(`run ${id} to finish`, () => runs.get(id), (s) => s?.finalized === true);
+      for (const id of [first.runId, second.runId]) await waitUntil(`run ${id} to finish`, () => runs.get(id), (s) => s?.finalized === true);
       const { rows } = await ctx.db.query<{ chunks: number; distinct: number }>('SELECT count(*)::int AS chunks, count(DISTINCT text_hash)::int AS distinct FROM chunks');
       expect(rows[0]!.chunks).toBeGreaterThan(10);
       expect(sim.stats().inputs).toBe(rows[0]!.distinct);

@@ -14,6 +14,7 @@ import { RunTracker } from '../../src/queue/runs.ts';
 import { BIN, contextEnv } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const PAGE = 500; // documents per page in jobs/ingest.ts
 
@@ -44,16 +45,6 @@ async function stops(ctx: Context, ks: number[]): Promise<{ release(k: number): 
   };
 }
 
-/** Polls an end state (not a timer race): resolves when `ok` holds, fails after a generous limit. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}; last seen ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function workerProcess(ctx: Context, embedBatch = 100): () => ChildProcess {
   const env = {
@@ -100,13 +91,13 @@ test('an ingest job whose worker is killed three times resumes each time where i
     for (const k of [1, 2, 3]) {
       child = spawnWorker();
       // Pages before stop k are stored and recorded; the page holding stop k waits on the test's lock.
-      await until(`the position after page ${k}`, line, (l) => l === k * PAGE + 1);
+      await waitUntil(`the position after page ${k}`, line, (l) => l === k * PAGE + 1);
       expect(await documentCount(ctx)).toBe(k * PAGE);
       await kill(child);
       await hold.release(k);
     }
     child = spawnWorker();
-    const s = (await until('the run to finish', () => runs.get(r.runId), (v) => v?.finalized === true))!;
+    const s = (await waitUntil('the run to finish', () => runs.get(r.runId), (v) => v?.finalized === true))!;
     expect({ failedJobs: s.failedJobs, documents: s.documents, documentsSkipped: s.documentsSkipped, chunks: s.chunks }).toEqual({ failedJobs: 0, documents: n, documentsSkipped: 0, chunks: n });
     const { rows } = await ctx.db.query<{ docs: number; distinct: number; chunks: number }>(
       'SELECT (SELECT count(*)::int FROM documents) AS docs, (SELECT count(DISTINCT doc_id)::int FROM documents) AS distinct, (SELECT count(*)::int FROM chunks) AS chunks',
@@ -136,11 +127,11 @@ test('misses still being gathered when the worker died are re-read, not re-count
     const r = await runIngest(ctx, { paths: [dir], index: 'regather', wait: false, localWorker: false });
     const line = await recordedLine(ctx, r.runId);
     child = spawnWorker();
-    await until('the position after page 1', line, (l) => l === PAGE + 1);
+    await waitUntil('the position after page 1', line, (l) => l === PAGE + 1);
     await kill(child);
     await hold.release(1);
     child = spawnWorker();
-    const s = (await until('the run to finish', () => runs.get(r.runId), (v) => v?.finalized === true))!;
+    const s = (await waitUntil('the run to finish', () => runs.get(r.runId), (v) => v?.finalized === true))!;
     expect({ failedJobs: s.failedJobs, documents: s.documents, documentsSkipped: s.documentsSkipped, chunks: s.chunks, embedded: s.embedded }).toEqual({ failedJobs: 0, documents: n, documentsSkipped: 0, chunks: n, embedded: n });
     const { getIndex } = await import('../../src/store/indexes.ts');
     const table = (await getIndex(ctx.db, 'regather'))!.live.tableName;
@@ -174,12 +165,12 @@ test('a worker that dies on every start without getting further: the stalls coun
     for (let i = 0; i < 3; i++) {
       child = spawnWorker();
       const prev: string | null = seen;
-      seen = await until<string | null>('a new start of the job', () => ctx.redis.hget(attemptKey, 'open'), (v) => v !== null && v !== prev);
-      await until('the position after page 1', line, (l) => l === PAGE + 1);
+      seen = await waitUntil<string | null>('a new start of the job', () => ctx.redis.hget(attemptKey, 'open'), (v) => v !== null && v !== prev);
+      await waitUntil('the position after page 1', line, (l) => l === PAGE + 1);
       await kill(child);
     }
     child = spawnWorker();
-    const s = (await until('the run to settle', () => runs.get(r.runId), (v) => v !== null && v.ingestSettled === 1))!;
+    const s = (await waitUntil('the run to settle', () => runs.get(r.runId), (v) => v !== null && v.ingestSettled === 1))!;
     expect(s.failedJobs).toBe(1);
     // What the job stored before it failed is counted.
     expect(s.documents).toBe(PAGE);

@@ -14,3 +14,16 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
     await sleep(everyMs);
   }
 }
+
+/** {@link waitFor} on a value read again each time until `ok` holds; the error shows the last value read. */
+export async function waitUntil<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  let last: T | undefined;
+  try {
+    return await waitFor(async () => {
+      last = await read();
+      return ok(last) ? { v: last } : undefined;
+    }, what, { timeoutMs, everyMs: 100 }).then((r) => r.v);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(last)}`);
+  }
+}
