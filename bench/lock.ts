@@ -13,7 +13,7 @@
  *
  * Prints a Markdown table (paste into BENCHMARKS.md) and writes bench/.results/lock-<ts>.json.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { writeCorpus } from './corpus.ts';
+import { startReady } from './spawn-ready.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/embedq');
@@ -30,20 +31,6 @@ const { values: a } = parseArgs({ options: { locks: { type: 'string', default: '
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:56379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://embedq@127.0.0.1:55432/embedq';
 
-function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const check = (d: Buffer) => {
-      seen += d.toString();
-      const line = seen.split('\n').find((l) => ready.test(l));
-      if (line) resolve({ child, line });
-    };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code} before it was ready: ${seen.slice(-1000)}`)));
-  });
-}
 
 const stop = (c: ChildProcess, sig: NodeJS.Signals = 'SIGKILL') => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once('exit', r), c.kill(sig))));
 
@@ -68,7 +55,7 @@ async function recovery(lockMs: number, file: string, simUrl: string): Promise<n
   try {
     execFileSync(process.execPath, [BIN, 'db', 'migrate'], { env, stdio: 'ignore' });
     execFileSync(process.execPath, [BIN, 'ingest', file, '--index', 'bench', '--model', 'openai/text-embedding-3-small', '--dims', '64', '--no-wait', '--json'], { env, stdio: 'ignore' });
-    const victim = (await start([BIN, 'worker', '--concurrency', '4'], env, /embedq worker: ready/)).child;
+    const victim = (await startReady([BIN, 'worker', '--concurrency', '4'], env, /embedq worker: ready/)).child;
     kids.push(victim);
     const name = `embedq-worker-${victim.pid}`;
     // The worker that holds a job, as BullMQ records it (field `pb` of the job's hash).
@@ -80,7 +67,7 @@ async function recovery(lockMs: number, file: string, simUrl: string): Promise<n
       await sleep(100);
     }
     // The survivor runs before the kill, so its start-up is not counted; the victim dies at a random phase of its lock renewal.
-    const survivor = (await start([BIN, 'worker', '--concurrency', '4'], env, /embedq worker: ready/)).child;
+    const survivor = (await startReady([BIN, 'worker', '--concurrency', '4'], env, /embedq worker: ready/)).child;
     kids.push(survivor);
     await sleep(Math.random() * lockMs);
     const killedAt = Date.now();
@@ -132,7 +119,7 @@ async function main(): Promise<void> {
   const file = join(dir, 'corpus.jsonl');
   await writeCorpus(Number(a.n), file);
   // Every response takes 4 s: the victim always has jobs in flight when it is killed.
-  const sim = await start([join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0', '--latency-ms', '4000'], process.env, /"url"/);
+  const sim = await startReady([join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0', '--latency-ms', '4000'], process.env, /"url"/);
   const simUrl = (JSON.parse(sim.line) as { url: string }).url;
   const rows: { lockMs: number; recoveryMs: number[] }[] = [];
   try {

@@ -10,7 +10,7 @@
  *
  * Prints a Markdown table (paste into BENCHMARKS.md) and writes bench/.results/ratelimit-<ts>.json.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { writeCorpus } from './corpus.ts';
+import { startReady } from './spawn-ready.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/embedq');
@@ -47,21 +48,6 @@ interface SimStats {
   byStatus: Record<string, number>;
 }
 
-/** Spawns a child and resolves with it once `ready` matches a line it printed. */
-function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const check = (d: Buffer) => {
-      seen += d.toString();
-      const line = seen.split('\n').find((l) => ready.test(l));
-      if (line) resolve({ child, line });
-    };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code} before it was ready: ${seen.slice(-1000)}`)));
-  });
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! : NaN;
@@ -75,7 +61,7 @@ async function main(): Promise<void> {
   const configFile = join(dir, 'embedq.config.json');
   writeFileSync(configFile, JSON.stringify({ rateLimits: { [MODEL]: { tpm: opt.tpm, rpm: opt.rpm } } }));
 
-  const sim = await start(
+  const sim = await startReady(
     [join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0', '--tpm', String(opt.tpm), '--rpm', String(opt.rpm), '--latency-ms', String(opt['latency-ms'])],
     process.env,
     /"url"/,
@@ -101,7 +87,7 @@ async function main(): Promise<void> {
   try {
     execFileSync(process.execPath, [BIN, 'db', 'migrate'], { env, stdio: 'ignore' });
     execFileSync(process.execPath, [BIN, 'ingest', file, '--index', 'bench', '--model', MODEL, '--dims', String(opt.dims), '--no-wait', '--json'], { env, stdio: 'ignore' });
-    for (let i = 0; i < opt.workers; i++) workers.push((await start([BIN, 'worker'], env, /ready/)).child);
+    for (let i = 0; i < opt.workers; i++) workers.push((await startReady([BIN, 'worker'], env, /ready/)).child);
 
     // The clock starts with the first token the provider accepts.
     while ((await stats()).tokens === 0) await sleep(200);
