@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { startWorkers } from '../../workers/runtime.ts';
-import { BIN, contextEnv } from '../support/cli.ts';
+import { BIN, simWorkerEnv } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -128,15 +128,7 @@ test('a worker killed (SIGKILL) mid-batch: after a restart the run completes wit
   withSim(
     async (sim, ctx) => {
       const dir = corpus(24, 16);
-      const env = {
-        ...process.env,
-        ...contextEnv(ctx),
-        OPENAI_BASE_URL: sim.url,
-        OPENAI_API_KEY: 'sk-test-0123456789',
-        EMBEDQ_WORKER_LOCK_MS: '2000',
-        EMBEDQ_EMBED_BATCH: '8',
-        EMBEDQ_LOG_LEVEL: 'silent',
-      };
+      const env = simWorkerEnv(ctx, sim.url, { EMBEDQ_EMBED_BATCH: '8' });
       const spawnWorker = (): ChildProcess => spawn(process.execPath, [BIN, 'worker', '--concurrency', '2'], { env, stdio: 'ignore' });
       const r = await runIngest(ctx, { paths: [dir], index: 'crash', model: MODEL, dims: 64, chunkTokens: 30, chunkOverlap: 0, wait: false });
       const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);

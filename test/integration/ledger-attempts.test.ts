@@ -14,7 +14,8 @@ import { RunTracker } from '../../src/queue/runs.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { sweepUnsettled, UNSETTLED_AFTER_MS } from '../../src/store/ledger.ts';
 import { startWorkers } from '../../workers/runtime.ts';
-import { BIN, contextEnv } from '../support/cli.ts';
+import { BIN, simWorkerEnv } from '../support/cli.ts';
+import { waitUntil } from '../support/wait.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -35,10 +36,7 @@ const ledger = async (ctx: Context): Promise<Row[]> => (await ctx.db.query<Row>(
 
 async function finalized(ctx: Context, runId: string): Promise<void> {
   const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
-  // A safety net, not a timing assumption: the loop ends as soon as the run is done.
-  for (let i = 0; i < 1200 && !(await runs.get(runId))?.finalized; i++) await new Promise((r) => setTimeout(r, 50));
-  const s = (await runs.get(runId))!;
-  expect(s.finalized).toBe(true);
+  const s = (await waitUntil('the run to finish', () => runs.get(runId), (v) => v?.finalized === true))!;
   expect(s.failedJobs).toBe(0);
 }
 
@@ -76,14 +74,7 @@ test('an attempt is in the ledger as `sent` while the provider holds it, and `ok
 test('a worker killed mid-call leaves a `sent` row; the sweep makes it `unknown`, and spend and log count it as possibly billed', () =>
   withSim(async (sim, ctx) => {
     const dir = writeCorpus({ 'a.txt': prose(5, 10) });
-    const env = {
-      ...process.env,
-      ...contextEnv(ctx),
-      OPENAI_BASE_URL: sim.url,
-      OPENAI_API_KEY: 'sk-test-0123456789',
-      EMBEDQ_WORKER_LOCK_MS: '2000',
-      EMBEDQ_LOG_LEVEL: 'silent',
-    };
+    const env = simWorkerEnv(ctx, sim.url);
     const worker = () => spawn(process.execPath, [BIN, 'worker', '--concurrency', '1'], { env, stdio: 'ignore' });
     const release = Promise.withResolvers<void>();
     const held = sim.intercept(holdUntil(release.promise));

@@ -12,7 +12,7 @@ import { InvalidTransitionError } from '../../src/reembed/states.ts';
 import { currentMigration, getMigration, transition } from '../../src/reembed/store.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { startWorkers } from '../../workers/runtime.ts';
-import { BIN, contextEnv } from '../support/cli.ts';
+import { BIN, simWorkerEnv } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -127,11 +127,7 @@ test('a worker killed mid-backfill resumes from the last page, embedding nothing
       const chunks = (await ctx.db.query(`SELECT count(*)::int AS n FROM chunks`)).rows[0].n;
       expect(chunks).toBe(6000);
       const s = await runReembedStart(ctx, { index: 'big', to: TO, dims: 64, wait: false, cutover: false });
-      const env = {
-        ...process.env,
-        ...contextEnv(ctx),
-        OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'sk-test-0123456789', EMBEDQ_WORKER_LOCK_MS: '2000', EMBEDQ_LOG_LEVEL: 'silent', EMBEDQ_EMBED_BATCH: '500', EMBEDQ_WORKER_CONCURRENCY: '2',
-      };
+      const env = simWorkerEnv(ctx, sim.url, { EMBEDQ_EMBED_BATCH: '500', EMBEDQ_WORKER_CONCURRENCY: '2' });
       const worker = () => spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
       // The simulator answers one batch and holds the next: the kill lands mid-backfill by construction.
       const gate = sim.holdAfter(1);

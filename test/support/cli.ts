@@ -40,3 +40,12 @@ export function contextEnv(ctx: Context): Record<string, string> {
     EMBEDQ_REDIS_PREFIX: ctx.config.redisPrefix,
   };
 }
+
+/**
+ * The environment of an `embedq worker` a test spawns against the provider simulator: the test's
+ * services and namespace, the simulator as OpenAI, a short job lock (a killed worker's jobs come
+ * back within seconds), no logs; `extra` adds or overrides.
+ */
+export function simWorkerEnv(ctx: Context, simUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...contextEnv(ctx), OPENAI_BASE_URL: simUrl, OPENAI_API_KEY: 'sk-test-0123456789', EMBEDQ_WORKER_LOCK_MS: '2000', EMBEDQ_LOG_LEVEL: 'silent', ...extra };
+}
