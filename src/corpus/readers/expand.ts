@@ -4,9 +4,9 @@
  */
 import type { Dirent, Stats } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, glob, lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { access, glob, lstat, readdir, realpath } from 'node:fs/promises';
 import { basename, extname, join, resolve, sep } from 'node:path';
-import { notRegular, pseudoFilesystem } from './fs-guard.ts';
+import { notRegular, pseudoFilesystem, realStat } from './fs-guard.ts';
 import { describeFsError } from './limits.ts';
 import type { Rejection } from './types.ts';
 
@@ -56,8 +56,7 @@ export async function* expandPaths(inputs: string[], opts: ExpandOptions = {}): 
     let st: Stats;
     let real: string;
     try {
-      st = await stat(abs);
-      real = await realpath(abs);
+      ({ real, st } = await realStat(abs));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && GLOB_CHARS.test(input)) yield* expandGlob(input, seen, opts);
       else yield rejected(input, await missingReason(abs, e));
@@ -142,8 +141,7 @@ async function followLink(path: string, root: string, opts: ExpandOptions, wante
   let real: string;
   let st: Stats;
   try {
-    real = await realpath(path);
-    st = await stat(real);
+    ({ real, st } = await realStat(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return rejected(path, code === 'ENOENT' ? 'dangling symbolic link: its target does not exist' : code === 'ELOOP' ? 'symbolic link loop' : describeFsError(e));

@@ -59,6 +59,12 @@ export function specialKind(st: Stats): string {
   return 'not a regular file';
 }
 
+/** The real path behind `path` (every link resolved) and what is there; throws as realpath/stat do. */
+export async function realStat(path: string): Promise<{ real: string; st: Stats }> {
+  const real = await realpath(path);
+  return { real, st: await stat(real) };
+}
+
 /** The rejection reason for a non-regular file, never opened. */
 export function notRegular(st: Stats, via = ''): string {
   return `${via}${specialKind(st)}, not a regular file: not read`;
@@ -73,8 +79,7 @@ export async function unreadable(path: string): Promise<string | undefined> {
   let real: string;
   let st: Stats;
   try {
-    real = await realpath(path);
-    st = await stat(real);
+    ({ real, st } = await realStat(path));
   } catch (e) {
     return describeFsError(e);
   }
