@@ -12,7 +12,7 @@ import { backfillPage } from '../src/reembed/backfill.ts';
 import { getMigration, setCursor } from '../src/reembed/store.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
-import type { JobDeps } from './deps.ts';
+import type { Context } from '../src/context.ts';
 import { runId, tenantId } from './fields.ts';
 import { enqueueEmbedJobs, enqueueForBatch } from './enqueue.ts';
 
@@ -29,14 +29,14 @@ export const backfillPayloadSchema = z.strictObject({ migrationId: z.string().re
 export const BACKFILL_PAGE = 2000;
 
 
-export async function handleBackfill(deps: JobDeps, job: Job<BackfillPayload>): Promise<Partial<RunCounters>> {
-  const { db } = deps.ctx;
+export async function handleBackfill(ctx: Context, job: Job<BackfillPayload>): Promise<Partial<RunCounters>> {
+  const { db } = ctx;
   const m = await getMigration(db, job.data.migrationId);
   if (!m) throw new NonRetryableError(`migration ${job.data.migrationId} does not exist`);
   const totals = { chunks: 0, cacheHits: 0 };
   if (m.state !== 'backfilling' || m.backfillDone) return totals;
   const target = (await getIndexVersion(db, m.targetVersionId))!;
-  const { provider } = await deps.providers.get(target.modelVersionId);
+  const { provider } = await ctx.providers.get(target.modelVersionId);
   const tokenizer = tokenizerFor(provider.model.spec.tokenizer);
   let cursor = m.backfillCursor;
   for (;;) {
@@ -46,11 +46,11 @@ export async function handleBackfill(deps: JobDeps, job: Job<BackfillPayload>): 
     const page = await backfillPage({ db, indexId: m.indexId, target, cursor, pageSize: BACKFILL_PAGE, tokenizer });
     totals.chunks += page.chunks;
     totals.cacheHits += page.cacheHits;
-    await deps.runs.live(job.data.runId, { chunks: page.chunks, done: page.cacheHits, hits: page.cacheHits });
+    await ctx.runs.live(job.data.runId, { chunks: page.chunks, done: page.cacheHits, hits: page.cacheHits });
     for (const [tenant, misses] of page.misses) {
       const run = { runId: job.data.runId, tenant };
-      if (m.mode === 'batch') await enqueueForBatch(deps, run, target, misses, `${job.id}-${page.cursor}`);
-      else await enqueueEmbedJobs(deps, run, target, misses);
+      if (m.mode === 'batch') await enqueueForBatch(ctx, run, target, misses, `${job.id}-${page.cursor}`);
+      else await enqueueEmbedJobs(ctx, run, target, misses);
     }
     await setCursor(db, m.id, page.cursor, page.done);
     cursor = page.cursor;

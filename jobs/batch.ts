@@ -12,7 +12,7 @@ import { PROVIDER_DONE, getBatch, listBatches, updateBatch, type BatchRow } from
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
-import type { JobDeps } from './deps.ts';
+import type { Context } from '../src/context.ts';
 import { positiveId, runId, tenantId } from './fields.ts';
 import { enqueueEmbedJobs } from './enqueue.ts';
 
@@ -29,49 +29,49 @@ export const batchSubmitPayloadSchema = z.strictObject({ runId, indexVersionId: 
 /** The run-progress job id of a provider batch. */
 export const batchRunJobId = (batchId: string) => `batch-${batchId}`;
 
-export async function handleBatches(deps: JobDeps, job: Job<BatchesPayload>): Promise<unknown> {
-  if (job.name === 'batch-poll') return pollBatches(deps);
-  return handleSubmit(deps, job as Job<BatchSubmitPayload>);
+export async function handleBatches(ctx: Context, job: Job<BatchesPayload>): Promise<unknown> {
+  if (job.name === 'batch-poll') return pollBatches(ctx);
+  return handleSubmit(ctx, job as Job<BatchSubmitPayload>);
 }
 
-async function handleSubmit(deps: JobDeps, job: Job<BatchSubmitPayload>): Promise<Partial<RunCounters>> {
+async function handleSubmit(ctx: Context, job: Job<BatchSubmitPayload>): Promise<Partial<RunCounters>> {
   const p = job.data;
-  const version = await getIndexVersion(deps.ctx.db, p.indexVersionId);
+  const version = await getIndexVersion(ctx.db, p.indexVersionId);
   if (!version || version.state === 'dropped') throw new NonRetryableError(`index version ${p.indexVersionId} no longer exists`);
-  const { mv, batchClient } = await deps.batchClients.get(version.modelVersionId);
+  const { mv, batchClient } = await ctx.batchClients.get(version.modelVersionId);
   let batch;
   try {
-    batch = await submitBatch({ db: deps.ctx.db, client: batchClient, model: mv.resolved, version, tenant: p.tenant, runId: p.runId, submitJobId: job.id! });
+    batch = await submitBatch({ db: ctx.db, client: batchClient, model: mv.resolved, version, tenant: p.tenant, runId: p.runId, submitJobId: job.id! });
   } catch (e) {
     // A refusal (no batch permission, bad request) will not change by retrying: fail the job now,
     // visibly; `embedq ingest --retry-failed` resumes the same batch row once it is fixed.
     if (e instanceof ProviderError && !e.retryable) throw new NonRetryableError(e.message);
     throw e;
   }
-  if (batch) await deps.runs.addEmbedJobs(p.runId, [batchRunJobId(batch.id)]);
+  if (batch) await ctx.runs.addEmbedJobs(p.runId, [batchRunJobId(batch.id)]);
   return {};
 }
 
 /** Polls every open batch once; reads finished ones back. Returns what it did, for the job log. */
-export async function pollBatches(deps: JobDeps): Promise<{ polled: number; ingested: number }> {
+export async function pollBatches(ctx: Context): Promise<{ polled: number; ingested: number }> {
   let polled = 0;
   let ingested = 0;
-  for (const b of await listBatches(deps.ctx.db, { open: true, limit: 500 })) {
+  for (const b of await listBatches(ctx.db, { open: true, limit: 500 })) {
     if (!b.providerBatchId) continue;
     try {
-      const { batchClient } = await deps.batchClients.get(b.modelVersionId);
+      const { batchClient } = await ctx.batchClients.get(b.modelVersionId);
       const pb = await batchClient.retrieve(b.providerBatchId);
       polled++;
       const patch: Record<string, unknown> = { status: pb.status, output_file_id: pb.output_file_id ?? null, error_file_id: pb.error_file_id ?? null };
       if (pb.status === 'failed') patch.errors = pb.errors ?? null;
       if (PROVIDER_DONE.includes(pb.status as BatchRow['status'])) patch.finished_at = new Date();
-      await updateBatch(deps.ctx.db, b.id, patch, { onlyOpen: true });
+      await updateBatch(ctx.db, b.id, patch, { onlyOpen: true });
       if (PROVIDER_DONE.includes(pb.status as BatchRow['status'])) {
-        await readBack(deps, (await getBatch(deps.ctx.db, b.id))!);
+        await readBack(ctx, (await getBatch(ctx.db, b.id))!);
         ingested++;
       }
     } catch (e) {
-      deps.ctx.logger.warn({ batch: b.id, err: coerceError(e).message }, 'batch poll failed; will retry on the next poll');
+      ctx.logger.warn({ batch: b.id, err: coerceError(e).message }, 'batch poll failed; will retry on the next poll');
     }
   }
   return { polled, ingested };
@@ -82,40 +82,40 @@ export async function pollBatches(deps: JobDeps): Promise<{ polled: number; inge
  * A session advisory lock keeps two pollers from reading the same batch at once; a crash
  * releases it with the connection.
  */
-async function readBack(deps: JobDeps, batch: BatchRow): Promise<void> {
-  const lock = await deps.ctx.db.connect();
+async function readBack(ctx: Context, batch: BatchRow): Promise<void> {
+  const lock = await ctx.db.connect();
   try {
     const { rows } = await lock.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext('embedq.batch'), $1::int) AS ok`, [Number(batch.id) % 2 ** 31]);
     if (!rows[0]?.ok) return;
-    const fresh = await getBatch(deps.ctx.db, batch.id);
+    const fresh = await getBatch(ctx.db, batch.id);
     if (!fresh || fresh.ingestedAt) return;
-    await readBackLocked(deps, fresh);
+    await readBackLocked(ctx, fresh);
   } finally {
     await lock.query(`SELECT pg_advisory_unlock(hashtext('embedq.batch'), $1::int)`, [Number(batch.id) % 2 ** 31]).catch(() => undefined);
     lock.release();
   }
 }
 
-async function readBackLocked(deps: JobDeps, batch: BatchRow): Promise<void> {
-  const version = await getIndexVersion(deps.ctx.db, batch.indexVersionId);
-  const { mv, batchClient } = await deps.batchClients.get(batch.modelVersionId);
+async function readBackLocked(ctx: Context, batch: BatchRow): Promise<void> {
+  const version = await getIndexVersion(ctx.db, batch.indexVersionId);
+  const { mv, batchClient } = await ctx.batchClients.get(batch.modelVersionId);
   const run = { runId: batch.runId, tenant: batch.tenant };
   if (!version || version.state === 'dropped') {
-    await updateBatch(deps.ctx.db, batch.id, { status: 'rejected', errors: { reason: 'index version dropped' }, ingested_at: new Date() });
-    await deps.runs.settle(batch.runId, batchRunJobId(batch.id), 'embed', true);
+    await updateBatch(ctx.db, batch.id, { status: 'rejected', errors: { reason: 'index version dropped' }, ingested_at: new Date() });
+    await ctx.runs.settle(batch.runId, batchRunJobId(batch.id), 'embed', true);
     return;
   }
-  const r = await ingestBatchResults({ db: deps.ctx.db, client: batchClient, batch, model: mv.resolved, version });
+  const r = await ingestBatchResults({ db: ctx.db, client: batchClient, batch, model: mv.resolved, version });
   const price = mv.resolved.spec.priceBatchPerMTok ?? mv.resolved.spec.priceSyncPerMTok;
   const costUsd = (r.tokensBilled / 1e6) * price;
-  await recordLedger(deps.ctx.db, [
+  await recordLedger(ctx.db, [
     { tenant: batch.tenant, provider: mv.provider, modelVersionId: batch.modelVersionId, mode: 'batch', status: 'ok', inputs: r.completed, tokens: r.tokensBilled, costUsd, batchId: batch.providerBatchId, runId: batch.runId },
     ...groupReasons(r.retry).map(([reason, n]) => ({ tenant: batch.tenant, provider: mv.provider, modelVersionId: batch.modelVersionId, mode: 'batch' as const, status: 'error' as const, inputs: n, tokens: 0, error: reason, batchId: batch.providerBatchId, runId: batch.runId })),
   ]);
   // Failed requests go through the sync path; the run waits for those jobs too.
-  if (r.retry.length) await enqueueEmbedJobs(deps, run, version, r.retry, `batch-${batch.id}`);
+  if (r.retry.length) await enqueueEmbedJobs(ctx, run, version, r.retry, `batch-${batch.id}`);
   const rejected = r.problems.some((x) => x.includes('never written'));
-  await updateBatch(deps.ctx.db, batch.id, {
+  await updateBatch(ctx.db, batch.id, {
     status: batch.status === 'failed' ? 'failed' : rejected ? 'rejected' : 'ingested',
     completed: r.written,
     failed: r.retry.length,
@@ -123,10 +123,10 @@ async function readBackLocked(deps: JobDeps, batch: BatchRow): Promise<void> {
     ...(r.problems.length ? { errors: { problems: r.problems.slice(0, 50) } } : {}),
     ingested_at: new Date(),
   });
-  const done = await deps.runs.settle(batch.runId, batchRunJobId(batch.id), 'embed', true, { embedded: r.written, tokens: r.tokensBilled, costNanoUsd: Math.round(costUsd * 1e9) });
+  const done = await ctx.runs.settle(batch.runId, batchRunJobId(batch.id), 'embed', true, { embedded: r.written, tokens: r.tokensBilled, costNanoUsd: Math.round(costUsd * 1e9) });
   if (done) {
-    const s = await deps.runs.get(batch.runId);
-    if (s) await deps.queues.finalize.add('finalize', { runId: batch.runId, index: s.index }, { jobId: `finalize-${batch.runId}` });
+    const s = await ctx.runs.get(batch.runId);
+    if (s) await ctx.queues.finalize.add('finalize', { runId: batch.runId, index: s.index }, { jobId: `finalize-${batch.runId}` });
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
 import type { QueueName } from '../src/queue/names.ts';
-import type { JobDeps } from './deps.ts';
+import type { Context } from '../src/context.ts';
 import { backfillPayloadSchema, handleBackfill, type BackfillPayload } from './backfill.ts';
 import { batchSubmitPayloadSchema, handleBatches, type BatchesPayload } from './batch.ts';
 import { embedPayloadSchema, handleEmbed, type EmbedPayload } from './embed.ts';
@@ -23,7 +23,7 @@ export interface Payloads {
   schedules: ScheduledIngestPayload | Record<string, never>;
 }
 
-export type Handler<N extends QueueName> = (deps: JobDeps, job: Job<Payloads[N]>) => Promise<unknown>;
+export type Handler<N extends QueueName> = (ctx: Context, job: Job<Payloads[N]>) => Promise<unknown>;
 
 export const CATALOG: { [N in QueueName]: Handler<N> } = {
   ingest: handleIngest,

@@ -7,7 +7,7 @@ import { embedBatch } from '../src/pipeline/embed-batch.ts';
 import { InputClaims } from '../src/queue/claims.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
-import type { JobDeps } from './deps.ts';
+import type { Context } from '../src/context.ts';
 import { positiveId, runId, tenantId } from './fields.ts';
 
 export interface EmbedPayload {
@@ -25,8 +25,8 @@ export const embedPayloadSchema = z.strictObject({
   items: z.array(z.tuple([z.string().regex(/^\d{1,19}$/, 'a chunk id'), z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')])).max(4096),
 }) satisfies z.ZodType<EmbedPayload>;
 
-export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promise<Partial<RunCounters>> {
-  const { ctx, providers } = deps;
+export async function handleEmbed(ctx: Context, job: Job<EmbedPayload>): Promise<Partial<RunCounters>> {
+  const { providers } = ctx;
   const p = job.data;
   const version = await getIndexVersion(ctx.db, p.indexVersionId);
   if (!version || version.state === 'dropped') throw new NonRetryableError(`index version ${p.indexVersionId} no longer exists`);
@@ -42,7 +42,7 @@ export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promis
     ...(job.id ? { jobId: job.id } : {}),
     runId: p.runId,
     budgetRecheckMs: ctx.config.worker.budgetRecheckMs,
-    ...(deps.drain ? { drain: deps.drain } : {}),
+    ...(ctx.drain ? { drain: ctx.drain } : {}),
     // Claims live one lock period, like the job's own lock: a killed worker's claims lapse as its jobs return.
     claims: {
       claims: new InputClaims(ctx.redis, ctx.config.redisPrefix, ctx.config.worker.lockMs),
@@ -50,6 +50,6 @@ export async function handleEmbed(deps: JobDeps, job: Job<EmbedPayload>): Promis
       onWait: (held) => job.log(`waiting for ${held} input(s) another job is embedding; they will come from the cache`).then(() => undefined),
     },
   });
-  await deps.runs.live(p.runId, { done: r.embedded + r.cacheHits + r.stale, hits: r.cacheHits });
+  await ctx.runs.live(p.runId, { done: r.embedded + r.cacheHits + r.stale, hits: r.cacheHits });
   return { embedded: r.embedded, cacheHits: r.cacheHits, tokens: r.tokens, costNanoUsd: Math.round(r.costUsd * 1e9), truncated: r.truncated, split: r.split };
 }

@@ -8,7 +8,7 @@ import { finalizeIndexVersion, getIndex, writeTargets } from '../src/store/index
 import { migrationOfRun } from '../src/reembed/store.ts';
 import { advanceAfterBackfill } from '../src/reembed/validate.ts';
 import { dropDocClaims } from '../src/queue/doc-claims.ts';
-import type { JobDeps } from './deps.ts';
+import type { Context } from '../src/context.ts';
 import { indexName, runId } from './fields.ts';
 
 export interface FinalizePayload {
@@ -18,24 +18,24 @@ export interface FinalizePayload {
 
 export const finalizePayloadSchema = z.strictObject({ runId, index: indexName }) satisfies z.ZodType<FinalizePayload>;
 
-export async function handleFinalize(deps: JobDeps, job: Job<FinalizePayload>): Promise<{ built: number }> {
-  await deps.runs.markFinalizing(job.data.runId);
-  const index = await getIndex(deps.ctx.db, job.data.index);
+export async function handleFinalize(ctx: Context, job: Job<FinalizePayload>): Promise<{ built: number }> {
+  await ctx.runs.markFinalizing(job.data.runId);
+  const index = await getIndex(ctx.db, job.data.index);
   let built = 0;
   if (index) {
     // A migration target still being backfilled gets its HNSW index when its own backfill ends,
     // not when an unrelated run does: building it early would slow the rest of the load.
-    const { rows } = await deps.ctx.db.query<{ v: number }>(
+    const { rows } = await ctx.db.query<{ v: number }>(
       `SELECT target_version_id AS v FROM migrations WHERE state IN ('planned', 'backfilling') AND id::text IS DISTINCT FROM $1`,
       [migrationOfRun(job.data.runId)],
     );
     const skip = new Set(rows.map((r) => r.v));
-    for (const t of await writeTargets(deps.ctx.db, index.id)) if (!skip.has(t.id) && (await finalizeIndexVersion(deps.ctx.db, t.id)).built) built++;
+    for (const t of await writeTargets(ctx.db, index.id)) if (!skip.has(t.id) && (await finalizeIndexVersion(ctx.db, t.id)).built) built++;
   }
   // A migration's backfill run ends in its quality gate (and, when it passes, the cutover).
   const migration = migrationOfRun(job.data.runId);
-  if (migration) await advanceAfterBackfill(deps.ctx.db, deps.providers, migration);
-  await deps.runs.markFinalized(job.data.runId);
-  await dropDocClaims(deps.ctx.redis, deps.ctx.config.redisPrefix, job.data.runId);
+  if (migration) await advanceAfterBackfill(ctx.db, ctx.providers, migration);
+  await ctx.runs.markFinalized(job.data.runId);
+  await dropDocClaims(ctx.redis, ctx.config.redisPrefix, job.data.runId);
   return { built };
 }

@@ -17,7 +17,7 @@ import { claimDocIds } from '../src/queue/doc-claims.ts';
 import { AttemptTracker } from '../src/queue/attempts.ts';
 import type { IngestCursor } from '../src/queue/runs.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
-import type { JobDeps } from './deps.ts';
+import type { Context } from '../src/context.ts';
 import { enqueueEmbedJobs, enqueueForBatch, type Miss } from './enqueue.ts';
 import { absolutePath, indexName, runId, tenantId } from './fields.ts';
 
@@ -80,8 +80,8 @@ export type IngestResult = IngestCursor['totals'] & { resumedAt: ReadPosition | 
  * worker, starts there instead of at the beginning of its slice, and what was stored counts in
  * the run even if the job fails later.
  */
-export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Promise<IngestResult> {
-  const { ctx, runs, providers } = deps;
+export async function handleIngest(ctx: Context, job: Job<IngestPayload>): Promise<IngestResult> {
+  const { runs, providers } = ctx;
   const p = job.data;
   const index = await getIndex(ctx.db, p.index);
   if (!index) throw new NonRetryableError(`index ${p.index} does not exist`);
@@ -108,9 +108,9 @@ export async function handleIngest(deps: JobDeps, job: Job<IngestPayload>): Prom
   const sendPending = async (all: boolean) => {
     for (const [id, b] of pending) {
       // A provider batch is one per ingest job, at its end; sync work goes out in full embed jobs.
-      if (!all && (p.mode === 'batch' || (b.misses.length < deps.ctx.config.worker.embedBatch && b.pages < MAX_GATHER_PAGES))) continue;
-      if (p.mode === 'batch') await enqueueForBatch(deps, p, b.target, b.misses, jobId);
-      else await enqueueEmbedJobs(deps, p, b.target, b.misses);
+      if (!all && (p.mode === 'batch' || (b.misses.length < ctx.config.worker.embedBatch && b.pages < MAX_GATHER_PAGES))) continue;
+      if (p.mode === 'batch') await enqueueForBatch(ctx, p, b.target, b.misses, jobId);
+      else await enqueueEmbedJobs(ctx, p, b.target, b.misses);
       pending.delete(id);
     }
   };

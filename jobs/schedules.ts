@@ -18,7 +18,7 @@ import { vanishedDocuments } from '../src/store/documents.ts';
 import { withTransaction } from '../src/store/db.ts';
 import { getIndex, writeTargets } from '../src/store/indexes.ts';
 import { sweepUnsettled, UNSETTLED_AFTER_MS } from '../src/store/ledger.ts';
-import type { JobDeps } from './deps.ts';
+import type { Context } from '../src/context.ts';
 import { absolutePath, indexName, tenantId } from './fields.ts';
 import { startRun } from './start-run.ts';
 
@@ -79,32 +79,32 @@ export function parseRepeat(o: { every?: string | undefined; cron?: string | und
   return { pattern: o.cron! };
 }
 
-export async function handleSchedules(deps: JobDeps, job: Job): Promise<unknown> {
+export async function handleSchedules(ctx: Context, job: Job): Promise<unknown> {
   switch (job.name) {
     case 'cache-gc':
-      return cacheGc(deps);
+      return cacheGc(ctx);
     case 'spend-rollup':
-      return spendRollup(deps);
+      return spendRollup(ctx);
     case 'ledger-sweep':
-      return { swept: await sweepUnsettled(deps.ctx.db, UNSETTLED_AFTER_MS) };
+      return { swept: await sweepUnsettled(ctx.db, UNSETTLED_AFTER_MS) };
     case 'scheduled-ingest':
-      return scheduledIngest(deps, job.data as ScheduledIngestPayload);
+      return scheduledIngest(ctx, job.data as ScheduledIngestPayload);
     default:
       throw new Error(`unknown scheduled job ${job.name}`);
   }
 }
 
-async function cacheGc(deps: JobDeps): Promise<{ deleted: number }> {
-  const r = await deps.ctx.db.query(
+async function cacheGc(ctx: Context): Promise<{ deleted: number }> {
+  const r = await ctx.db.query(
     `DELETE FROM embedding_cache c USING model_versions mv
       WHERE mv.id = c.model_version_id AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE v.model_version_id = mv.id AND v.state <> 'dropped')`,
   );
-  await deps.ctx.db.query(`UPDATE model_versions mv SET retired_at = now() WHERE retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE v.model_version_id = mv.id AND v.state <> 'dropped')`);
+  await ctx.db.query(`UPDATE model_versions mv SET retired_at = now() WHERE retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE v.model_version_id = mv.id AND v.state <> 'dropped')`);
   return { deleted: r.rowCount ?? 0 };
 }
 
-async function spendRollup(deps: JobDeps): Promise<{ rows: number }> {
-  const r = await deps.ctx.db.query(
+async function spendRollup(ctx: Context): Promise<{ rows: number }> {
+  const r = await ctx.db.query(
     `INSERT INTO spend_daily (day, tenant, model_version_id, mode, calls, tokens, cost_usd, saved_usd)
      SELECT (at AT TIME ZONE 'UTC')::date, tenant, coalesce(model_version_id, 0), mode, count(*), coalesce(sum(tokens) FILTER (WHERE status NOT IN ('sent', 'unknown')), 0), sum(cost_usd), sum(saved_usd)
        FROM ledger WHERE at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '1 day'
@@ -121,8 +121,8 @@ async function spendRollup(deps: JobDeps): Promise<{ rows: number }> {
  * is missing or unreadable for a moment (unmounted, renamed, a permission hiccup) fails the job,
  * and a folder below a root that cannot be read keeps its documents.
  */
-async function scheduledIngest(deps: JobDeps, p: ScheduledIngestPayload): Promise<{ runId: string | null; removed: number }> {
-  const index = await getIndex(deps.ctx.db, p.index);
+async function scheduledIngest(ctx: Context, p: ScheduledIngestPayload): Promise<{ runId: string | null; removed: number }> {
+  const index = await getIndex(ctx.db, p.index);
   if (!index) throw new UsageError(`scheduled ingest: index ${p.index} does not exist`);
   const roots = await Promise.all(p.paths.map((x) => describeRoot(x)));
   const present: string[] = [];
@@ -134,12 +134,12 @@ async function scheduledIngest(deps: JobDeps, p: ScheduledIngestPayload): Promis
   const failed = roots.flatMap((r) => unread.filter((u) => u.path === r.input || u.path === r.abs).map((u) => `root ${r.input} could not be read (${u.reason})`));
   if (failed.length)
     throw new Error(`scheduled ingest of ${p.index}: ${failed.join('; ')}; nothing was deleted and nothing ingested. Mount or restore the path (or remove the schedule with \`embedq schedules remove\`); the next run retries.`);
-  const vanished = (await vanishedDocuments(deps.ctx.db, index.id, p.tenant, { roots: roots.map((r) => r.base), present, keep: unread.map((u) => resolve(u.path)) })).filter((d) =>
+  const vanished = (await vanishedDocuments(ctx.db, index.id, p.tenant, { roots: roots.map((r) => r.base), present, keep: unread.map((u) => resolve(u.path)) })).filter((d) =>
     roots.some((r) => inRoot(d.source, r)),
   );
   let removed = 0;
   if (vanished.length) {
-    removed = await withTransaction(deps.ctx.db, async (client) => {
+    removed = await withTransaction(ctx.db, async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock_shared(hashtext('embedq.index:' || $1))`, [index.name]);
       const targets = await writeTargets(client, index.id);
       return deleteDocuments(client, index.id, p.tenant, vanished.map((d) => d.docId), targets.map((t) => t.tableName));
@@ -147,7 +147,7 @@ async function scheduledIngest(deps: JobDeps, p: ScheduledIngestPayload): Promis
   }
   if (present.length === 0) return { runId: null, removed };
   // The roots, not the files found: document ids are formed from the roots, as `embedq ingest` forms them.
-  const read = { invalidUtf8: deps.ctx.config.invalidUtf8, ...(p.globalIds ? { globalIds: true } : {}) };
-  const run = await startRun(deps.queues, deps.runs, { index: p.index, tenant: p.tenant, paths: p.paths, read, mode: async () => p.mode });
+  const read = { invalidUtf8: ctx.config.invalidUtf8, ...(p.globalIds ? { globalIds: true } : {}) };
+  const run = await startRun(ctx.queues, ctx.runs, { index: p.index, tenant: p.tenant, paths: p.paths, read, mode: async () => p.mode });
   return { runId: run.runId, removed };
 }

@@ -13,13 +13,13 @@ import { isUnder } from '../src/corpus/readers/roots.ts';
 import { InvalidPayloadError } from '../src/errors.ts';
 import type { QueueName } from '../src/queue/names.ts';
 import { PAYLOAD_SCHEMAS } from './catalog.ts';
-import type { JobDeps } from './deps.ts';
+import type { Context } from '../src/context.ts';
 import { sourcePaths, type IngestPayload } from './ingest.ts';
 
 const AFTER = 'Jobs come from `embedq ingest`, `embedq reembed` and `embedq schedules`; nothing was read or written';
 
 /** Throws {@link InvalidPayloadError} unless `job` is one embedq would have made. */
-export async function checkPayload(deps: JobDeps, queue: QueueName, job: Job): Promise<void> {
+export async function checkPayload(ctx: Context, queue: QueueName, job: Job): Promise<void> {
   const refuse = (why: string) => new InvalidPayloadError(`${queue} job ${job.id ?? '?'} refused: ${why}. ${AFTER}`);
   const schemas = PAYLOAD_SCHEMAS[queue] as Readonly<Record<string, z.ZodType>>;
   const schema = Object.hasOwn(schemas, job.name) ? schemas[job.name] : undefined;
@@ -27,19 +27,19 @@ export async function checkPayload(deps: JobDeps, queue: QueueName, job: Job): P
   const parsed = schema.safeParse(job.data);
   if (!parsed.success) throw refuse(`its payload does not match the ${job.name} schema (${describeIssues(parsed.error.issues)})`);
   if (queue === 'ingest') {
-    const why = await ingestProblem(deps, job.data as IngestPayload);
+    const why = await ingestProblem(ctx, job.data as IngestPayload);
     if (why) throw refuse(why);
   }
   if (queue === 'schedules' && job.name === 'scheduled-ingest') {
-    const scheduler = job.repeatJobKey ? await deps.queues.schedules.getJobScheduler(job.repeatJobKey) : undefined;
+    const scheduler = job.repeatJobKey ? await ctx.queues.schedules.getJobScheduler(job.repeatJobKey) : undefined;
     if (!scheduler || !isDeepStrictEqual(scheduler.template?.data, job.data))
       throw refuse(`a re-sync must come from a job scheduler (\`embedq schedules add\`) and carry its data unchanged${job.repeatJobKey ? `; scheduler ${job.repeatJobKey} ${scheduler ? 'holds other data' : 'does not exist'}` : ''}`);
   }
 }
 
-async function ingestProblem(deps: JobDeps, p: IngestPayload): Promise<string | undefined> {
-  const run = await deps.runs.get(p.runId);
-  if (!run) return `its run ${p.runId} is not recorded under Redis prefix ${deps.ctx.config.redisPrefix}`;
+async function ingestProblem(ctx: Context, p: IngestPayload): Promise<string | undefined> {
+  const run = await ctx.runs.get(p.runId);
+  if (!run) return `its run ${p.runId} is not recorded under Redis prefix ${ctx.config.redisPrefix}`;
   if (run.index !== p.index || run.tenant !== p.tenant) return `it names index ${p.index} and tenant ${p.tenant}, but its run ${p.runId} is for index ${run.index} and tenant ${run.tenant}`;
   const outside = sourcePaths(p.source).filter((path) => !run.roots.some((root) => isUnder(path, root)));
   if (outside.length)

@@ -4,22 +4,19 @@
  * piece of a run enqueues the run's finalize job (its id is derived from the run, so only once).
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Context } from '../src/context.ts';
+import { withDrain, type Context } from '../src/context.ts';
 import { redactError } from '../src/config/redact.ts';
 import { DelayJobError, InvalidPayloadError, coerceError } from '../src/errors.ts';
 import { lostService } from '../src/outage.ts';
-import { BatchClients } from '../src/providers/batch-clients.ts';
-import { ProviderPool } from '../src/providers/pool.ts';
 import { createRedis } from '../src/queue/connection.ts';
 import { QUEUES, type QueueName } from '../src/queue/names.ts';
-import { createQueues, JOB_DEFAULTS } from '../src/queue/producer.ts';
-import { RunTracker, type RunCounters } from '../src/queue/runs.ts';
+import { JOB_DEFAULTS } from '../src/queue/producer.ts';
+import type { RunCounters } from '../src/queue/runs.ts';
 import { AttemptTracker, NO_STALL_LIMIT, outOfAttempts } from '../src/queue/attempts.ts';
 import { CATALOG } from '../jobs/catalog.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { upsertSystemSchedules } from '../jobs/schedules.ts';
 import { checkPayload } from '../jobs/validate.ts';
-import type { JobDeps } from '../jobs/deps.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { outageRetry } from './outage-retry.ts';
 import { ActiveJobs } from './interrupt.ts';
@@ -45,11 +42,10 @@ export interface RunningWorkers {
 export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Promise<RunningWorkers> {
   const { config } = ctx;
   const connection = createRedis(config.redisUrl, {}, { onLost: (e) => ctx.outages.down('redis', e), onReady: () => ctx.outages.up('redis') });
-  const queues = createQueues(ctx.redis, config.redisPrefix, { embedAttempts: config.worker.embedAttempts });
-  const providers = new ProviderPool(ctx.db, config, ctx.redis);
   // Shutdown drains provider calls: those in flight finish (they are paid for), no new one starts.
   const drain = new AbortController();
-  const deps: JobDeps = { ctx, queues, runs: new RunTracker(ctx.redis, config.redisPrefix), providers, batchClients: new BatchClients(providers, config), drain: drain.signal };
+  const jobCtx = withDrain(ctx, drain.signal);
+  const { queues } = ctx;
   const concurrency: Record<QueueName, number> = {
     ingest: opts.ingestConcurrency ?? config.worker.ingestConcurrency,
     embed: opts.concurrency ?? config.worker.concurrency,
@@ -78,9 +74,9 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     if (queue === 'finalize' || queue === 'schedules' || !job.id || job.name === 'batch-poll') return;
     const { runId } = job.data as { runId: string };
     // A backfill is its migration run's one "ingest" job: the walk that discovers the work.
-    const done = await deps.runs.settle(runId, job.id, queue === 'ingest' || queue === 'reembed' ? 'ingest' : 'embed', ok, counters);
+    const done = await ctx.runs.settle(runId, job.id, queue === 'ingest' || queue === 'reembed' ? 'ingest' : 'embed', ok, counters);
     if (done) {
-      const run = await deps.runs.get(runId);
+      const run = await ctx.runs.get(runId);
       if (run) await queues.finalize.add('finalize', { runId, index: run.index }, { jobId: `finalize-${runId}` });
     }
   };
@@ -88,7 +84,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
   const starts = new AttemptTracker(ctx.redis, config.redisPrefix);
   const active = new ActiveJobs(); // what an interrupted CLI puts back in the queue (release below)
   const workers = (Object.keys(CATALOG) as QueueName[]).map((queue) => {
-    const handler = CATALOG[queue] as (deps: JobDeps, job: Job) => Promise<unknown>;
+    const handler = CATALOG[queue] as (ctx: Context, job: Job) => Promise<unknown>;
     const w = new Worker(
       QUEUES[queue],
       async (job, token) => {
@@ -104,8 +100,8 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         }
         let result: unknown;
         try {
-          await checkPayload(deps, queue, job);
-          result = await handler(deps, job);
+          await checkPayload(jobCtx, queue, job);
+          result = await handler(jobCtx, job);
         } catch (caught) {
           if (tracked) await starts.end(queue, tracked.id, tracked.token).catch(() => {});
           const e = outageRetry(ctx, job, caught);
@@ -175,7 +171,6 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         drain.abort(new Error('worker shutting down'));
         await heartbeat.stop();
         await Promise.all(workers.map((w) => w.close()));
-        await queues.close();
         connection.disconnect();
       })();
       return closing;

@@ -1,6 +1,7 @@
 /** BullMQ queues of one embedq deployment (one Redis prefix), created together and closed together. */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.ts';
 import { QUEUES, type QueueName } from './names.ts';
 
 /** Default options per queue: retries with exponential backoff; finished jobs kept for a while for the dashboard. */
@@ -15,9 +16,14 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
 
 export type Queues = Record<QueueName, Queue> & { close(): Promise<void> };
 
-export function createQueues(connection: Redis, prefix: string, opts: { embedAttempts?: number } = {}): Queues {
-  const defaults = (name: QueueName): JobsOptions =>
-    name === 'embed' && opts.embedAttempts ? { ...JOB_DEFAULTS.embed, attempts: opts.embedAttempts } : JOB_DEFAULTS[name];
+/**
+ * The queues of the deployment `config` names (its Redis prefix), with the same job defaults
+ * whoever builds them (`config.worker.embedAttempts` overrides the embed queue's attempts).
+ */
+export function createQueues(connection: Redis, config: Pick<Config, 'redisPrefix' | 'worker'>): Queues {
+  const prefix = config.redisPrefix;
+  const embedAttempts = config.worker.embedAttempts;
+  const defaults = (name: QueueName): JobsOptions => (name === 'embed' && embedAttempts ? { ...JOB_DEFAULTS.embed, attempts: embedAttempts } : JOB_DEFAULTS[name]);
   const make = (name: QueueName) => {
     const queue = new Queue(name, { connection, prefix, defaultJobOptions: defaults(name) });
     // A queue re-emits its connection's errors; unheard, BullMQ prints each one raw on stderr

@@ -110,7 +110,7 @@ export interface OpenServerOptions {
  */
 export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts: OpenServerOptions = {}): Server {
   const redis = createRedis(ctx.config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
-  const queues = createQueues(redis, ctx.config.redisPrefix);
+  const queues = createQueues(redis, ctx.config);
   // Connection errors surface as `embedq_up` and /readyz; unheard 'error' events would be printed.
   for (const name of Object.values(QUEUES)) queues[name].on('error', (err) => ctx.logger.debug({ queue: name, err: err.message }, 'queue connection error'));
   const adminToken = ctx.config.adminToken ?? generateAdminToken();

@@ -24,7 +24,7 @@ test('SIGINT during ingest releases its active job, says how to resume and exits
   const schema = uniqueName('e2e');
   const env = { REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema };
   const ctx = createContext(testConfig({ dbSchema: schema, redisPrefix: schema }), { logger: createLogger('silent') });
-  const queues = createQueues(ctx.redis, schema);
+  const queues = createQueues(ctx.redis, ctx.config);
   let worker: RunningWorkers | undefined;
   try {
     await migrate(ctx.db, schema);

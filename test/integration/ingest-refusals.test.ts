@@ -22,7 +22,7 @@ import type { Context } from '../../src/context.ts';
 const indexCount = async (ctx: Context) => (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM indexes`)).rows[0]!.n;
 const docIds = async (ctx: Context) => (await ctx.db.query<{ doc_id: string }>(`SELECT doc_id FROM documents ORDER BY doc_id`)).rows.map((r) => r.doc_id);
 const queuedJobs = async (ctx: Context) => {
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const queues = createQueues(ctx.redis, ctx.config);
   try {
     const counts = await Promise.all([queues.ingest.getJobCounts(), queues.embed.getJobCounts()]);
     return counts.flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
@@ -63,7 +63,7 @@ test('a worker reads the planned names literally: a vanished a*b.md is "not foun
   const s = await runIngest(ctx, { paths: [join(dir, 'a*b.md')], index: 'literal', wait: false });
   rmSync(join(dir, 'a*b.md'));
   const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const queues = createQueues(ctx.redis, ctx.config);
   const workers = await startWorkers(ctx, { name: 'literal-test' });
   try {
     await waitForRun(runs, queues, ctx.db, s.runId, new Progress(false), true);

@@ -54,7 +54,7 @@ test('ingest rides out terminated connections of its worker and of its wait, and
     const index = (await getIndex(ctx.db, 'docs'))!;
     expect(Number((await ctx.db.query(`SELECT count(*) AS n FROM ${index.live.tableName}`)).rows[0].n)).toBe(total);
     // The ingest job went back to the queue, after 1 s, without spending an attempt.
-    const queues = createQueues(ctx.redis, config.redisPrefix);
+    const queues = createQueues(ctx.redis, config);
     try {
       const jobs = (await queues.ingest.getJobs(['completed'])).filter((j) => (j.data as { runId: string }).runId === s.runId);
       // attemptsMade counts the completing attempt only; it was started once more than that.

@@ -9,10 +9,8 @@ import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { createQueues } from '../../src/queue/producer.ts';
-import { RunTracker } from '../../src/queue/runs.ts';
 import type { Context } from '../../src/context.ts';
 import { handleSchedules, type ScheduledIngestPayload } from '../../jobs/schedules.ts';
-import type { JobDeps } from '../../jobs/deps.ts';
 import { prose } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 
@@ -33,14 +31,8 @@ async function siblingCorpus(ctx: Context): Promise<string> {
 
 /** Runs one scheduled re-sync in process, as a worker would (no timers: the handler is awaited). */
 async function resync(ctx: Context, paths: string[]): Promise<unknown> {
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
-  const deps = { ctx, queues, runs: new RunTracker(ctx.redis, ctx.config.redisPrefix) } as unknown as JobDeps;
   const data: ScheduledIngestPayload = { index: 'roots', tenant: ctx.config.defaultTenant, paths, mode: 'sync' };
-  try {
-    return await handleSchedules(deps, { name: 'scheduled-ingest', data } as Job);
-  } finally {
-    await queues.close();
-  }
+  return await handleSchedules(ctx, { name: 'scheduled-ingest', data } as Job);
 }
 
 const sources = async (ctx: Context) => (await ctx.db.query<{ source: string }>(`SELECT source FROM documents ORDER BY source`)).rows.map((r) => r.source);
@@ -51,7 +43,7 @@ test('a re-sync of docs removes its vanished file and leaves docs2, docs-old and
   const r = await resync(ctx, [join(parent, 'docs')]);
   expect(r).toMatchObject({ removed: 1 });
   // The re-sync's run forms ids as `embedq ingest` does: relative to the folder holding the root.
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const queues = createQueues(ctx.redis, ctx.config);
   const jobs = await queues.ingest.getJobs(['waiting', 'active', 'completed', 'delayed', 'prioritized']);
   await queues.close();
   expect(jobs.filter((j) => j.data.runId === (r as { runId: string }).runId).map((j) => j.data.source)).toEqual([{ kind: 'files', paths: [join(parent, 'docs', 'a.txt')], baseDir: parent }]);

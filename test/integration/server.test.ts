@@ -131,7 +131,7 @@ describe('dashboard authentication', () => {
   });
 
   test('the board cannot create or edit jobs: add, update-data, delay and priority are refused; promote, clean, retry, pause and resume work', async ({ ctx }) => {
-    const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+    const queues = createQueues(ctx.redis, ctx.config);
     try {
       await withApp(withToken(ctx), async (app) => {
         const send = (method: string, path: string, body?: unknown) =>

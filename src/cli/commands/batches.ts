@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { BatchClients } from '../../providers/batch-clients.ts';
-import { ProviderPool } from '../../providers/pool.ts';
 import { getBatch, listBatches, updateBatch, type BatchRow } from '../../store/batches.ts';
 import type { CommandEnv } from '../main.ts';
 import { wholeNumber } from '../numbers.ts';
@@ -23,7 +21,7 @@ export async function runBatchCancel(ctx: Context, id: string): Promise<BatchRow
   const b = await runBatchShow(ctx, id);
   if (!b.providerBatchId) throw new UsageError(`batch ${b.id} was not submitted yet (status ${b.status}); nothing to cancel at the provider`);
   if (b.ingestedAt) throw new UsageError(`batch ${b.id} is finished (status ${b.status}); nothing to cancel`);
-  const clients = new BatchClients(new ProviderPool(ctx.db, ctx.config, ctx.redis), ctx.config);
+  const clients = ctx.batchClients;
   const { batchClient } = await clients.get(b.modelVersionId);
   const pb = await batchClient.cancel(b.providerBatchId);
   await updateBatch(ctx.db, b.id, { status: pb.status }, { onlyOpen: true });

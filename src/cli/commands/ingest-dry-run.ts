@@ -2,7 +2,6 @@ import type { Context } from '../../context.ts';
 import { tokenizerFor } from '../../corpus/tokenizer.ts';
 import { estimateRun, type Estimate } from '../../pipeline/estimate.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
-import { ProviderPool } from '../../providers/pool.ts';
 import type { ResolvedModel } from '../../providers/types.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
@@ -14,7 +13,7 @@ export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimat
   const tenant = o.tenant ?? ctx.config.defaultTenant;
   const existing = await getIndex(ctx.db, name).catch(() => null);
   let model: ResolvedModel;
-  if (existing) model = (await new ProviderPool(ctx.db, ctx.config, ctx.redis).get(existing.live.modelVersionId)).mv.resolved;
+  if (existing) model = (await ctx.providers.get(existing.live.modelVersionId)).mv.resolved;
   else {
     const id = o.model ?? ctx.config.defaultModel;
     model = resolveModel(id, o.dims, overridesFor(ctx.config.models, id));

@@ -2,8 +2,6 @@ import type { Context } from '../../context.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import { liveWorkers } from '../../../workers/heartbeat.ts';
 import { pingRedis } from '../../queue/connection.ts';
-import { createQueues } from '../../queue/producer.ts';
-import { RunTracker } from '../../queue/runs.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 
@@ -22,8 +20,7 @@ export interface RetrySummary {
 export async function runRetryFailed(ctx: Context, o: { wait?: boolean; localWorker?: boolean; progress?: boolean }): Promise<RetrySummary> {
   const started = Date.now();
   await pingRedis(ctx.config.redisUrl);
-  const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const { runs, queues } = ctx;
   let local: RunningWorkers | undefined;
   try {
     const failed = [...(await queues.ingest.getFailed(0, -1)), ...(await queues.embed.getFailed(0, -1)), ...(await queues.batches.getFailed(0, -1))].filter(
@@ -52,7 +49,6 @@ export async function runRetryFailed(ctx: Context, o: { wait?: boolean; localWor
     return { retried: failed.length, runs: runIds, failedJobs, embedded, durationMs: Date.now() - started };
   } finally {
     await local?.close();
-    await queues.close();
   }
 }
 

@@ -10,8 +10,7 @@ import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { planSources } from '../../pipeline/plan.ts';
 import { pingRedis } from '../../queue/connection.ts';
-import { createQueues } from '../../queue/producer.ts';
-import { RunTracker, type RunState } from '../../queue/runs.ts';
+import type { RunState } from '../../queue/runs.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { ensureIndex, getIndex } from '../../store/indexes.ts';
 import { assertIndexableDims } from '../../store/vector-type.ts';
@@ -137,8 +136,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   }
 
   const live = (await getIndex(ctx.db, name))!;
-  const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const { runs, queues } = ctx;
   let local: RunningWorkers | undefined;
   try {
     const { runId, jobs, mode } = await startRun(queues, runs, {
@@ -164,7 +162,6 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     return { ...summarize(s, modelKey, waited, Date.now() - started), mode };
   } finally {
     await local?.close();
-    await queues.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Context } from '../../context.ts';
-import { RunTracker, type RunState } from '../../queue/runs.ts';
+import type { RunState } from '../../queue/runs.ts';
 import { coverage } from '../../reembed/controller.ts';
 import { currentMigration, migrationHistory, migrationRunId, type Migration } from '../../reembed/store.ts';
 import { fmtDuration } from '../progress.ts';
@@ -24,7 +24,7 @@ export async function reembedStatus(ctx: Context, index: string): Promise<Reembe
     `SELECT coalesce(sum(tokens), 0) AS t, coalesce(sum(cost_usd), 0) AS c FROM ledger WHERE run_id = $1 AND status = 'ok'`,
     [migrationRunId(m)],
   );
-  const run = await new RunTracker(ctx.redis, ctx.config.redisPrefix).get(migrationRunId(m));
+  const run = await ctx.runs.get(migrationRunId(m));
   const span = run ? backfillSpan(run, Date.now()) : null;
   const rate = cov && span && span.ms > 0 ? (cov.target * 1000) / span.ms : null;
   const etaMs = cov && span && !span.ended && rate && rate > 0 && cov.target < cov.source ? ((cov.source - cov.target) / rate) * 1000 : null;

@@ -9,8 +9,6 @@ import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
-import { createQueues } from '../../queue/producer.ts';
-import { RunTracker } from '../../queue/runs.ts';
 import { abort, cutover, retire, rollback, startMigration } from '../../reembed/controller.ts';
 import { loadQueries } from '../../reembed/queries.ts';
 import { currentMigration, migrationRunId, type Migration } from '../../reembed/store.ts';
@@ -55,8 +53,7 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   if (!(floor > 0 && floor <= 2)) throw new UsageError('--quality-floor must be a positive number (e.g. 0.95)');
   const queries = a.queries ? await loadQueries(ctx.db, index.id, a.queries) : null;
   const m = await startMigration(ctx.db, { index: name, to, mode, coverage: cov, qualityFloor: floor, autoCutover: a.cutover !== false, queries, actor: actor() });
-  const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const { runs, queues } = ctx;
   let local: RunningWorkers | undefined;
   try {
     const runId = migrationRunId(m);
@@ -70,7 +67,6 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
     }
   } finally {
     await local?.close();
-    await queues.close();
   }
   return reembedStatus(ctx, name);
 }

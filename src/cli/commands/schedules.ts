@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { SYSTEM_SCHEDULES, parseRepeat, type ScheduledIngestPayload } from '../../../jobs/schedules.ts';
-import { createQueues } from '../../queue/producer.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../main.ts';
@@ -20,30 +19,26 @@ export interface ScheduleRow {
 const USER_PREFIX = 'user-';
 
 export async function runSchedulesList(ctx: Context): Promise<ScheduleRow[]> {
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
-  try {
-    const rows: ScheduleRow[] = [];
-    for (const q of [queues.batches, queues.schedules]) {
-      for (const s of await q.getJobSchedulers(0, -1, true)) {
-        const sys = SYSTEM_SCHEDULES.find((x) => x.name === s.key);
-        const data = (s.template?.data ?? {}) as Partial<ScheduledIngestPayload>;
-        rows.push({
-          name: s.key,
-          kind: sys ? 'system' : 'ingest',
-          repeat: s.pattern ? `cron ${s.pattern}` : `every ${fmtMs(Number(s.every))}`,
-          next: s.next ? new Date(s.next).toISOString() : null,
-          what: sys ? sys.what : `ingest ${(data.paths ?? []).join(' ')} --index ${data.index} --tenant ${data.tenant}`,
-        });
-      }
+  const { queues } = ctx;
+  const rows: ScheduleRow[] = [];
+  for (const q of [queues.batches, queues.schedules]) {
+    for (const s of await q.getJobSchedulers(0, -1, true)) {
+      const sys = SYSTEM_SCHEDULES.find((x) => x.name === s.key);
+      const data = (s.template?.data ?? {}) as Partial<ScheduledIngestPayload>;
+      rows.push({
+        name: s.key,
+        kind: sys ? 'system' : 'ingest',
+        repeat: s.pattern ? `cron ${s.pattern}` : `every ${fmtMs(Number(s.every))}`,
+        next: s.next ? new Date(s.next).toISOString() : null,
+        what: sys ? sys.what : `ingest ${(data.paths ?? []).join(' ')} --index ${data.index} --tenant ${data.tenant}`,
+      });
     }
-    // Listing changes nothing: system schedules a worker has not declared yet are shown as such.
-    for (const sys of SYSTEM_SCHEDULES)
-      if (!rows.some((r) => r.name === sys.name))
-        rows.push({ name: sys.name, kind: 'system', repeat: `every ${fmtMs(sys.every(ctx.config))}`, next: null, what: `${sys.what} (declared when a worker starts)` });
-    return rows.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'system' ? -1 : 1));
-  } finally {
-    await queues.close();
   }
+  // Listing changes nothing: system schedules a worker has not declared yet are shown as such.
+  for (const sys of SYSTEM_SCHEDULES)
+    if (!rows.some((r) => r.name === sys.name))
+      rows.push({ name: sys.name, kind: 'system', repeat: `every ${fmtMs(sys.every(ctx.config))}`, next: null, what: `${sys.what} (declared when a worker starts)` });
+  return rows.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'system' ? -1 : 1));
 }
 
 function fmtMs(ms: number): string {
@@ -64,24 +59,16 @@ export async function runSchedulesAdd(ctx: Context, o: { kind: string; paths: st
   if (!/^[a-z0-9][a-z0-9_-]{0,80}$/.test(name)) throw new UsageError(`--name must be lower-case letters, digits, _ and -`);
   const repeat = parseRepeat(o);
   const data: ScheduledIngestPayload = { index, tenant, paths: o.paths.map((p) => resolve(p)), mode, ...(o.globalIds ? { globalIds: true } : {}) };
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
-  try {
-    await queues.schedules.upsertJobScheduler(name, repeat, { name: 'scheduled-ingest', data });
-  } finally {
-    await queues.close();
-  }
+  const { queues } = ctx;
+  await queues.schedules.upsertJobScheduler(name, repeat, { name: 'scheduled-ingest', data });
   return (await runSchedulesList(ctx)).find((r) => r.name === name)!;
 }
 
 export async function runSchedulesRemove(ctx: Context, name: string): Promise<boolean> {
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
-  try {
-    if (SYSTEM_SCHEDULES.some((s) => s.name === name)) throw new UsageError(`${name} is a system schedule; it cannot be removed`);
-    const key = name.startsWith(USER_PREFIX) ? name : `${USER_PREFIX}${name}`;
-    return await queues.schedules.removeJobScheduler(key);
-  } finally {
-    await queues.close();
-  }
+  const { queues } = ctx;
+  if (SYSTEM_SCHEDULES.some((s) => s.name === name)) throw new UsageError(`${name} is a system schedule; it cannot be removed`);
+  const key = name.startsWith(USER_PREFIX) ? name : `${USER_PREFIX}${name}`;
+  return await queues.schedules.removeJobScheduler(key);
 }
 
 const show = (r: ScheduleRow[]) => (r.length === 0 ? 'no schedules' : table(['NAME', 'KIND', 'REPEAT', 'NEXT RUN', 'WHAT'], r.map((s) => [s.name, s.kind, s.repeat, s.next ?? '-', s.what])));

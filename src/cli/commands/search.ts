@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { normalizeText } from '../../corpus/normalize.ts';
-import { ProviderPool } from '../../providers/pool.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import { searchVectors, type SearchHit } from '../../store/vectors.ts';
@@ -42,7 +41,7 @@ export async function runSearch(ctx: Context, o: SearchOptions): Promise<SearchR
   if (!query) throw new UsageError('the query is empty');
   const index = await getIndex(ctx.db, name);
   if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
-  const { provider } = await new ProviderPool(ctx.db, ctx.config, ctx.redis).get(index.live.modelVersionId);
+  const { provider } = await ctx.providers.get(index.live.modelVersionId);
   const { vectors } = await provider.embed([query], { inputType: 'query' });
   const hits = await searchVectors(ctx.db, index.live.tableName, index.live.dims, vectors[0]!, o.k, tenant);
   return { index: name, modelVersion: index.live.modelKey, query, tenant, hits };

@@ -3,7 +3,6 @@ import type { Context } from '../../context.ts';
 import { redactUrl } from '../../config/redact.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { QUEUES } from '../../queue/names.ts';
-import { createQueues } from '../../queue/producer.ts';
 import { liveWorkers } from '../../../workers/heartbeat.ts';
 import { connect } from '../../store/db.ts';
 import { schemaState } from '../../store/migrate.ts';
@@ -53,18 +52,14 @@ export async function runStatus(ctx: Context): Promise<StatusResult> {
       indexes.push({ name: r.name, modelVersion: r.key, dims: r.dims, rows: Number(est.rows[0]?.n ?? 0), state: r.state });
     }
   }
-  const queues = createQueues(ctx.redis, ctx.config.redisPrefix);
+  const { queues } = ctx;
   const queueCounts: StatusResult['queues'] = {};
   let workers = 0;
-  try {
-    for (const name of Object.values(QUEUES)) {
-      const c = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-      queueCounts[name] = { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
-    }
-    workers = await liveWorkers(ctx.redis, ctx.config.redisPrefix);
-  } finally {
-    await queues.close();
+  for (const name of Object.values(QUEUES)) {
+    const c = await queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+    queueCounts[name] = { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
   }
+  workers = await liveWorkers(ctx.redis, ctx.config.redisPrefix);
   return {
     redis: { url: redactUrl(ctx.config.redisUrl), version: redis.version },
     postgres: {
