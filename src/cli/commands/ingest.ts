@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
+import { assertTenant } from '../../tenant.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import { liveWorkers } from '../../../workers/heartbeat.ts';
 import type { IngestSourceSpec } from '../../pipeline/types.ts';
@@ -88,14 +89,11 @@ export class NothingToIngestError extends Error {
   }
 }
 
-const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
 /** `embedq ingest`: plans and enqueues the run, then (unless told not to) waits for it with a progress bar. */
 export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
   const name = assertSafeName(o.index);
-  const tenant = o.tenant ?? ctx.config.defaultTenant;
-  if (!TENANT.test(tenant)) throw new UsageError(`tenant ${JSON.stringify(tenant)} is not a safe identifier: use lower-case letters, digits, _ and - (at most 63), e.g. "acme"`);
+  const tenant = assertTenant(o.tenant ?? ctx.config.defaultTenant);
   if (o.paths.length === 0) throw new UsageError('give at least one path, directory or glob to ingest');
   await pingRedis(ctx.config.redisUrl);
   const schema = await schemaState(ctx.db, ctx.config.dbSchema);
