@@ -17,7 +17,7 @@ import { assertSafeName } from '../../store/identifiers.ts';
 import { ensureIndex, getIndex } from '../../store/indexes.ts';
 import { assertIndexableDims } from '../../store/vector-type.ts';
 import { schemaState } from '../../store/migrate.ts';
-import { upsertModelVersion } from '../../store/models.ts';
+import { upsertResolvedModel } from '../../store/models.ts';
 import type { CommandEnv } from '../main.ts';
 import { wholeNumber } from '../numbers.ts';
 import { exitOnInterrupt } from '../interrupt.ts';
@@ -116,19 +116,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   const plan = await planSources(o.paths, { followSymlinks: o.followSymlinks ?? false });
   if (plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);
   if (resolved && !existing) {
-    const mvId = await upsertModelVersion(ctx.db, {
-      key: resolved.key,
-      provider: resolved.spec.provider,
-      model: resolved.spec.model,
-      version: resolved.spec.version,
-      dims: resolved.dims,
-      nativeDims: resolved.spec.nativeDims,
-      dimAdapter: resolved.dimAdapter,
-      normalization: 'nfc-lf-trim-v1',
-      maxInputTokens: resolved.spec.maxInputTokens,
-      priceSyncPerMTok: resolved.spec.priceSyncPerMTok,
-      priceBatchPerMTok: resolved.spec.priceBatchPerMTok,
-    });
+    const mvId = await upsertResolvedModel(ctx.db, resolved);
     const chunkTokens = Math.min(o.chunkTokens ?? ctx.config.chunk.tokens, resolved.spec.maxInputTokens);
     const chunkOverlap = Math.min(o.chunkOverlap ?? ctx.config.chunk.overlap, Math.floor(chunkTokens / 2));
     await ensureIndex(ctx.db, { name, chunkTokens, chunkOverlap, tokenizer: resolved.spec.tokenizer, modelVersionId: mvId, dims: resolved.dims });
