@@ -9,6 +9,7 @@ import type { IngestSourceSpec } from '../../pipeline/types.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
+import { chunkSettings } from '../../pipeline/chunk-settings.ts';
 import { planSources } from '../../pipeline/plan.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { createQueues } from '../../queue/producer.ts';
@@ -117,9 +118,8 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   if (plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);
   if (resolved && !existing) {
     const mvId = await upsertResolvedModel(ctx.db, resolved);
-    const chunkTokens = Math.min(o.chunkTokens ?? ctx.config.chunk.tokens, resolved.spec.maxInputTokens);
-    const chunkOverlap = Math.min(o.chunkOverlap ?? ctx.config.chunk.overlap, Math.floor(chunkTokens / 2));
-    await ensureIndex(ctx.db, { name, chunkTokens, chunkOverlap, tokenizer: resolved.spec.tokenizer, modelVersionId: mvId, dims: resolved.dims });
+    const chunk = chunkSettings(o, ctx.config.chunk, resolved.spec.maxInputTokens);
+    await ensureIndex(ctx.db, { name, chunkTokens: chunk.tokens, chunkOverlap: chunk.overlap, tokenizer: resolved.spec.tokenizer, modelVersionId: mvId, dims: resolved.dims });
   }
 
   const live = (await getIndex(ctx.db, name))!;
