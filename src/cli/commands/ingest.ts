@@ -1,15 +1,13 @@
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { assertTenant } from '../../tenant.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import { liveWorkers } from '../../../workers/heartbeat.ts';
-import type { IngestSourceSpec } from '../../pipeline/types.ts';
-import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { chunkSettings } from '../../pipeline/chunk-settings.ts';
+import { estimateChunks, resolveMode } from '../../pipeline/mode.ts';
 import { planSources } from '../../pipeline/plan.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { createQueues } from '../../queue/producer.ts';
@@ -133,7 +131,8 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
       paths: o.paths,
       read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
       plan,
-      mode: (sources) => chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, sources, live.chunkTokens),
+      // auto: batch when the run's estimated chunks reach batch.autoThreshold.
+      mode: (sources) => resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => (await estimateChunks(sources, live.chunkTokens)) >= ctx.config.batch.autoThreshold),
     });
     const waited = o.wait !== false && jobs > 0;
     if (waited) {
@@ -161,26 +160,6 @@ function interrupted(runId: string, released: number | undefined): string[] {
     `run ${runId} interrupted: ${released} active job${released === 1 ? '' : 's'} moved back to the queue; nothing done so far is lost`,
     'to resume, start `embedq worker` (it finishes the queued jobs), or run the same `embedq ingest` command again (finished documents are skipped)',
   ];
-}
-
-/**
- * Resolves --mode: `batch` needs a provider with a batch API; `auto` picks batch when the run's
- * estimated chunks (bytes to read / ~4 bytes per token / chunk size) reach batch.autoThreshold.
- */
-async function chooseMode(ctx: Context, mode: 'sync' | 'batch' | 'auto', modelKey: string, sources: IngestSourceSpec[], chunkTokens: number): Promise<'sync' | 'batch'> {
-  const provider = modelKey.split('/')[0]!;
-  if (mode === 'sync') return 'sync';
-  if (!hasBatchApi(provider)) {
-    if (mode === 'batch') throw new UsageError(`${modelKey} has no batch API embedq can use (batch mode needs an openai/… model); use --mode sync`);
-    return 'sync';
-  }
-  if (mode === 'batch') return 'batch';
-  let bytes = 0;
-  for (const s of sources) {
-    if (s.kind === 'jsonl') bytes += s.end - s.start;
-    else for (const p of s.kind === 'files' ? s.paths : [s.path]) bytes += await stat(p).then((x) => x.size, () => 0);
-  }
-  return bytes / 4 / chunkTokens >= ctx.config.batch.autoThreshold ? 'batch' : 'sync';
 }
 
 function summarize(s: RunState, modelVersion: string, waited: boolean, durationMs: number): Omit<IngestSummary, 'mode'> {
