@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { TENANT_PATTERN, TENANT_RULE } from '../tenant.ts';
 import { redactUrls } from './redact.ts';
 import { strongSecret } from './secrets.ts';
 
@@ -45,7 +46,7 @@ export const configSchema = z.strictObject({
   /** Model used when `--model` is not given. @default local/hash-v1 */
   defaultModel: z.string().regex(/^[a-z0-9_-]+\/[A-Za-z0-9_.:@-]+$/, 'provider/model, e.g. local/hash-v1').default('local/hash-v1'),
   /** Tenant used when `--tenant` is not given. @default default */
-  defaultTenant: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and - (at most 63)').default('default'),
+  defaultTenant: z.string().regex(TENANT_PATTERN, TENANT_RULE).default('default'),
   openai: z
     .strictObject({
       apiKey: z.string().min(1).optional(),

@@ -14,6 +14,12 @@ const CARRIAGE_RETURN = /\r\n?/g;
 const SPACE_BEFORE_NEWLINE = /[^\S\n]\n/g;
 
 /**
+ * The name of {@link normalizeText} as recorded on every model version: a vector's input hash
+ * depends on it. Rename it whenever the normalization changes.
+ */
+export const NORMALIZATION = 'nfc-lf-trim-v1';
+
+/**
  * Normalizes text before it is chunked, hashed and embedded: Unicode NFC, CRLF and lone CR
  * become LF, whitespace at the end of every line is removed, and the whole text is trimmed.
  * Idempotent: `normalizeText(normalizeText(s)) === normalizeText(s)`.

@@ -13,7 +13,7 @@ import { inputHash } from '../corpus/hash.ts';
 import { OPENAI_BATCH_LIMITS, type BatchBackend } from '../providers/batch-backend.ts';
 import { packRequests } from '../providers/pack.ts';
 import type { ResolvedModel } from '../providers/types.ts';
-import { addBatchItems, batchBySubmitJob, batchItems, claimPending, createBatch, updateBatch, type BatchRow } from '../store/batches.ts';
+import { addBatchItems, batchBySubmitJob, batchItems, claimPending, createBatch, dropBatchItems, markSubmitted, markUploaded, recordPacked, type BatchRow } from '../store/batches.ts';
 import { chunkTexts } from '../store/chunks.ts';
 import { withTransaction, type Db } from '../store/db.ts';
 import type { IndexVersion } from '../store/indexes.ts';
@@ -42,7 +42,7 @@ export async function submitBatch(p: SubmitInput): Promise<BatchRow | null> {
       const id = await createBatch(client, { provider: p.model.spec.provider, modelVersionId: p.version.modelVersionId, indexVersionId: p.version.id, tenant: p.tenant, runId: p.runId, submitJobId: p.submitJobId });
       const lines = packLines(items, p.model);
       await addBatchItems(client, id, lines.flatMap((line, l) => line.map((it, position) => ({ ...it, customId: `${id}-${l}`, position }))));
-      await client.query(`UPDATE provider_batches SET requests = $2, inputs = $3, tokens_estimated = $4 WHERE id = $1`, [id, lines.length, items.length, items.reduce((s, i) => s + i.tokens, 0)]);
+      await recordPacked(client, id, { requests: lines.length, inputs: items.length, tokensEstimated: items.reduce((s, i) => s + i.tokens, 0) });
       return id;
     });
     if (!created) return null;
@@ -50,13 +50,13 @@ export async function submitBatch(p: SubmitInput): Promise<BatchRow | null> {
   }
   if (batch.status === 'preparing') {
     const fileId = await uploadRequests(p, batch);
-    await updateBatch(p.db, batch.id, { input_file_id: fileId, status: 'uploaded' });
+    await markUploaded(p.db, batch.id, fileId);
     batch = { ...batch, inputFileId: fileId, status: 'uploaded' };
   }
   if (batch.status === 'uploaded' && !batch.providerBatchId) {
     const existing = await p.client.findByMetadata(BATCH_METADATA_KEY, batch.id);
     const pb = existing ?? (await p.client.create(batch.inputFileId!, { [BATCH_METADATA_KEY]: batch.id, run: p.runId }));
-    await updateBatch(p.db, batch.id, { provider_batch_id: pb.id, status: pb.status, submitted_at: new Date() });
+    await markSubmitted(p.db, batch.id, pb.id, pb.status);
     batch = { ...batch, providerBatchId: pb.id, status: pb.status as BatchRow['status'] };
   }
   return batch;
@@ -96,7 +96,7 @@ async function uploadRequests(p: SubmitInput, batch: BatchRow): Promise<string> 
     }
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
     // Results map to a line's remaining items in position order, so stale items leave the batch now.
-    if (stale.length) await p.db.query(`DELETE FROM provider_batch_items WHERE batch_id = $1 AND chunk_id = ANY($2::bigint[])`, [batch.id, stale]);
+    await dropBatchItems(p.db, batch.id, stale);
     return await p.client.upload(path);
   } finally {
     await rm(dir, { recursive: true, force: true });

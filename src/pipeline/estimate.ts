@@ -12,6 +12,7 @@ import type { ReadOptions, SourceDoc } from '../corpus/readers/types.ts';
 import type { Tokenizer } from '../corpus/tokenizer.ts';
 import type { ResolvedModel } from '../providers/types.ts';
 import type { Db } from '../store/db.ts';
+import { cachedInputHashes } from '../store/cache.ts';
 import { storedContentHashes } from '../store/chunks.ts';
 
 export interface Estimate {
@@ -71,8 +72,7 @@ export async function estimateRun(p: EstimateInput): Promise<Estimate> {
         tokens.push(p.modelTokenizer.name === p.chunkTokenizer.name ? c.tokens : p.modelTokenizer.count(c.text));
       }
     }
-    const { rows } = await p.db.query<{ input_hash: Buffer }>(`SELECT input_hash FROM embedding_cache WHERE input_hash = ANY($1::bytea[])`, [hashes]);
-    const hit = new Set(rows.map((r) => r.input_hash.toString('hex')));
+    const hit = await cachedInputHashes(p.db, hashes);
     hashes.forEach((h, i) => {
       if (hit.has(h.toString('hex'))) e.cacheHits++;
       else {

@@ -13,6 +13,7 @@ import { withTransaction } from '../store/db.ts';
 import { chunksWithoutVectors, docsMissingVectors, storedContentHashes, trimChunks, upsertChunks, upsertDocuments, type ChunkRow } from '../store/chunks.ts';
 import { writeTargets, type IndexInfo, type IndexVersion } from '../store/indexes.ts';
 import { quoteIdent } from '../store/identifiers.ts';
+import { lockIndexShared } from '../store/locks.ts';
 import { deleteVectors, fillFromCache } from '../store/vectors.ts';
 import { adoptLegacyIds } from './legacy-ids.ts';
 
@@ -84,7 +85,7 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
     // Shared with other pages, exclusive against `reembed start`: either this page commits before
     // a migration exists (and the backfill, which starts after, walks its chunks), or it sees the
     // migration here and writes the target too. No chunk falls between the two.
-    await client.query(`SELECT pg_advisory_xact_lock_shared(hashtext('embedq.index:' || $1))`, [index.name]);
+    await lockIndexShared(client, index.name);
     const targets = await writeTargets(client, index.id);
     await upsertDocuments(
       client,

@@ -11,6 +11,7 @@ import type { Db } from '../store/db.ts';
 import { withTransaction } from '../store/db.ts';
 import { findLegacyDocuments, renameDocuments } from '../store/documents.ts';
 import { writeTargets, type IndexInfo } from '../store/indexes.ts';
+import { lockIndexShared } from '../store/locks.ts';
 
 /** Returns how many stored documents were renamed or (as duplicates) removed. */
 export async function adoptLegacyIds(db: Db, index: IndexInfo, tenant: string, docs: SourceDoc[]): Promise<number> {
@@ -39,7 +40,7 @@ export async function adoptLegacyIds(db: Db, index: IndexInfo, tenant: string, d
     }
   }
   await withTransaction(db, async (client) => {
-    await client.query(`SELECT pg_advisory_xact_lock_shared(hashtext('embedq.index:' || $1))`, [index.name]);
+    await lockIndexShared(client, index.name);
     const targets = await writeTargets(client, index.id);
     await deleteDocuments(client, index.id, tenant, drops, targets.map((t) => t.tableName));
     await renameDocuments(client, index.id, tenant, renames);

@@ -150,3 +150,26 @@ export async function batchItems(db: Queryable, batchId: string): Promise<Map<st
 }
 
 export type { Db };
+
+// The steps of a submit (src/pipeline/batch-submit.ts), one statement each.
+
+/** Records how the claimed items were packed: request lines, inputs and estimated tokens. */
+export async function recordPacked(client: Queryable, id: string, p: { requests: number; inputs: number; tokensEstimated: number }): Promise<void> {
+  await client.query(`UPDATE provider_batches SET requests = $2, inputs = $3, tokens_estimated = $4 WHERE id = $1`, [id, p.requests, p.inputs, p.tokensEstimated]);
+}
+
+/** Removes items whose chunk changed or vanished before upload: they leave the batch. */
+export async function dropBatchItems(db: Queryable, batchId: string, chunkIds: string[]): Promise<void> {
+  if (chunkIds.length === 0) return;
+  await db.query(`DELETE FROM provider_batch_items WHERE batch_id = $1 AND chunk_id = ANY($2::bigint[])`, [batchId, chunkIds]);
+}
+
+/** The request file is uploaded: status `uploaded`, with its file id. */
+export async function markUploaded(db: Queryable, id: string, inputFileId: string): Promise<void> {
+  await db.query(`UPDATE provider_batches SET input_file_id = $2, status = 'uploaded', updated_at = now() WHERE id = $1::bigint`, [id, inputFileId]);
+}
+
+/** The provider created the batch: its id, the status it reported, and when (this process's clock). */
+export async function markSubmitted(db: Queryable, id: string, providerBatchId: string, status: BatchStatus): Promise<void> {
+  await db.query(`UPDATE provider_batches SET provider_batch_id = $2, status = $3, submitted_at = $4, updated_at = now() WHERE id = $1::bigint`, [id, providerBatchId, status, new Date()]);
+}

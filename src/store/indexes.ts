@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { withTransaction, type Db, type Queryable } from './db.ts';
 import { quoteIdent, vectorTableName } from './identifiers.ts';
+import { lockIndexExclusive } from './locks.ts';
 import { assertIndexableDims, cosineOps, vectorColumnType } from './vector-type.ts';
 
 export interface IndexVersion {
@@ -86,11 +87,11 @@ export interface CreateIndexInput {
 
 /**
  * Creates the index, its first vector table and its alias, or returns the existing index.
- * Serialized per name by a transaction-scoped advisory lock so concurrent ingests agree.
+ * Serialized per name by the index lock (exclusive) so concurrent ingests agree.
  */
 export async function ensureIndex(db: Db, input: CreateIndexInput): Promise<{ index: IndexInfo; created: boolean }> {
   const created = await withTransaction(db, async (client) => {
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('embedq.index:' || $1))`, [input.name]);
+    await lockIndexExclusive(client, input.name);
     if (await getIndex(client, input.name)) return false;
     const { rows } = await client.query<{ id: number }>(
       `INSERT INTO indexes (name, chunk_tokens, chunk_overlap, tokenizer) VALUES ($1, $2, $3, $4) RETURNING id`,

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { migrationsDir } from '../paths.ts';
 import { connect, type Db } from './db.ts';
 import { quoteIdent } from './identifiers.ts';
+import { lockMigrations, unlockMigrations } from './locks.ts';
 
 export interface MigrationFile {
   id: number;
@@ -37,13 +38,11 @@ export function readMigrations(dir = migrationsDir): MigrationFile[] {
   });
 }
 
-const LOCK_KEY = 0x656d6265; // 'embe'
-
 export async function migrate(db: Db, schema: string, files = readMigrations()): Promise<MigrateResult> {
   const client = await connect(db);
   try {
     await preflight(client);
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await lockMigrations(client);
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.schema_migrations (
@@ -85,7 +84,7 @@ export async function migrate(db: Db, schema: string, files = readMigrations()):
       }
       return { applied, alreadyApplied: rows.length, schema };
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+      await unlockMigrations(client);
     }
   } finally {
     client.release();

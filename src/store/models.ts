@@ -1,3 +1,5 @@
+import { NORMALIZATION } from '../corpus/normalize.ts';
+import type { ResolvedModel } from '../providers/types.ts';
 import type { Queryable } from './db.ts';
 
 /** What the store needs to know of a resolved model (see src/providers/models.ts). */
@@ -25,4 +27,21 @@ export async function upsertModelVersion(db: Queryable, m: ModelVersionRow): Pro
     [m.key, m.provider, m.model, m.version, m.dims, m.nativeDims, m.dimAdapter, m.normalization, m.maxInputTokens, m.priceSyncPerMTok, m.priceBatchPerMTok],
   );
   return rows[0]!.id;
+}
+
+/** The model version row of a resolved model (text normalized by {@link NORMALIZATION}); returns its id. */
+export async function upsertResolvedModel(db: Queryable, m: ResolvedModel): Promise<number> {
+  return upsertModelVersion(db, {
+    key: m.key,
+    provider: m.spec.provider,
+    model: m.spec.model,
+    version: m.spec.version,
+    dims: m.dims,
+    nativeDims: m.spec.nativeDims,
+    dimAdapter: m.dimAdapter,
+    normalization: NORMALIZATION,
+    maxInputTokens: m.spec.maxInputTokens,
+    priceSyncPerMTok: m.spec.priceSyncPerMTok,
+    priceBatchPerMTok: m.spec.priceBatchPerMTok,
+  });
 }

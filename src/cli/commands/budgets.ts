@@ -1,17 +1,11 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
+import { assertTenant } from '../../tenant.ts';
 import { checkBudget, clearBudget, listBudgets, setBudget, type Budget } from '../../store/budgets.ts';
 import type { CommandEnv } from '../main.ts';
 import { parseDecimal, parseWholeNumber } from '../numbers.ts';
 import { table } from '../output.ts';
-
-const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
-function tenantOf(t: string): string {
-  if (!TENANT.test(t)) throw new UsageError(`tenant ${JSON.stringify(t)} is not a safe identifier: use lower-case letters, digits, _ and - (at most 63)`);
-  return t;
-}
 
 function amount(name: string, v: string | undefined): number | null {
   if (v === undefined) return null;
@@ -40,7 +34,7 @@ export function register(program: Command, env: CommandEnv): void {
       env.handler(async (ctx, out, o: { tenant: string; usdPerDay?: string; usdPerMonth?: string; tokensPerDay?: string; tokensPerMonth?: string; onExceed: string }) => {
         if (o.onExceed !== 'delay' && o.onExceed !== 'fail') throw new UsageError('--on-exceed must be delay or fail');
         const b: Budget = {
-          tenant: tenantOf(o.tenant),
+          tenant: assertTenant(o.tenant),
           usdPerDay: amount('--usd-per-day', o.usdPerDay),
           usdPerMonth: amount('--usd-per-month', o.usdPerMonth),
           tokensPerDay: amount('--tokens-per-day', o.tokensPerDay),
@@ -77,5 +71,5 @@ export function register(program: Command, env: CommandEnv): void {
     .description("remove a tenant's budget")
     .requiredOption('--tenant <id>', 'the tenant')
     .option('--json', 'print the result as JSON')
-    .action(env.handler(async (ctx, out, o: { tenant: string }) => (out.result({ cleared: await clearBudget(ctx.db, tenantOf(o.tenant)) }, (r) => (r.cleared ? 'budget cleared' : 'that tenant had no budget')), 0)));
+    .action(env.handler(async (ctx, out, o: { tenant: string }) => (out.result({ cleared: await clearBudget(ctx.db, assertTenant(o.tenant)) }, (r) => (r.cleared ? 'budget cleared' : 'that tenant had no budget')), 0)));
 }

@@ -1,5 +1,6 @@
 import type { Context } from '../../context.ts';
 import { tokenizerFor } from '../../corpus/tokenizer.ts';
+import { chunkSettings } from '../../pipeline/chunk-settings.ts';
 import { estimateRun, type Estimate } from '../../pipeline/estimate.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import type { ResolvedModel } from '../../providers/types.ts';
@@ -19,8 +20,7 @@ export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimat
     model = resolveModel(id, o.dims, overridesFor(ctx.config.models, id));
   }
   const chunkTokenizer = tokenizerFor(existing?.tokenizer ?? model.spec.tokenizer);
-  const chunkTokens = existing?.chunkTokens ?? Math.min(o.chunkTokens ?? ctx.config.chunk.tokens, model.spec.maxInputTokens);
-  const chunk = { tokens: chunkTokens, overlap: existing?.chunkOverlap ?? Math.min(o.chunkOverlap ?? ctx.config.chunk.overlap, Math.floor(chunkTokens / 2)) };
+  const chunk = existing ? { tokens: existing.chunkTokens, overlap: existing.chunkOverlap } : chunkSettings(o, ctx.config.chunk, model.spec.maxInputTokens);
   const e = await estimateRun({
     db: ctx.db,
     paths: o.paths,

@@ -1,13 +1,13 @@
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
+import { assertTenant } from '../../tenant.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import { liveWorkers } from '../../../workers/heartbeat.ts';
-import type { IngestSourceSpec } from '../../pipeline/types.ts';
-import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
+import { chunkSettings } from '../../pipeline/chunk-settings.ts';
+import { estimateChunks, resolveMode } from '../../pipeline/mode.ts';
 import { planSources } from '../../pipeline/plan.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import type { RunState } from '../../queue/runs.ts';
@@ -15,7 +15,7 @@ import { assertSafeName } from '../../store/identifiers.ts';
 import { ensureIndex, getIndex } from '../../store/indexes.ts';
 import { assertIndexableDims } from '../../store/vector-type.ts';
 import { schemaState } from '../../store/migrate.ts';
-import { upsertModelVersion } from '../../store/models.ts';
+import { upsertResolvedModel } from '../../store/models.ts';
 import type { CommandEnv } from '../main.ts';
 import { wholeNumber } from '../numbers.ts';
 import { exitOnInterrupt } from '../interrupt.ts';
@@ -87,14 +87,11 @@ export class NothingToIngestError extends Error {
   }
 }
 
-const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
 /** `embedq ingest`: plans and enqueues the run, then (unless told not to) waits for it with a progress bar. */
 export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
   const name = assertSafeName(o.index);
-  const tenant = o.tenant ?? ctx.config.defaultTenant;
-  if (!TENANT.test(tenant)) throw new UsageError(`tenant ${JSON.stringify(tenant)} is not a safe identifier: use lower-case letters, digits, _ and - (at most 63), e.g. "acme"`);
+  const tenant = assertTenant(o.tenant ?? ctx.config.defaultTenant);
   if (o.paths.length === 0) throw new UsageError('give at least one path, directory or glob to ingest');
   await pingRedis(ctx.config.redisUrl);
   const schema = await schemaState(ctx.db, ctx.config.dbSchema);
@@ -117,22 +114,9 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   const plan = await planSources(o.paths, { followSymlinks: o.followSymlinks ?? false });
   if (plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);
   if (resolved && !existing) {
-    const mvId = await upsertModelVersion(ctx.db, {
-      key: resolved.key,
-      provider: resolved.spec.provider,
-      model: resolved.spec.model,
-      version: resolved.spec.version,
-      dims: resolved.dims,
-      nativeDims: resolved.spec.nativeDims,
-      dimAdapter: resolved.dimAdapter,
-      normalization: 'nfc-lf-trim-v1',
-      maxInputTokens: resolved.spec.maxInputTokens,
-      priceSyncPerMTok: resolved.spec.priceSyncPerMTok,
-      priceBatchPerMTok: resolved.spec.priceBatchPerMTok,
-    });
-    const chunkTokens = Math.min(o.chunkTokens ?? ctx.config.chunk.tokens, resolved.spec.maxInputTokens);
-    const chunkOverlap = Math.min(o.chunkOverlap ?? ctx.config.chunk.overlap, Math.floor(chunkTokens / 2));
-    await ensureIndex(ctx.db, { name, chunkTokens, chunkOverlap, tokenizer: resolved.spec.tokenizer, modelVersionId: mvId, dims: resolved.dims });
+    const mvId = await upsertResolvedModel(ctx.db, resolved);
+    const chunk = chunkSettings(o, ctx.config.chunk, resolved.spec.maxInputTokens);
+    await ensureIndex(ctx.db, { name, chunkTokens: chunk.tokens, chunkOverlap: chunk.overlap, tokenizer: resolved.spec.tokenizer, modelVersionId: mvId, dims: resolved.dims });
   }
 
   const live = (await getIndex(ctx.db, name))!;
@@ -145,7 +129,8 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
       paths: o.paths,
       read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
       plan,
-      mode: (sources) => chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, sources, live.chunkTokens),
+      // auto: batch when the run's estimated chunks reach batch.autoThreshold.
+      mode: (sources) => resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => (await estimateChunks(sources, live.chunkTokens)) >= ctx.config.batch.autoThreshold),
     });
     const waited = o.wait !== false && jobs > 0;
     if (waited) {
@@ -172,26 +157,6 @@ function interrupted(runId: string, released: number | undefined): string[] {
     `run ${runId} interrupted: ${released} active job${released === 1 ? '' : 's'} moved back to the queue; nothing done so far is lost`,
     'to resume, start `embedq worker` (it finishes the queued jobs), or run the same `embedq ingest` command again (finished documents are skipped)',
   ];
-}
-
-/**
- * Resolves --mode: `batch` needs a provider with a batch API; `auto` picks batch when the run's
- * estimated chunks (bytes to read / ~4 bytes per token / chunk size) reach batch.autoThreshold.
- */
-async function chooseMode(ctx: Context, mode: 'sync' | 'batch' | 'auto', modelKey: string, sources: IngestSourceSpec[], chunkTokens: number): Promise<'sync' | 'batch'> {
-  const provider = modelKey.split('/')[0]!;
-  if (mode === 'sync') return 'sync';
-  if (!hasBatchApi(provider)) {
-    if (mode === 'batch') throw new UsageError(`${modelKey} has no batch API embedq can use (batch mode needs an openai/… model); use --mode sync`);
-    return 'sync';
-  }
-  if (mode === 'batch') return 'batch';
-  let bytes = 0;
-  for (const s of sources) {
-    if (s.kind === 'jsonl') bytes += s.end - s.start;
-    else for (const p of s.kind === 'files' ? s.paths : [s.path]) bytes += await stat(p).then((x) => x.size, () => 0);
-  }
-  return bytes / 4 / chunkTokens >= ctx.config.batch.autoThreshold ? 'batch' : 'sync';
 }
 
 function summarize(s: RunState, modelVersion: string, waited: boolean, durationMs: number): Omit<IngestSummary, 'mode'> {

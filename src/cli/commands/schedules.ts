@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
+import { assertTenant } from '../../tenant.ts';
 import { SYSTEM_SCHEDULES, parseRepeat, type ScheduledIngestPayload } from '../../../jobs/schedules.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
@@ -51,8 +52,7 @@ export async function runSchedulesAdd(ctx: Context, o: { kind: string; paths: st
   if (o.paths.length === 0) throw new UsageError('give the paths to re-sync');
   const index = assertSafeName(o.index);
   if (!(await getIndex(ctx.db, index))) throw new UsageError(`index ${index} does not exist: ingest it once first, then schedule re-syncs`);
-  const tenant = o.tenant ?? ctx.config.defaultTenant;
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant)) throw new UsageError(`tenant ${JSON.stringify(tenant)} is not a safe identifier`);
+  const tenant = assertTenant(o.tenant ?? ctx.config.defaultTenant);
   const mode = o.mode ?? 'sync';
   if (mode !== 'sync' && mode !== 'batch') throw new UsageError('--mode must be sync or batch');
   const name = `${USER_PREFIX}${o.name ?? `${index}-${tenant}`}`;
