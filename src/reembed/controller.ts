@@ -5,11 +5,23 @@
 import { UsageError } from '../errors.ts';
 import type { ResolvedModel } from '../providers/types.ts';
 import { withTransaction, type Db, type Queryable } from '../store/db.ts';
-import { quoteIdent } from '../store/identifiers.ts';
 import { createIndexVersion, getIndex } from '../store/indexes.ts';
 import { assertIndexableDims } from '../store/vector-type.ts';
 import { upsertModelVersion } from '../store/models.ts';
-import { getMigration, transition, type Migration } from './store.ts';
+import {
+  countRows,
+  dropVersion,
+  findOpenMigration,
+  getMigration,
+  insertMigration,
+  lockIndex,
+  markForced,
+  markVersionReady,
+  pointAlias,
+  swapAlias,
+  transition,
+  type Migration,
+} from './store.ts';
 
 export interface StartOptions {
   index: string;
@@ -44,24 +56,16 @@ export async function startMigration(db: Db, o: StartOptions): Promise<Migration
   });
   const id = await withTransaction(db, async (client) => {
     // Serializes starts on one index; the partial unique index refuses a second open migration too.
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('embedq.index:' || $1))`, [o.index]);
-    const { rows: open } = await client.query<{ id: string; state: string }>(
-      `SELECT id::text, state FROM migrations WHERE index_id = $1 AND state IN ('planned', 'backfilling', 'validating', 'ready', 'cut_over')`,
-      [index.id],
-    );
-    if (open[0]) throw new UsageError(`index ${o.index} already has an open migration (${open[0].id}, ${open[0].state}): finish it (cutover, retire, rollback or abort) first`);
+    await lockIndex(client, o.index);
+    const open = await findOpenMigration(client, index.id);
+    if (open) throw new UsageError(`index ${o.index} already has an open migration (${open.id}, ${open.state}): finish it (cutover, retire, rollback or abort) first`);
     const target = await createIndexVersion(client, { indexId: index.id, name: index.name, modelVersionId: mvId, dims: o.to.dims });
-    const { rows } = await client.query<{ id: string }>(
-      `INSERT INTO migrations (index_id, source_version_id, target_version_id, mode, coverage_threshold, quality_floor, auto_cutover, queries)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
-      [index.id, index.live.id, target.id, o.mode, o.coverage, o.qualityFloor, o.autoCutover, o.queries ? JSON.stringify(o.queries) : null],
-    );
-    const mid = rows[0]!.id;
-    await client.query(`INSERT INTO migration_events (migration_id, from_state, to_state, actor, reason) VALUES ($1, NULL, 'planned', $2, $3)`, [
-      mid,
+    const mid = await insertMigration(
+      client,
+      { indexId: index.id, sourceVersionId: index.live.id, targetVersionId: target.id, mode: o.mode, coverage: o.coverage, qualityFloor: o.qualityFloor, autoCutover: o.autoCutover, queries: o.queries },
       o.actor,
       `reembed ${o.index}: ${index.live.modelKey} → ${o.to.key}`,
-    ]);
+    );
     await transition(client, mid, 'planned', 'backfilling', o.actor, 'target created; dual-write on; backfill queued');
     return mid;
   });
@@ -70,11 +74,7 @@ export async function startMigration(db: Db, o: StartOptions): Promise<Migration
 
 /** Coverage = target rows / source rows (1 when both are empty). */
 export async function coverage(db: Queryable, m: Pick<Migration, 'sourceTable' | 'targetTable'>): Promise<{ source: number; target: number; ratio: number }> {
-  const { rows } = await db.query<{ s: string; t: string }>(
-    `SELECT (SELECT count(*) FROM ${quoteIdent(m.sourceTable)}) AS s, (SELECT count(*) FROM ${quoteIdent(m.targetTable)}) AS t`,
-  );
-  const source = Number(rows[0]!.s);
-  const target = Number(rows[0]!.t);
+  const { source, target } = await countRows(db, m.sourceTable, m.targetTable);
   return { source, target, ratio: source === 0 ? (target === 0 ? 1 : 0) : target / source };
 }
 
@@ -90,15 +90,10 @@ export async function cutover(db: Db, id: string, actor: string, force: boolean)
     const t0 = performance.now();
     if (m.state === 'validating') {
       await transition(client, id, 'validating', 'ready', actor, 'forced past the quality gate');
-      await client.query(`UPDATE migrations SET forced = true WHERE id = $1::bigint`, [id]);
+      await markForced(client, id);
     }
-    const r = await client.query(`UPDATE index_aliases SET index_version_id = $2, updated_at = now() WHERE index_id = $1 AND index_version_id = $3`, [
-      m.indexId,
-      m.targetVersionId,
-      m.sourceVersionId,
-    ]);
-    if (r.rowCount !== 1) throw new UsageError(`index ${m.indexName} no longer points at the migration's source; nothing was changed`);
-    await client.query(`UPDATE index_versions SET state = 'ready' WHERE id = $1`, [m.targetVersionId]);
+    if (!(await swapAlias(client, m.indexId, m.sourceVersionId, m.targetVersionId))) throw new UsageError(`index ${m.indexName} no longer points at the migration's source; nothing was changed`);
+    await markVersionReady(client, m.targetVersionId);
     await transition(client, id, 'ready', 'cut_over', actor, force ? 'cutover forced' : 'quality gate passed');
     return { lockMs: performance.now() - t0 };
   });
@@ -109,7 +104,7 @@ export async function rollback(db: Db, id: string, actor: string): Promise<void>
   const m = await mustGet(db, id);
   await withTransaction(db, async (client) => {
     await transition(client, id, m.state, 'rolled_back', actor, 'rolled back to the source');
-    await client.query(`UPDATE index_aliases SET index_version_id = $2, updated_at = now() WHERE index_id = $1`, [m.indexId, m.sourceVersionId]);
+    await pointAlias(client, m.indexId, m.sourceVersionId);
     await dropVersion(client, m.targetVersionId, m.targetTable);
   });
 }
@@ -130,12 +125,6 @@ export async function retire(db: Db, id: string, actor: string): Promise<void> {
     await transition(client, id, m.state, 'retired', actor, 'source dropped');
     await dropVersion(client, m.sourceVersionId, m.sourceTable);
   });
-}
-
-async function dropVersion(client: Queryable, versionId: number, table: string): Promise<void> {
-  await client.query(`UPDATE index_versions SET state = 'dropped' WHERE id = $1`, [versionId]);
-  await client.query(`DELETE FROM batch_pending WHERE index_version_id = $1`, [versionId]);
-  await client.query(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
 }
 
 async function mustGet(db: Db, id: string): Promise<Migration> {

@@ -1,6 +1,7 @@
 /** Migration rows and their state changes (compare-and-set, logged in migration_events). */
 import type { Queryable } from '../store/db.ts';
-import { InvalidTransitionError, canTransition, type MigrationState } from './states.ts';
+import { quoteIdent } from '../store/identifiers.ts';
+import { InvalidTransitionError, OPEN_STATES, canTransition, type MigrationState } from './states.ts';
 
 export interface Migration {
   id: string;
@@ -68,8 +69,8 @@ export async function getMigration(db: Queryable, id: string): Promise<Migration
 /** The index's open migration, else its latest one. */
 export async function currentMigration(db: Queryable, indexName: string): Promise<Migration | null> {
   const { rows } = await db.query<Migration>(
-    `${SELECT} WHERE i.name = $1 ORDER BY (m.state IN ('planned','backfilling','validating','ready','cut_over')) DESC, m.id DESC LIMIT 1`,
-    [indexName],
+    `${SELECT} WHERE i.name = $1 ORDER BY (m.state = ANY($2)) DESC, m.id DESC LIMIT 1`,
+    [indexName, OPEN_STATES],
   );
   return rows[0] ?? null;
 }
@@ -91,6 +92,11 @@ export async function transition(db: Queryable, id: string, from: MigrationState
     const { rows } = await db.query<{ state: string }>(`SELECT state FROM migrations WHERE id = $1::bigint`, [id]);
     throw new InvalidTransitionError(id, from, to, rows[0]?.state ?? 'missing');
   }
+  await logEvent(db, id, from, to, actor, reason);
+}
+
+/** Logs a state change (`from` null for the row's creation) with who and why. */
+async function logEvent(db: Queryable, id: string, from: MigrationState | null, to: MigrationState, actor: string, reason: string): Promise<void> {
   await db.query(`INSERT INTO migration_events (migration_id, from_state, to_state, actor, reason) VALUES ($1, $2, $3, $4, $5)`, [id, from, to, actor, reason]);
 }
 
@@ -100,4 +106,117 @@ export async function setCursor(db: Queryable, id: string, cursor: string, done:
 
 export async function setQuality(db: Queryable, id: string, q: GateNumbers): Promise<void> {
   await db.query(`UPDATE migrations SET quality = $2, updated_at = now() WHERE id = $1::bigint`, [id, JSON.stringify(q)]);
+}
+
+/** Serializes starts on one index (the lock ingest pages take shared to read their write targets). */
+export async function lockIndex(db: Queryable, indexName: string): Promise<void> {
+  await db.query(`SELECT pg_advisory_xact_lock(hashtext('embedq.index:' || $1))`, [indexName]);
+}
+
+/** The index's open migration, if any. */
+export async function findOpenMigration(db: Queryable, indexId: number): Promise<{ id: string; state: MigrationState } | null> {
+  const { rows } = await db.query<{ id: string; state: MigrationState }>(`SELECT id::text, state FROM migrations WHERE index_id = $1 AND state = ANY($2)`, [indexId, OPEN_STATES]);
+  return rows[0] ?? null;
+}
+
+export interface NewMigration {
+  indexId: number;
+  sourceVersionId: number;
+  targetVersionId: number;
+  mode: 'sync' | 'batch';
+  coverage: number;
+  qualityFloor: number;
+  autoCutover: boolean;
+  queries: { query: string; expected: string[] }[] | null;
+}
+
+/** Inserts a planned migration, logged with who and why; returns its id. */
+export async function insertMigration(db: Queryable, m: NewMigration, actor: string, reason: string): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO migrations (index_id, source_version_id, target_version_id, mode, coverage_threshold, quality_floor, auto_cutover, queries)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
+    [m.indexId, m.sourceVersionId, m.targetVersionId, m.mode, m.coverage, m.qualityFloor, m.autoCutover, m.queries ? JSON.stringify(m.queries) : null],
+  );
+  const id = rows[0]!.id;
+  await logEvent(db, id, null, 'planned', actor, reason);
+  return id;
+}
+
+/** Records that a cutover went past the quality gate. */
+export async function markForced(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE migrations SET forced = true WHERE id = $1::bigint`, [id]);
+}
+
+/** Target versions whose backfill has not ended, except the given migration's. */
+export async function targetsStillBackfilling(db: Queryable, exceptId: string | null): Promise<number[]> {
+  const before: readonly MigrationState[] = ['planned', 'backfilling'];
+  const { rows } = await db.query<{ v: number }>(`SELECT target_version_id AS v FROM migrations WHERE state = ANY($1) AND id::text IS DISTINCT FROM $2`, [before, exceptId]);
+  return rows.map((r) => r.v);
+}
+
+/** Row counts of the source and the target table. */
+export async function countRows(db: Queryable, sourceTable: string, targetTable: string): Promise<{ source: number; target: number }> {
+  const { rows } = await db.query<{ s: string; t: string }>(
+    `SELECT (SELECT count(*) FROM ${quoteIdent(sourceTable)}) AS s, (SELECT count(*) FROM ${quoteIdent(targetTable)}) AS t`,
+  );
+  return { source: Number(rows[0]!.s), target: Number(rows[0]!.t) };
+}
+
+/** Points the index's alias at `to` if it points at `from` now; false when it did not. */
+export async function swapAlias(db: Queryable, indexId: number, from: number, to: number): Promise<boolean> {
+  const r = await db.query(`UPDATE index_aliases SET index_version_id = $2, updated_at = now() WHERE index_id = $1 AND index_version_id = $3`, [indexId, to, from]);
+  return r.rowCount === 1;
+}
+
+/** Points the index's alias at `versionId`, whatever it points at now. */
+export async function pointAlias(db: Queryable, indexId: number, versionId: number): Promise<void> {
+  await db.query(`UPDATE index_aliases SET index_version_id = $2, updated_at = now() WHERE index_id = $1`, [indexId, versionId]);
+}
+
+export async function markVersionReady(db: Queryable, versionId: number): Promise<void> {
+  await db.query(`UPDATE index_versions SET state = 'ready' WHERE id = $1`, [versionId]);
+}
+
+/** Marks a version dropped, forgets its pending batch rows and drops its table. */
+export async function dropVersion(db: Queryable, versionId: number, table: string): Promise<void> {
+  await db.query(`UPDATE index_versions SET state = 'dropped' WHERE id = $1`, [versionId]);
+  await db.query(`DELETE FROM batch_pending WHERE index_version_id = $1`, [versionId]);
+  await db.query(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+}
+
+/** The next page of the index's chunks after `cursor`, by id (keyset, never OFFSET). */
+export async function chunkPage(db: Queryable, indexId: number, cursor: string, pageSize: number): Promise<{ id: string; tenant: string; text: string; tokens: number }[]> {
+  const { rows } = await db.query<{ id: string; tenant: string; text: string; tokens: number }>(
+    `SELECT c.id::text AS id, c.tenant, c.text, c.tokens FROM chunks c WHERE c.index_id = $1 AND c.id > $2::bigint ORDER BY c.id LIMIT $3`,
+    [indexId, cursor, pageSize],
+  );
+  return rows;
+}
+
+/** Up to `n` chunks of the index in a fixed pseudo-random order. */
+export async function sampleChunks(db: Queryable, indexId: number, n: number): Promise<{ id: string; text: string }[]> {
+  const { rows } = await db.query<{ id: string; text: string }>(
+    `SELECT id::text, text FROM chunks WHERE index_id = $1 ORDER BY hashtext(chunks.id::text), chunks.id LIMIT $2`,
+    [indexId, n],
+  );
+  return rows;
+}
+
+/** Which of `ids` are chunk ids or document ids of the index. */
+export async function knownChunkOrDocIds(db: Queryable, indexId: number, ids: string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id::text FROM chunks WHERE index_id = $1 AND id::text = ANY($2::text[])
+     UNION SELECT doc_id FROM documents WHERE index_id = $1 AND doc_id = ANY($2::text[])`,
+    [indexId, ids],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Tokens and dollars of the run's settled provider calls. */
+export async function runSpend(db: Queryable, runId: string): Promise<{ tokens: number; costUsd: number }> {
+  const { rows } = await db.query<{ t: string; c: string }>(
+    `SELECT coalesce(sum(tokens), 0) AS t, coalesce(sum(cost_usd), 0) AS c FROM ledger WHERE run_id = $1 AND status = 'ok'`,
+    [runId],
+  );
+  return { tokens: Number(rows[0]!.t), costUsd: Number(rows[0]!.c) };
 }

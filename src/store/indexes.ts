@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { withTransaction, type Db, type Queryable } from './db.ts';
 import { quoteIdent, vectorTableName } from './identifiers.ts';
+import { OPEN_STATES } from '../reembed/states.ts';
 import { assertIndexableDims, cosineOps, vectorColumnType } from './vector-type.ts';
 
 export interface IndexVersion {
@@ -68,9 +69,9 @@ export async function writeTargets(db: Queryable, indexId: number): Promise<Inde
       WHERE v.index_id = $1 AND v.state <> 'dropped' AND (
         v.id = (SELECT index_version_id FROM index_aliases WHERE index_id = $1)
         OR v.id IN (SELECT unnest(ARRAY[source_version_id, target_version_id]) FROM migrations
-                     WHERE index_id = $1 AND state IN ('planned', 'backfilling', 'validating', 'ready', 'cut_over')))
+                     WHERE index_id = $1 AND state = ANY($2)))
       ORDER BY v.version`,
-    [indexId],
+    [indexId, OPEN_STATES],
   );
   return rows;
 }

@@ -1,7 +1,7 @@
 import type { Context } from '../../context.ts';
 import type { RunState } from '../../queue/runs.ts';
 import { coverage } from '../../reembed/controller.ts';
-import { currentMigration, migrationHistory, migrationRunId, type Migration } from '../../reembed/store.ts';
+import { currentMigration, migrationHistory, migrationRunId, runSpend, type Migration } from '../../reembed/store.ts';
 import { fmtDuration } from '../progress.ts';
 
 export interface ReembedStatus {
@@ -20,10 +20,7 @@ export async function reembedStatus(ctx: Context, index: string): Promise<Reembe
   if (!m) return { index, migration: null, coverage: null, rate: null, etaMs: null, tokens: 0, costUsd: 0, history: [] };
   const dropped = ['aborted', 'rolled_back', 'retired'].includes(m.state);
   const cov = dropped ? null : await coverage(ctx.db, m);
-  const { rows } = await ctx.db.query<{ t: string; c: string }>(
-    `SELECT coalesce(sum(tokens), 0) AS t, coalesce(sum(cost_usd), 0) AS c FROM ledger WHERE run_id = $1 AND status = 'ok'`,
-    [migrationRunId(m)],
-  );
+  const spend = await runSpend(ctx.db, migrationRunId(m));
   const run = await ctx.runs.get(migrationRunId(m));
   const span = run ? backfillSpan(run, Date.now()) : null;
   const rate = cov && span && span.ms > 0 ? (cov.target * 1000) / span.ms : null;
@@ -35,8 +32,8 @@ export async function reembedStatus(ctx: Context, index: string): Promise<Reembe
     coverage: cov,
     rate,
     etaMs,
-    tokens: Number(rows[0]!.t),
-    costUsd: Number(rows[0]!.c),
+    tokens: spend.tokens,
+    costUsd: spend.costUsd,
     history: await migrationHistory(ctx.db, m.id),
   };
 }
