@@ -1,5 +1,5 @@
 /**
- * The migration controller: each operation is one transaction that changes the data and the
+ * The reembed controller: each operation is one transaction that changes the data and the
  * state together (the state change is a compare-and-set, so two operations never both win).
  */
 import { UsageError } from '../errors.ts';
@@ -11,16 +11,16 @@ import { upsertModelVersion } from '../store/models.ts';
 import {
   countRows,
   dropVersion,
-  findOpenMigration,
-  getMigration,
-  insertMigration,
+  findOpenReembed,
+  getReembed,
+  insertReembed,
   lockIndex,
   markForced,
   markVersionReady,
   pointAlias,
   swapAlias,
   transition,
-  type Migration,
+  type Reembed,
 } from './store.ts';
 
 export interface StartOptions {
@@ -34,12 +34,12 @@ export interface StartOptions {
   actor: string;
 }
 
-/** Creates the target version (its own table, model version and dims) and the migration row, planned → backfilling. */
-export async function startMigration(db: Db, o: StartOptions): Promise<Migration> {
+/** Creates the target version (its own table, model version and dims) and the reembed row, planned → backfilling. */
+export async function startReembed(db: Db, o: StartOptions): Promise<Reembed> {
   const index = await getIndex(db, o.index);
   if (!index) throw new UsageError(`index ${o.index} does not exist (see \`embedq status\`)`);
   if (index.live.modelKey === o.to.key)
-    throw new UsageError(`index ${o.index} already holds ${o.to.key} vectors: a migration needs another model or another size`);
+    throw new UsageError(`index ${o.index} already holds ${o.to.key} vectors: a reembed needs another model or another size`);
   assertIndexableDims(o.to.dims);
   const mvId = await upsertModelVersion(db, {
     key: o.to.key,
@@ -55,12 +55,12 @@ export async function startMigration(db: Db, o: StartOptions): Promise<Migration
     priceBatchPerMTok: o.to.spec.priceBatchPerMTok,
   });
   const id = await withTransaction(db, async (client) => {
-    // Serializes starts on one index; the partial unique index refuses a second open migration too.
+    // Serializes starts on one index; the partial unique index refuses a second open reembed too.
     await lockIndex(client, o.index);
-    const open = await findOpenMigration(client, index.id);
-    if (open) throw new UsageError(`index ${o.index} already has an open migration (${open.id}, ${open.state}): finish it (cutover, retire, rollback or abort) first`);
+    const open = await findOpenReembed(client, index.id);
+    if (open) throw new UsageError(`index ${o.index} already has an open reembed (${open.id}, ${open.state}): finish it (cutover, retire, rollback or abort) first`);
     const target = await createIndexVersion(client, { indexId: index.id, name: index.name, modelVersionId: mvId, dims: o.to.dims });
-    const mid = await insertMigration(
+    const mid = await insertReembed(
       client,
       { indexId: index.id, sourceVersionId: index.live.id, targetVersionId: target.id, mode: o.mode, coverage: o.coverage, qualityFloor: o.qualityFloor, autoCutover: o.autoCutover, queries: o.queries },
       o.actor,
@@ -69,11 +69,11 @@ export async function startMigration(db: Db, o: StartOptions): Promise<Migration
     await transition(client, mid, 'planned', 'backfilling', o.actor, 'target created; dual-write on; backfill queued');
     return mid;
   });
-  return (await getMigration(db, id))!;
+  return (await getReembed(db, id))!;
 }
 
 /** Coverage = target rows / source rows (1 when both are empty). */
-export async function coverage(db: Queryable, m: Pick<Migration, 'sourceTable' | 'targetTable'>): Promise<{ source: number; target: number; ratio: number }> {
+export async function coverage(db: Queryable, m: Pick<Reembed, 'sourceTable' | 'targetTable'>): Promise<{ source: number; target: number; ratio: number }> {
   const { source, target } = await countRows(db, m.sourceTable, m.targetTable);
   return { source, target, ratio: source === 0 ? (target === 0 ? 1 : 0) : target / source };
 }
@@ -85,14 +85,14 @@ export async function coverage(db: Queryable, m: Pick<Migration, 'sourceTable' |
 export async function cutover(db: Db, id: string, actor: string, force: boolean): Promise<{ lockMs: number }> {
   const m = await mustGet(db, id);
   if (m.state !== 'ready' && !(force && m.state === 'validating'))
-    throw new UsageError(`migration ${id} is ${m.state}: cutover needs ready${m.state === 'validating' ? ' (or --force to override the quality gate)' : ''}`);
+    throw new UsageError(`reembed ${id} is ${m.state}: cutover needs ready${m.state === 'validating' ? ' (or --force to override the quality gate)' : ''}`);
   return withTransaction(db, async (client) => {
     const t0 = performance.now();
     if (m.state === 'validating') {
       await transition(client, id, 'validating', 'ready', actor, 'forced past the quality gate');
       await markForced(client, id);
     }
-    if (!(await swapAlias(client, m.indexId, m.sourceVersionId, m.targetVersionId))) throw new UsageError(`index ${m.indexName} no longer points at the migration's source; nothing was changed`);
+    if (!(await swapAlias(client, m.indexId, m.sourceVersionId, m.targetVersionId))) throw new UsageError(`index ${m.indexName} no longer points at the reembed's source; nothing was changed`);
     await markVersionReady(client, m.targetVersionId);
     await transition(client, id, 'ready', 'cut_over', actor, force ? 'cutover forced' : 'quality gate passed');
     return { lockMs: performance.now() - t0 };
@@ -109,7 +109,7 @@ export async function rollback(db: Db, id: string, actor: string): Promise<void>
   });
 }
 
-/** Stops a migration before cutover and drops the target. */
+/** Stops a reembed before cutover and drops the target. */
 export async function abort(db: Db, id: string, actor: string, reason = 'aborted'): Promise<void> {
   const m = await mustGet(db, id);
   await withTransaction(db, async (client) => {
@@ -127,9 +127,9 @@ export async function retire(db: Db, id: string, actor: string): Promise<void> {
   });
 }
 
-async function mustGet(db: Db, id: string): Promise<Migration> {
-  const m = await getMigration(db, id);
-  if (!m) throw new UsageError(`no migration ${id}`);
+async function mustGet(db: Db, id: string): Promise<Reembed> {
+  const m = await getReembed(db, id);
+  if (!m) throw new UsageError(`no reembed ${id}`);
   return m;
 }
 

@@ -1,9 +1,9 @@
-/** Migration rows and their state changes (compare-and-set, logged in migration_events). */
+/** Reembed rows and their state changes (compare-and-set, logged in reembed_events). */
 import type { Queryable } from '../store/db.ts';
 import { quoteIdent } from '../store/identifiers.ts';
-import { InvalidTransitionError, OPEN_STATES, canTransition, type MigrationState } from './states.ts';
+import { InvalidTransitionError, OPEN_STATES, canTransition, type ReembedState } from './states.ts';
 
-export interface Migration {
+export interface Reembed {
   id: string;
   indexId: number;
   indexName: string;
@@ -13,7 +13,7 @@ export interface Migration {
   targetTable: string;
   sourceModel: string;
   targetModel: string;
-  state: MigrationState;
+  state: ReembedState;
   mode: 'sync' | 'batch';
   coverageThreshold: number;
   qualityFloor: number;
@@ -43,69 +43,69 @@ const SELECT = `SELECT m.id::text, m.index_id AS "indexId", i.name AS "indexName
     smv.key AS "sourceModel", tmv.key AS "targetModel", m.state, m.mode, m.coverage_threshold::float AS "coverageThreshold",
     m.quality_floor::float AS "qualityFloor", m.auto_cutover AS "autoCutover", m.queries, m.backfill_cursor::text AS "backfillCursor",
     m.backfill_done AS "backfillDone", m.quality, m.forced, m.created_at AS "createdAt", m.updated_at AS "updatedAt"
-  FROM migrations m JOIN indexes i ON i.id = m.index_id
+  FROM reembeds m JOIN indexes i ON i.id = m.index_id
   JOIN index_versions sv ON sv.id = m.source_version_id JOIN index_versions tv ON tv.id = m.target_version_id
   JOIN model_versions smv ON smv.id = sv.model_version_id JOIN model_versions tmv ON tmv.id = tv.model_version_id`;
 
 /**
- * The run id that tracks a migration's backfill work: `mig-<id>-<created ms>`. The creation time
+ * The run id that tracks a reembed's backfill work: `mig-<id>-<created ms>`. The creation time
  * keeps it (and the content-derived ids of its jobs) unique even when a recreated database
- * numbers migrations from 1 again under the same Redis prefix.
+ * numbers reembeds from 1 again under the same Redis prefix.
  */
-export function migrationRunId(m: { id: string; createdAt: Date | string }): string {
+export function reembedRunId(m: { id: string; createdAt: Date | string }): string {
   return `mig-${m.id}-${new Date(m.createdAt).getTime()}`;
 }
 
-/** The migration id of a run id made by {@link migrationRunId}, or null for an ordinary run. */
-export function migrationOfRun(runId: string): string | null {
+/** The reembed id of a run id made by {@link reembedRunId}, or null for an ordinary run. */
+export function reembedOfRun(runId: string): string | null {
   return /^mig-(\d+)-\d+$/.exec(runId)?.[1] ?? null;
 }
 
-export async function getMigration(db: Queryable, id: string): Promise<Migration | null> {
-  const { rows } = await db.query<Migration>(`${SELECT} WHERE m.id = $1::bigint`, [id]);
+export async function getReembed(db: Queryable, id: string): Promise<Reembed | null> {
+  const { rows } = await db.query<Reembed>(`${SELECT} WHERE m.id = $1::bigint`, [id]);
   return rows[0] ?? null;
 }
 
-/** The index's open migration, else its latest one. */
-export async function currentMigration(db: Queryable, indexName: string): Promise<Migration | null> {
-  const { rows } = await db.query<Migration>(
+/** The index's open reembed, else its latest one. */
+export async function currentReembed(db: Queryable, indexName: string): Promise<Reembed | null> {
+  const { rows } = await db.query<Reembed>(
     `${SELECT} WHERE i.name = $1 ORDER BY (m.state = ANY($2)) DESC, m.id DESC LIMIT 1`,
     [indexName, OPEN_STATES],
   );
   return rows[0] ?? null;
 }
 
-export async function migrationHistory(db: Queryable, id: string): Promise<{ from: string | null; to: string; actor: string; reason: string; at: Date }[]> {
-  const { rows } = await db.query(`SELECT from_state AS "from", to_state AS "to", actor, reason, at FROM migration_events WHERE migration_id = $1 ORDER BY id`, [id]);
+export async function reembedHistory(db: Queryable, id: string): Promise<{ from: string | null; to: string; actor: string; reason: string; at: Date }[]> {
+  const { rows } = await db.query(`SELECT from_state AS "from", to_state AS "to", actor, reason, at FROM reembed_events WHERE reembed_id = $1 ORDER BY id`, [id]);
   return rows;
 }
 
 /**
- * Moves a migration from `from` to `to` if, and only if, it is in `from` now (compare-and-set),
+ * Moves a reembed from `from` to `to` if, and only if, it is in `from` now (compare-and-set),
  * and logs who and why. Throws {@link InvalidTransitionError} otherwise. Run it inside the
  * transaction that makes the change the state describes.
  */
-export async function transition(db: Queryable, id: string, from: MigrationState, to: MigrationState, actor: string, reason: string): Promise<void> {
+export async function transition(db: Queryable, id: string, from: ReembedState, to: ReembedState, actor: string, reason: string): Promise<void> {
   if (!canTransition(from, to)) throw new InvalidTransitionError(id, from, to);
-  const r = await db.query(`UPDATE migrations SET state = $3, updated_at = now() WHERE id = $1::bigint AND state = $2`, [id, from, to]);
+  const r = await db.query(`UPDATE reembeds SET state = $3, updated_at = now() WHERE id = $1::bigint AND state = $2`, [id, from, to]);
   if (r.rowCount !== 1) {
-    const { rows } = await db.query<{ state: string }>(`SELECT state FROM migrations WHERE id = $1::bigint`, [id]);
+    const { rows } = await db.query<{ state: string }>(`SELECT state FROM reembeds WHERE id = $1::bigint`, [id]);
     throw new InvalidTransitionError(id, from, to, rows[0]?.state ?? 'missing');
   }
   await logEvent(db, id, from, to, actor, reason);
 }
 
 /** Logs a state change (`from` null for the row's creation) with who and why. */
-async function logEvent(db: Queryable, id: string, from: MigrationState | null, to: MigrationState, actor: string, reason: string): Promise<void> {
-  await db.query(`INSERT INTO migration_events (migration_id, from_state, to_state, actor, reason) VALUES ($1, $2, $3, $4, $5)`, [id, from, to, actor, reason]);
+async function logEvent(db: Queryable, id: string, from: ReembedState | null, to: ReembedState, actor: string, reason: string): Promise<void> {
+  await db.query(`INSERT INTO reembed_events (reembed_id, from_state, to_state, actor, reason) VALUES ($1, $2, $3, $4, $5)`, [id, from, to, actor, reason]);
 }
 
 export async function setCursor(db: Queryable, id: string, cursor: string, done: boolean): Promise<void> {
-  await db.query(`UPDATE migrations SET backfill_cursor = greatest(backfill_cursor, $2::bigint), backfill_done = $3, updated_at = now() WHERE id = $1::bigint`, [id, cursor, done]);
+  await db.query(`UPDATE reembeds SET backfill_cursor = greatest(backfill_cursor, $2::bigint), backfill_done = $3, updated_at = now() WHERE id = $1::bigint`, [id, cursor, done]);
 }
 
 export async function setQuality(db: Queryable, id: string, q: GateNumbers): Promise<void> {
-  await db.query(`UPDATE migrations SET quality = $2, updated_at = now() WHERE id = $1::bigint`, [id, JSON.stringify(q)]);
+  await db.query(`UPDATE reembeds SET quality = $2, updated_at = now() WHERE id = $1::bigint`, [id, JSON.stringify(q)]);
 }
 
 /** Serializes starts on one index (the lock ingest pages take shared to read their write targets). */
@@ -113,13 +113,13 @@ export async function lockIndex(db: Queryable, indexName: string): Promise<void>
   await db.query(`SELECT pg_advisory_xact_lock(hashtext('embedq.index:' || $1))`, [indexName]);
 }
 
-/** The index's open migration, if any. */
-export async function findOpenMigration(db: Queryable, indexId: number): Promise<{ id: string; state: MigrationState } | null> {
-  const { rows } = await db.query<{ id: string; state: MigrationState }>(`SELECT id::text, state FROM migrations WHERE index_id = $1 AND state = ANY($2)`, [indexId, OPEN_STATES]);
+/** The index's open reembed, if any. */
+export async function findOpenReembed(db: Queryable, indexId: number): Promise<{ id: string; state: ReembedState } | null> {
+  const { rows } = await db.query<{ id: string; state: ReembedState }>(`SELECT id::text, state FROM reembeds WHERE index_id = $1 AND state = ANY($2)`, [indexId, OPEN_STATES]);
   return rows[0] ?? null;
 }
 
-export interface NewMigration {
+export interface NewReembed {
   indexId: number;
   sourceVersionId: number;
   targetVersionId: number;
@@ -130,10 +130,10 @@ export interface NewMigration {
   queries: { query: string; expected: string[] }[] | null;
 }
 
-/** Inserts a planned migration, logged with who and why; returns its id. */
-export async function insertMigration(db: Queryable, m: NewMigration, actor: string, reason: string): Promise<string> {
+/** Inserts a planned reembed, logged with who and why; returns its id. */
+export async function insertReembed(db: Queryable, m: NewReembed, actor: string, reason: string): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO migrations (index_id, source_version_id, target_version_id, mode, coverage_threshold, quality_floor, auto_cutover, queries)
+    `INSERT INTO reembeds (index_id, source_version_id, target_version_id, mode, coverage_threshold, quality_floor, auto_cutover, queries)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
     [m.indexId, m.sourceVersionId, m.targetVersionId, m.mode, m.coverage, m.qualityFloor, m.autoCutover, m.queries ? JSON.stringify(m.queries) : null],
   );
@@ -144,13 +144,13 @@ export async function insertMigration(db: Queryable, m: NewMigration, actor: str
 
 /** Records that a cutover went past the quality gate. */
 export async function markForced(db: Queryable, id: string): Promise<void> {
-  await db.query(`UPDATE migrations SET forced = true WHERE id = $1::bigint`, [id]);
+  await db.query(`UPDATE reembeds SET forced = true WHERE id = $1::bigint`, [id]);
 }
 
-/** Target versions whose backfill has not ended, except the given migration's. */
+/** Target versions whose backfill has not ended, except the given reembed's. */
 export async function targetsStillBackfilling(db: Queryable, exceptId: string | null): Promise<number[]> {
-  const before: readonly MigrationState[] = ['planned', 'backfilling'];
-  const { rows } = await db.query<{ v: number }>(`SELECT target_version_id AS v FROM migrations WHERE state = ANY($1) AND id::text IS DISTINCT FROM $2`, [before, exceptId]);
+  const before: readonly ReembedState[] = ['planned', 'backfilling'];
+  const { rows } = await db.query<{ v: number }>(`SELECT target_version_id AS v FROM reembeds WHERE state = ANY($1) AND id::text IS DISTINCT FROM $2`, [before, exceptId]);
   return rows.map((r) => r.v);
 }
 

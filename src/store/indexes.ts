@@ -60,7 +60,7 @@ export async function getIndexVersion(db: Queryable, id: number): Promise<IndexV
 
 /**
  * Versions every write to index `indexId` must reach: the live one, plus both sides of an open
- * migration (dual-write: the target while it is built, the source until it is retired, so a
+ * reembed (dual-write: the target while it is built, the source until it is retired, so a
  * rollback finds it complete).
  */
 export async function writeTargets(db: Queryable, indexId: number): Promise<IndexVersion[]> {
@@ -68,7 +68,7 @@ export async function writeTargets(db: Queryable, indexId: number): Promise<Inde
     `SELECT ${VERSION_COLS} FROM index_versions v JOIN model_versions mv ON mv.id = v.model_version_id
       WHERE v.index_id = $1 AND v.state <> 'dropped' AND (
         v.id = (SELECT index_version_id FROM index_aliases WHERE index_id = $1)
-        OR v.id IN (SELECT unnest(ARRAY[source_version_id, target_version_id]) FROM migrations
+        OR v.id IN (SELECT unnest(ARRAY[source_version_id, target_version_id]) FROM reembeds
                      WHERE index_id = $1 AND state = ANY($2)))
       ORDER BY v.version`,
     [indexId, OPEN_STATES],
