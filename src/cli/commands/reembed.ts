@@ -83,7 +83,7 @@ export function register(program: Command, env: CommandEnv): void {
     .description('move an index to another model or size: new index, dual-write, backfill, quality gate, atomic cutover, rollback');
   re.command('start')
     .description('create the target index and start the reembed; waits (with a progress bar) until it is ready or cut over')
-    .requiredOption('--index <name>', 'index to migrate')
+    .requiredOption('--index <name>', 'index to reembed')
     .requiredOption('--to <provider/model>', 'target model, e.g. openai/text-embedding-3-large')
     .option('--dims <n>', "target dimensions (default: the model's native size)", wholeNumber('--dims', { min: 1 }))
     .option('--mode <mode>', 'sync, batch or auto (batch when the provider has a batch API)', 'sync')
