@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cutover } from '../src/reembed/controller.ts';
-import { currentMigration } from '../src/reembed/store.ts';
+import { currentReembed } from '../src/reembed/store.ts';
 import { createPool } from '../src/store/db.ts';
 import { writeCorpus } from './corpus.ts';
 
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     // are "Record 123."), so the quality gate is set to pass and measured elsewhere (tests).
     const re = cli(['reembed', 'start', '--index', 'rb', '--to', 'openai/text-embedding-3-large', '--dims', String(DIMS), '--no-cutover', '--quality-floor', '0.0001']);
     const reembedMs = performance.now() - t;
-    const m = (await currentMigration(db, 'rb'))!;
+    const m = (await currentReembed(db, 'rb'))!;
     const { lockMs } = await cutover(db, m.id, 'bench', false);
     const r = {
       n: N,

@@ -1,5 +1,5 @@
 /**
- * `reembed` queue, job `backfill`: walks the index's chunks by keyset pages into the migration's
+ * `reembed` queue, job `backfill`: walks the index's chunks by keyset pages into the reembed's
  * target through the cache → embed job / provider batch path, recording the cursor after each
  * page's misses are queued. A worker killed mid-walk is replaced by BullMQ (stalled job), and the
  * job resumes from the recorded cursor.
@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { tokenizerFor } from '../src/corpus/tokenizer.ts';
 import { NonRetryableError } from '../src/errors.ts';
 import { backfillPage } from '../src/reembed/backfill.ts';
-import { getMigration, setCursor } from '../src/reembed/store.ts';
+import { getReembed, setCursor } from '../src/reembed/store.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import type { Context } from '../src/context.ts';
@@ -18,12 +18,12 @@ import { enqueueEmbedJobs, enqueueForBatch } from './enqueue.ts';
 
 export interface BackfillPayload {
   migrationId: string;
-  /** The run that tracks the backfill's work (see migrationRunId). */
+  /** The run that tracks the backfill's work (see reembedRunId). */
   runId: string;
   tenant: string;
 }
 
-export const backfillPayloadSchema = z.strictObject({ migrationId: z.string().regex(/^\d{1,19}$/, 'a migration id'), runId, tenant: tenantId }) satisfies z.ZodType<BackfillPayload>;
+export const backfillPayloadSchema = z.strictObject({ migrationId: z.string().regex(/^\d{1,19}$/, 'a reembed id'), runId, tenant: tenantId }) satisfies z.ZodType<BackfillPayload>;
 
 /** Chunks per page. @default 2000 */
 export const BACKFILL_PAGE = 2000;
@@ -31,8 +31,8 @@ export const BACKFILL_PAGE = 2000;
 
 export async function handleBackfill(ctx: Context, job: Job<BackfillPayload>): Promise<Partial<RunCounters>> {
   const { db } = ctx;
-  const m = await getMigration(db, job.data.migrationId);
-  if (!m) throw new NonRetryableError(`migration ${job.data.migrationId} does not exist`);
+  const m = await getReembed(db, job.data.migrationId);
+  if (!m) throw new NonRetryableError(`reembed ${job.data.migrationId} does not exist`);
   const totals = { chunks: 0, cacheHits: 0 };
   if (m.state !== 'backfilling' || m.backfillDone) return totals;
   const target = (await getIndexVersion(db, m.targetVersionId))!;
@@ -40,8 +40,8 @@ export async function handleBackfill(ctx: Context, job: Job<BackfillPayload>): P
   const tokenizer = tokenizerFor(provider.model.spec.tokenizer);
   let cursor = m.backfillCursor;
   for (;;) {
-    // A migration aborted meanwhile stops the walk.
-    const now = await getMigration(db, m.id);
+    // A reembed aborted meanwhile stops the walk.
+    const now = await getReembed(db, m.id);
     if (!now || now.state !== 'backfilling') break;
     const page = await backfillPage({ db, indexId: m.indexId, target, cursor, pageSize: BACKFILL_PAGE, tokenizer });
     totals.chunks += page.chunks;

@@ -4,8 +4,8 @@
  */
 import type { Job } from 'bullmq';
 import { z } from 'zod';
-import { finalizeIndexVersion, getIndex, writeTargets } from '../src/store/indexes.ts';
-import { migrationOfRun } from '../src/reembed/store.ts';
+import { finalizeIndexVersion, getIndex } from '../src/store/indexes.ts';
+import { reembedOfRun, targetsStillBackfilling, writeTargets } from '../src/reembed/store.ts';
 import { advanceAfterBackfill } from '../src/reembed/validate.ts';
 import { dropDocClaims } from '../src/queue/doc-claims.ts';
 import type { Context } from '../src/context.ts';
@@ -23,18 +23,14 @@ export async function handleFinalize(ctx: Context, job: Job<FinalizePayload>): P
   const index = await getIndex(ctx.db, job.data.index);
   let built = 0;
   if (index) {
-    // A migration target still being backfilled gets its HNSW index when its own backfill ends,
+    // A reembed's target still being backfilled gets its HNSW index when its own backfill ends,
     // not when an unrelated run does: building it early would slow the rest of the load.
-    const { rows } = await ctx.db.query<{ v: number }>(
-      `SELECT target_version_id AS v FROM migrations WHERE state IN ('planned', 'backfilling') AND id::text IS DISTINCT FROM $1`,
-      [migrationOfRun(job.data.runId)],
-    );
-    const skip = new Set(rows.map((r) => r.v));
+    const skip = new Set(await targetsStillBackfilling(ctx.db, reembedOfRun(job.data.runId)));
     for (const t of await writeTargets(ctx.db, index.id)) if (!skip.has(t.id) && (await finalizeIndexVersion(ctx.db, t.id)).built) built++;
   }
-  // A migration's backfill run ends in its quality gate (and, when it passes, the cutover).
-  const migration = migrationOfRun(job.data.runId);
-  if (migration) await advanceAfterBackfill(ctx.db, ctx.providers, migration);
+  // A reembed's backfill run ends in its quality gate (and, when it passes, the cutover).
+  const reembed = reembedOfRun(job.data.runId);
+  if (reembed) await advanceAfterBackfill(ctx.db, ctx.providers, reembed);
   await ctx.runs.markFinalized(job.data.runId);
   await dropDocClaims(ctx.redis, ctx.config.redisPrefix, job.data.runId);
   return { built };

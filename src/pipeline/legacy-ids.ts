@@ -10,7 +10,8 @@ import { deleteDocuments } from '../store/chunks.ts';
 import type { Db } from '../store/db.ts';
 import { withTransaction } from '../store/db.ts';
 import { findLegacyDocuments, renameDocuments } from '../store/documents.ts';
-import { writeTargets, type IndexInfo } from '../store/indexes.ts';
+import type { IndexInfo } from '../store/indexes.ts';
+import { writeTargets } from '../reembed/store.ts';
 import { lockIndexShared } from '../store/locks.ts';
 
 /** Returns how many stored documents were renamed or (as duplicates) removed. */

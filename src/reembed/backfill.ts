@@ -10,6 +10,7 @@ import type { Tokenizer } from '../corpus/tokenizer.ts';
 import type { Db } from '../store/db.ts';
 import type { IndexVersion } from '../store/indexes.ts';
 import { fillFromCache } from '../store/vectors.ts';
+import { chunkPage } from './store.ts';
 
 export interface BackfillPage {
   /** Last chunk id of this page (the next cursor), or the old cursor when the page was empty. */
@@ -22,10 +23,7 @@ export interface BackfillPage {
 }
 
 export async function backfillPage(p: { db: Db; indexId: number; target: IndexVersion; cursor: string; pageSize: number; tokenizer: Tokenizer }): Promise<BackfillPage> {
-  const { rows } = await p.db.query<{ id: string; tenant: string; text: string; tokens: number }>(
-    `SELECT c.id::text AS id, c.tenant, c.text, c.tokens FROM chunks c WHERE c.index_id = $1 AND c.id > $2::bigint ORDER BY c.id LIMIT $3`,
-    [p.indexId, p.cursor, p.pageSize],
-  );
+  const rows = await chunkPage(p.db, p.indexId, p.cursor, p.pageSize);
   const page: BackfillPage = { cursor: rows.at(-1)?.id ?? p.cursor, chunks: rows.length, cacheHits: 0, misses: new Map(), done: rows.length < p.pageSize };
   if (rows.length === 0) return page;
   const sameTokenizer = p.tokenizer.name === p.target.indexTokenizer;

@@ -1,15 +1,27 @@
 /**
- * The migration controller: each operation is one transaction that changes the data and the
+ * The reembed controller: each operation is one transaction that changes the data and the
  * state together (the state change is a compare-and-set, so two operations never both win).
  */
 import { UsageError } from '../errors.ts';
 import type { ResolvedModel } from '../providers/types.ts';
 import { withTransaction, type Db, type Queryable } from '../store/db.ts';
-import { quoteIdent } from '../store/identifiers.ts';
 import { createIndexVersion, getIndex } from '../store/indexes.ts';
 import { assertIndexableDims } from '../store/vector-type.ts';
-import { upsertModelVersion } from '../store/models.ts';
-import { getMigration, transition, type Migration } from './store.ts';
+import { upsertResolvedModel } from '../store/models.ts';
+import { lockIndexExclusive } from '../store/locks.ts';
+import {
+  countRows,
+  dropVersion,
+  findOpenReembed,
+  getReembed,
+  insertReembed,
+  markForced,
+  markVersionReady,
+  pointAlias,
+  swapAlias,
+  transition,
+  type Reembed,
+} from './store.ts';
 
 export interface StartOptions {
   index: string;
@@ -22,59 +34,35 @@ export interface StartOptions {
   actor: string;
 }
 
-/** Creates the target version (its own table, model version and dims) and the migration row, planned → backfilling. */
-export async function startMigration(db: Db, o: StartOptions): Promise<Migration> {
+/** Creates the target version (its own table, model version and dims) and the reembed row, planned → backfilling. */
+export async function startReembed(db: Db, o: StartOptions): Promise<Reembed> {
   const index = await getIndex(db, o.index);
   if (!index) throw new UsageError(`index ${o.index} does not exist (see \`embedq status\`)`);
   if (index.live.modelKey === o.to.key)
-    throw new UsageError(`index ${o.index} already holds ${o.to.key} vectors: a migration needs another model or another size`);
+    throw new UsageError(`index ${o.index} already holds ${o.to.key} vectors: a reembed needs another model or another size`);
   assertIndexableDims(o.to.dims);
-  const mvId = await upsertModelVersion(db, {
-    key: o.to.key,
-    provider: o.to.spec.provider,
-    model: o.to.spec.model,
-    version: o.to.spec.version,
-    dims: o.to.dims,
-    nativeDims: o.to.spec.nativeDims,
-    dimAdapter: o.to.dimAdapter,
-    normalization: 'nfc-lf-trim-v1',
-    maxInputTokens: o.to.spec.maxInputTokens,
-    priceSyncPerMTok: o.to.spec.priceSyncPerMTok,
-    priceBatchPerMTok: o.to.spec.priceBatchPerMTok,
-  });
+  const mvId = await upsertResolvedModel(db, o.to);
   const id = await withTransaction(db, async (client) => {
-    // Serializes starts on one index; the partial unique index refuses a second open migration too.
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('embedq.index:' || $1))`, [o.index]);
-    const { rows: open } = await client.query<{ id: string; state: string }>(
-      `SELECT id::text, state FROM migrations WHERE index_id = $1 AND state IN ('planned', 'backfilling', 'validating', 'ready', 'cut_over')`,
-      [index.id],
-    );
-    if (open[0]) throw new UsageError(`index ${o.index} already has an open migration (${open[0].id}, ${open[0].state}): finish it (cutover, retire, rollback or abort) first`);
+    // Serializes starts on one index; the partial unique index refuses a second open reembed too.
+    await lockIndexExclusive(client, o.index);
+    const open = await findOpenReembed(client, index.id);
+    if (open) throw new UsageError(`index ${o.index} already has an open reembed (${open.id}, ${open.state}): finish it (cutover, retire, rollback or abort) first`);
     const target = await createIndexVersion(client, { indexId: index.id, name: index.name, modelVersionId: mvId, dims: o.to.dims });
-    const { rows } = await client.query<{ id: string }>(
-      `INSERT INTO migrations (index_id, source_version_id, target_version_id, mode, coverage_threshold, quality_floor, auto_cutover, queries)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
-      [index.id, index.live.id, target.id, o.mode, o.coverage, o.qualityFloor, o.autoCutover, o.queries ? JSON.stringify(o.queries) : null],
-    );
-    const mid = rows[0]!.id;
-    await client.query(`INSERT INTO migration_events (migration_id, from_state, to_state, actor, reason) VALUES ($1, NULL, 'planned', $2, $3)`, [
-      mid,
+    const mid = await insertReembed(
+      client,
+      { indexId: index.id, sourceVersionId: index.live.id, targetVersionId: target.id, mode: o.mode, coverage: o.coverage, qualityFloor: o.qualityFloor, autoCutover: o.autoCutover, queries: o.queries },
       o.actor,
       `reembed ${o.index}: ${index.live.modelKey} → ${o.to.key}`,
-    ]);
+    );
     await transition(client, mid, 'planned', 'backfilling', o.actor, 'target created; dual-write on; backfill queued');
     return mid;
   });
-  return (await getMigration(db, id))!;
+  return (await getReembed(db, id))!;
 }
 
 /** Coverage = target rows / source rows (1 when both are empty). */
-export async function coverage(db: Queryable, m: Pick<Migration, 'sourceTable' | 'targetTable'>): Promise<{ source: number; target: number; ratio: number }> {
-  const { rows } = await db.query<{ s: string; t: string }>(
-    `SELECT (SELECT count(*) FROM ${quoteIdent(m.sourceTable)}) AS s, (SELECT count(*) FROM ${quoteIdent(m.targetTable)}) AS t`,
-  );
-  const source = Number(rows[0]!.s);
-  const target = Number(rows[0]!.t);
+export async function coverage(db: Queryable, m: Pick<Reembed, 'sourceTable' | 'targetTable'>): Promise<{ source: number; target: number; ratio: number }> {
+  const { source, target } = await countRows(db, m.sourceTable, m.targetTable);
   return { source, target, ratio: source === 0 ? (target === 0 ? 1 : 0) : target / source };
 }
 
@@ -85,20 +73,15 @@ export async function coverage(db: Queryable, m: Pick<Migration, 'sourceTable' |
 export async function cutover(db: Db, id: string, actor: string, force: boolean): Promise<{ lockMs: number }> {
   const m = await mustGet(db, id);
   if (m.state !== 'ready' && !(force && m.state === 'validating'))
-    throw new UsageError(`migration ${id} is ${m.state}: cutover needs ready${m.state === 'validating' ? ' (or --force to override the quality gate)' : ''}`);
+    throw new UsageError(`reembed ${id} is ${m.state}: cutover needs ready${m.state === 'validating' ? ' (or --force to override the quality gate)' : ''}`);
   return withTransaction(db, async (client) => {
     const t0 = performance.now();
     if (m.state === 'validating') {
       await transition(client, id, 'validating', 'ready', actor, 'forced past the quality gate');
-      await client.query(`UPDATE migrations SET forced = true WHERE id = $1::bigint`, [id]);
+      await markForced(client, id);
     }
-    const r = await client.query(`UPDATE index_aliases SET index_version_id = $2, updated_at = now() WHERE index_id = $1 AND index_version_id = $3`, [
-      m.indexId,
-      m.targetVersionId,
-      m.sourceVersionId,
-    ]);
-    if (r.rowCount !== 1) throw new UsageError(`index ${m.indexName} no longer points at the migration's source; nothing was changed`);
-    await client.query(`UPDATE index_versions SET state = 'ready' WHERE id = $1`, [m.targetVersionId]);
+    if (!(await swapAlias(client, m.indexId, m.sourceVersionId, m.targetVersionId))) throw new UsageError(`index ${m.indexName} no longer points at the reembed's source; nothing was changed`);
+    await markVersionReady(client, m.targetVersionId);
     await transition(client, id, 'ready', 'cut_over', actor, force ? 'cutover forced' : 'quality gate passed');
     return { lockMs: performance.now() - t0 };
   });
@@ -109,12 +92,12 @@ export async function rollback(db: Db, id: string, actor: string): Promise<void>
   const m = await mustGet(db, id);
   await withTransaction(db, async (client) => {
     await transition(client, id, m.state, 'rolled_back', actor, 'rolled back to the source');
-    await client.query(`UPDATE index_aliases SET index_version_id = $2, updated_at = now() WHERE index_id = $1`, [m.indexId, m.sourceVersionId]);
+    await pointAlias(client, m.indexId, m.sourceVersionId);
     await dropVersion(client, m.targetVersionId, m.targetTable);
   });
 }
 
-/** Stops a migration before cutover and drops the target. */
+/** Stops a reembed before cutover and drops the target. */
 export async function abort(db: Db, id: string, actor: string, reason = 'aborted'): Promise<void> {
   const m = await mustGet(db, id);
   await withTransaction(db, async (client) => {
@@ -132,15 +115,9 @@ export async function retire(db: Db, id: string, actor: string): Promise<void> {
   });
 }
 
-async function dropVersion(client: Queryable, versionId: number, table: string): Promise<void> {
-  await client.query(`UPDATE index_versions SET state = 'dropped' WHERE id = $1`, [versionId]);
-  await client.query(`DELETE FROM batch_pending WHERE index_version_id = $1`, [versionId]);
-  await client.query(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
-}
-
-async function mustGet(db: Db, id: string): Promise<Migration> {
-  const m = await getMigration(db, id);
-  if (!m) throw new UsageError(`no migration ${id}`);
+async function mustGet(db: Db, id: string): Promise<Reembed> {
+  const m = await getReembed(db, id);
+  if (!m) throw new UsageError(`no reembed ${id}`);
   return m;
 }
 

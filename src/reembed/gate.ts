@@ -9,6 +9,7 @@ import type { EmbeddingProvider } from '../providers/types.ts';
 import type { Db } from '../store/db.ts';
 import type { IndexVersion } from '../store/indexes.ts';
 import { searchVectors } from '../store/vectors.ts';
+import { sampleChunks } from './store.ts';
 
 export interface GateQuery {
   query: string;
@@ -23,11 +24,7 @@ export interface Scores {
 
 /** Up to `n` sampled chunks as queries: the first sentence (at most 30 words) of each. */
 export async function sampledQueries(db: Db, indexId: number, n: number): Promise<GateQuery[]> {
-  const { rows } = await db.query<{ id: string; text: string }>(
-    `SELECT id::text, text FROM chunks WHERE index_id = $1 ORDER BY hashtext(chunks.id::text), chunks.id LIMIT $2`,
-    [indexId, n],
-  );
-  return rows.map((r) => ({ query: firstSentence(r.text), expected: [r.id] })).filter((q) => q.query.length > 0);
+  return (await sampleChunks(db, indexId, n)).map((r) => ({ query: firstSentence(r.text), expected: [r.id] })).filter((q) => q.query.length > 0);
 }
 
 /**

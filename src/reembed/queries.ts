@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { UsageError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import type { GateQuery } from './gate.ts';
+import { knownChunkOrDocIds } from './store.ts';
 
 /** Reads and checks a query file: every line valid, every expected id a chunk or document of the index. */
 export async function loadQueries(db: Db, indexId: number, path: string): Promise<GateQuery[]> {
@@ -31,12 +32,7 @@ export async function loadQueries(db: Db, indexId: number, path: string): Promis
   }
   if (out.length === 0) throw new UsageError(`query file ${path} has no queries`);
   const ids = [...new Set(out.flatMap((q) => q.expected))];
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id::text FROM chunks WHERE index_id = $1 AND id::text = ANY($2::text[])
-     UNION SELECT doc_id FROM documents WHERE index_id = $1 AND doc_id = ANY($2::text[])`,
-    [indexId, ids],
-  );
-  const known = new Set(rows.map((r) => r.id));
+  const known = await knownChunkOrDocIds(db, indexId, ids);
   const unknown = ids.filter((id) => !known.has(id));
   if (unknown.length)
     throw new UsageError(`query file ${path}: ${unknown.length} expected ids are neither chunk ids nor document ids of this index: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);

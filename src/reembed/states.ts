@@ -1,5 +1,5 @@
 /**
- * The reembed state machine. A migration moves an index to another model version:
+ * The reembed state machine. A reembed moves an index to another model version:
  *
  *   planned → backfilling → validating → ready → cut_over → retired
  *
@@ -9,12 +9,12 @@
  * refused rather than applied.
  */
 export const STATES = ['planned', 'backfilling', 'validating', 'ready', 'cut_over', 'retired', 'aborted', 'rolled_back'] as const;
-export type MigrationState = (typeof STATES)[number];
+export type ReembedState = (typeof STATES)[number];
 
-export const TRANSITIONS: Readonly<Record<MigrationState, readonly MigrationState[]>> = {
+export const TRANSITIONS: Readonly<Record<ReembedState, readonly ReembedState[]>> = {
   planned: ['backfilling', 'aborted'],
   backfilling: ['validating', 'aborted'],
-  // A gate that fails leaves the migration in validating; new writes may send it back to backfill.
+  // A gate that fails leaves the reembed in validating; new writes may send it back to backfill.
   validating: ['ready', 'backfilling', 'aborted'],
   ready: ['cut_over', 'validating', 'aborted'],
   cut_over: ['retired', 'rolled_back'],
@@ -23,10 +23,10 @@ export const TRANSITIONS: Readonly<Record<MigrationState, readonly MigrationStat
   rolled_back: [],
 };
 
-/** States in which a migration is open: dual-write is on and no second migration may start. */
-export const OPEN_STATES: readonly MigrationState[] = ['planned', 'backfilling', 'validating', 'ready', 'cut_over'];
+/** States in which a reembed is open: dual-write is on and no second reembed may start. */
+export const OPEN_STATES: readonly ReembedState[] = ['planned', 'backfilling', 'validating', 'ready', 'cut_over'];
 
-export function canTransition(from: MigrationState, to: MigrationState): boolean {
+export function canTransition(from: ReembedState, to: ReembedState): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
@@ -37,8 +37,8 @@ export class InvalidTransitionError extends Error {
   constructor(id: string, from: string, to: string, actual?: string) {
     super(
       actual && actual !== from
-        ? `migration ${id} is ${actual}, not ${from}: it changed meanwhile, nothing was done`
-        : `migration ${id} cannot go from ${from} to ${to} (allowed from ${from}: ${TRANSITIONS[from as MigrationState]?.join(', ') || 'nothing, it is finished'})`,
+        ? `reembed ${id} is ${actual}, not ${from}: it changed meanwhile, nothing was done`
+        : `reembed ${id} cannot go from ${from} to ${to} (allowed from ${from}: ${TRANSITIONS[from as ReembedState]?.join(', ') || 'nothing, it is finished'})`,
     );
     this.from = from;
     this.to = to;

@@ -1,24 +1,24 @@
 /**
  * backfilling → validating → ready (→ cut_over): run after the backfill's last batch is written
  * and the target's HNSW index built. The gate's numbers are stored whatever the outcome; a gate
- * that fails leaves the migration in validating, with the numbers shown by `reembed status`.
+ * that fails leaves the reembed in validating, with the numbers shown by `reembed status`.
  */
 import type { ProviderPool } from '../providers/pool.ts';
 import { withTransaction, type Db } from '../store/db.ts';
 import { getIndexVersion } from '../store/indexes.ts';
 import { coverage, cutover } from './controller.ts';
 import { sampledQueries, score, type GateQuery } from './gate.ts';
-import { getMigration, setQuality, transition, type GateNumbers } from './store.ts';
+import { getReembed, setQuality, transition, type GateNumbers } from './store.ts';
 
 /** @default k 10, sample 50 */
 export const GATE = { k: 10, sample: 50 } as const;
 
 export async function advanceAfterBackfill(db: Db, providers: ProviderPool, id: string, actor = 'worker'): Promise<GateNumbers | null> {
-  let m = await getMigration(db, id);
+  let m = await getReembed(db, id);
   if (!m) return null;
   if (m.state === 'backfilling') {
     await withTransaction(db, (c) => transition(c, id, 'backfilling', 'validating', actor, 'backfill complete'));
-    m = (await getMigration(db, id))!;
+    m = (await getReembed(db, id))!;
   }
   if (m.state !== 'validating') return m.quality;
   const cov = await coverage(db, m);

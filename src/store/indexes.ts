@@ -59,19 +59,19 @@ export async function getIndexVersion(db: Queryable, id: number): Promise<IndexV
 }
 
 /**
- * Versions every write to index `indexId` must reach: the live one, plus both sides of an open
- * migration (dual-write: the target while it is built, the source until it is retired, so a
- * rollback finds it complete).
+ * The live version of index `indexId` plus both sides of each reembed in one of `openStates`.
+ * The reembed state table decides which states those are: callers go through
+ * `writeTargets` in src/reembed/store.ts.
  */
-export async function writeTargets(db: Queryable, indexId: number): Promise<IndexVersion[]> {
+export async function liveAndReembedVersions(db: Queryable, indexId: number, openStates: readonly string[]): Promise<IndexVersion[]> {
   const { rows } = await db.query<IndexVersion>(
     `SELECT ${VERSION_COLS} FROM index_versions v JOIN model_versions mv ON mv.id = v.model_version_id
       WHERE v.index_id = $1 AND v.state <> 'dropped' AND (
         v.id = (SELECT index_version_id FROM index_aliases WHERE index_id = $1)
-        OR v.id IN (SELECT unnest(ARRAY[source_version_id, target_version_id]) FROM migrations
-                     WHERE index_id = $1 AND state IN ('planned', 'backfilling', 'validating', 'ready', 'cut_over')))
+        OR v.id IN (SELECT unnest(ARRAY[source_version_id, target_version_id]) FROM reembeds
+                     WHERE index_id = $1 AND state = ANY($2)))
       ORDER BY v.version`,
-    [indexId],
+    [indexId, openStates],
   );
   return rows;
 }

@@ -115,7 +115,7 @@ test('3,072 dims: ingest writes halfvec rows, search finds the planted chunk, a 
     // A reembed of a 384-dim index to text-embedding-3-large at its native 3,072.
     await runIngest(ctx, { paths: [dir], index: 'narrow', chunkTokens: 48, chunkOverlap: 0 });
     await expect(runReembedStart(ctx, { index: 'narrow', to: 'local/hash-v1', dims: 4001, wait: false })).rejects.toThrow(/4001 dims.*HNSW/);
-    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM migrations`)).rows[0].n).toBe(0);
+    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM reembeds`)).rows[0].n).toBe(0);
     const s = await runReembedStart(ctx, { index: 'narrow', to: 'openai/text-embedding-3-large' });
     expect(s.migration!.state).toBe('cut_over');
     expect(s.coverage!.ratio).toBe(1);

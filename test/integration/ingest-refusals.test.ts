@@ -110,6 +110,6 @@ test('a missing OPENAI_API_KEY or COHERE_API_KEY stops ingest and reembed before
 
   await runIngest(ctx, { paths: [dir], index: 'keyed' });
   await expect(runReembedStart(noKeys, { index: 'keyed', to: 'openai/text-embedding-3-small', wait: false })).rejects.toThrow(/OPENAI_API_KEY is not set/);
-  const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM migrations`);
+  const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM reembeds`);
   expect(rows[0].n).toBe(0);
 });

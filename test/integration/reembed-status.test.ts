@@ -2,7 +2,7 @@
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runReembedStart } from '../../src/cli/commands/reembed.ts';
 import { formatReembedStatus, reembedStatus } from '../../src/cli/commands/reembed-status.ts';
-import { currentMigration, migrationRunId } from '../../src/reembed/store.ts';
+import { currentReembed, reembedRunId } from '../../src/reembed/store.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -16,9 +16,9 @@ test('a finished backfill reports rows over its own span, not over the time sinc
     const rows = done.coverage!.target;
     expect(rows).toBeGreaterThan(0);
     // As if the status were asked an hour later, of a backfill that took 2 s: started 3,602 s ago, its writes done 3,600 s ago.
-    const m = (await currentMigration(ctx.db, 'rate'))!;
+    const m = (await currentReembed(ctx.db, 'rate'))!;
     const now = Date.now();
-    await ctx.redis.hset(`${ctx.config.redisPrefix}:run:${migrationRunId(m)}`, { startedAt: now - 3_602_000, finalizeStartedAt: now - 3_600_000 });
+    await ctx.redis.hset(`${ctx.config.redisPrefix}:run:${reembedRunId(m)}`, { startedAt: now - 3_602_000, finalizeStartedAt: now - 3_600_000 });
     const s = await reembedStatus(ctx, 'rate');
     expect(s.rate).toBeCloseTo(rows / 2, 6);
     expect(s.etaMs).toBeNull();

@@ -9,7 +9,7 @@ import { runSearch } from '../../src/cli/commands/search.ts';
 import type { Context } from '../../src/context.ts';
 import { abort, rollback } from '../../src/reembed/controller.ts';
 import { InvalidTransitionError } from '../../src/reembed/states.ts';
-import { currentMigration, getMigration, transition } from '../../src/reembed/store.ts';
+import { currentReembed, getReembed, transition } from '../../src/reembed/store.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { BIN, simWorkerEnv } from '../support/cli.ts';
@@ -35,10 +35,10 @@ test('illegal transitions are refused by the database compare-and-set, and a sec
     const id = s.migration!.id;
     await expect(transition(ctx.db, id, 'backfilling', 'cut_over', 't', 'skip the gate')).rejects.toThrow(InvalidTransitionError);
     await expect(transition(ctx.db, id, 'validating', 'ready', 't', 'wrong from')).rejects.toThrow(/is backfilling, not validating/);
-    await expect(runReembedStart(ctx, { index: 'sm', to: TO, dims: 128, wait: false })).rejects.toThrow(/already has an open migration/);
-    await expect(runReembedStart(ctx, { index: 'sm', to: 'local/hash-v1', wait: false })).rejects.toThrow(/already has an open migration|already holds/);
+    await expect(runReembedStart(ctx, { index: 'sm', to: TO, dims: 128, wait: false })).rejects.toThrow(/already has an open reembed/);
+    await expect(runReembedStart(ctx, { index: 'sm', to: 'local/hash-v1', wait: false })).rejects.toThrow(/already has an open reembed|already holds/);
     await abort(ctx.db, id, 'test');
-    expect((await getMigration(ctx.db, id))!.state).toBe('aborted');
+    expect((await getReembed(ctx.db, id))!.state).toBe('aborted');
     await expect(runReembedStart(ctx, { index: 'sm', to: 'local/hash-v1', wait: false })).rejects.toThrow(/already holds local\/hash-v1@1:384 vectors/);
     await expect(runReembedStart(ctx, { index: 'sm', to: 'nosuch/model', wait: false })).rejects.toThrow(/unknown provider/);
   }));
@@ -58,7 +58,7 @@ test('a migration 384 → 1024 dims during a concurrent ingest ends with coverag
       expect(concurrent.documents).toBe(6);
       const s = await started;
       // The concurrent writes may land after the gate ran; settle and measure again.
-      const m = (await currentMigration(ctx.db, 'mig'))!;
+      const m = (await currentReembed(ctx.db, 'mig'))!;
       expect(['ready', 'validating']).toContain(m.state);
       const final = await reembedStatus(ctx, 'mig');
       expect(final.coverage!.ratio).toBe(1);
@@ -132,17 +132,17 @@ test('a worker killed mid-backfill resumes from the last page, embedding nothing
       // The simulator answers one batch and holds the next: the kill lands mid-backfill by construction.
       const gate = sim.holdAfter(1);
       const first = worker();
-      await waitFor(async () => Number((await getMigration(ctx.db, s.migration!.id))!.backfillCursor) > 0, 'the backfill to pass its first page');
+      await waitFor(async () => Number((await getReembed(ctx.db, s.migration!.id))!.backfillCursor) > 0, 'the backfill to pass its first page');
       await gate.held;
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
       gate.release();
-      const cursorAtKill = Number((await getMigration(ctx.db, s.migration!.id))!.backfillCursor);
+      const cursorAtKill = Number((await getReembed(ctx.db, s.migration!.id))!.backfillCursor);
       expect(cursorAtKill).toBeGreaterThan(0);
       const second = worker();
       try {
-        await waitFor(async () => (await getMigration(ctx.db, s.migration!.id))!.state === 'ready', 'the migration to become ready on the second worker', { timeoutMs: 200_000 });
-        const m = (await getMigration(ctx.db, s.migration!.id))!;
+        await waitFor(async () => (await getReembed(ctx.db, s.migration!.id))!.state === 'ready', 'the migration to become ready on the second worker', { timeoutMs: 200_000 });
+        const m = (await getReembed(ctx.db, s.migration!.id))!;
         expect(m.state).toBe('ready');
         expect((await reembedStatus(ctx, 'big')).coverage!.ratio).toBe(1);
         // Inputs the simulator embedded: every chunk once, plus at most the batches in flight at

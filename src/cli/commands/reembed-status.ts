@@ -1,12 +1,12 @@
 import type { Context } from '../../context.ts';
 import type { RunState } from '../../queue/runs.ts';
 import { coverage } from '../../reembed/controller.ts';
-import { currentMigration, migrationHistory, migrationRunId, type Migration } from '../../reembed/store.ts';
+import { currentReembed, reembedHistory, reembedRunId, runSpend, type Reembed } from '../../reembed/store.ts';
 import { fmtDuration } from '../progress.ts';
 
 export interface ReembedStatus {
   index: string;
-  migration: (Omit<Migration, 'queries'> & { queries: number | null }) | null;
+  migration: (Omit<Reembed, 'queries'> & { queries: number | null }) | null;
   coverage: { source: number; target: number; ratio: number } | null;
   rate: number | null;
   etaMs: number | null;
@@ -16,15 +16,12 @@ export interface ReembedStatus {
 }
 
 export async function reembedStatus(ctx: Context, index: string): Promise<ReembedStatus> {
-  const m = await currentMigration(ctx.db, index);
+  const m = await currentReembed(ctx.db, index);
   if (!m) return { index, migration: null, coverage: null, rate: null, etaMs: null, tokens: 0, costUsd: 0, history: [] };
   const dropped = ['aborted', 'rolled_back', 'retired'].includes(m.state);
   const cov = dropped ? null : await coverage(ctx.db, m);
-  const { rows } = await ctx.db.query<{ t: string; c: string }>(
-    `SELECT coalesce(sum(tokens), 0) AS t, coalesce(sum(cost_usd), 0) AS c FROM ledger WHERE run_id = $1 AND status = 'ok'`,
-    [migrationRunId(m)],
-  );
-  const run = await ctx.runs.get(migrationRunId(m));
+  const spend = await runSpend(ctx.db, reembedRunId(m));
+  const run = await ctx.runs.get(reembedRunId(m));
   const span = run ? backfillSpan(run, Date.now()) : null;
   const rate = cov && span && span.ms > 0 ? (cov.target * 1000) / span.ms : null;
   const etaMs = cov && span && !span.ended && rate && rate > 0 && cov.target < cov.source ? ((cov.source - cov.target) / rate) * 1000 : null;
@@ -35,16 +32,16 @@ export async function reembedStatus(ctx: Context, index: string): Promise<Reembe
     coverage: cov,
     rate,
     etaMs,
-    tokens: Number(rows[0]!.t),
-    costUsd: Number(rows[0]!.c),
-    history: await migrationHistory(ctx.db, m.id),
+    tokens: spend.tokens,
+    costUsd: spend.costUsd,
+    history: await reembedHistory(ctx.db, m.id),
   };
 }
 
 /**
  * The backfill's own span: from its run's start to when its last write settled (the run's
  * finalize job began: HNSW build and gate come after), or to now while it is still writing.
- * Not the time since the migration started, which keeps growing after the backfill is done.
+ * Not the time since the reembed started, which keeps growing after the backfill is done.
  */
 export function backfillSpan(run: Pick<RunState, 'startedAt' | 'finalizeStartedAt'>, now: number): { ms: number; ended: boolean } {
   const ended = run.finalizeStartedAt > 0;
@@ -53,9 +50,9 @@ export function backfillSpan(run: Pick<RunState, 'startedAt' | 'finalizeStartedA
 
 export function formatReembedStatus(s: ReembedStatus): string {
   const m = s.migration;
-  if (!m) return `index ${s.index} has no migration`;
+  if (!m) return `index ${s.index} has no reembed`;
   const lines = [
-    `migration ${m.id} of ${s.index}: ${m.sourceModel} → ${m.targetModel}  [${m.state}${m.forced ? ', forced' : ''}]`,
+    `reembed ${m.id} of ${s.index}: ${m.sourceModel} → ${m.targetModel}  [${m.state}${m.forced ? ', forced' : ''}]`,
     s.coverage
       ? `  coverage  ${(s.coverage.ratio * 100).toFixed(2)}% (${s.coverage.target}/${s.coverage.source} rows, needs ${(m.coverageThreshold * 100).toFixed(0)}%)${s.rate ? `, ${s.rate.toFixed(0)} rows/s` : ''}${s.etaMs ? `, ETA ${fmtDuration(s.etaMs)}` : ''}`
       : '  coverage  - (target dropped)',

@@ -9,9 +9,9 @@ import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
-import { abort, cutover, retire, rollback, startMigration } from '../../reembed/controller.ts';
+import { abort, cutover, retire, rollback, startReembed } from '../../reembed/controller.ts';
 import { loadQueries } from '../../reembed/queries.ts';
-import { currentMigration, migrationRunId, type Migration } from '../../reembed/store.ts';
+import { currentReembed, reembedRunId, type Reembed } from '../../reembed/store.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../main.ts';
@@ -52,14 +52,14 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   if (!(cov > 0 && cov <= 1)) throw new UsageError('--coverage must be a number in (0, 1]');
   if (!(floor > 0 && floor <= 2)) throw new UsageError('--quality-floor must be a positive number (e.g. 0.95)');
   const queries = a.queries ? await loadQueries(ctx.db, index.id, a.queries) : null;
-  const m = await startMigration(ctx.db, { index: name, to, mode, coverage: cov, qualityFloor: floor, autoCutover: a.cutover !== false, queries, actor: actor() });
+  const m = await startReembed(ctx.db, { index: name, to, mode, coverage: cov, qualityFloor: floor, autoCutover: a.cutover !== false, queries, actor: actor() });
   const { runs, queues } = ctx;
   let local: RunningWorkers | undefined;
   try {
-    const runId = migrationRunId(m);
+    const runId = reembedRunId(m);
     await runs.create(runId, { index: name, tenant: '*', ingestJobs: 1 });
     const data: BackfillPayload = { migrationId: m.id, runId, tenant: '*' };
-    // Unique per migration even across a recreated database (see migrationRunId).
+    // Unique per reembed even across a recreated database (see reembedRunId).
     await queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
     if (a.wait !== false) {
       if (a.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-reembed-${process.pid}` });
@@ -71,9 +71,9 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   return reembedStatus(ctx, name);
 }
 
-async function openMigration(ctx: Context, index: string): Promise<Migration> {
-  const m = await currentMigration(ctx.db, assertSafeName(index));
-  if (!m) throw new UsageError(`index ${index} has no migration (start one with \`embedq reembed start --index ${index} --to <provider/model>\`)`);
+async function openReembed(ctx: Context, index: string): Promise<Reembed> {
+  const m = await currentReembed(ctx.db, assertSafeName(index));
+  if (!m) throw new UsageError(`index ${index} has no reembed (start one with \`embedq reembed start --index ${index} --to <provider/model>\`)`);
   return m;
 }
 
@@ -82,8 +82,8 @@ export function register(program: Command, env: CommandEnv): void {
     .command('reembed')
     .description('move an index to another model or size: new index, dual-write, backfill, quality gate, atomic cutover, rollback');
   re.command('start')
-    .description('create the target index and start the migration; waits (with a progress bar) until it is ready or cut over')
-    .requiredOption('--index <name>', 'index to migrate')
+    .description('create the target index and start the reembed; waits (with a progress bar) until it is ready or cut over')
+    .requiredOption('--index <name>', 'index to reembed')
     .requiredOption('--to <provider/model>', 'target model, e.g. openai/text-embedding-3-large')
     .option('--dims <n>', "target dimensions (default: the model's native size)", wholeNumber('--dims', { min: 1 }))
     .option('--mode <mode>', 'sync, batch or auto (batch when the provider has a batch API)', 'sync')
@@ -103,16 +103,16 @@ export function register(program: Command, env: CommandEnv): void {
       }),
     );
   re.command('status')
-    .description('coverage, rate, ETA, tokens and cost so far, quality numbers and history of the index migration')
+    .description('coverage, rate, ETA, tokens and cost so far, quality numbers and history of the reembed of the index')
     .requiredOption('--index <name>', 'the index')
     .option('--json', 'print the result as JSON')
     .action(env.handler(async (ctx, out, o: { index: string }) => (out.result(await reembedStatus(ctx, assertSafeName(o.index)), formatReembedStatus), 0)));
-  const act = (name: string, desc: string, fn: (ctx: Context, m: Migration, o: { force?: boolean }) => Promise<unknown>, extra?: (c: Command) => Command) => {
+  const act = (name: string, desc: string, fn: (ctx: Context, m: Reembed, o: { force?: boolean }) => Promise<unknown>, extra?: (c: Command) => Command) => {
     let c = re.command(name).description(desc).requiredOption('--index <name>', 'the index').option('--json', 'print the resulting status as JSON');
     if (extra) c = extra(c);
     c.action(
       env.handler(async (ctx, out, o: { index: string; force?: boolean }) => {
-        await fn(ctx, await openMigration(ctx, o.index), o);
+        await fn(ctx, await openReembed(ctx, o.index), o);
         out.result(await reembedStatus(ctx, o.index), formatReembedStatus);
         return 0;
       }),
@@ -122,6 +122,6 @@ export function register(program: Command, env: CommandEnv): void {
     c.option('--force', 'cut over from validating even though the quality gate did not pass (recorded as forced)'),
   );
   act('rollback', 'point the alias back at the source index (kept until retire) and drop the target', (ctx, m) => rollback(ctx.db, m.id, actor()));
-  act('abort', 'stop a migration before cutover and drop its target index', (ctx, m) => abort(ctx.db, m.id, actor()));
+  act('abort', 'stop a reembed before cutover and drop its target index', (ctx, m) => abort(ctx.db, m.id, actor()));
   act('retire', 'after cutover, drop the old index for good', (ctx, m) => retire(ctx.db, m.id, actor()));
 }
