@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.ts';
 import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
 import { liveWorkers } from '../../../workers/heartbeat.ts';
 import type { BackfillPayload } from '../../../jobs/backfill.ts';
-import { hasBatchApi } from '../../providers/batch-clients.ts';
+import { resolveMode } from '../../pipeline/mode.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
@@ -45,8 +45,8 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   const to = resolveModel(a.to, a.dims, overridesFor(ctx.config.models, a.to));
   const provider = to.spec.provider;
   requireApiKey(provider, ctx.config, to.key);
-  const mode = a.mode === 'batch' || (a.mode === 'auto' && hasBatchApi(provider)) ? 'batch' : 'sync';
-  if (mode === 'batch' && !hasBatchApi(provider)) throw new UsageError(`${to.key} has no batch API embedq can use; use --mode sync`);
+  // A reembed re-embeds a whole index: `auto` is batch wherever the provider has one.
+  const mode = await resolveMode(a.mode ?? 'sync', to.key, () => true);
   const cov = a.coverage ?? 1;
   const floor = a.qualityFloor ?? 0.95;
   if (!(cov > 0 && cov <= 1)) throw new UsageError('--coverage must be a number in (0, 1]');
