@@ -26,3 +26,22 @@ export async function upsertModelVersion(db: Queryable, m: ModelVersionRow): Pro
   );
   return rows[0]!.id;
 }
+
+/** What a model version row pins: the exact model every vector of it was made with. */
+export interface PinnedModelVersion {
+  key: string;
+  provider: string;
+  model: string;
+  version: string;
+  dims: number;
+  nativeDims: number;
+}
+
+/** The model version with this id, or `undefined` when there is none. */
+export async function getModelVersion(db: Queryable, id: number): Promise<PinnedModelVersion | undefined> {
+  const { rows } = await db.query<PinnedModelVersion>(
+    `SELECT key, provider, model, version, dims, native_dims AS "nativeDims" FROM model_versions WHERE id = $1`,
+    [id],
+  );
+  return rows[0];
+}
