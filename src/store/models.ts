@@ -28,14 +28,7 @@ export async function upsertModelVersion(db: Queryable, m: ModelVersionRow): Pro
 }
 
 /** What a model version row pins: the exact model every vector of it was made with. */
-export interface PinnedModelVersion {
-  key: string;
-  provider: string;
-  model: string;
-  version: string;
-  dims: number;
-  nativeDims: number;
-}
+export type PinnedModelVersion = Pick<ModelVersionRow, 'key' | 'provider' | 'model' | 'version' | 'dims' | 'nativeDims'>;
 
 /** The model version with this id, or `undefined` when there is none. */
 export async function getModelVersion(db: Queryable, id: number): Promise<PinnedModelVersion | undefined> {
