@@ -4,7 +4,19 @@
  * created from it with our id in its metadata, polled status, and result files read line by line.
  * Other providers adapt to it (see cohere-batch.ts).
  */
-import type { ProviderBatch } from './openai-batch.ts';
+import type { Batch } from 'openai/resources/batches';
+
+/** The providers whose batch API embedq drives (OpenAI Batch, Cohere Embed Jobs); index.ts builds a backend for each. */
+export const BATCH_PROVIDERS = ['openai', 'cohere'] as const;
+export type BatchProvider = (typeof BATCH_PROVIDERS)[number];
+
+/** Whether `provider` has a batch API embedq drives. */
+export function hasBatchApi(provider: string): provider is BatchProvider {
+  return (BATCH_PROVIDERS as readonly string[]).includes(provider);
+}
+
+/** A provider's batch, in the shape of OpenAI's (the fields the pipeline reads). */
+export type ProviderBatch = Pick<Batch, 'id' | 'status' | 'output_file_id' | 'error_file_id' | 'request_counts' | 'errors' | 'metadata' | 'input_file_id'>;
 
 /**
  * OpenAI's limits for one embeddings batch (shared/reference/provider-apis.md): at most 50,000

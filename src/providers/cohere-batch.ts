@@ -11,9 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { BatchBackend } from './batch-backend.ts';
+import type { BatchBackend, ProviderBatch } from './batch-backend.ts';
 import type { CohereEmbedJob, CohereEmbedJobsClient } from './cohere-embed-jobs.ts';
-import type { ProviderBatch } from './openai-batch.ts';
 
 const STATUS: Record<string, ProviderBatch['status']> = {
   processing: 'in_progress',

@@ -14,8 +14,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CohereClientV2, type Cohere } from 'cohere-ai';
 import { NonRetryableError, ProviderError } from '../errors.ts';
 import { readAvroContainer } from './avro.ts';
-import { COHERE_BASE_URL, toCohereProviderError } from './cohere.ts';
-import type { ErrorContext } from './openai-errors.ts';
+import { toCohereProviderError } from './cohere-errors.ts';
+import { COHERE_BASE_URL } from './cohere.ts';
+import type { ErrorContext } from './http-errors.ts';
 
 const NO_RETRY = { maxRetries: 0 } as const;
 

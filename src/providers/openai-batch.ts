@@ -8,12 +8,9 @@
  */
 import { createReadStream } from 'node:fs';
 import OpenAI from 'openai';
-import type { Batch } from 'openai/resources/batches';
+import type { BatchBackend, ProviderBatch } from './batch-backend.ts';
+import type { ErrorContext } from './http-errors.ts';
 import { toProviderError } from './openai-errors.ts';
-
-export { OPENAI_BATCH_LIMITS } from './batch-backend.ts';
-
-export type ProviderBatch = Pick<Batch, 'id' | 'status' | 'output_file_id' | 'error_file_id' | 'request_counts' | 'errors' | 'metadata' | 'input_file_id'>;
 
 export interface BatchClientOptions {
   apiKey: string;
@@ -22,9 +19,9 @@ export interface BatchClientOptions {
   timeoutMs?: number;
 }
 
-export class OpenAIBatchClient {
+export class OpenAIBatchClient implements BatchBackend {
   readonly #client: OpenAI;
-  readonly #errCtx: Parameters<typeof toProviderError>[1];
+  readonly #errCtx: ErrorContext;
 
   constructor(opts: BatchClientOptions) {
     this.#client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, organization: opts.organization, maxRetries: 2, timeout: opts.timeoutMs ?? 120_000 });

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { tokenizerFor } from '../corpus/tokenizer.ts';
 import type { Queryable } from '../store/db.ts';
-import { LocalProvider } from './local.ts';
+import { getModelVersion } from '../store/models.ts';
+import { createProvider } from './index.ts';
 import { overridesFor, resolveModel } from './models.ts';
 import { RedisRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import type { EmbeddingProvider, ResolvedModel } from './types.ts';
@@ -46,18 +47,15 @@ export class ProviderPool {
   }
 
   async #load(id: number): Promise<{ mv: ModelVersion; provider: EmbeddingProvider }> {
-    const { rows } = await this.#db.query<{ key: string; provider: string; model: string; version: string; dims: number; native_dims: number }>(
-      `SELECT key, provider, model, version, dims, native_dims FROM model_versions WHERE id = $1`,
-      [id],
-    );
-    const r = rows[0];
+    const r = await getModelVersion(this.#db, id);
     if (!r) throw new Error(`model version ${id} does not exist`);
     const modelId = `${r.provider}/${r.model}@${r.version}`;
     // The row pins version and native size: vectors already stored were made with exactly those.
-    const resolved = resolveModel(modelId, r.dims, { ...overridesFor(this.#config.models, modelId), nativeDims: r.native_dims, version: r.version });
+    const resolved = resolveModel(modelId, r.dims, { ...overridesFor(this.#config.models, modelId), nativeDims: r.nativeDims, version: r.version });
     if (resolved.key !== r.key) throw new Error(`model version ${id} is ${r.key} in the database but resolves to ${resolved.key} in this embedq`);
     const tokenizer = tokenizerFor(resolved.spec.tokenizer);
-    const provider = resolved.spec.provider === 'local' ? new LocalProvider(resolved) : (await import('./index.ts')).createProvider(resolved, { openai: this.#config.openai, cohere: this.#config.cohere }, {
+    // The factory loads only the SDK this model needs.
+    const provider = await createProvider(resolved, { openai: this.#config.openai, cohere: this.#config.cohere }, {
       countTokens: (t) => tokenizer.count(t),
       maxAttempts: this.#config.worker.providerAttempts,
       limiter: this.#limiter,

@@ -1,5 +1,4 @@
 import { NORMALIZATION } from '../corpus/normalize.ts';
-import type { ResolvedModel } from '../providers/types.ts';
 import type { Queryable } from './db.ts';
 
 /** What the store needs to know of a resolved model (see src/providers/models.ts). */
@@ -29,8 +28,16 @@ export async function upsertModelVersion(db: Queryable, m: ModelVersionRow): Pro
   return rows[0]!.id;
 }
 
+/** The parts of a resolved model (src/providers/types.ts ResolvedModel) its row records. */
+export interface ResolvedModelFields {
+  key: string;
+  dims: number;
+  dimAdapter: ModelVersionRow['dimAdapter'];
+  spec: Pick<ModelVersionRow, 'provider' | 'model' | 'version' | 'nativeDims' | 'maxInputTokens' | 'priceSyncPerMTok' | 'priceBatchPerMTok'>;
+}
+
 /** The model version row of a resolved model (text normalized by {@link NORMALIZATION}); returns its id. */
-export async function upsertResolvedModel(db: Queryable, m: ResolvedModel): Promise<number> {
+export async function upsertResolvedModel(db: Queryable, m: ResolvedModelFields): Promise<number> {
   return upsertModelVersion(db, {
     key: m.key,
     provider: m.spec.provider,
@@ -44,4 +51,16 @@ export async function upsertResolvedModel(db: Queryable, m: ResolvedModel): Prom
     priceSyncPerMTok: m.spec.priceSyncPerMTok,
     priceBatchPerMTok: m.spec.priceBatchPerMTok,
   });
+}
+
+/** What a model version row pins: the exact model every vector of it was made with. */
+export type PinnedModelVersion = Pick<ModelVersionRow, 'key' | 'provider' | 'model' | 'version' | 'dims' | 'nativeDims'>;
+
+/** The model version with this id, or `undefined` when there is none. */
+export async function getModelVersion(db: Queryable, id: number): Promise<PinnedModelVersion | undefined> {
+  const { rows } = await db.query<PinnedModelVersion>(
+    `SELECT key, provider, model, version, dims, native_dims AS "nativeDims" FROM model_versions WHERE id = $1`,
+    [id],
+  );
+  return rows[0];
 }

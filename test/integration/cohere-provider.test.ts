@@ -218,15 +218,15 @@ test('an aborted call sends nothing and rejects with the reason', async () => {
 describe('createProvider', () => {
   const v4 = resolveModel('cohere/embed-v4.0');
 
-  test('a missing key is a ConfigError naming COHERE_API_KEY', () => {
-    expect(() => createProvider(v4, {})).toThrow(ConfigError);
-    expect(() => createProvider(v4, { cohere: { baseUrl: 'https://api.example.com' } })).toThrow(/cohere\/embed-v4\.0: COHERE_API_KEY is not set/);
+  test('a missing key is a ConfigError naming COHERE_API_KEY', async () => {
+    await expect(createProvider(v4, {})).rejects.toThrow(ConfigError);
+    await expect(createProvider(v4, { cohere: { baseUrl: 'https://api.example.com' } })).rejects.toThrow(/cohere\/embed-v4\.0: COHERE_API_KEY is not set/);
   });
 
   test('with the configured key and base URL it embeds; a loopback server needs no key', async () => {
-    const p = createProvider(v4, { cohere: { apiKey: KEY, baseUrl: sim.cohereUrl } });
+    const p = await createProvider(v4, { cohere: { apiKey: KEY, baseUrl: sim.cohereUrl } });
     expect(p).toBeInstanceOf(CohereProvider);
     expect((await p.embed(['x'])).vectors[0]).toHaveLength(1536);
-    expect(createProvider(v4, { cohere: { baseUrl: 'http://127.0.0.1:9/cohere' } })).toBeInstanceOf(CohereProvider);
+    expect(await createProvider(v4, { cohere: { baseUrl: 'http://127.0.0.1:9/cohere' } })).toBeInstanceOf(CohereProvider);
   });
 });

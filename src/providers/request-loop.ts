@@ -1,0 +1,198 @@
+/**
+ * The request protocol every HTTP provider shares, written once: inputs packed into requests,
+ * `concurrency` in flight, and per attempt a rate-limit place, the ledger's word (`onSend`,
+ * `onCall`), billed tokens reconciled with the limiter, a refused request given back, a 429 that
+ * pauses the model for every worker, retries with the server's wait or backoff, the give-up
+ * message, and the worker's drain.
+ *
+ * A provider supplies only what differs, as a {@link ProviderAdapter}: how it counts tokens, its
+ * request body, the SDK call, how its answer is decoded, how its errors map, and (optionally) its
+ * rate-limit headers. SDK retries stay off in every adapter: retrying here puts every attempt in
+ * the ledger and honours the server's Retry-After exactly.
+ */
+import pLimit, { type LimitFunction } from 'p-limit';
+import { ProviderError } from '../errors.ts';
+import { beginAttempt, quietly, retryPause } from './attempts.ts';
+import { packRequests, sendSlices, type RequestSlice, type SliceResult } from './pack.ts';
+import type { RateLimiter, RateLimitKey, RateLimitPermit } from './rate-limiter.ts';
+import { backoffDelay, type BackoffOptions, type HeaderSource, type RateLimitInfo } from './retry.ts';
+import type { EmbedCall, EmbedOptions, EmbedResult, ResolvedModel } from './types.ts';
+
+/** The knobs of the loop, the same for every HTTP provider. */
+export interface RequestLoopOptions {
+  /** Requests in flight at once, per provider instance. @default 4 */
+  concurrency?: number;
+  /** Attempts per request, the first included. @default 6 */
+  maxAttempts?: number;
+  /** @default { baseMs: 500, capMs: 30_000 } */
+  backoff?: BackoffOptions;
+  /**
+   * A Retry-After longer than this is not slept through: the retryable ProviderError (with
+   * `retryAfterMs`) goes up so the job queue can reschedule instead of holding a worker.
+   * @default 60_000
+   */
+  maxRetryAfterMs?: number;
+  /**
+   * The rate limiter shared by every worker process: each attempt waits for its place, responses
+   * feed it the provider's headers and billed tokens, and a 429 pauses the model for everyone.
+   * @default none (every request is sent at once; only this provider's `concurrency` limits it)
+   */
+  limiter?: RateLimiter;
+  /** Source of jitter, for tests. @default Math.random */
+  random?: () => number;
+}
+
+/** The options of every HTTP provider: the loop's, plus what its SDK client needs. */
+export interface HttpProviderOptions extends RequestLoopOptions {
+  apiKey: string;
+  baseUrl?: string;
+  /** Token count of one input, for packing and for the rate limiter's estimate. @default ceil(UTF-8 bytes / 3) */
+  countTokens?: (text: string) => number;
+  /** Per attempt, until the whole body has arrived. @default 60_000 */
+  timeoutMs?: number;
+  /** A custom fetch (proxies, tests). @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** One answered attempt, as the adapter's SDK call returns it. */
+export interface AdapterResponse<Res> {
+  /** The parsed body, not yet validated. */
+  data: Res;
+  status: number;
+  headers?: HeaderSource;
+}
+
+/** What one provider supplies to the loop. `Req` is its request body, `Res` its response body. */
+export interface ProviderAdapter<Req, Res> {
+  /**
+   * Tokens of each input, for packing and the limiter; `known[i]`, when given, is input i's count
+   * by the model's own tokenizer. May throw a NonRetryableError for an input the provider refuses.
+   */
+  countTokens(inputs: string[], known: readonly number[] | undefined): number[];
+  /** The body of the request for these inputs, sent again unchanged on every retry. */
+  request(inputs: string[], opts: EmbedOptions): Req;
+  /** One attempt. Resolves once the whole body has arrived; `signal` aborts it. */
+  send(request: Req, signal: AbortSignal): Promise<AdapterResponse<Res>>;
+  /** Tokens the provider says it billed, if it says. */
+  billedTokens(data: Res): number | undefined;
+  /** Validates a 200 body and returns unit vectors of `model.dims` in input order, or throws a ProviderError. */
+  decode(data: Res, n: number): Float32Array[];
+  /** Classifies a failed attempt; a ProviderError (from `decode`) is returned as it is. */
+  toError(e: unknown): ProviderError;
+  /**
+   * Reads the rate-limit state a response reports. Called with the headers of every answer, also
+   * a failed one (the headers of the error's `cause`). Absent: the provider reports none.
+   */
+  rateLimit?(headers: HeaderSource | undefined): RateLimitInfo | undefined;
+}
+
+type Report = Omit<EmbedCall, 'request' | 'attempt' | 'inputs' | 'latencyMs'> & { tokens: number };
+
+export class RequestLoop<Req, Res> {
+  readonly #model: ResolvedModel;
+  readonly #adapter: ProviderAdapter<Req, Res>;
+  readonly #opts: RequestLoopOptions;
+  readonly #key: RateLimitKey;
+  readonly #limit: LimitFunction;
+
+  constructor(model: ResolvedModel, adapter: ProviderAdapter<Req, Res>, opts: RequestLoopOptions) {
+    this.#model = model;
+    this.#adapter = adapter;
+    this.#opts = opts;
+    this.#key = { provider: model.spec.provider, model: model.spec.model };
+    this.#limit = pLimit(opts.concurrency ?? 4);
+  }
+
+  /** Packs `inputs` under the model's per-request limits and sends the requests. */
+  async embed(inputs: string[], opts: EmbedOptions = {}): Promise<EmbedResult> {
+    opts.signal?.throwIfAborted();
+    if (inputs.length === 0) return { vectors: [], tokens: 0, requests: 0, retries: 0 };
+    const tokenCounts = this.#adapter.countTokens(inputs, opts.tokenCounts);
+    const { spec } = this.#model;
+    const slices = packRequests(tokenCounts, spec.maxInputsPerRequest, spec.maxTokensPerRequest);
+    return sendSlices(slices, this.#limit, (slice, signal) => this.#send(inputs.slice(slice.start, slice.end), slice, signal, opts), opts.signal);
+  }
+
+  /** One request with its retries. */
+  async #send(inputs: string[], slice: RequestSlice, signal: AbortSignal, opts: EmbedOptions): Promise<SliceResult> {
+    const { limiter } = this.#opts;
+    const key = this.#key;
+    const request = this.#adapter.request(inputs, opts);
+    for (let attempt = 1; ; attempt++) {
+      const sent = { request: slice.start, attempt, inputs: inputs.length, tokens: slice.tokens };
+      // Outside the try: an abort, a drain or a limiter that cannot find room in time is not an attempt.
+      const permit = await beginAttempt({ limiter, key, attempt: sent, signal, drain: opts.drain, onSend: opts.onSend });
+      const started = performance.now();
+      const report = (c: Report) => opts.onCall?.({ ...sent, latencyMs: Math.round(performance.now() - started), ...c });
+      let httpStatus: number | undefined;
+      try {
+        const res = await this.#adapter.send(request, signal);
+        httpStatus = res.status;
+        const billed = this.#adapter.billedTokens(res.data);
+        // Billed tokens first, so the headers are compared with a corrected window.
+        if (permit && billed !== undefined) await quietly(() => limiter!.reconcile(key, permit, billed));
+        await this.#observe(res.headers);
+        const vectors = this.#adapter.decode(res.data, inputs.length);
+        const tokens = billed ?? slice.tokens;
+        report({ tokens, status: 'ok', httpStatus });
+        return { vectors, tokens, retries: attempt - 1 };
+      } catch (e) {
+        if (signal.aborted) {
+          // Aborted in flight: the provider may have answered, and billed, meanwhile.
+          report({ tokens: slice.tokens, status: 'error', error: 'aborted', ...(httpStatus ? { httpStatus } : { outcomeUnknown: true }) });
+          throw signal.reason;
+        }
+        const err = this.#adapter.toError(e);
+        const status = err.status ?? httpStatus;
+        const failed = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}), ...(err.outcomeUnknown ? { outcomeUnknown: true } : {}) };
+        const wait = await this.#afterFailure(err, status, attempt, permit);
+        const stop = this.#stop(err, attempt);
+        if (stop) {
+          report({ ...failed, status: 'error' });
+          throw stop;
+        }
+        report({ ...failed, status: 'retry' });
+        await retryPause(wait, signal, opts.drain);
+      }
+    }
+  }
+
+  /** The limiter's share of a failed attempt; returns the wait before a next one. */
+  async #afterFailure(err: ProviderError, status: number | undefined, attempt: number, permit: RateLimitPermit | undefined): Promise<number> {
+    const { limiter } = this.#opts;
+    // A 429's own word (Retry-After, else the reset of the budget that ran out), else backoff.
+    const wait = err.retryAfterMs ?? backoffDelay(attempt, this.#opts.backoff, this.#opts.random);
+    const refused = permit !== undefined && status === 429 && err.retryable;
+    // The provider did not count the refused request: out of our count before its headers are compared with it.
+    if (refused) await quietly(() => limiter!.release(this.#key, permit));
+    if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) await this.#observe(err.cause.headers as HeaderSource | undefined);
+    // It asks everyone to hold off: every worker pauses this model, so a 429 storm does not turn into a retry storm.
+    if (refused) await quietly(() => limiter!.pause(this.#key, wait));
+    return wait;
+  }
+
+  /**
+   * What a failed request throws when it is not tried again: `err` itself when no retry can help,
+   * else a retryable error saying why it stopped. `undefined`: try again.
+   */
+  #stop(err: ProviderError, attempt: number): ProviderError | undefined {
+    if (!err.retryable) return err;
+    const { maxAttempts = 6, maxRetryAfterMs = 60_000 } = this.#opts;
+    const tooLong = err.retryAfterMs !== undefined && err.retryAfterMs > maxRetryAfterMs;
+    if (!tooLong && attempt < maxAttempts) return undefined;
+    const why = tooLong ? `the server asks to wait ${err.retryAfterMs} ms, more than maxRetryAfterMs ${maxRetryAfterMs}` : `gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}`;
+    return new ProviderError(`${err.message} (${why})`, {
+      retryable: true,
+      ...(err.status === undefined ? {} : { status: err.status }),
+      ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+      cause: err,
+    });
+  }
+
+  /** Hands a response's rate-limit state to the limiter (the adapter's hook tells anyone else who asked). */
+  async #observe(headers: HeaderSource | undefined): Promise<void> {
+    const info = this.#adapter.rateLimit?.(headers);
+    const { limiter } = this.#opts;
+    if (info && limiter) await quietly(() => limiter.observe(this.#key, info));
+  }
+}
