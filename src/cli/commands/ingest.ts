@@ -16,7 +16,7 @@ import { ensureIndex, getIndex } from '../../store/indexes.ts';
 import { assertIndexableDims } from '../../store/vector-type.ts';
 import { schemaState } from '../../store/migrate.ts';
 import { upsertModelVersion } from '../../store/models.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { wholeNumber } from '../numbers.ts';
 import { exitOnInterrupt } from '../interrupt.ts';
 import { Progress } from '../progress.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { listLedger, possiblyBilled, type LedgerRow, type PossiblyBilled } from '../../store/ledger-read.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { parseWholeNumber } from '../numbers.ts';
 import { table } from '../output.ts';
 import { parseSince, possiblyBilledNote } from './spend.ts';

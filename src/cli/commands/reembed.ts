@@ -14,7 +14,7 @@ import { loadQueries } from '../../reembed/queries.ts';
 import { currentMigration, migrationRunId, type Migration } from '../../reembed/store.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { decimal, wholeNumber } from '../numbers.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { spendBy, type SpendGroup, type SpendRow } from '../../store/spend.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { table } from '../output.ts';
 
 export interface SpendResult {

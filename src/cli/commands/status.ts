@@ -6,7 +6,7 @@ import { QUEUES } from '../../queue/names.ts';
 import { liveWorkers } from '../../../workers/heartbeat.ts';
 import { connect } from '../../store/db.ts';
 import { schemaState } from '../../store/migrate.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { table } from '../output.ts';
 
 export interface StatusResult {
