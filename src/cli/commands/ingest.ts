@@ -18,37 +18,14 @@ import { schemaState } from '../../store/migrate.ts';
 import { upsertModelVersion } from '../../store/models.ts';
 import type { CommandEnv } from '../command.ts';
 import { wholeNumber } from '../numbers.ts';
+import { parseMode, readFields } from '../parse.ts';
 import { exitOnInterrupt } from '../interrupt.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
-import { formatDryRun, readFields, runDryRun } from './ingest-dry-run.ts';
+import { formatDryRun, runDryRun } from './ingest-dry-run.ts';
+import type { IngestOptions } from './ingest-options.ts';
 import { runRetryFailed } from './ingest-retry.ts';
 import { startRun } from '../../../jobs/start-run.ts';
-
-export interface IngestOptions {
-  paths: string[];
-  index: string;
-  model?: string | undefined;
-  dims?: number | undefined;
-  tenant?: string | undefined;
-  chunkTokens?: number | undefined;
-  chunkOverlap?: number | undefined;
-  /** sync: embed jobs now; batch: the provider's batch API (half price, up to 24 h); auto: batch for large runs. @default sync */
-  mode?: 'sync' | 'batch' | 'auto' | undefined;
-  /** JSONL field / CSV column holding the text. @default text */
-  textField?: string | undefined;
-  /** JSONL field / CSV column holding the document id. @default id */
-  idField?: string | undefined;
-  /** JSONL/CSV record ids are unique across files (not scoped by file); a repeated one is rejected. */
-  globalIds?: boolean | undefined;
-  wait?: boolean;
-  localWorker?: boolean;
-  progress?: boolean;
-  /** Read links out of the given folders and walk links to directories (never /proc, /sys, /dev). @default false */
-  followSymlinks?: boolean | undefined;
-  /** On SIGINT/SIGTERM while waiting: release this process's jobs, say how to resume, exit 130 (the CLI). */
-  exitOnInterrupt?: boolean;
-}
 
 export interface IngestSummary {
   runId: string;
@@ -277,10 +254,10 @@ export function register(program: Command, env: CommandEnv): void {
           out.result(await runDryRun(ctx, { paths, ...opts, index: opts.index, mode: undefined }), formatDryRun);
           return 0;
         }
-        if (!['sync', 'batch', 'auto'].includes(opts.mode)) throw new UsageError(`--mode must be sync, batch or auto, not ${JSON.stringify(opts.mode)}`);
+        const mode = parseMode(opts.mode);
         let s: IngestSummary;
         try {
-          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json, exitOnInterrupt: true });
+          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode, progress: !out.json, exitOnInterrupt: true });
         } catch (e) {
           if (!(e instanceof NothingToIngestError)) throw e;
           if (out.json) process.stdout.write(`${JSON.stringify({ ok: false, error: e.message, rejected: e.rejected }, null, 2)}\n`);

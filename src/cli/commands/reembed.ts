@@ -16,6 +16,7 @@ import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../command.ts';
 import { decimal, wholeNumber } from '../numbers.ts';
+import { parseMode, type RunMode } from '../parse.ts';
 import { Progress } from '../progress.ts';
 import { waitForRun } from '../run-wait.ts';
 import { formatReembedStatus, reembedStatus, type ReembedStatus } from './reembed-status.ts';
@@ -26,7 +27,7 @@ export interface StartArgs {
   index: string;
   to: string;
   dims?: number | undefined;
-  mode?: 'sync' | 'batch' | 'auto' | undefined;
+  mode?: RunMode | undefined;
   coverage?: number | undefined;
   qualityFloor?: number | undefined;
   queries?: string | undefined;
@@ -96,8 +97,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--json', 'print the final status as JSON')
     .action(
       env.handler(async (ctx, out, o: StartArgs & { mode: string }) => {
-        if (!['sync', 'batch', 'auto'].includes(o.mode)) throw new UsageError(`--mode must be sync, batch or auto`);
-        const s = await runReembedStart(ctx, { ...o, mode: o.mode as 'sync' | 'batch' | 'auto', progress: !out.json });
+        const s = await runReembedStart(ctx, { ...o, mode: parseMode(o.mode), progress: !out.json });
         out.result(s, formatReembedStatus);
         return s.migration && ['ready', 'cut_over', 'backfilling', 'planned'].includes(s.migration.state) ? 0 : 1;
       }),
