@@ -150,3 +150,15 @@ export async function batchItems(db: Queryable, batchId: string): Promise<Map<st
 }
 
 export type { Db };
+
+/** How many of a run's provider batches are not read back yet. */
+export async function openBatchCountOfRun(db: Queryable, runId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provider_batches WHERE run_id = $1 AND ingested_at IS NULL`, [runId]);
+  return rows[0]!.n;
+}
+
+/** Provider batches not read back yet, counted by status. */
+export async function openBatchesByStatus(db: Queryable): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM provider_batches WHERE ingested_at IS NULL GROUP BY 1`);
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}

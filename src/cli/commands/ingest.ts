@@ -2,8 +2,6 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
-import { liveWorkers } from '../../../workers/heartbeat.ts';
 import type { IngestSourceSpec } from '../../pipeline/types.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
@@ -19,9 +17,7 @@ import { upsertModelVersion } from '../../store/models.ts';
 import type { CommandEnv } from '../command.ts';
 import { wholeNumber } from '../numbers.ts';
 import { parseMode, readFields } from '../parse.ts';
-import { exitOnInterrupt } from '../interrupt.ts';
-import { Progress } from '../progress.ts';
-import { waitForRun } from '../run-wait.ts';
+import { runAndWait } from '../run-wait.ts';
 import { formatDryRun, runDryRun } from './ingest-dry-run.ts';
 import type { IngestOptions } from './ingest-options.ts';
 import { runRetryFailed } from './ingest-retry.ts';
@@ -113,33 +109,25 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   }
 
   const live = (await getIndex(ctx.db, name))!;
-  const { runs, queues } = ctx;
-  let local: RunningWorkers | undefined;
-  try {
-    const { runId, jobs, mode } = await startRun(queues, runs, {
-      index: name,
-      tenant,
-      paths: o.paths,
-      read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
-      plan,
-      mode: (sources) => chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, sources, live.chunkTokens),
+  const { runId, jobs, mode } = await startRun(ctx.queues, ctx.runs, {
+    index: name,
+    tenant,
+    paths: o.paths,
+    read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
+    plan,
+    mode: (sources) => chooseMode(ctx, o.mode ?? 'sync', live.live.modelKey, sources, live.chunkTokens),
+  });
+  const waited = o.wait !== false && jobs > 0;
+  if (waited)
+    await runAndWait(ctx, runId, {
+      label: 'ingest',
+      localWorker: o.localWorker,
+      progress: o.progress,
+      replaceLostWorker: true,
+      onInterrupt: o.exitOnInterrupt ? (released) => interrupted(runId, released) : undefined,
     });
-    const waited = o.wait !== false && jobs > 0;
-    if (waited) {
-      const unwatch = o.exitOnInterrupt ? exitOnInterrupt(async () => interrupted(runId, await local?.release())) : undefined;
-      try {
-        const startLocal = async () => void (local ??= await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` }));
-        if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) await startLocal();
-        await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx, o.localWorker !== false ? startLocal : undefined);
-      } finally {
-        unwatch?.();
-      }
-    }
-    const s = (await runs.get(runId))!;
-    return { ...summarize(s, modelKey, waited, Date.now() - started), mode };
-  } finally {
-    await local?.close();
-  }
+  const s = (await ctx.runs.get(runId))!;
+  return { ...summarize(s, modelKey, waited, Date.now() - started), mode };
 }
 
 /** What an interrupted ingest says: what was released and how the run can be finished. */

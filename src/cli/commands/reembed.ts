@@ -2,8 +2,6 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
-import { liveWorkers } from '../../../workers/heartbeat.ts';
 import type { BackfillPayload } from '../../../jobs/backfill.ts';
 import { hasBatchApi } from '../../providers/batch-clients.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
@@ -17,8 +15,7 @@ import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../command.ts';
 import { decimal, wholeNumber } from '../numbers.ts';
 import { parseMode, type RunMode } from '../parse.ts';
-import { Progress } from '../progress.ts';
-import { waitForRun } from '../run-wait.ts';
+import { runAndWait } from '../run-wait.ts';
 import { formatReembedStatus, reembedStatus, type ReembedStatus } from './reembed-status.ts';
 
 const actor = () => `cli:${userInfo().username}`;
@@ -54,21 +51,12 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   if (!(floor > 0 && floor <= 2)) throw new UsageError('--quality-floor must be a positive number (e.g. 0.95)');
   const queries = a.queries ? await loadQueries(ctx.db, index.id, a.queries) : null;
   const m = await startMigration(ctx.db, { index: name, to, mode, coverage: cov, qualityFloor: floor, autoCutover: a.cutover !== false, queries, actor: actor() });
-  const { runs, queues } = ctx;
-  let local: RunningWorkers | undefined;
-  try {
-    const runId = migrationRunId(m);
-    await runs.create(runId, { index: name, tenant: '*', ingestJobs: 1 });
-    const data: BackfillPayload = { migrationId: m.id, runId, tenant: '*' };
-    // Unique per migration even across a recreated database (see migrationRunId).
-    await queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
-    if (a.wait !== false) {
-      if (a.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-reembed-${process.pid}` });
-      await waitForRun(runs, queues, ctx.db, runId, new Progress(a.progress ?? false), local !== undefined, ctx);
-    }
-  } finally {
-    await local?.close();
-  }
+  const runId = migrationRunId(m);
+  await ctx.runs.create(runId, { index: name, tenant: '*', ingestJobs: 1 });
+  const data: BackfillPayload = { migrationId: m.id, runId, tenant: '*' };
+  // Unique per migration even across a recreated database (see migrationRunId).
+  await ctx.queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
+  if (a.wait !== false) await runAndWait(ctx, runId, { label: 'reembed', localWorker: a.localWorker, progress: a.progress });
   return reembedStatus(ctx, name);
 }
 
