@@ -11,6 +11,7 @@ import { ConfigError, ServiceUnavailableError, UsageError, coerceError, exitCode
 import { packageVersion } from '../paths.ts';
 import { MigrationError } from '../store/migrate.ts';
 import { describeServiceError } from '../service-errors.ts';
+import type { CommandEnv, CommandModule } from './command.ts';
 import { createOutput, type Output } from './output.ts';
 import { progressBreak } from './progress.ts';
 import * as dbCommand from './commands/db.ts';
@@ -27,15 +28,8 @@ import * as serveCommand from './commands/serve.ts';
 import * as logCommand from './commands/log.ts';
 import { redactUrls } from '../config/redact.ts';
 
-export interface CommandEnv {
-  /** Wraps a command body: config → context → body → exit code, with errors funnelled. */
-  handler<A extends unknown[]>(fn: (ctx: Context, out: Output, ...args: A) => Promise<number>): (...args: A) => Promise<void>;
-  /** Like handler, but without building a context (for commands that do not touch services). */
-  plain<A extends unknown[]>(fn: (config: Config, out: Output, ...args: A) => Promise<number>): (...args: A) => Promise<void>;
-}
-
 /** Commands register themselves here; later issues add theirs. */
-const COMMANDS: { register(program: Command, env: CommandEnv): void }[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand];
+const COMMANDS: CommandModule[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand];
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('embedq')

@@ -25,3 +25,16 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
+
+/** Dollars as every command prints them: `$0.000123`. */
+export function usd(x: number): string {
+  return `$${x.toFixed(6)}`;
+}
+
+/** The line `spend` and `log` print under their tables when attempts may have been billed unrecorded. */
+export function possiblyBilledNote(calls: number, tokens: number, dollars: number): string {
+  return (
+    `possibly billed: ${calls} attempt${calls === 1 ? '' : 's'}, ~${tokens} tokens, ~${usd(dollars)} (estimated), not in SPENT: ` +
+    'sent but never answered (a timeout, a dropped connection, a worker stopped mid-call) or still in flight; the provider\'s invoice has the last word'
+  );
+}

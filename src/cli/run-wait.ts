@@ -1,11 +1,62 @@
 import type { Context } from '../context.ts';
 import { lostService } from '../outage.ts';
 import { redactUrl } from '../config/redact.ts';
-import type { Queues } from '../queue/producer.ts';
-import type { RunState, RunTracker } from '../queue/runs.ts';
-import type { Db } from '../store/db.ts';
+import type { RunState } from '../queue/runs.ts';
+import { openBatchCountOfRun } from '../store/batches.ts';
+import { startWorkers, type RunningWorkers } from '../../workers/runtime.ts';
 import { liveWorkers } from '../../workers/heartbeat.ts';
-import { fmtDuration, type Progress } from './progress.ts';
+import { exitOnInterrupt } from './interrupt.ts';
+import { fmtDuration, Progress } from './progress.ts';
+
+export interface RunAndWaitOptions {
+  /** Names the in-process worker: `embedq-<label>-<pid>`. */
+  label: string;
+  /** Start an in-process worker when no worker heartbeat is live under the prefix (`--no-local-worker` says false). @default true */
+  localWorker?: boolean | undefined;
+  /** Draw the progress line on stderr. @default false */
+  progress?: boolean | undefined;
+  /** Also start the in-process worker mid-run when every worker counted at the start has died. @default false */
+  replaceLostWorker?: boolean | undefined;
+  /**
+   * Given: on SIGINT/SIGTERM, release the in-process worker's jobs, print the lines this returns
+   * (told how many jobs were released, or undefined without an in-process worker) and exit 130.
+   */
+  onInterrupt?: ((released: number | undefined) => string[]) | undefined;
+}
+
+/**
+ * Waits for runs as the commands that start them do: starts an in-process worker if no worker is
+ * live, waits for each run in turn with a progress line, and closes the worker at the end.
+ *
+ * @example await runAndWait(ctx, runId, { label: 'reembed', localWorker: o.localWorker, progress: !out.json })
+ */
+export async function runAndWait(ctx: Context, runIds: string | readonly string[], o: RunAndWaitOptions): Promise<void> {
+  const allowLocal = o.localWorker !== false;
+  let local: RunningWorkers | undefined;
+  const startLocal = async () => void (local ??= await startWorkers(ctx, { name: `embedq-${o.label}-${process.pid}` }));
+  const onInterrupt = o.onInterrupt;
+  const unwatch = onInterrupt ? exitOnInterrupt(async () => onInterrupt(await local?.release())) : undefined;
+  try {
+    if (allowLocal && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) await startLocal();
+    for (const runId of typeof runIds === 'string' ? [runIds] : runIds)
+      await waitForRun(ctx, runId, { progress: new Progress(o.progress ?? false), localWorker: local !== undefined, ...(allowLocal && o.replaceLostWorker ? { startLocal } : {}) });
+  } finally {
+    unwatch?.();
+    await local?.close();
+  }
+}
+
+export interface WaitOptions {
+  progress: Progress;
+  /** An in-process worker runs the jobs: a queue idle this long means a lost settle sooner. */
+  localWorker: boolean;
+  /**
+   * Starts an in-process worker. Given, it is called when no worker heartbeat is live under the
+   * prefix (checked every few seconds): a worker that was counted at the start may have died since
+   * (a killed worker's entry lapses after HEARTBEAT.ttlMs).
+   */
+  startLocal?: (() => Promise<void>) | undefined;
+}
 
 /**
  * Waits until a run is finalized, updating the progress line. If nothing is queued, no provider
@@ -17,21 +68,9 @@ import { fmtDuration, type Progress } from './progress.ts';
  * run makes no progress for `config.stallNoticeMs`, the progress line says so and names where
  * it expects a worker.
  */
-export async function waitForRun(
-  runs: RunTracker,
-  queues: Queues,
-  db: Db,
-  runId: string,
-  progress: Progress,
-  localWorker: boolean,
-  ctx?: Pick<Context, 'config' | 'outages' | 'redis'>,
-  /**
-   * Starts an in-process worker. Given, it is called when no worker heartbeat is live under the
-   * prefix (checked every few seconds): a worker that was counted at the start may have died since
-   * (a killed worker's entry lapses after HEARTBEAT.ttlMs).
-   */
-  startLocal?: () => Promise<void>,
-): Promise<void> {
+export async function waitForRun(ctx: Context, runId: string, o: WaitOptions): Promise<void> {
+  const { progress, startLocal } = o;
+  let localWorker = o.localWorker;
   let idlePolls = 0;
   let polls = 0;
   let lastSig = '';
@@ -41,14 +80,14 @@ export async function waitForRun(
     let s: RunState;
     let idle: boolean;
     try {
-      s = (await runs.get(runId))!;
-      ctx?.outages.up('redis');
-      if (!s.finalized) idle = (await queuedWork(queues, db, runId)) === 0;
+      s = (await ctx.runs.get(runId))!;
+      ctx.outages.up('redis');
+      if (!s.finalized) idle = (await queuedWork(ctx, runId)) === 0;
       else idle = false;
-      ctx?.outages.up('postgres');
+      ctx.outages.up('postgres');
     } catch (e) {
-      const service = ctx && lostService(e, ctx.config);
-      if (!ctx || !service) throw e;
+      const service = lostService(e, ctx.config);
+      if (!service) throw e;
       ctx.outages.down(service, e);
       await sleep(1000);
       continue;
@@ -57,7 +96,7 @@ export async function waitForRun(
     if (sig !== lastSig) [lastSig, lastMove, stallShown] = [sig, Date.now(), false];
     const stalledFor = Date.now() - lastMove;
     let stall = '';
-    if (ctx && !s.finalized && stalledFor >= ctx.config.stallNoticeMs) {
+    if (!s.finalized && stalledFor >= ctx.config.stallNoticeMs) {
       const seen = await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => undefined);
       stall = `  NO PROGRESS for ${fmtDuration(stalledFor)}: ${seen === 0 ? 'no worker is running' : `${seen ?? '?'} worker(s) seen but none is moving`} on ${redactUrl(ctx.config.redisUrl)} prefix ${ctx.config.redisPrefix}; start one with \`embedq worker\``;
     }
@@ -71,7 +110,7 @@ export async function waitForRun(
     });
     if (stall) stallShown = true;
     if (s.finalized) break;
-    if (ctx && startLocal && !localWorker && ++polls % 20 === 0 && (await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => 1)) === 0) {
+    if (startLocal && !localWorker && ++polls % 20 === 0 && (await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => 1)) === 0) {
       await startLocal();
       localWorker = true;
     }
@@ -83,14 +122,14 @@ export async function waitForRun(
 }
 
 /** Jobs of any queue still to run (delayed retries included, not the batch poller's next tick) plus open provider batches of the run. */
-async function queuedWork(queues: Queues, db: Db, runId: string): Promise<number> {
+async function queuedWork(ctx: Context, runId: string): Promise<number> {
+  const { queues } = ctx;
   const counts = await Promise.all(
     [queues.ingest, queues.embed, queues.finalize, queues.batches, queues.reembed].map((q) => q.getJobCounts('waiting', 'active', 'prioritized', 'waiting-children')),
   );
   const queued = counts.reduce((a, c) => a + Object.values(c).reduce((x, y) => x + y, 0), 0);
   const delayed = (await Promise.all([queues.ingest, queues.embed, queues.finalize, queues.reembed].map((q) => q.getDelayedCount()))).reduce((a, b) => a + b, 0);
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provider_batches WHERE run_id = $1 AND ingested_at IS NULL`, [runId]);
-  return queued + delayed + rows[0]!.n;
+  return queued + delayed + (await openBatchCountOfRun(ctx.db, runId));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -173,3 +173,15 @@ export async function markUploaded(db: Queryable, id: string, inputFileId: strin
 export async function markSubmitted(db: Queryable, id: string, providerBatchId: string, status: BatchStatus): Promise<void> {
   await db.query(`UPDATE provider_batches SET provider_batch_id = $2, status = $3, submitted_at = $4, updated_at = now() WHERE id = $1::bigint`, [id, providerBatchId, status, new Date()]);
 }
+
+/** How many of a run's provider batches are not read back yet. */
+export async function openBatchCountOfRun(db: Queryable, runId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provider_batches WHERE run_id = $1 AND ingested_at IS NULL`, [runId]);
+  return rows[0]!.n;
+}
+
+/** Provider batches not read back yet, counted by status. */
+export async function openBatchesByStatus(db: Queryable): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM provider_batches WHERE ingested_at IS NULL GROUP BY 1`);
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}

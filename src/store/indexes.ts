@@ -154,3 +154,26 @@ export async function finalizeIndexVersion(db: Db, versionId: number): Promise<{
   await db.query(`UPDATE index_versions SET hnsw_built = true, state = CASE WHEN state = 'building' AND id IN (SELECT index_version_id FROM index_aliases) THEN 'ready' ELSE state END WHERE id = $1`, [versionId]);
   return { built };
 }
+
+export interface LiveIndexRow {
+  name: string;
+  modelKey: string;
+  dims: number;
+  state: IndexVersion['state'];
+  /** The planner's estimate (reltuples) of the live table's rows: an exact count would scan every vector table. */
+  rows: number;
+}
+
+/** Every index with the version its alias points at, by name, with each live table's estimated rows (`schema` holds the tables). */
+export async function listLiveIndexes(db: Queryable, schema: string): Promise<LiveIndexRow[]> {
+  const { rows } = await db.query<Omit<LiveIndexRow, 'rows'> & { rows: string }>(
+    `SELECT i.name, mv.key AS "modelKey", v.dims, v.state,
+            coalesce((SELECT greatest(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = $1 AND c.relname = v.table_name), 0) AS rows
+       FROM indexes i JOIN index_aliases a ON a.index_id = i.id
+       JOIN index_versions v ON v.id = a.index_version_id JOIN model_versions mv ON mv.id = v.model_version_id
+      ORDER BY i.name`,
+    [schema],
+  );
+  return rows.map((r) => ({ ...r, rows: Number(r.rows) }));
+}

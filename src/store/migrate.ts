@@ -11,6 +11,7 @@ import { migrationsDir } from '../paths.ts';
 import { connect, type Db } from './db.ts';
 import { quoteIdent } from './identifiers.ts';
 import { lockMigrations, unlockMigrations } from './locks.ts';
+import { pgvectorVersion } from './server-info.ts';
 
 export interface MigrationFile {
   id: number;
@@ -106,10 +107,10 @@ async function preflight(client: pg.PoolClient): Promise<void> {
       `pgvector is not available in this database (CREATE EXTENSION vector: ${m}). Install pgvector for this server (scripts/services.sh does it for local instances) or point DATABASE_URL at a server that has it.`,
     );
   }
-  const { rows: ext } = await client.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`);
-  const [maj = 0, min = 0] = (ext[0]?.v ?? '0.0').split('.').map(Number);
+  const ext = await pgvectorVersion(client);
+  const [maj = 0, min = 0] = (ext ?? '0.0').split('.').map(Number);
   // 0.8 for iterative index scans: tenant-scoped search filters inside the HNSW scan (src/store/vectors.ts).
-  if (maj === 0 && min < 8) throw new MigrationError(`pgvector ${ext[0]?.v} is too old: embedq needs 0.8 or newer (ALTER EXTENSION vector UPDATE, after installing pgvector 0.8).`);
+  if (maj === 0 && min < 8) throw new MigrationError(`pgvector ${ext} is too old: embedq needs 0.8 or newer (ALTER EXTENSION vector UPDATE, after installing pgvector 0.8).`);
 }
 
 export interface SchemaState {

@@ -52,7 +52,7 @@ test('SIGINT during ingest releases its active job, says how to resume and exits
     worker = await startWorkers(ctx);
     const runId = (job!.data as { runId: string }).runId;
     const runs = new RunTracker(ctx.redis, schema);
-    await waitForRun(runs, queues, ctx.db, runId, new Progress(false), true, ctx);
+    await waitForRun(ctx, runId, { progress: new Progress(false), localWorker: true });
     expect(await runs.get(runId)).toMatchObject({ finalized: true, documents: 2, failedJobs: 0 });
   } finally {
     await worker?.close();

@@ -66,7 +66,7 @@ test('a worker reads the planned names literally: a vanished a*b.md is "not foun
   const queues = createQueues(ctx.redis, ctx.config);
   const workers = await startWorkers(ctx, { name: 'literal-test' });
   try {
-    await waitForRun(runs, queues, ctx.db, s.runId, new Progress(false), true);
+    await waitForRun(ctx, s.runId, { progress: new Progress(false), localWorker: true });
   } finally {
     await workers.close();
     await queues.close();

@@ -1,7 +1,8 @@
 /** --dry-run estimates against the ledger of the real run, and spend from the ledger. */
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runDryRun } from '../../src/cli/commands/ingest-dry-run.ts';
-import { parseSince, runSpend } from '../../src/cli/commands/spend.ts';
+import { runSpend } from '../../src/cli/commands/spend.ts';
+import { parseSince } from '../../src/cli/parse.ts';
 import { tokenizerFor } from '../../src/corpus/tokenizer.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test } from '../support/fixtures.ts';

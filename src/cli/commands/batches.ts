@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { getBatch, listBatches, updateBatch, type BatchRow } from '../../store/batches.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { wholeNumber } from '../numbers.ts';
 import { table } from '../output.ts';
 

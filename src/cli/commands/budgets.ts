@@ -3,7 +3,7 @@ import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { assertTenant } from '../../tenant.ts';
 import { checkBudget, clearBudget, listBudgets, setBudget, type Budget } from '../../store/budgets.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { parseDecimal, parseWholeNumber } from '../numbers.ts';
 import { table } from '../output.ts';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { migrate, type MigrateResult } from '../../store/migrate.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 
 /** `embedq db migrate`: applies pending migrations; a second run applies nothing. */
 export async function runMigrate(ctx: Context): Promise<MigrateResult> {

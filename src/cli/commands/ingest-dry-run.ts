@@ -6,7 +6,9 @@ import { overridesFor, resolveModel } from '../../providers/models.ts';
 import type { ResolvedModel } from '../../providers/types.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
-import type { IngestOptions } from './ingest.ts';
+import { usd } from '../output.ts';
+import { readFields } from '../parse.ts';
+import type { IngestOptions } from './ingest-options.ts';
 
 /** `embedq ingest --dry-run`: the estimate, computed without writing or spending anything. */
 export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimate & { index: string; modelVersion: string; newIndex: boolean }> {
@@ -36,7 +38,6 @@ export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimat
 }
 
 export function formatDryRun(e: Awaited<ReturnType<typeof runDryRun>>): string {
-  const usd = (x: number) => `$${x.toFixed(6)}`;
   return [
     `dry run for ${e.index}${e.newIndex ? ' (new index)' : ''}, ${e.modelVersion}: nothing was written or spent`,
     `  documents ${e.documents} new or changed, ${e.documentsSkipped} unchanged (would be skipped)`,
@@ -46,12 +47,3 @@ export function formatDryRun(e: Awaited<ReturnType<typeof runDryRun>>): string {
     ...(e.rejected.length ? [`  rejected  ${e.rejected.length} (see --json)`] : []),
   ].join('\n');
 }
-
-export function readFields(o: IngestOptions) {
-  return {
-    jsonl: { ...(o.textField ? { textField: o.textField } : {}), ...(o.idField ? { idField: o.idField } : {}) },
-    csv: { ...(o.textField ? { textColumn: o.textField } : {}), ...(o.idField ? { idColumn: o.idField } : {}) },
-    ...(o.globalIds ? { globalIds: true } : {}),
-  };
-}
-

@@ -1,9 +1,6 @@
 import type { Context } from '../../context.ts';
-import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
-import { liveWorkers } from '../../../workers/heartbeat.ts';
 import { pingRedis } from '../../queue/connection.ts';
-import { Progress } from '../progress.ts';
-import { waitForRun } from '../run-wait.ts';
+import { runAndWait } from '../run-wait.ts';
 
 export interface RetrySummary {
   retried: number;
@@ -21,34 +18,26 @@ export async function runRetryFailed(ctx: Context, o: { wait?: boolean; localWor
   const started = Date.now();
   await pingRedis(ctx.config.redisUrl);
   const { runs, queues } = ctx;
-  let local: RunningWorkers | undefined;
-  try {
-    const failed = [...(await queues.ingest.getFailed(0, -1)), ...(await queues.embed.getFailed(0, -1)), ...(await queues.batches.getFailed(0, -1))].filter(
-      (j) => typeof (j.data as { runId?: unknown }).runId === 'string',
-    );
-    const runIds = [...new Set(failed.map((j) => (j.data as { runId: string }).runId))];
-    const before = new Map<string, number>();
-    for (const id of runIds) {
-      before.set(id, (await runs.get(id))?.embedded ?? 0);
-      await runs.reopen(id);
-      // The run's finalize job ran already; remove it so settling the retried jobs enqueues it again.
-      await queues.finalize.remove(`finalize-${id}`);
-    }
-    for (const job of failed) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    if (o.wait !== false && failed.length) {
-      if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-retry-${process.pid}` });
-      for (const id of runIds) await waitForRun(runs, queues, ctx.db, id, new Progress(o.progress ?? false), local !== undefined, ctx);
-    }
-    let failedJobs = 0;
-    let embedded = 0;
-    for (const id of runIds) {
-      const s = await runs.get(id);
-      failedJobs += s?.failedJobs ?? 0;
-      embedded += (s?.embedded ?? 0) - (before.get(id) ?? 0);
-    }
-    return { retried: failed.length, runs: runIds, failedJobs, embedded, durationMs: Date.now() - started };
-  } finally {
-    await local?.close();
+  const failed = [...(await queues.ingest.getFailed(0, -1)), ...(await queues.embed.getFailed(0, -1)), ...(await queues.batches.getFailed(0, -1))].filter(
+    (j) => typeof (j.data as { runId?: unknown }).runId === 'string',
+  );
+  const runIds = [...new Set(failed.map((j) => (j.data as { runId: string }).runId))];
+  const before = new Map<string, number>();
+  for (const id of runIds) {
+    before.set(id, (await runs.get(id))?.embedded ?? 0);
+    await runs.reopen(id);
+    // The run's finalize job ran already; remove it so settling the retried jobs enqueues it again.
+    await queues.finalize.remove(`finalize-${id}`);
   }
+  for (const job of failed) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+  if (o.wait !== false && failed.length) await runAndWait(ctx, runIds, { label: 'retry', localWorker: o.localWorker, progress: o.progress });
+  let failedJobs = 0;
+  let embedded = 0;
+  for (const id of runIds) {
+    const s = await runs.get(id);
+    failedJobs += s?.failedJobs ?? 0;
+    embedded += (s?.embedded ?? 0) - (before.get(id) ?? 0);
+  }
+  return { retried: failed.length, runs: runIds, failedJobs, embedded, durationMs: Date.now() - started };
 }
 

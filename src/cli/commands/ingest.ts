@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { assertTenant } from '../../tenant.ts';
-import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
-import { liveWorkers } from '../../../workers/heartbeat.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { chunkSettings } from '../../pipeline/chunk-settings.ts';
@@ -16,39 +14,14 @@ import { ensureIndex, getIndex } from '../../store/indexes.ts';
 import { assertIndexableDims } from '../../store/vector-type.ts';
 import { schemaState } from '../../store/migrate.ts';
 import { upsertResolvedModel } from '../../store/models.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { wholeNumber } from '../numbers.ts';
-import { exitOnInterrupt } from '../interrupt.ts';
-import { Progress } from '../progress.ts';
-import { waitForRun } from '../run-wait.ts';
-import { formatDryRun, readFields, runDryRun } from './ingest-dry-run.ts';
+import { parseMode, readFields } from '../parse.ts';
+import { runAndWait } from '../run-wait.ts';
+import { formatDryRun, runDryRun } from './ingest-dry-run.ts';
+import type { IngestOptions } from './ingest-options.ts';
 import { runRetryFailed } from './ingest-retry.ts';
 import { startRun } from '../../../jobs/start-run.ts';
-
-export interface IngestOptions {
-  paths: string[];
-  index: string;
-  model?: string | undefined;
-  dims?: number | undefined;
-  tenant?: string | undefined;
-  chunkTokens?: number | undefined;
-  chunkOverlap?: number | undefined;
-  /** sync: embed jobs now; batch: the provider's batch API (half price, up to 24 h); auto: batch for large runs. @default sync */
-  mode?: 'sync' | 'batch' | 'auto' | undefined;
-  /** JSONL field / CSV column holding the text. @default text */
-  textField?: string | undefined;
-  /** JSONL field / CSV column holding the document id. @default id */
-  idField?: string | undefined;
-  /** JSONL/CSV record ids are unique across files (not scoped by file); a repeated one is rejected. */
-  globalIds?: boolean | undefined;
-  wait?: boolean;
-  localWorker?: boolean;
-  progress?: boolean;
-  /** Read links out of the given folders and walk links to directories (never /proc, /sys, /dev). @default false */
-  followSymlinks?: boolean | undefined;
-  /** On SIGINT/SIGTERM while waiting: release this process's jobs, say how to resume, exit 130 (the CLI). */
-  exitOnInterrupt?: boolean;
-}
 
 export interface IngestSummary {
   runId: string;
@@ -120,34 +93,26 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   }
 
   const live = (await getIndex(ctx.db, name))!;
-  const { runs, queues } = ctx;
-  let local: RunningWorkers | undefined;
-  try {
-    const { runId, jobs, mode } = await startRun(queues, runs, {
-      index: name,
-      tenant,
-      paths: o.paths,
-      read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
-      plan,
-      // auto: batch when the run's estimated chunks reach batch.autoThreshold.
-      mode: (sources) => resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => (await estimateChunks(sources, live.chunkTokens)) >= ctx.config.batch.autoThreshold),
+  const { runId, jobs, mode } = await startRun(ctx.queues, ctx.runs, {
+    index: name,
+    tenant,
+    paths: o.paths,
+    read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
+    plan,
+    // auto: batch when the run's estimated chunks reach batch.autoThreshold.
+    mode: (sources) => resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => (await estimateChunks(sources, live.chunkTokens)) >= ctx.config.batch.autoThreshold),
+  });
+  const waited = o.wait !== false && jobs > 0;
+  if (waited)
+    await runAndWait(ctx, runId, {
+      label: 'ingest',
+      localWorker: o.localWorker,
+      progress: o.progress,
+      replaceLostWorker: true,
+      onInterrupt: o.exitOnInterrupt ? (released) => interrupted(runId, released) : undefined,
     });
-    const waited = o.wait !== false && jobs > 0;
-    if (waited) {
-      const unwatch = o.exitOnInterrupt ? exitOnInterrupt(async () => interrupted(runId, await local?.release())) : undefined;
-      try {
-        const startLocal = async () => void (local ??= await startWorkers(ctx, { name: `embedq-ingest-${process.pid}` }));
-        if (o.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) await startLocal();
-        await waitForRun(runs, queues, ctx.db, runId, new Progress(o.progress ?? false), local !== undefined, ctx, o.localWorker !== false ? startLocal : undefined);
-      } finally {
-        unwatch?.();
-      }
-    }
-    const s = (await runs.get(runId))!;
-    return { ...summarize(s, modelKey, waited, Date.now() - started), mode };
-  } finally {
-    await local?.close();
-  }
+  const s = (await ctx.runs.get(runId))!;
+  return { ...summarize(s, modelKey, waited, Date.now() - started), mode };
 }
 
 /** What an interrupted ingest says: what was released and how the run can be finished. */
@@ -242,10 +207,10 @@ export function register(program: Command, env: CommandEnv): void {
           out.result(await runDryRun(ctx, { paths, ...opts, index: opts.index, mode: undefined }), formatDryRun);
           return 0;
         }
-        if (!['sync', 'batch', 'auto'].includes(opts.mode)) throw new UsageError(`--mode must be sync, batch or auto, not ${JSON.stringify(opts.mode)}`);
+        const mode = parseMode(opts.mode);
         let s: IngestSummary;
         try {
-          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode: opts.mode as 'sync' | 'batch' | 'auto', progress: !out.json, exitOnInterrupt: true });
+          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode, progress: !out.json, exitOnInterrupt: true });
         } catch (e) {
           if (!(e instanceof NothingToIngestError)) throw e;
           if (out.json) process.stdout.write(`${JSON.stringify({ ok: false, error: e.message, rejected: e.rejected }, null, 2)}\n`);

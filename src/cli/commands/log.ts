@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { listLedger, possiblyBilled, type LedgerRow, type PossiblyBilled } from '../../store/ledger-read.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { parseWholeNumber } from '../numbers.ts';
-import { table } from '../output.ts';
-import { parseSince, possiblyBilledNote } from './spend.ts';
+import { possiblyBilledNote, table, usd } from '../output.ts';
+import { parseSince } from '../parse.ts';
 
 export interface LogOptions {
   tenant?: string | undefined;
@@ -46,7 +46,7 @@ export async function runLog(ctx: Context, o: LogOptions = {}): Promise<LogResul
 
 export function formatLog(r: LogResult): string {
   if (r.rows.length === 0) return r.since ? `no provider calls since ${r.since}` : 'no provider calls recorded yet';
-  const usd = (x: number) => (x ? `$${x.toFixed(6)}` : '-');
+  const usdOrDash = (x: number) => (x ? usd(x) : '-');
   const body = table(
     ['TIME', 'TENANT', 'MODEL VERSION', 'PROVIDER', 'MODE', 'STATUS', 'INPUTS', 'TOKENS', 'LATENCY', 'COST', 'SAVED', 'BATCH'],
     r.rows.map((x) => [
@@ -59,8 +59,8 @@ export function formatLog(r: LogResult): string {
       x.inputs,
       x.tokens,
       x.latencyMs === null ? '-' : `${x.latencyMs}ms`,
-      usd(x.costUsd),
-      usd(x.savedUsd),
+      usdOrDash(x.costUsd),
+      usdOrDash(x.savedUsd),
       x.batchId ?? '-',
     ]),
   );

@@ -2,8 +2,6 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { startWorkers, type RunningWorkers } from '../../../workers/runtime.ts';
-import { liveWorkers } from '../../../workers/heartbeat.ts';
 import type { BackfillPayload } from '../../../jobs/backfill.ts';
 import { resolveMode } from '../../pipeline/mode.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
@@ -14,10 +12,10 @@ import { loadQueries } from '../../reembed/queries.ts';
 import { currentReembed, reembedRunId, type Reembed } from '../../reembed/store.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { decimal, wholeNumber } from '../numbers.ts';
-import { Progress } from '../progress.ts';
-import { waitForRun } from '../run-wait.ts';
+import { parseMode, type RunMode } from '../parse.ts';
+import { runAndWait } from '../run-wait.ts';
 import { formatReembedStatus, reembedStatus, type ReembedStatus } from './reembed-status.ts';
 
 const actor = () => `cli:${userInfo().username}`;
@@ -26,7 +24,7 @@ export interface StartArgs {
   index: string;
   to: string;
   dims?: number | undefined;
-  mode?: 'sync' | 'batch' | 'auto' | undefined;
+  mode?: RunMode | undefined;
   coverage?: number | undefined;
   qualityFloor?: number | undefined;
   queries?: string | undefined;
@@ -53,21 +51,12 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   if (!(floor > 0 && floor <= 2)) throw new UsageError('--quality-floor must be a positive number (e.g. 0.95)');
   const queries = a.queries ? await loadQueries(ctx.db, index.id, a.queries) : null;
   const m = await startReembed(ctx.db, { index: name, to, mode, coverage: cov, qualityFloor: floor, autoCutover: a.cutover !== false, queries, actor: actor() });
-  const { runs, queues } = ctx;
-  let local: RunningWorkers | undefined;
-  try {
-    const runId = reembedRunId(m);
-    await runs.create(runId, { index: name, tenant: '*', ingestJobs: 1 });
-    const data: BackfillPayload = { migrationId: m.id, runId, tenant: '*' };
-    // Unique per reembed even across a recreated database (see reembedRunId).
-    await queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
-    if (a.wait !== false) {
-      if (a.localWorker !== false && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) local = await startWorkers(ctx, { name: `embedq-reembed-${process.pid}` });
-      await waitForRun(runs, queues, ctx.db, runId, new Progress(a.progress ?? false), local !== undefined, ctx);
-    }
-  } finally {
-    await local?.close();
-  }
+  const runId = reembedRunId(m);
+  await ctx.runs.create(runId, { index: name, tenant: '*', ingestJobs: 1 });
+  const data: BackfillPayload = { migrationId: m.id, runId, tenant: '*' };
+  // Unique per reembed even across a recreated database (see reembedRunId).
+  await ctx.queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
+  if (a.wait !== false) await runAndWait(ctx, runId, { label: 'reembed', localWorker: a.localWorker, progress: a.progress });
   return reembedStatus(ctx, name);
 }
 
@@ -96,8 +85,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--json', 'print the final status as JSON')
     .action(
       env.handler(async (ctx, out, o: StartArgs & { mode: string }) => {
-        if (!['sync', 'batch', 'auto'].includes(o.mode)) throw new UsageError(`--mode must be sync, batch or auto`);
-        const s = await runReembedStart(ctx, { ...o, mode: o.mode as 'sync' | 'batch' | 'auto', progress: !out.json });
+        const s = await runReembedStart(ctx, { ...o, mode: parseMode(o.mode), progress: !out.json });
         out.result(s, formatReembedStatus);
         return s.migration && ['ready', 'cut_over', 'backfilling', 'planned'].includes(s.migration.state) ? 0 : 1;
       }),

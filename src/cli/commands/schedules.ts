@@ -6,7 +6,7 @@ import { assertTenant } from '../../tenant.ts';
 import { SYSTEM_SCHEDULES, parseRepeat, type ScheduledIngestPayload } from '../../../jobs/schedules.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { table } from '../output.ts';
 
 export interface ScheduleRow {

@@ -6,7 +6,7 @@ import { normalizeText } from '../../corpus/normalize.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import { searchVectors, type SearchHit } from '../../store/vectors.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { wholeNumber } from '../numbers.ts';
 
 export interface SearchResult {

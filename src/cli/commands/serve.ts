@@ -5,7 +5,7 @@ import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { strongSecret } from '../../config/secrets.ts';
 import { checkBind, isLoopbackHost, type DashboardAccess } from '../../server/auth.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { parseWholeNumber } from '../numbers.ts';
 
 export interface ServeOptions {

@@ -2,24 +2,15 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { spendBy, type SpendGroup, type SpendRow } from '../../store/spend.ts';
-import type { CommandEnv } from '../main.ts';
-import { table } from '../output.ts';
+import type { CommandEnv } from '../command.ts';
+import { possiblyBilledNote, table, usd } from '../output.ts';
+import { parseSince } from '../parse.ts';
 
 export interface SpendResult {
   by: SpendGroup;
   since: string | null;
   rows: SpendRow[];
   total: Omit<SpendRow, 'key'>;
-}
-
-/** Parses `--since`: an ISO date/time, or a duration back from now like 24h, 7d, 30m. */
-export function parseSince(v: string | undefined, now = Date.now()): Date | undefined {
-  if (!v) return undefined;
-  const m = /^(\d+)([mhd])$/.exec(v);
-  if (m) return new Date(now - Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd']);
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--since must be an ISO date (2026-11-01) or a duration like 24h, 7d, got ${JSON.stringify(v)}`);
-  return d;
 }
 
 export async function runSpend(ctx: Context, o: { by: string; since?: string | undefined; tenant?: string | undefined }): Promise<SpendResult> {
@@ -34,18 +25,9 @@ export async function runSpend(ctx: Context, o: { by: string; since?: string | u
 
 export function formatSpend(s: SpendResult): string {
   if (s.rows.length === 0) return 'no provider calls recorded yet';
-  const usd = (x: number) => `$${x.toFixed(6)}`;
   const line = (key: string, r: Omit<SpendRow, 'key'>) => [key, r.calls, r.tokens, usd(r.spentUsd), r.cacheTokensSaved, usd(r.cacheSavedUsd), usd(r.batchSavedUsd), r.possiblyBilledCalls ? usd(r.possiblyBilledUsd) : '-'];
   const body = table([s.by.toUpperCase(), 'CALLS', 'TOKENS', 'SPENT', 'CACHE TOKENS SAVED', 'CACHE SAVED', 'BATCH SAVED', 'POSSIBLY BILLED'], [...s.rows.map((r) => line(r.key, r)), line('TOTAL', s.total)]);
   return s.total.possiblyBilledCalls ? `${body}\n${possiblyBilledNote(s.total.possiblyBilledCalls, s.total.possiblyBilledTokens, s.total.possiblyBilledUsd)}` : body;
-}
-
-/** The line `spend` and `log` print under their tables when attempts may have been billed unrecorded. */
-export function possiblyBilledNote(calls: number, tokens: number, usd: number): string {
-  return (
-    `possibly billed: ${calls} attempt${calls === 1 ? '' : 's'}, ~${tokens} tokens, ~$${usd.toFixed(6)} (estimated), not in SPENT: ` +
-    'sent but never answered (a timeout, a dropped connection, a worker stopped mid-call) or still in flight; the provider\'s invoice has the last word'
-  );
 }
 
 export function register(program: Command, env: CommandEnv): void {

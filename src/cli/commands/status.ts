@@ -4,9 +4,11 @@ import { redactUrl } from '../../config/redact.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { QUEUES } from '../../queue/names.ts';
 import { liveWorkers } from '../../../workers/heartbeat.ts';
-import { connect } from '../../store/db.ts';
+import { openBatchesByStatus } from '../../store/batches.ts';
+import { listLiveIndexes } from '../../store/indexes.ts';
 import { schemaState } from '../../store/migrate.ts';
-import type { CommandEnv } from '../main.ts';
+import { serverVersions } from '../../store/server-info.ts';
+import type { CommandEnv } from '../command.ts';
 import { table } from '../output.ts';
 
 export interface StatusResult {
@@ -22,35 +24,13 @@ export interface StatusResult {
 /** `embedq status`: services, schema and indexes. Throws one clear error when a service is down. */
 export async function runStatus(ctx: Context): Promise<StatusResult> {
   const redis = await pingRedis(ctx.config.redisUrl);
-  const client = await connect(ctx.db);
-  let version: string;
-  let pgvector: string | null;
-  try {
-    version = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
-    pgvector = (await client.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`)).rows[0]?.v ?? null;
-  } finally {
-    client.release();
-  }
+  const { version, pgvector } = await serverVersions(ctx.db);
   const schema = await schemaState(ctx.db, ctx.config.dbSchema);
-  const indexes: StatusResult['indexes'] = [];
-  const openBatches: Record<string, number> = {};
+  let indexes: StatusResult['indexes'] = [];
+  let openBatches: Record<string, number> = {};
   if (schema.exists && schema.pending.length === 0) {
-    const { rows: b } = await ctx.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM provider_batches WHERE ingested_at IS NULL GROUP BY 1`);
-    for (const r of b) openBatches[r.status] = r.n;
-    const { rows } = await ctx.db.query<{ name: string; key: string; dims: number; table_name: string; state: string }>(
-      `SELECT i.name, mv.key, v.dims, v.table_name, v.state
-         FROM indexes i JOIN index_aliases a ON a.index_id = i.id
-         JOIN index_versions v ON v.id = a.index_version_id JOIN model_versions mv ON mv.id = v.model_version_id
-        ORDER BY i.name`,
-    );
-    for (const r of rows) {
-      // reltuples is the planner's estimate: exact counts would scan every vector table.
-      const est = await ctx.db.query<{ n: string }>(
-        `SELECT greatest(c.reltuples, 0)::bigint AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
-        [ctx.config.dbSchema, r.table_name],
-      );
-      indexes.push({ name: r.name, modelVersion: r.key, dims: r.dims, rows: Number(est.rows[0]?.n ?? 0), state: r.state });
-    }
+    openBatches = await openBatchesByStatus(ctx.db);
+    indexes = (await listLiveIndexes(ctx.db, ctx.config.dbSchema)).map((i) => ({ name: i.name, modelVersion: i.modelKey, dims: i.dims, rows: i.rows, state: i.state }));
   }
   const { queues } = ctx;
   const queueCounts: StatusResult['queues'] = {};

@@ -6,7 +6,7 @@ import type { Context } from '../../context.ts';
 import { coerceError } from '../../errors.ts';
 import { lostService } from '../../outage.ts';
 import { describeServiceError } from '../../service-errors.ts';
-import type { CommandEnv } from '../main.ts';
+import type { CommandEnv } from '../command.ts';
 import { wholeNumber } from '../numbers.ts';
 
 export function register(program: Command, env: CommandEnv): void {

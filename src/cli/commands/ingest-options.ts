@@ -1,0 +1,21 @@
+import type { RecordFlags, RunMode } from '../parse.ts';
+
+/** The options of `embedq ingest`, read by the run (ingest.ts) and by its `--dry-run` (ingest-dry-run.ts). */
+export interface IngestOptions extends RecordFlags {
+  paths: string[];
+  index: string;
+  model?: string | undefined;
+  dims?: number | undefined;
+  tenant?: string | undefined;
+  chunkTokens?: number | undefined;
+  chunkOverlap?: number | undefined;
+  /** sync: embed jobs now; batch: the provider's batch API (half price, up to 24 h); auto: batch for large runs. @default sync */
+  mode?: RunMode | undefined;
+  wait?: boolean;
+  localWorker?: boolean;
+  progress?: boolean;
+  /** Read links out of the given folders and walk links to directories (never /proc, /sys, /dev). @default false */
+  followSymlinks?: boolean | undefined;
+  /** On SIGINT/SIGTERM while waiting: release this process's jobs, say how to resume, exit 130 (the CLI). */
+  exitOnInterrupt?: boolean;
+}

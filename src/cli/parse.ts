@@ -1,0 +1,45 @@
+/**
+ * Parsers of command-line options that more than one command reads: the raw value in, the typed
+ * value out, or a {@link UsageError} (exit 2) that says what arrived and what was expected.
+ * Numeric flags have theirs in numbers.ts.
+ */
+import { UsageError } from '../errors.ts';
+
+// --- option parsers ---
+
+/** Parses `--since`: an ISO date/time, or a duration back from now like 24h, 7d, 30m. */
+export function parseSince(v: string | undefined, now = Date.now()): Date | undefined {
+  if (!v) return undefined;
+  const m = /^(\d+)([mhd])$/.exec(v);
+  if (m) return new Date(now - Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd']);
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`--since must be an ISO date (2026-11-01) or a duration like 24h, 7d, got ${JSON.stringify(v)}`);
+  return d;
+}
+
+export type RunMode = 'sync' | 'batch' | 'auto';
+
+/** Parses `--mode` of `ingest` and `reembed start`: sync, batch or auto. */
+export function parseMode(v: string): RunMode {
+  if (v === 'sync' || v === 'batch' || v === 'auto') return v;
+  throw new UsageError(`--mode must be sync, batch or auto, not ${JSON.stringify(v)}`);
+}
+
+/** The record flags of `ingest` (and its `--dry-run`). */
+export interface RecordFlags {
+  /** JSONL field / CSV column holding the text. @default text */
+  textField?: string | undefined;
+  /** JSONL field / CSV column holding the document id. @default id */
+  idField?: string | undefined;
+  /** JSONL/CSV record ids are unique across files (not scoped by file); a repeated one is rejected. */
+  globalIds?: boolean | undefined;
+}
+
+/** The readers' options for `--text-field`, `--id-field` and `--global-ids`; an absent flag keeps the reader's default. */
+export function readFields(o: RecordFlags) {
+  return {
+    jsonl: { ...(o.textField ? { textField: o.textField } : {}), ...(o.idField ? { idField: o.idField } : {}) },
+    csv: { ...(o.textField ? { textColumn: o.textField } : {}), ...(o.idField ? { idColumn: o.idField } : {}) },
+    ...(o.globalIds ? { globalIds: true } : {}),
+  };
+}
