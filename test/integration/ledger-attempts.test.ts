@@ -19,7 +19,7 @@ import { waitUntil } from '../support/wait.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
-import { holdUntil } from '../support/simulator-intercept.ts';
+import { holdUntil } from '../support/simulator/intercept.ts';
 
 const MODEL = 'openai/text-embedding-3-small';
 const PRICE = 0.02; // USD per 1M tokens, the registry's for MODEL

@@ -3,7 +3,7 @@ import { createContext, type Context } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { dropIsolated, testConfig } from './fixtures.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from './provider-simulator.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from './simulator/index.ts';
 
 export async function withSim<T>(fn: (sim: Simulator, ctx: Context) => Promise<T>, overrides: Record<string, unknown> = {}, simOpts: SimulatorOptions = {}): Promise<T> {
   const sim = await startSimulator(simOpts);
