@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { planSources } from '../../../src/pipeline/plan.ts';
-import { tempCorpus } from '../corpus/support.ts';
+import { tempCorpus } from '../../support/corpus.ts';
 
 const corpus = tempCorpus();
 for (const name of ['a.txt', 'b.md', 'c.txt', 'd.rst', 'e.txt']) corpus.write(`docs/${name}`, `text of ${name}\n`);
