@@ -26,7 +26,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:56379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://embedq@127.0.0.1:55432/embedq';
 
 async function startSim(): Promise<{ url: string; stats(): Promise<{ requests: number; inputs: number }>; reset(): Promise<void>; stop(): void }> {
-  const child = spawn(process.execPath, [join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'test/support/simulator/index.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())));
   const { url } = JSON.parse(line) as { url: string };
   const base = url.replace(/\/v1$/, '');

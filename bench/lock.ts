@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   const file = join(dir, 'corpus.jsonl');
   await writeCorpus(Number(a.n), file);
   // Every response takes 4 s: the victim always has jobs in flight when it is killed.
-  const sim = await startReady([join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0', '--latency-ms', '4000'], process.env, /"url"/);
+  const sim = await startReady([join(ROOT, 'test/support/simulator/index.ts'), '--port', '0', '--latency-ms', '4000'], process.env, /"url"/);
   const simUrl = (JSON.parse(sim.line) as { url: string }).url;
   const rows: { lockMs: number; recoveryMs: number[] }[] = [];
   try {

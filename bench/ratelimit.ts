@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   writeFileSync(configFile, JSON.stringify({ rateLimits: { [MODEL]: { tpm: opt.tpm, rpm: opt.rpm } } }));
 
   const sim = await startReady(
-    [join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0', '--tpm', String(opt.tpm), '--rpm', String(opt.rpm), '--latency-ms', String(opt['latency-ms'])],
+    [join(ROOT, 'test/support/simulator/index.ts'), '--port', '0', '--tpm', String(opt.tpm), '--rpm', String(opt.rpm), '--latency-ms', String(opt['latency-ms'])],
     process.env,
     /"url"/,
   );

@@ -22,7 +22,7 @@ const DIMS = Number(values.dims);
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://embedq@127.0.0.1:55432/embedq';
 
 async function main(): Promise<void> {
-  const sim = spawn(process.execPath, [join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sim = spawn(process.execPath, [join(ROOT, 'test/support/simulator/index.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const { url } = JSON.parse(await new Promise<string>((r) => sim.stdout.once('data', (d: Buffer) => r(d.toString())))) as { url: string };
   const schema = `bench_reembed_${N}`;
   const env = { ...process.env, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema, OPENAI_BASE_URL: url, OPENAI_API_KEY: 'sk-bench', EMBEDQ_LOG_LEVEL: 'silent' };

@@ -148,7 +148,7 @@ export async function handleIngest(ctx: Context, job: Job<IngestPayload>): Promi
         if (saved > 0) {
           const { mv } = await providers.get(t.modelVersionId);
           await recordLedger(ctx.db, [
-            { tenant: p.tenant, provider: mv.provider, modelVersionId: t.modelVersionId, mode: 'cache', status: 'cache_hit', inputs: r.cacheHits, tokens: saved, savedUsd: (saved / 1e6) * mv.resolved.spec.priceSyncPerMTok, jobId: job.id ?? null, runId: p.runId },
+            { tenant: p.tenant, provider: mv.provider, modelVersionId: t.modelVersionId, mode: 'cache', status: 'cache_hit', inputs: r.hitInputs.get(t.id) ?? 0, tokens: saved, savedUsd: (saved / 1e6) * mv.resolved.spec.priceSyncPerMTok, jobId: job.id ?? null, runId: p.runId },
           ]);
         }
       }

@@ -9,8 +9,8 @@ import pg from 'pg';
 import { QUEUES } from '../../src/queue/names.ts';
 import { sweepUnsettled } from '../../src/store/ledger.ts';
 import { adaptDims } from '../../src/providers/vectors.ts';
-import { simulatedVector } from '../../test/support/simulator-embeddings.ts';
-import type { SimState } from '../../test/support/simulator-route-types.ts';
+import { simulatedVector } from '../../test/support/simulator/embeddings.ts';
+import type { SimState } from '../../test/support/simulator/route-types.ts';
 
 export interface Verdict {
   documents: number;

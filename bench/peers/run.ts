@@ -67,7 +67,7 @@ interface Sim {
 }
 
 async function startSim(): Promise<Sim> {
-  const child = spawn(process.execPath, [join(ROOT, 'test/support/provider-simulator.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'test/support/simulator/index.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(d.toString()));
     child.once('exit', (code) => reject(new Error(`the provider simulator exited ${code} before it listened`)));

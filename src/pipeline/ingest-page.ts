@@ -22,8 +22,10 @@ export interface PageResult {
   documents: number;
   documentsSkipped: number;
   chunks: number;
-  /** Chunks whose vector came from the cache, per target version id. */
+  /** Chunks whose vector came from the cache, summed over the target versions. */
   cacheHits: number;
+  /** Chunks whose vector came from the cache, per target version id. */
+  hitInputs: Map<number, number>;
   /** Tokens of the cache hits (what the cache saved), per target version. */
   hitTokens: Map<number, number>;
   /** Chunks still to embed, per target version id. */
@@ -44,7 +46,7 @@ export interface PageInput {
 export async function ingestPage(p: PageInput): Promise<PageResult> {
   const { db, index, tenant } = p;
   await adoptLegacyIds(db, index, tenant, p.docs);
-  const result: PageResult = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0, hitTokens: new Map(), misses: new Map(), rejected: [], targets: [] };
+  const result: PageResult = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0, hitInputs: new Map(), hitTokens: new Map(), misses: new Map(), rejected: [], targets: [] };
 
   // Later duplicates of a doc id in one page win, as they would across pages.
   const byId = new Map<string, { doc: SourceDoc; text: string; hash: Buffer }>();
@@ -117,6 +119,7 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
     });
     const hits = await fillFromCache(db, t.tableName, t.modelVersionId, items);
     result.cacheHits += hits.size;
+    result.hitInputs.set(t.id, hits.size);
     result.hitTokens.set(t.id, items.filter((i) => hits.has(i.chunkId)).reduce((s, i) => s + i.tokens, 0));
     result.misses.set(t.id, items.filter((i) => !hits.has(i.chunkId)));
   }

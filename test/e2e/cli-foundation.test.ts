@@ -1,9 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { runCli } from '../support/cli.ts';
+import { writeCorpus } from '../support/corpus.ts';
 import { describe, dropNamespace, expect, test, uniqueName } from '../support/fixtures.ts';
 
 const services = inject('services');
@@ -80,8 +78,7 @@ describe('embedq CLI (foundation)', () => {
   });
 
   test('a config file with a typo: clear error naming the key, exit 1; usage errors exit 2', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'embedq-e2e-'));
-    writeFileSync(join(dir, 'embedq.config.json'), JSON.stringify({ chunk: { tokns: 100 } }));
+    const dir = writeCorpus({ 'embedq.config.json': JSON.stringify({ chunk: { tokns: 100 } }) });
     const r = await runCli(['status'], envFor('x'), { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/embedq\.config\.json: chunk\.tokns: unknown setting \(did you mean "chunk\.tokens"\?\)/);

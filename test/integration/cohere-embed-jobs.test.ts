@@ -13,8 +13,8 @@ import { CohereEmbedJobsClient, type CohereEmbedJob, type CohereEmbedJobsOptions
 import { CohereProvider } from '../../src/providers/cohere.ts';
 import { resolveModel } from '../../src/providers/models.ts';
 import { cosine } from '../../src/providers/vectors.ts';
-import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
-import { DEFAULT_COHERE_KNOBS } from '../support/simulator-cohere.ts';
+import { startSimulator, type Simulator } from '../support/simulator/index.ts';
+import { DEFAULT_COHERE_KNOBS } from '../support/simulator/cohere.ts';
 
 const KEY = 'co-test-secret-0123456789';
 let sim: Simulator;

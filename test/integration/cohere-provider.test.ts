@@ -12,8 +12,8 @@ import { resolveModel, type ModelOverrides } from '../../src/providers/models.ts
 import type { RateLimiter } from '../../src/providers/rate-limiter.ts';
 import type { EmbedCall } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
-import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
-import { cutMidBody } from '../support/simulator-intercept.ts';
+import { startSimulator, type Simulator } from '../support/simulator/index.ts';
+import { cutMidBody } from '../support/simulator/intercept.ts';
 
 const KEY = 'co-test-secret-0123456789';
 const texts = ['how do I rotate my API keys', 'To rotate API keys, open settings.', 'Postgres vacuum reclaims dead tuples.'];

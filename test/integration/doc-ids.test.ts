@@ -2,23 +2,18 @@
  * Document ids do not depend on the current directory, JSONL/CSV record ids are scoped by their
  * file (unless --global-ids).
  */
-import { mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runSearch } from '../../src/cli/commands/search.ts';
-import type { Context } from '../../src/context.ts';
-import { prose } from '../support/corpus.ts';
+import { countRows, docIds } from '../support/assert.ts';
+import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 
 /** A fresh parent folder holding `docs/` with the given files; returns the parent (real path). */
 function corpus(files: Record<string, string>): string {
-  const parent = realpathSync(mkdtempSync(join(tmpdir(), 'embedq-ids-')));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(parent, 'docs', rel, '..'), { recursive: true });
-    writeFileSync(join(parent, 'docs', rel), text);
-  }
-  return parent;
+  return realpathSync(writeCorpus(Object.fromEntries(Object.entries(files).map(([rel, text]) => [join('docs', rel), text]))));
 }
 
 async function inDir<T>(dir: string, f: () => Promise<T>): Promise<T> {
@@ -31,8 +26,6 @@ async function inDir<T>(dir: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
-const docIds = async (ctx: Context) => (await ctx.db.query<{ doc_id: string }>(`SELECT doc_id FROM documents ORDER BY doc_id`)).rows.map((r) => r.doc_id);
-const count = async (ctx: Context, table: string) => (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 
 test('the same files ingested from two directories and by absolute path are one document each', async ({ ctx }) => {
   const parent = corpus({ 'a.md': prose(1, 6), 'sub/b.md': prose(2, 6), 'sub/c.txt': prose(3, 6) });
@@ -45,7 +38,7 @@ test('the same files ingested from two directories and by absolute path are one 
   const byGlob = await inDir(join(parent, 'docs', 'sub'), () => runIngest(ctx, { paths: ['../**/*.md'], index: 'ids' }));
   for (const r of [fromInside, byAbsolute, byGlob]) expect({ documents: r.documents, embedded: r.embedded, rejected: r.rejected }).toEqual({ documents: 0, embedded: 0, rejected: [] });
   expect(await docIds(ctx)).toEqual(ids);
-  expect(await count(ctx, 'chunks')).toBe(await count(ctx, 'vec_ids_1'));
+  expect(await countRows(ctx, 'chunks')).toBe(await countRows(ctx, 'vec_ids_1'));
   const hits = (await runSearch(ctx, { query: prose(2, 6), index: 'ids', k: 10 })).hits;
   const keys = hits.map((h) => `${h.source}#${h.ordinal}`);
   expect(new Set(keys).size).toBe(keys.length);
@@ -75,7 +68,7 @@ test('an index written with the old cwd-relative or absolute ids is adopted in p
   const parent = corpus({ 'a.md': prose(1, 6), 'sub/b.md': prose(2, 6), 'kb.jsonl': `${JSON.stringify({ text: prose(3, 2) })}\n${JSON.stringify({ id: 'k9', text: prose(4, 2) })}\n` });
   const docs = join(parent, 'docs');
   await inDir(parent, () => runIngest(ctx, { paths: ['docs'], index: 'old' }));
-  const chunks = await count(ctx, 'chunks');
+  const chunks = await countRows(ctx, 'chunks');
   // The forms embedq used to write: relative to the cwd (here the docs folder), absolute, a global record id;
   // and a.md twice, as ingesting from two directories left it.
   // (The copy's chunks have no vectors here; the copy kept is the first old id, the absolute one.)
@@ -86,10 +79,10 @@ test('an index written with the old cwd-relative or absolute ids is adopted in p
     await ctx.db.query(`UPDATE chunks SET doc_id = $2 WHERE doc_id = $1`, [now, old]);
     await ctx.db.query(`DELETE FROM documents WHERE doc_id = $1`, [now]);
   }
-  expect(await count(ctx, 'documents')).toBe(5);
+  expect(await countRows(ctx, 'documents')).toBe(5);
   const r = await inDir(tmpdir(), () => runIngest(ctx, { paths: [docs], index: 'old' }));
   expect({ documents: r.documents, embedded: r.embedded, rejected: r.rejected }).toEqual({ documents: 0, embedded: 0, rejected: [] });
   expect(await docIds(ctx)).toEqual(['docs/a.md', 'docs/kb.jsonl#L1', 'docs/kb.jsonl#k9', 'docs/sub/b.md']);
-  expect(await count(ctx, 'chunks')).toBe(chunks);
-  expect(await count(ctx, 'vec_old_1')).toBe(chunks);
+  expect(await countRows(ctx, 'chunks')).toBe(chunks);
+  expect(await countRows(ctx, 'vec_old_1')).toBe(chunks);
 });

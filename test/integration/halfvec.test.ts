@@ -13,6 +13,7 @@ import { withTransaction } from '../../src/store/db.ts';
 import { writeFresh, type FreshVector } from '../../src/store/vectors.ts';
 import { ensureIndex, getIndex } from '../../src/store/indexes.ts';
 import { upsertModelVersion } from '../../src/store/models.ts';
+import { countRows } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -49,8 +50,8 @@ test('an index of more than 4,000 dims is refused when it is created, with the r
   await expect(ensureIndex(ctx.db, { name: 'wide', chunkTokens: 64, chunkOverlap: 0, tokenizer: 'word', modelVersionId: mv, dims: 4096 })).rejects.toThrow(
     /4096 dims.*HNSW.*halfvec.*4,000.*--dims/,
   );
-  expect((await ctx.db.query(`SELECT count(*)::int AS n FROM indexes`)).rows[0].n).toBe(0);
-  expect((await ctx.db.query(`SELECT count(*)::int AS n FROM index_versions`)).rows[0].n).toBe(0);
+  expect(await countRows(ctx, 'indexes')).toBe(0);
+  expect(await countRows(ctx, 'index_versions')).toBe(0);
   await expect(runIngest(ctx, { paths: [writeCorpus({ 'a.txt': prose(1, 3) })], index: 'wide2', model: 'local/hash-v1', dims: 4001 })).rejects.toThrow(/4001 dims/);
 });
 
@@ -98,7 +99,7 @@ test('3,072 dims: ingest writes halfvec rows, search finds the planted chunk, a 
     expect(w.hnswBuilt).toBe(true);
     const { rows: col } = await ctx.db.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'embedding'`, [w.tableName]);
     expect(col[0].t).toBe('halfvec(3072)');
-    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM ${w.tableName}`)).rows[0].n).toBe(wide.chunks);
+    expect(await countRows(ctx, w.tableName)).toBe(wide.chunks);
     const hit = await runSearch(ctx, { query: 'quokka Bartholomew balances teacups on a lighthouse', index: 'wide', k: 3 });
     expect(hit.hits[0]!.source).toMatch(/planted\.txt$/);
     expect(hit.hits[0]!.score).toBeGreaterThan(0.3);
@@ -115,7 +116,7 @@ test('3,072 dims: ingest writes halfvec rows, search finds the planted chunk, a 
     // A reembed of a 384-dim index to text-embedding-3-large at its native 3,072.
     await runIngest(ctx, { paths: [dir], index: 'narrow', chunkTokens: 48, chunkOverlap: 0 });
     await expect(runReembedStart(ctx, { index: 'narrow', to: 'local/hash-v1', dims: 4001, wait: false })).rejects.toThrow(/4001 dims.*HNSW/);
-    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM reembeds`)).rows[0].n).toBe(0);
+    expect(await countRows(ctx, 'reembeds')).toBe(0);
     const s = await runReembedStart(ctx, { index: 'narrow', to: 'openai/text-embedding-3-large' });
     expect(s.migration!.state).toBe('cut_over');
     expect(s.coverage!.ratio).toBe(1);

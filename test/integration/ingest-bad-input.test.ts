@@ -6,6 +6,7 @@ import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { getIndex } from '../../src/store/indexes.ts';
+import { countRows } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 
@@ -43,15 +44,13 @@ test('bad files and records are rejected with reasons while good ones are indexe
   // good.md, r1 and r5 made it in.
   expect(r.documents).toBe(3);
   const index = (await getIndex(ctx.db, 'bad'))!;
-  const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM ${index.live.tableName}`);
-  expect(rows[0].n).toBe(r.chunks);
+  expect(await countRows(ctx, index.live.tableName)).toBe(r.chunks);
 
   // A later run with more bad input loses nothing already indexed.
   writeFileSync(join(dir, 'good.md'), Buffer.from([0xff, 0xfe, 0x00, 0x41]));
   const again = await runIngest(ctx, { paths: [dir], index: 'bad' });
   expect(again.rejected.some((x) => x.path.endsWith('good.md'))).toBe(true);
-  const after = await ctx.db.query(`SELECT count(*)::int AS n FROM ${index.live.tableName}`);
-  expect(after.rows[0].n).toBe(r.chunks);
+  expect(await countRows(ctx, index.live.tableName)).toBe(r.chunks);
 });
 
 test('invalid UTF-8 is replaced instead of rejected when configured', async ({ ctx }) => {

@@ -6,6 +6,7 @@ import { OpenAIBatchClient } from '../../src/providers/openai-batch.ts';
 import { resolveModel } from '../../src/providers/models.ts';
 import { queuePending, listBatches } from '../../src/store/batches.ts';
 import { getIndex } from '../../src/store/indexes.ts';
+import { countRows } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -72,8 +73,8 @@ test('a batch with 5% failed requests completes after re-queueing them through t
       const [batch] = await listBatches(ctx.db);
       expect(batch!.failed).toBeGreaterThan(0);
       expect(batch!.completed + batch!.failed).toBe(r.chunks);
-      const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM ledger WHERE mode = 'batch' AND status = 'error' AND error LIKE 'batch error%'`);
-      expect(rows[0].n).toBeGreaterThan(0);
+      const n = await countRows(ctx, 'ledger', `mode = 'batch' AND status = 'error' AND error LIKE 'batch error%'`);
+      expect(n).toBeGreaterThan(0);
     },
     SMALL_LINES,
     { ...SIM, batchFailFraction: 0.05 },
@@ -158,8 +159,8 @@ test('malformed output lines and missing custom_ids are re-queued; every chunk s
       const [b] = await listBatches(ctx.db);
       expect(b!.failed).toBeGreaterThan(0);
       expect(JSON.stringify(b!.errors)).toMatch(/not valid JSON/);
-      const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM ledger WHERE mode = 'batch' AND status = 'error' AND error LIKE 'missing from the batch results%'`);
-      expect(rows[0].n).toBeGreaterThan(0);
+      const n = await countRows(ctx, 'ledger', `mode = 'batch' AND status = 'error' AND error LIKE 'missing from the batch results%'`);
+      expect(n).toBeGreaterThan(0);
     },
     SMALL_LINES,
     { ...SIM, batchMalformedLine: true, batchMissingCustomIds: 2 },

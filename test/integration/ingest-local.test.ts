@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runSearch } from '../../src/cli/commands/search.ts';
 import { getIndex } from '../../src/store/indexes.ts';
+import { countRows, ledgerSums, orphanVectors } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test } from '../support/fixtures.ts';
 
@@ -21,8 +22,7 @@ describe('ingest with the local model (real Redis + Postgres, in-process worker)
     expect(first.embedded).toBe(first.chunks);
     expect(first.rejected).toEqual([]);
     const index = (await getIndex(ctx.db, 'docs'))!;
-    const count = async () => Number((await ctx.db.query(`SELECT count(*) AS n FROM ${index.live.tableName}`)).rows[0].n);
-    expect(await count()).toBe(first.chunks);
+    expect(await countRows(ctx, index.live.tableName)).toBe(first.chunks);
     const { rows: mvs } = await ctx.db.query(`SELECT DISTINCT model_version_id FROM ${index.live.tableName}`);
     expect(mvs).toEqual([{ model_version_id: index.live.modelVersionId }]);
     expect(index.live.hnswBuilt).toBe(true);
@@ -60,8 +60,7 @@ describe('ingest with the local model (real Redis + Postgres, in-process worker)
     );
     expect(rows[0].chunks).toBe(third.chunks);
     expect(rows[0].vectors).toBe(third.chunks);
-    const orphans = await ctx.db.query(`SELECT count(*)::int AS n FROM ${index.live.tableName} v WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = v.chunk_id)`);
-    expect(orphans.rows[0].n).toBe(0);
+    expect(await orphanVectors(ctx, index.live.tableName)).toBe(0);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -70,13 +69,11 @@ describe('ingest with the local model (real Redis + Postgres, in-process worker)
     const dir = writeCorpus({ 'a.txt': same, 'b.txt': same, 'c.txt': same });
     const r = await runIngest(ctx, { paths: [dir], index: 'dups' });
     expect(r.chunks).toBe(3);
-    const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM embedding_cache`);
-    expect(rows[0].n).toBe(1);
+    expect(await countRows(ctx, 'embedding_cache')).toBe(1);
     // Another index on the same model and tenant is filled from the cache alone.
     const again = await runIngest(ctx, { paths: [dir], index: 'dups2' });
     expect(again.cacheHits).toBe(3);
     expect(again.embedded).toBe(0);
-    const saved = await ctx.db.query(`SELECT sum(tokens)::int AS t FROM ledger WHERE status = 'cache_hit'`);
-    expect(saved.rows[0].t).toBeGreaterThan(0);
+    expect((await ledgerSums(ctx, `status = 'cache_hit'`)).tokens).toBeGreaterThan(0);
   });
 });

@@ -4,8 +4,7 @@
  * Each refusal is a rejection with a reason or an error before anything is created.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { NothingToIngestError, runIngest } from '../../src/cli/commands/ingest.ts';
 import { runReembedStart } from '../../src/cli/commands/reembed.ts';
@@ -15,12 +14,11 @@ import { ConfigError } from '../../src/errors.ts';
 import { createQueues } from '../../src/queue/producer.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
 import { startWorkers } from '../../workers/runtime.ts';
+import { countRows, docIds } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import type { Context } from '../../src/context.ts';
 
-const indexCount = async (ctx: Context) => (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM indexes`)).rows[0]!.n;
-const docIds = async (ctx: Context) => (await ctx.db.query<{ doc_id: string }>(`SELECT doc_id FROM documents ORDER BY doc_id`)).rows.map((r) => r.doc_id);
 const queuedJobs = async (ctx: Context) => {
   const queues = createQueues(ctx.redis, ctx.config);
   try {
@@ -32,8 +30,7 @@ const queuedJobs = async (ctx: Context) => {
 };
 
 test('a link to a file outside the folder is rejected, not indexed, unless --follow-symlinks', async ({ ctx }) => {
-  const outside = mkdtempSync(join(tmpdir(), 'embedq-outside-'));
-  writeFileSync(join(outside, 'secret.txt'), 'root:x:0:0:the secret text outside the tree');
+  const outside = writeCorpus({ 'secret.txt': 'root:x:0:0:the secret text outside the tree' });
   const dir = writeCorpus({ 'good.md': prose(1, 4) });
   symlinkSync(join(outside, 'secret.txt'), join(dir, 'secret.txt'));
   symlinkSync('/proc/self/status', join(dir, 'status.txt'));
@@ -45,8 +42,7 @@ test('a link to a file outside the folder is rejected, not indexed, unless --fol
     expect(reasons['secret.txt']).toMatch(/^symbolic link to .*secret\.txt, outside .*: not read \(--follow-symlinks reads it\)$/);
     expect(reasons['status.txt']).toMatch(/pseudo-filesystem/);
     expect(reasons['pipe.md']).toBe('a FIFO (named pipe), not a regular file: not read');
-    const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM chunks WHERE text LIKE '%secret text%' OR text LIKE '%VmRSS%'`);
-    expect(rows[0].n).toBe(0);
+    expect(await countRows(ctx, 'chunks', `text LIKE '%secret text%' OR text LIKE '%VmRSS%'`)).toBe(0);
 
     const followed = await runIngest(ctx, { paths: [dir], index: 'links', followSymlinks: true });
     expect(followed.documents).toBe(1);
@@ -90,7 +86,7 @@ test.for([
   expect(rejected.length).toBe(inputs('').length);
   for (const r of rejected) expect(r.reason).toMatch(reason);
   expect((err as Error).message).toMatch(/^nothing to ingest: .*no index or run was created$/);
-  expect(await indexCount(ctx)).toBe(0);
+  expect(await countRows(ctx, 'indexes')).toBe(0);
   expect(await queuedJobs(ctx)).toBe(0);
 });
 
@@ -105,11 +101,10 @@ test('a missing OPENAI_API_KEY or COHERE_API_KEY stops ingest and reembed before
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(new RegExp(`^${model}.*: ${key} is not set`));
   }
-  expect(await indexCount(ctx)).toBe(0);
+  expect(await countRows(ctx, 'indexes')).toBe(0);
   expect(await queuedJobs(ctx)).toBe(0);
 
   await runIngest(ctx, { paths: [dir], index: 'keyed' });
   await expect(runReembedStart(noKeys, { index: 'keyed', to: 'openai/text-embedding-3-small', wait: false })).rejects.toThrow(/OPENAI_API_KEY is not set/);
-  const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM reembeds`);
-  expect(rows[0].n).toBe(0);
+  expect(await countRows(ctx, 'reembeds')).toBe(0);
 });

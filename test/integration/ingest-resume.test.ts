@@ -11,6 +11,7 @@ import type { PoolClient } from 'pg';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import type { Context } from '../../src/context.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
+import { countRows } from '../support/assert.ts';
 import { BIN, contextEnv } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
@@ -76,7 +77,6 @@ async function recordedLine(ctx: Context, runId: string): Promise<() => Promise<
   return async () => (await runs.cursor(runId, jobs[0]!.id!))?.pos.line ?? 0;
 }
 
-const documentCount = async (ctx: Context) => (await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM documents')).rows[0]!.n;
 
 test('an ingest job whose worker is killed three times resumes each time where it stopped: every document stored once, nothing failed', async ({ ctx }) => {
   const n = 4 * PAGE;
@@ -92,7 +92,7 @@ test('an ingest job whose worker is killed three times resumes each time where i
       child = spawnWorker();
       // Pages before stop k are stored and recorded; the page holding stop k waits on the test's lock.
       await waitUntil(`the position after page ${k}`, line, (l) => l === k * PAGE + 1);
-      expect(await documentCount(ctx)).toBe(k * PAGE);
+      expect(await countRows(ctx, 'documents')).toBe(k * PAGE);
       await kill(child);
       await hold.release(k);
     }
@@ -190,7 +190,7 @@ test('a run whose ingest job fails after storing documents reports the documents
   const dir = writeCorpus({ 'part.jsonl': `${[...ok, bad].join('\n')}\n` });
   const r = await runIngest(ctx, { paths: [dir], index: 'partial' });
   expect(r.failedJobs).toBe(1);
-  expect(await documentCount(ctx)).toBe(PAGE);
+  expect(await countRows(ctx, 'documents')).toBe(PAGE);
   expect(r.documents).toBe(PAGE);
   expect(r.chunks).toBe(PAGE);
 }, 120_000);

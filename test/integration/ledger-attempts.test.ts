@@ -11,15 +11,15 @@ import { formatSpend, runSpend } from '../../src/cli/commands/spend.ts';
 import { createContext, type Context } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
-import { getIndex } from '../../src/store/indexes.ts';
 import { sweepUnsettled, UNSETTLED_AFTER_MS } from '../../src/store/ledger.ts';
 import { startWorkers } from '../../workers/runtime.ts';
+import { countRows, vectorCount } from '../support/assert.ts';
 import { BIN, simWorkerEnv } from '../support/cli.ts';
 import { waitUntil } from '../support/wait.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
-import { holdUntil } from '../support/simulator-intercept.ts';
+import { holdUntil } from '../support/simulator/intercept.ts';
 
 const MODEL = 'openai/text-embedding-3-small';
 const PRICE = 0.02; // USD per 1M tokens, the registry's for MODEL
@@ -38,15 +38,6 @@ async function finalized(ctx: Context, runId: string): Promise<void> {
   const runs = new RunTracker(ctx.redis, ctx.config.redisPrefix);
   const s = (await waitUntil('the run to finish', () => runs.get(runId), (v) => v?.finalized === true))!;
   expect(s.failedJobs).toBe(0);
-}
-
-async function chunkCount(ctx: Context): Promise<number> {
-  return (await ctx.db.query(`SELECT count(*)::int AS n FROM chunks`)).rows[0].n;
-}
-
-async function vectorCount(ctx: Context, index: string): Promise<number> {
-  const t = (await getIndex(ctx.db, index))!.live.tableName;
-  return (await ctx.db.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
 }
 
 test('an attempt is in the ledger as `sent` while the provider holds it, and `ok` with billed tokens after', () =>
@@ -99,7 +90,7 @@ test('a worker killed mid-call leaves a `sent` row; the sweep makes it `unknown`
       second.kill('SIGTERM');
       await new Promise((res) => second.once('exit', res));
     }
-    expect(await vectorCount(ctx, 'killed')).toBe(await chunkCount(ctx));
+    expect(await vectorCount(ctx, 'killed')).toBe(await countRows(ctx, 'chunks'));
     const rows = await ledger(ctx);
     expect(rows.map((x) => x.status)).toEqual(['unknown', 'ok']);
     // Nothing billed is missing from the ledger: paid (ok) plus possibly paid (unknown) covers the provider's count.
@@ -151,7 +142,7 @@ test('shutdown mid-call: the request in flight finishes and is stored, the rest 
           await w2.close();
           await ctx2.close();
         }
-        const chunks = await chunkCount(ctx);
+        const chunks = await countRows(ctx, 'chunks');
         expect(chunks).toBeGreaterThan(firstInputs);
         expect(await vectorCount(ctx, 'drained')).toBe(chunks);
         expect(sim.stats().inputs).toBe(chunks);

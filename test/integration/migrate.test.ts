@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../src/logger.ts';
 import { createContext } from '../../src/context.ts';
 import { migrate, readMigrations, schemaState } from '../../src/store/migrate.ts';
+import { writeCorpus } from '../support/corpus.ts';
 import { dropIsolated, expect, test, testConfig } from '../support/fixtures.ts';
 
 test('migrate applies every file once; a second run is a no-op', async () => {
@@ -37,10 +37,8 @@ test('concurrent migrate calls serialize on the advisory lock', async () => {
 
 test('refuses an applied migration that was modified, and a database newer than the code', async () => {
   const ctx = createContext(testConfig(), { logger: createLogger('silent') });
-  const dir = mkdtempSync(join(tmpdir(), 'embedq-mig-'));
+  const dir = writeCorpus({ '0001_a.sql': 'CREATE TABLE a (x int);', '0002_b.sql': 'CREATE TABLE b (x int);' });
   try {
-    writeFileSync(join(dir, '0001_a.sql'), 'CREATE TABLE a (x int);');
-    writeFileSync(join(dir, '0002_b.sql'), 'CREATE TABLE b (x int);');
     expect((await migrate(ctx.db, ctx.config.dbSchema, readMigrations(dir))).applied).toHaveLength(2);
     writeFileSync(join(dir, '0001_a.sql'), 'CREATE TABLE a (x bigint);');
     await expect(migrate(ctx.db, ctx.config.dbSchema, readMigrations(dir))).rejects.toThrow(/0001_a was changed after it was applied/);
@@ -53,9 +51,8 @@ test('refuses an applied migration that was modified, and a database newer than 
 
 test('a failing migration is rolled back whole and reported', async () => {
   const ctx = createContext(testConfig(), { logger: createLogger('silent') });
-  const dir = mkdtempSync(join(tmpdir(), 'embedq-mig-'));
+  const dir = writeCorpus({ '0001_bad.sql': 'CREATE TABLE ok (x int); SELECT no_such_function();' });
   try {
-    writeFileSync(join(dir, '0001_bad.sql'), 'CREATE TABLE ok (x int); SELECT no_such_function();');
     await expect(migrate(ctx.db, ctx.config.dbSchema, readMigrations(dir))).rejects.toThrow(/0001_bad failed and was rolled back/);
     const { rows } = await ctx.db.query(`SELECT to_regclass('ok') AS t`);
     expect(rows[0].t).toBeNull();

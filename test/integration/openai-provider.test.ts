@@ -11,8 +11,8 @@ import { OpenAIProvider, type OpenAIProviderOptions } from '../../src/providers/
 import type { RateLimitInfo } from '../../src/providers/retry.ts';
 import type { EmbedCall } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
-import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
-import { cutMidBody } from '../support/simulator-intercept.ts';
+import { startSimulator, type Simulator } from '../support/simulator/index.ts';
+import { cutMidBody } from '../support/simulator/intercept.ts';
 
 const KEY = 'sk-test-0123456789abcdef';
 const texts = ['how do I rotate my API keys', 'To rotate API keys, open settings.', 'Postgres vacuum reclaims dead tuples.'];

@@ -9,6 +9,7 @@ import { createQueues } from '../../src/queue/producer.ts';
 import { withTransaction } from '../../src/store/db.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { migrate } from '../../src/store/migrate.ts';
+import { countRows } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { dropIsolated, expect, test } from '../support/fixtures.ts';
 import { blockTables } from '../support/pg-chaos.ts';
@@ -49,10 +50,10 @@ test('ingest rides out terminated connections of its worker and of its wait, and
     expect(await blocker.terminateBlockedAndRelease()).toBeGreaterThanOrEqual(2);
     const s = await run;
     expect(s).toMatchObject({ documents: 2, failedJobs: 0 });
-    const total = Number((await ctx.db.query(`SELECT count(*) AS n FROM chunks`)).rows[0].n);
+    const total = await countRows(ctx, 'chunks');
     expect(s.embedded).toBe(s.chunks);
     const index = (await getIndex(ctx.db, 'docs'))!;
-    expect(Number((await ctx.db.query(`SELECT count(*) AS n FROM ${index.live.tableName}`)).rows[0].n)).toBe(total);
+    expect(await countRows(ctx, index.live.tableName)).toBe(total);
     // The ingest job went back to the queue, after 1 s, without spending an attempt.
     const queues = createQueues(ctx.redis, config);
     try {

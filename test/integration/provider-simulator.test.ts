@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { parseGoDuration } from '../../src/providers/retry.ts';
 import { cosine } from '../../src/providers/vectors.ts';
-import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
+import { startSimulator, type Simulator } from '../support/simulator/index.ts';
 
 let sim: Simulator;
 let client: OpenAI;
@@ -130,7 +130,7 @@ describe('rate limits and faults', () => {
 });
 
 test('runs as a standalone process, controlled over HTTP', async () => {
-  const script = join(import.meta.dirname, '..', 'support', 'provider-simulator.ts');
+  const script = join(import.meta.dirname, '..', 'support', 'simulator', 'index.ts');
   const child = spawn(process.execPath, [script, '--port', '0', '--latency-ms', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];

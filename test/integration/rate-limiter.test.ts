@@ -14,8 +14,8 @@ import { OpenAIProvider } from '../../src/providers/openai.ts';
 import { RedisRateLimiter, type RateLimiter, type RateLimitPermit, type RedisRateLimiterOptions } from '../../src/providers/rate-limiter.ts';
 import { createRedis } from '../../src/queue/connection.ts';
 import { uniqueName } from '../support/fixtures.ts';
-import { startSimulator, type SimulatorOptions } from '../support/provider-simulator.ts';
-import { rateLimited } from '../support/simulator-intercept.ts';
+import { startSimulator, type SimulatorOptions } from '../support/simulator/index.ts';
+import { rateLimited } from '../support/simulator/intercept.ts';
 import type { LoadAttempt, LoadSettings } from '../support/rate-limit-worker.ts';
 
 const KEY = { provider: 'openai', model: 'text-embedding-3-small' };

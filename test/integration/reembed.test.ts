@@ -12,6 +12,7 @@ import { InvalidTransitionError } from '../../src/reembed/states.ts';
 import { currentReembed, getReembed, transition } from '../../src/reembed/store.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { startWorkers } from '../../workers/runtime.ts';
+import { countRows } from '../support/assert.ts';
 import { BIN, simWorkerEnv } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
@@ -124,7 +125,7 @@ test('a worker killed mid-backfill resumes from the last page, embedding nothing
       const files: Record<string, string> = {};
       for (let i = 0; i < 60; i++) files[`f${i}.jsonl`] = Array.from({ length: 100 }, (_, j) => JSON.stringify({ id: `r${i}-${j}`, text: `${prose(i * 100 + j, 1)} unique ${i}-${j}` })).join('\n');
       await runIngest(ctx, { paths: [writeCorpus(files)], index: 'big' });
-      const chunks = (await ctx.db.query(`SELECT count(*)::int AS n FROM chunks`)).rows[0].n;
+      const chunks = await countRows(ctx, 'chunks');
       expect(chunks).toBe(6000);
       const s = await runReembedStart(ctx, { index: 'big', to: TO, dims: 64, wait: false, cutover: false });
       const env = simWorkerEnv(ctx, sim.url, { EMBEDQ_EMBED_BATCH: '500', EMBEDQ_WORKER_CONCURRENCY: '2' });

@@ -7,7 +7,7 @@ import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
-import { cutMidBody } from '../support/simulator-intercept.ts';
+import { cutMidBody } from '../support/simulator/intercept.ts';
 
 test('a response cut off mid-body ("terminated") retries that request, not the job', () =>
   withSim(async (sim, ctx) => {

@@ -3,27 +3,21 @@
  * sibling folder whose name starts with the root's, and nothing at all when a root itself cannot
  * be read (unmounted, renamed, a permission hiccup).
  */
-import { mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { createQueues } from '../../src/queue/producer.ts';
 import type { Context } from '../../src/context.ts';
 import { handleSchedules, type ScheduledIngestPayload } from '../../jobs/schedules.ts';
-import { prose } from '../support/corpus.ts';
+import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 
 const SIBLINGS = ['docs', 'docs2', 'docs-old', 'docs.bak'];
 
 /** A parent folder with `docs` and its look-alike siblings, two files each, all ingested. */
 async function siblingCorpus(ctx: Context): Promise<string> {
-  const parent = mkdtempSync(join(tmpdir(), 'embedq-roots-'));
-  SIBLINGS.forEach((name, i) => {
-    mkdirSync(join(parent, name, 'sub'), { recursive: true });
-    writeFileSync(join(parent, name, 'a.txt'), prose(10 * i + 1, 3));
-    writeFileSync(join(parent, name, 'sub', 'b.txt'), prose(10 * i + 2, 3));
-  });
+  const parent = writeCorpus(Object.fromEntries(SIBLINGS.flatMap((name, i) => [[`${name}/a.txt`, prose(10 * i + 1, 3)], [`${name}/sub/b.txt`, prose(10 * i + 2, 3)]])));
   const r = await runIngest(ctx, { paths: SIBLINGS.map((n) => join(parent, n)), index: 'roots' });
   expect(r.documents).toBe(8);
   return parent;

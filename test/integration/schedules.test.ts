@@ -5,6 +5,7 @@ import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runSchedulesAdd, runSchedulesList, runSchedulesRemove } from '../../src/cli/commands/schedules.ts';
 import { parseRepeat } from '../../jobs/schedules.ts';
 import { startWorkers } from '../../workers/runtime.ts';
+import { countRows, docIds, orphanVectors } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test } from '../support/fixtures.ts';
 import { waitFor } from '../support/wait.ts';
@@ -25,11 +26,9 @@ test('a schedule fires and re-ingests a changed file, and removes a deleted one 
   const w = await startWorkers(ctx);
   try {
     await waitFor(async () => (await hash()) !== before, 'the scheduled re-sync to re-read a.txt');
-    await waitFor(async () => (await ctx.db.query(`SELECT count(*)::int AS n FROM documents WHERE doc_id LIKE '%gone.txt'`)).rows[0].n === 0, 'the re-sync to delete gone.txt');
-    const { rows } = await ctx.db.query(`SELECT doc_id FROM documents ORDER BY doc_id`);
-    expect(rows.map((r) => r.doc_id.split('/').at(-1))).toEqual(['a.txt', 'b.txt']);
-    const orphans = await ctx.db.query(`SELECT count(*)::int AS n FROM vec_synced_1 v WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = v.chunk_id)`);
-    expect(orphans.rows[0].n).toBe(0);
+    await waitFor(async () => (await countRows(ctx, 'documents', `doc_id LIKE '%gone.txt'`)) === 0, 'the re-sync to delete gone.txt');
+    expect((await docIds(ctx)).map((id) => id.split('/').at(-1))).toEqual(['a.txt', 'b.txt']);
+    expect(await orphanVectors(ctx, 'vec_synced_1')).toBe(0);
   } finally {
     await w.close();
   }

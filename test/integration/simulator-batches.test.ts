@@ -7,9 +7,9 @@ import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { decodeFloat32Base64 } from '../../src/providers/vectors.ts';
-import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
-import { DEFAULT_BATCH_KNOBS } from '../support/simulator-batches.ts';
-import { DEFAULT_FILE_KNOBS } from '../support/simulator-files.ts';
+import { startSimulator, type Simulator } from '../support/simulator/index.ts';
+import { DEFAULT_BATCH_KNOBS } from '../support/simulator/batches.ts';
+import { DEFAULT_FILE_KNOBS } from '../support/simulator/files.ts';
 
 const MODEL = 'text-embedding-3-small';
 const FAST = { batchValidatingMs: 10, batchInProgressMs: 40, batchFinalizingMs: 10, batchCancellingMs: 10 };

@@ -7,8 +7,8 @@ import { Cohere, CohereClientV2, CohereError } from 'cohere-ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { cosine, decodeFloat32Base64 } from '../../src/providers/vectors.ts';
 import { decodeAvroContainer } from '../support/avro-container.ts';
-import { startSimulator, type Simulator } from '../support/provider-simulator.ts';
-import { DEFAULT_COHERE_KNOBS } from '../support/simulator-cohere.ts';
+import { startSimulator, type Simulator } from '../support/simulator/index.ts';
+import { DEFAULT_COHERE_KNOBS } from '../support/simulator/cohere.ts';
 
 const TOKEN = 'co-test-token';
 let sim: Simulator;

@@ -1,7 +1,7 @@
-/** The simulator's scheduled faults (simulator-faults.ts), through the official SDK: by request number, never by chance. */
+/** The simulator's scheduled faults (simulator/faults.ts), through the official SDK: by request number, never by chance. */
 import OpenAI from 'openai';
 import { expect, test } from 'vitest';
-import { startSimulator } from '../support/provider-simulator.ts';
+import { startSimulator } from '../support/simulator/index.ts';
 
 test('500s, 429 bursts with Retry-After, slow and cut responses land on the scheduled request numbers', async () => {
   const sim = await startSimulator({ schedule: { every5xx: 3, burst429: { every: 5, size: 2, retryAfterMs: 1500 }, cut: { every: 4 }, slow: { every: 7, ms: 100 } } });

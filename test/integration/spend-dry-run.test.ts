@@ -4,6 +4,7 @@ import { runDryRun } from '../../src/cli/commands/ingest-dry-run.ts';
 import { runSpend } from '../../src/cli/commands/spend.ts';
 import { parseSince } from '../../src/cli/parse.ts';
 import { tokenizerFor } from '../../src/corpus/tokenizer.ts';
+import { countRows, ledgerSums } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -20,16 +21,16 @@ test('--dry-run writes nothing, and its token estimate matches the real run with
       const dir = writeCorpus(files);
       const est = await runDryRun(ctx, { paths: [dir], index: 'est', model: MODEL, dims: 256, chunkTokens: 80, chunkOverlap: 10 });
       expect(sim.stats().requests).toBe(0);
-      expect((await ctx.db.query(`SELECT count(*)::int AS n FROM indexes`)).rows[0].n).toBe(0);
+      expect(await countRows(ctx, 'indexes')).toBe(0);
       expect(est.newIndex).toBe(true);
       expect(est.documents).toBe(16);
       expect(est.estimatedCostUsd.batch).toBeCloseTo(est.estimatedCostUsd.sync / 2, 12);
 
       const real = await runIngest(ctx, { paths: [dir], index: 'est', model: MODEL, dims: 256, chunkTokens: 80, chunkOverlap: 10 });
       expect(real.chunks).toBe(est.chunks);
-      const { rows } = await ctx.db.query(`SELECT sum(tokens)::int AS t, sum(cost_usd)::float AS c FROM ledger WHERE status = 'ok' AND mode = 'sync'`);
-      expect(Math.abs(rows[0].t - est.tokensToEmbed) / rows[0].t).toBeLessThanOrEqual(0.01);
-      expect(Math.abs(rows[0].c - est.estimatedCostUsd.sync)).toBeLessThanOrEqual(est.estimatedCostUsd.sync * 0.01);
+      const spent = await ledgerSums(ctx, `status = 'ok' AND mode = 'sync'`);
+      expect(Math.abs(spent.tokens! - est.tokensToEmbed) / spent.tokens!).toBeLessThanOrEqual(0.01);
+      expect(Math.abs(spent.costUsd! - est.estimatedCostUsd.sync)).toBeLessThanOrEqual(est.estimatedCostUsd.sync * 0.01);
 
       // After the run, the same dry run finds nothing to do.
       const again = await runDryRun(ctx, { paths: [dir], index: 'est' });

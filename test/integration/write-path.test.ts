@@ -7,6 +7,7 @@ import { fillFromCache, writeFresh, type FreshVector } from '../../src/store/vec
 import { textHash } from '../../src/corpus/hash.ts';
 import { encodeBinaryCopy } from '../../src/store/copy-binary.ts';
 import type { Context } from '../../src/context.ts';
+import { countRows } from '../support/assert.ts';
 import { expect, test } from '../support/fixtures.ts';
 
 async function setup(ctx: Context, n: number) {
@@ -37,7 +38,7 @@ test('fresh vectors land in cache and index; a replay writes nothing and changes
   expect(before.map((r) => r.embedding)).toEqual(['[0,1,0,0]', '[1,1,0,0]', '[2,1,0,0]', '[3,1,0,0]', '[4,1,0,0]']);
   expect(await writeFresh(ctx.db, table, mv, rows)).toBe(0);
   expect((await ctx.db.query(`SELECT chunk_id, input_hash, embedding::text FROM ${table} ORDER BY chunk_id`)).rows).toEqual(before);
-  expect((await ctx.db.query(`SELECT count(*)::int AS n FROM embedding_cache`)).rows[0].n).toBe(5);
+  expect(await countRows(ctx, 'embedding_cache')).toBe(5);
   // Half new, half replayed: the conflict path merges only what is missing.
   await ctx.db.query(`DELETE FROM ${table} WHERE chunk_id IN ($1, $2)`, [rows[0]!.chunkId, rows[1]!.chunkId]);
   expect(await writeFresh(ctx.db, table, mv, rows)).toBe(2);
@@ -52,7 +53,7 @@ test('a vector for a chunk whose text changed (or that vanished) since it was re
   const { rows: left } = await ctx.db.query(`SELECT chunk_id FROM ${table}`);
   expect(left).toEqual([{ chunk_id: rows[2]!.chunkId }]);
   // The cache keeps all three: they are correct vectors of the texts that were embedded.
-  expect((await ctx.db.query(`SELECT count(*)::int AS n FROM embedding_cache`)).rows[0].n).toBe(3);
+  expect(await countRows(ctx, 'embedding_cache')).toBe(3);
 });
 
 test('binary COPY encoding round-trips vectors exactly', async ({ ctx }) => {

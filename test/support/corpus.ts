@@ -1,7 +1,8 @@
 /** Small corpora written to a temp folder for tests. */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { afterAll } from 'vitest';
 
 const WORDS = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu'.split(' ');
 
@@ -19,13 +20,24 @@ export function prose(seed: number, sentences = 8): string {
   return out.join(' ');
 }
 
+/** Writes `data` at `rel` under `dir`, making its folders; returns the file's path. */
+function writeFile(dir: string, rel: string, data: string | Uint8Array): string {
+  const p = join(dir, rel);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, data);
+  return p;
+}
+
 /** Writes files (relative path → content) into a fresh temp folder and returns it. */
-export function writeCorpus(files: Record<string, string | Buffer>): string {
+export function writeCorpus(files: Record<string, string | Uint8Array>): string {
   const dir = mkdtempSync(join(tmpdir(), 'embedq-corpus-'));
-  for (const [rel, content] of Object.entries(files)) {
-    const p = join(dir, rel);
-    mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, content);
-  }
+  for (const [rel, content] of Object.entries(files)) writeFile(dir, rel, content);
   return dir;
+}
+
+/** A fresh folder removed after the test file; `write` creates files (and parent folders) in it. */
+export function tempCorpus(): { dir: string; write(rel: string, data: string | Uint8Array): string } {
+  const dir = writeCorpus({});
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, write: (rel, data) => writeFile(dir, rel, data) };
 }

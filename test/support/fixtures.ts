@@ -30,6 +30,12 @@ export async function dropIsolated(ctx: Context): Promise<void> {
   for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await ctx.redis.unlink(...keys);
 }
 
+/** Closes a test's context, dropping its schema and keys first unless the test failed (they are kept to look at). */
+export async function releaseIsolated(ctx: Context, failed: boolean): Promise<void> {
+  if (!failed) await dropIsolated(ctx);
+  await ctx.close();
+}
+
 /** Drops a schema and every Redis key under a prefix, for tests that do not use the ctx fixture. */
 export async function dropNamespace(schema: string, prefix = schema): Promise<void> {
   const ctx = createContext(testConfig({ dbSchema: schema, redisPrefix: prefix }), { logger: createLogger('silent') });
@@ -57,9 +63,7 @@ export const test = base.extend<Fixtures>({
     try {
       await use(ctx);
     } finally {
-      const failed = task.result?.state === 'fail';
-      if (!failed) await dropIsolated(ctx);
-      await ctx.close();
+      await releaseIsolated(ctx, task.result?.state === 'fail');
     }
   },
 });

@@ -1,5 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
@@ -7,6 +5,7 @@ import { maskSecret, redactUrl } from '../../src/config/redact.ts';
 import { parseConfig } from '../../src/config/schema.ts';
 import { entropyBits, strongSecret } from '../../src/config/secrets.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { writeCorpus } from '../support/corpus.ts';
 
 describe('parseConfig', () => {
   test('fills defaults and freezes the result', () => {
@@ -50,9 +49,7 @@ describe('parseConfig', () => {
 
 describe('loadConfig', () => {
   test('environment wins over the file, and errors name where a value came from', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'embedq-cfg-'));
-    const file = join(dir, 'embedq.config.json');
-    writeFileSync(file, JSON.stringify({ redisPrefix: 'fromfile', chunk: { overlap: 10 } }));
+    const file = join(writeCorpus({ 'embedq.config.json': JSON.stringify({ redisPrefix: 'fromfile', chunk: { overlap: 10 } }) }), 'embedq.config.json');
     const c = loadConfig({ file, env: { EMBEDQ_REDIS_PREFIX: 'fromenv', OPENAI_API_KEY: 'sk-test' } });
     expect(c.redisPrefix).toBe('fromenv');
     expect(c.chunk.overlap).toBe(10);
@@ -61,12 +58,10 @@ describe('loadConfig', () => {
   });
 
   test('a config file with a typo or bad JSON gives a clear error', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'embedq-cfg-'));
+    const dir = writeCorpus({ 'typo.json': JSON.stringify({ defaultModle: 'x' }), 'bad.json': '{ nope' });
     const typo = join(dir, 'typo.json');
-    writeFileSync(typo, JSON.stringify({ defaultModle: 'x' }));
     expect(() => loadConfig({ file: typo, env: {} })).toThrow(/config file .*typo\.json: defaultModle: unknown setting \(did you mean "defaultModel"\?\)/);
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, '{ nope');
     expect(() => loadConfig({ file: bad, env: {} })).toThrow(/not valid JSON/);
     expect(() => loadConfig({ file: join(dir, 'missing.json'), env: {} })).toThrow(/cannot be read \(ENOENT\)/);
   });

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { docIdFor, duplicateId, legacyDocIds, recordDocId } from '../../../src/corpus/readers/doc-id.ts';
 import { readCsv } from '../../../src/corpus/readers/csv.ts';
 import { readJsonl } from '../../../src/corpus/readers/jsonl.ts';
-import { collect, tempCorpus } from './support.ts';
+import { tempCorpus } from '../../support/corpus.ts';
+import { collect } from './support.ts';
 
 const corpus = tempCorpus();
 

@@ -4,18 +4,17 @@
  * are taken literally.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { expandPaths } from '../../../src/corpus/readers/expand.ts';
 import { readFiles, readSources } from '../../../src/corpus/readers/index.ts';
-import { collect, tempCorpus } from './support.ts';
+import { tempCorpus } from '../../support/corpus.ts';
+import { collect } from './support.ts';
 
-const outside = mkdtempSync(join(tmpdir(), 'embedq-outside-'));
-afterAll(() => rmSync(outside, { recursive: true, force: true }));
-const secret = join(outside, 'passwd.txt');
-writeFileSync(secret, 'root:x:0:0:root:/root:/bin/bash\n');
+const elsewhere = tempCorpus();
+const outside = elsewhere.dir;
+const secret = elsewhere.write('passwd.txt', 'root:x:0:0:root:/root:/bin/bash\n');
 
 const corpus = tempCorpus();
 const root = realpathSync(corpus.dir);

@@ -3,7 +3,8 @@ import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { expandPaths } from '../../../src/corpus/readers/expand.ts';
 import { describeFsError } from '../../../src/corpus/readers/limits.ts';
-import { collect, tempCorpus } from './support.ts';
+import { tempCorpus } from '../../support/corpus.ts';
+import { collect } from './support.ts';
 
 const corpus = tempCorpus();
 for (const rel of ['b.txt', 'a.md', 'notes.log', 'data.jsonl', 'rows.csv', 'image.png', '.hidden.md', '.git/HEAD.md', 'node_modules/pkg/readme.md', 'sub/d.rst', 'sub/deeper/e.markdown', 'sub/deeper/f.MDX', 'Z/upper.text', 'z/lower.ndjson']) {

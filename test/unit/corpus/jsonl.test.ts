@@ -5,16 +5,8 @@ import { describe, expect, test } from 'vitest';
 import { readJsonl } from '../../../src/corpus/readers/jsonl.ts';
 import { splitLines } from '../../../src/corpus/readers/lines.ts';
 import type { ReadItem, SourceDoc } from '../../../src/corpus/readers/types.ts';
-import { chunksOf, collect as collectAll, tempCorpus } from './support.ts';
-
-/** Reads as these tests compare documents: without the record's place (doc-ids.test.ts covers it). */
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  return (await collectAll(items)).map((i) => {
-    if (typeof i !== 'object' || i === null || !('record' in i)) return i;
-    const { record: _record, ...rest } = i as T & { record: unknown };
-    return rest as T;
-  });
-}
+import { tempCorpus } from '../../support/corpus.ts';
+import { chunksOf, collectWithoutPlace as collect } from './support.ts';
 
 const corpus = tempCorpus();
 const reject = { invalidUtf8: 'reject', globalIds: true } as const;

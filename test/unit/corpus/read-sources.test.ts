@@ -1,16 +1,8 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { readSources } from '../../../src/corpus/readers/index.ts';
-import { collect as collectAll, tempCorpus } from './support.ts';
-
-/** Reads as these tests compare documents: without the record's place (doc-ids.test.ts covers it). */
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  return (await collectAll(items)).map((i) => {
-    if (typeof i !== 'object' || i === null || !('record' in i)) return i;
-    const { record: _record, ...rest } = i as T & { record: unknown };
-    return rest as T;
-  });
-}
+import { tempCorpus } from '../../support/corpus.ts';
+import { collectWithoutPlace as collect } from './support.ts';
 
 const corpus = tempCorpus();
 corpus.write('kb/a.md', '# A\n\nAlpha.\n');

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { readCsv } from '../../../src/corpus/readers/csv.ts';
 import { readJsonl } from '../../../src/corpus/readers/jsonl.ts';
 import type { ReadItem } from '../../../src/corpus/readers/types.ts';
-import { collect, tempCorpus } from './support.ts';
+import { tempCorpus } from '../../support/corpus.ts';
+import { collect } from './support.ts';
 
 const corpus = tempCorpus();
 const opts = { invalidUtf8: 'reject', positions: true } as const;

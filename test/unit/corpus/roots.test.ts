@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { describeRoot, globBase, idBaseOf, inRoot, isUnder } from '../../../src/corpus/readers/roots.ts';
-import { tempCorpus } from './support.ts';
+import { tempCorpus } from '../../support/corpus.ts';
 
 const corpus = tempCorpus();
 

@@ -1,28 +1,18 @@
-/** Shared helpers for the corpus unit tests: temporary corpora, streams and seeded randomness. */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll } from 'vitest';
-
-/** A fresh directory removed after the test file; `write` creates files (and parent folders) in it. */
-export function tempCorpus(): { dir: string; write(rel: string, data: string | Uint8Array): string } {
-  const dir = mkdtempSync(join(tmpdir(), 'embedq-corpus-unit-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  return {
-    dir,
-    write(rel, data) {
-      const path = join(dir, rel);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, data);
-      return path;
-    },
-  };
-}
+/** Shared helpers for the corpus unit tests: collected reads, streams and seeded randomness (temporary corpora are test/support/corpus.ts). */
 
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
+}
+
+/** Reads as most tests compare documents: without the record's place (doc-ids.test.ts covers it). */
+export async function collectWithoutPlace<T>(items: AsyncIterable<T>): Promise<T[]> {
+  return (await collect(items)).map((i) => {
+    if (typeof i !== 'object' || i === null || !('record' in i)) return i;
+    const { record: _record, ...rest } = i as T & { record: unknown };
+    return rest as T;
+  });
 }
 
 /** `data` as an async stream of `size`-byte chunks, to test splitting across chunk edges. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { binaryReason, docIdFor, readTextFile } from '../../../src/corpus/readers/text.ts';
 import { firstInvalidUtf8 } from '../../../src/corpus/readers/utf8.ts';
-import { tempCorpus } from './support.ts';
+import { tempCorpus } from '../../support/corpus.ts';
 
 const corpus = tempCorpus();
 const reject = { invalidUtf8: 'reject' } as const;

@@ -39,7 +39,7 @@ async function collect(it: AsyncIterable<unknown>): Promise<unknown[]> {
   return out;
 }
 
-// The shape of a Cohere embed-result part, as simulator-cohere-jobs.ts writes it.
+// The shape of a Cohere embed-result part, as simulator/cohere-jobs.ts writes it.
 const RESULT: SimSchema = {
   type: 'record',
   name: 'EmbedResult',

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { backoffDelay, parseGoDuration, parseRateLimitHeaders, rateLimitedWaitMs, retryAfterMs } from '../../../src/providers/retry.ts';
-import { formatGoDuration } from '../../support/simulator-rate-window.ts';
+import { formatGoDuration } from '../../support/simulator/rate-window.ts';
 
 describe('parseGoDuration', () => {
   test.each([

@@ -6,10 +6,10 @@
  * `response: null, error: {code: "batch_expired"}`). Lines come in processing order, which is a
  * seeded shuffle of the input order, as OpenAI's output order does not follow the input.
  */
-import type { SimState } from './simulator-route-types.ts';
-import type { BatchLine } from './simulator-batch-input.ts';
-import { embeddingsResponse, parseEmbeddingsRequest, type EmbeddingsRequest } from './simulator-embeddings.ts';
-import { newId, seededPermutation } from './simulator-http.ts';
+import type { SimState } from './route-types.ts';
+import type { BatchLine } from './batch-input.ts';
+import { embeddingsResponse, parseEmbeddingsRequest, type EmbeddingsRequest } from './embeddings.ts';
+import { newId, seededPermutation } from './http.ts';
 
 export type LineOutcome = { ok: true; req: EmbeddingsRequest } | { ok: false; status: number; body: unknown };
 

@@ -4,8 +4,8 @@
  * OpenAI's 429 body and headers (`retry-after`, `retry-after-ms`, `x-ratelimit-*` whose reset
  * times are Go-style durations such as "6m0s", "51.189s", "20ms").
  */
-import type { SimReply } from './provider-simulator.ts';
-import { apiError } from './simulator-embeddings.ts';
+import type { SimReply } from './index.ts';
+import { apiError } from './embeddings.ts';
 
 const WINDOW_MS = 60_000;
 

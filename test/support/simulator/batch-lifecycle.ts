@@ -4,10 +4,10 @@
  * at a given moment, and the batch object with every documented field (timestamps in Unix
  * seconds, null until reached).
  */
-import type { BatchKnobs } from './simulator-batches.ts';
-import type { BatchInput } from './simulator-batch-input.ts';
-import { countOutcomes, type LineOutcome, type OutputFaults } from './simulator-batch-output.ts';
-import { unixSeconds } from './simulator-http.ts';
+import type { BatchKnobs } from './batches.ts';
+import type { BatchInput } from './batch-input.ts';
+import { countOutcomes, type LineOutcome, type OutputFaults } from './batch-output.ts';
+import { unixSeconds } from './http.ts';
 
 export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];

@@ -4,9 +4,9 @@
  * int8/uint8/binary/ubinary/base64 encodings of a float vector).
  */
 import { randomUUID } from 'node:crypto';
-import { adaptDims, encodeFloat32Base64 } from '../../src/providers/vectors.ts';
-import type { SimReply, SimState } from './simulator-route-types.ts';
-import { simulatedVector } from './simulator-embeddings.ts';
+import { adaptDims, encodeFloat32Base64 } from '../../../src/providers/vectors.ts';
+import type { SimReply, SimState } from './route-types.ts';
+import { simulatedVector } from './embeddings.ts';
 
 export interface CohereModel {
   dims: number;

@@ -3,7 +3,7 @@
  * clock (batches, Cohere datasets and jobs advance only when it is ticked) and a request gate
  * (hold every embeddings request after the n-th until released).
  */
-import type { SimState } from './simulator-route-types.ts';
+import type { SimState } from './route-types.ts';
 
 export interface ManualClock {
   now(): number;

@@ -2,8 +2,8 @@
  * An in-process provider simulator: a real HTTP server (node:http on 127.0.0.1) speaking
  * OpenAI's `POST /v1/embeddings` wire format, with rate limits (sliding 60 s window, real 429s
  * and `x-ratelimit-*` headers), latency and fault injection; OpenAI's Files and Batch APIs
- * (simulator-files.ts, simulator-batches.ts); and Cohere's v2 embed, datasets and embed jobs
- * under `/cohere` (simulator-cohere.ts). Routes live in one table keyed by `METHOD /path`
+ * (files.ts, batches.ts); and Cohere's v2 embed, datasets and embed jobs
+ * under `/cohere` (cohere.ts). Routes live in one table keyed by `METHOD /path`
  * (`:name` segments are parameters).
  *
  *   const sim = await startSimulator({ rpm: 60 });
@@ -15,24 +15,24 @@
  * stdout and controlled through GET /_sim/stats and POST /_sim/set | /_sim/fail-next | /_sim/reset
  * (every knob, batch and Cohere ones included, is settable through /_sim/set):
  *
- *   node test/support/provider-simulator.ts --port 0 [--latency-ms 20] [--rpm 3000] [--tpm 1000000]
+ *   node test/support/simulator/index.ts --port 0 [--latency-ms 20] [--rpm 3000] [--tpm 1000000]
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createBatchApi, DEFAULT_BATCH_KNOBS, type BatchKnobs, type BatchStats } from './simulator-batches.ts';
-import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereStats } from './simulator-cohere.ts';
-import { cohereError } from './simulator-cohere-models.ts';
-import { createRateWindow } from './simulator-rate-window.ts';
-import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './simulator-embeddings.ts';
-import { DEFAULT_FILE_KNOBS, type FileKnobs } from './simulator-files.ts';
-import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './simulator-http.ts';
-import { createInterceptQueue, type Intercepted, type Interceptor } from './simulator-intercept.ts';
-import type { FaultKind, Route, SimLogEntry, SimReply, SimState } from './simulator-route-types.ts';
-import { createFaultSchedule, type FaultPlan, type FaultSchedule } from './simulator-faults.ts';
-import { holdAfter, manualClock, type ManualClock, type RequestGate } from './simulator-clock.ts';
+import { createBatchApi, DEFAULT_BATCH_KNOBS, type BatchKnobs, type BatchStats } from './batches.ts';
+import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereStats } from './cohere.ts';
+import { cohereError } from './cohere-models.ts';
+import { createRateWindow } from './rate-window.ts';
+import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './embeddings.ts';
+import { DEFAULT_FILE_KNOBS, type FileKnobs } from './files.ts';
+import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './http.ts';
+import { createInterceptQueue, type Intercepted, type Interceptor } from './intercept.ts';
+import type { FaultKind, Route, SimLogEntry, SimReply, SimState } from './route-types.ts';
+import { createFaultSchedule, type FaultPlan, type FaultSchedule } from './faults.ts';
+import { holdAfter, manualClock, type ManualClock, type RequestGate } from './clock.ts';
 
 export type { FaultKind, ManualClock, RequestGate, Route, SimLogEntry, SimReply, SimState };
 
@@ -65,7 +65,7 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   apiKey?: string;
   /** Tokens of one input. @default ceil(UTF-8 bytes / 4), roughly cl100k_base on English */
   countTokens?: (text: string) => number;
-  /** Faults by request number (simulator-faults.ts); none unless given. */
+  /** Faults by request number (faults.ts); none unless given. */
   schedule?: FaultPlan;
 }
 
@@ -109,7 +109,7 @@ export interface Simulator {
   set(knobs: Partial<SimulatorKnobs>): void;
   /** The next `n` embeddings requests fail with `kind`. */
   failNext(n: number, kind: FaultKind): void;
-  /** The next request to `path` is answered by `fn` (simulator-intercept.ts). @default path /v1/embeddings */
+  /** The next request to `path` is answered by `fn` (intercept.ts). @default path /v1/embeddings */
   intercept(fn: Interceptor, path?: string): Intercepted;
   /**
    * Holds every `POST /v1/embeddings` request until `release()` (then answers them as usual):

@@ -10,15 +10,15 @@
  *   sim.set({ batchFailFraction: 0.1 });   // 10% of lines fail with a 500 (in the error file)
  *   sim.set({ batchExpire: true });        // half the lines done, the rest `batch_expired`
  */
-import type { Route, SimState } from './simulator-route-types.ts';
-import { validateBatchInput, type BatchError } from './simulator-batch-input.ts';
-import { advance as advanceBatch, batchObject, processedAt, type BatchStatus, type SimBatch } from './simulator-batch-lifecycle.ts';
-import { decideOutcomes, processingOrder, renderResults } from './simulator-batch-output.ts';
-import { apiError } from './simulator-embeddings.ts';
-import { createFileApi, type FileStats } from './simulator-files.ts';
-import { intParam, newId } from './simulator-http.ts';
+import type { Route, SimState } from './route-types.ts';
+import { validateBatchInput, type BatchError } from './batch-input.ts';
+import { advance as advanceBatch, batchObject, processedAt, type BatchStatus, type SimBatch } from './batch-lifecycle.ts';
+import { decideOutcomes, processingOrder, renderResults } from './batch-output.ts';
+import { apiError } from './embeddings.ts';
+import { createFileApi, type FileStats } from './files.ts';
+import { intParam, newId } from './http.ts';
 
-export { BATCH_STATUSES, type BatchStatus } from './simulator-batch-lifecycle.ts';
+export { BATCH_STATUSES, type BatchStatus } from './batch-lifecycle.ts';
 
 /** Settable with the other knobs; read when a batch is created. */
 export interface BatchKnobs {

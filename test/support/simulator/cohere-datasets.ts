@@ -7,10 +7,10 @@
  * (Cohere's are presigned storage URLs; the Python SDK reads them with fastavro, the TypeScript
  * SDK leaves reading them to the caller). Embed jobs add their `embed-result` datasets here.
  */
-import type { Route, SimState } from './simulator-route-types.ts';
-import { encodeAvroContainer, type AvroSchema } from './avro-container.ts';
-import { cohereError } from './simulator-cohere-models.ts';
-import { intParam, isForm } from './simulator-http.ts';
+import type { Route, SimState } from './route-types.ts';
+import { encodeAvroContainer, type AvroSchema } from '../avro-container.ts';
+import { cohereError } from './cohere-models.ts';
+import { intParam, isForm } from './http.ts';
 
 /** Settable with the other knobs; read when a dataset is created. */
 export interface DatasetKnobs {

@@ -5,14 +5,14 @@
  * `POST /v2/embed`: Cohere's validation and `{message}` errors, up to 96 texts, `input_type`
  * required from v3 on, `output_dimension` for embed-v4.0, embeddings keyed by type. Vectors come
  * from the same seeded function as the OpenAI routes; search_query and search_document share
- * one space. Datasets and embed jobs are in simulator-cohere-datasets.ts and
- * simulator-cohere-jobs.ts, shared pieces in simulator-cohere-models.ts.
+ * one space. Datasets and embed jobs are in cohere-datasets.ts and
+ * cohere-jobs.ts, shared pieces in cohere-models.ts.
  */
 import { randomUUID } from 'node:crypto';
-import type { Route, SimState } from './simulator-route-types.ts';
-import { createDatasetApi, DEFAULT_DATASET_KNOBS, type DatasetKnobs } from './simulator-cohere-datasets.ts';
-import { createEmbedJobApi, DEFAULT_JOB_KNOBS, type EmbedJobKnobs } from './simulator-cohere-jobs.ts';
-import { COHERE_MODELS, cohereError, cohereVector, embeddingByType, INPUT_TYPES, invalid, parseEmbeddingTypes, unknownModel } from './simulator-cohere-models.ts';
+import type { Route, SimState } from './route-types.ts';
+import { createDatasetApi, DEFAULT_DATASET_KNOBS, type DatasetKnobs } from './cohere-datasets.ts';
+import { createEmbedJobApi, DEFAULT_JOB_KNOBS, type EmbedJobKnobs } from './cohere-jobs.ts';
+import { COHERE_MODELS, cohereError, cohereVector, embeddingByType, INPUT_TYPES, invalid, parseEmbeddingTypes, unknownModel } from './cohere-models.ts';
 
 export interface CohereKnobs extends DatasetKnobs, EmbedJobKnobs {}
 export const DEFAULT_COHERE_KNOBS: CohereKnobs = { ...DEFAULT_DATASET_KNOBS, ...DEFAULT_JOB_KNOBS };

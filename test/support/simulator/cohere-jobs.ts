@@ -7,11 +7,11 @@
  * Cohere documents. Status is evaluated when read; no timers run.
  */
 import { randomUUID } from 'node:crypto';
-import type { Route, SimState } from './simulator-route-types.ts';
-import type { AvroSchema } from './avro-container.ts';
-import { KEPT_FIELD_TYPE, type DatasetApi, type DatasetRecord, type SimDataset } from './simulator-cohere-datasets.ts';
-import { COHERE_MODELS, cohereError, cohereVector, embeddingByType, INPUT_TYPES, invalid, parseEmbeddingTypes, unknownModel, type EmbeddingType } from './simulator-cohere-models.ts';
-import { newId } from './simulator-http.ts';
+import type { Route, SimState } from './route-types.ts';
+import type { AvroSchema } from '../avro-container.ts';
+import { KEPT_FIELD_TYPE, type DatasetApi, type DatasetRecord, type SimDataset } from './cohere-datasets.ts';
+import { COHERE_MODELS, cohereError, cohereVector, embeddingByType, INPUT_TYPES, invalid, parseEmbeddingTypes, unknownModel, type EmbeddingType } from './cohere-models.ts';
+import { newId } from './http.ts';
 
 /** Settable with the other knobs; read when a job is created. */
 export interface EmbedJobKnobs {

@@ -3,9 +3,9 @@
  * OpenAI's error envelope, deterministic vectors (local/hash-v1 features seeded by the model
  * name, so nearest-neighbour search still means something), `dimensions`, float or base64.
  */
-import { createLocalEmbedder, seedValue, type LocalEmbedding } from '../../src/providers/local.ts';
-import { adaptDims, encodeFloat32Base64, l2normalize } from '../../src/providers/vectors.ts';
-import type { SimReply, SimState } from './provider-simulator.ts';
+import { createLocalEmbedder, seedValue, type LocalEmbedding } from '../../../src/providers/local.ts';
+import { adaptDims, encodeFloat32Base64, l2normalize } from '../../../src/providers/vectors.ts';
+import type { SimReply, SimState } from './index.ts';
 
 /** A served model: its native size and whether it accepts `dimensions`. */
 export interface SimModel {

@@ -15,8 +15,8 @@
  * did the work and bills it, as a real one would) and also apart, in `cutInputs`: no client could
  * have read them, so the caller pays for them again.
  */
-import { apiError } from './simulator-embeddings.ts';
-import type { SimReply } from './simulator-route-types.ts';
+import { apiError } from './embeddings.ts';
+import type { SimReply } from './route-types.ts';
 
 export interface FaultPlan {
   every5xx?: number;

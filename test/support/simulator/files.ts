@@ -4,10 +4,10 @@
  * here too (purpose `batch_output`). An upload can be made to fail halfway (connection reset
  * while the body is still arriving) or with a 500, to test that clients retry or resume.
  */
-import type { SimRequest } from './provider-simulator.ts';
-import type { Route, SimState } from './simulator-route-types.ts';
-import { apiError } from './simulator-embeddings.ts';
-import { intParam, isForm, newId, unixSeconds } from './simulator-http.ts';
+import type { SimRequest } from './index.ts';
+import type { Route, SimState } from './route-types.ts';
+import { apiError } from './embeddings.ts';
+import { intParam, isForm, newId, unixSeconds } from './http.ts';
 
 /** Settable with the other knobs. */
 export interface FileKnobs {

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { seedValue } from '../../src/providers/local.ts';
+import { seedValue } from '../../../src/providers/local.ts';
 
 /** A body that could not be parsed (JSON syntax error or a broken multipart stream). */
 export const UNPARSABLE = Symbol.for('unparsable');

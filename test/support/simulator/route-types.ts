@@ -2,10 +2,10 @@
  * The contract between the simulator's server and its route modules: what a route receives
  * (the parsed request and the shared state) and what it answers.
  */
-import type { LocalEmbedding } from '../../src/providers/local.ts';
-import type { SimRequest, SimulatorKnobs } from './provider-simulator.ts';
-import type { RateWindow } from './simulator-rate-window.ts';
-import type { FaultSchedule, ScheduledFault } from './simulator-faults.ts';
+import type { LocalEmbedding } from '../../../src/providers/local.ts';
+import type { SimRequest, SimulatorKnobs } from './index.ts';
+import type { RateWindow } from './rate-window.ts';
+import type { FaultSchedule, ScheduledFault } from './faults.ts';
 
 export type FaultKind = '500' | '429' | 'quota' | 'timeout' | 'malformed' | 'wrong-dims';
 
@@ -19,7 +19,7 @@ export interface SimLogEntry {
   dimensions?: number;
   encoding?: string;
   fault?: FaultKind;
-  /** A fault of the simulator's schedule (simulator-faults.ts). */
+  /** A fault of the simulator's schedule (faults.ts). */
   scheduled?: ScheduledFault;
 }
 

@@ -10,9 +10,9 @@
  *   sim.intercept(() => rateLimited({ 'x-ratelimit-reset-requests': '20ms' }));
  *   sim.intercept(cutMidBody());                        // headers + half the body, then the socket closes
  */
-import type { SimRequest } from './provider-simulator.ts';
-import { apiError } from './simulator-embeddings.ts';
-import type { SimReply, SimState } from './simulator-route-types.ts';
+import type { SimRequest } from './index.ts';
+import { apiError } from './embeddings.ts';
+import type { SimReply, SimState } from './route-types.ts';
 
 /** Answers one request; `next()` is the route's own answer. */
 export type Interceptor = (req: SimRequest, state: SimState, next: () => Promise<SimReply>) => SimReply | Promise<SimReply>;
