@@ -12,7 +12,8 @@ export function parseSince(v: string | undefined, now = Date.now()): Date | unde
   if (!v) return undefined;
   const m = /^(\d+)([mhd])$/.exec(v);
   if (m) return new Date(now - Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd']);
-  const d = new Date(v);
+  // Only ISO forms: Date() alone takes '7' as the year 2001 and 'Nov 1 2026' in local time.
+  const d = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? new Date(v) : new Date(NaN);
   if (Number.isNaN(d.getTime())) throw new UsageError(`--since must be an ISO date (2026-11-01) or a duration like 24h, 7d, got ${JSON.stringify(v)}`);
   return d;
 }

@@ -24,7 +24,8 @@ describe('parseSince', () => {
   });
 
   test('anything else is a usage error that names the forms and quotes what arrived', () => {
-    for (const bad of ['7w', '-1d', '1.5h', '7D', ' 7d', '7 d', 'yesterday', '2026-13-01']) {
+    // A bare number would parse as a year ('7' is 2001): it is refused, not taken as 7 days.
+    for (const bad of ['7w', '-1d', '1.5h', '7D', ' 7d', '7 d', 'yesterday', '2026-13-01', '7', '2026', 'Nov 1 2026']) {
       expect(() => parseSince(bad, now)).toThrow(UsageError);
       expect(() => parseSince(bad, now)).toThrow(`--since must be an ISO date (2026-11-01) or a duration like 24h, 7d, got ${JSON.stringify(bad)}`);
     }
