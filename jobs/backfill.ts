@@ -13,6 +13,7 @@ import { getReembed, setCursor } from '../src/reembed/store.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import type { Context } from '../src/context.ts';
+import { defineJob, enqueue } from './define.ts';
 import { runId, tenantId } from './fields.ts';
 import { enqueueEmbedJobs, enqueueForBatch } from './enqueue.ts';
 
@@ -23,13 +24,12 @@ export interface BackfillPayload {
   tenant: string;
 }
 
-export const backfillPayloadSchema = z.strictObject({ migrationId: z.string().regex(/^\d{1,19}$/, 'a reembed id'), runId, tenant: tenantId }) satisfies z.ZodType<BackfillPayload>;
+const backfillPayloadSchema = z.strictObject({ migrationId: z.string().regex(/^\d{1,19}$/, 'a reembed id'), runId, tenant: tenantId }) satisfies z.ZodType<BackfillPayload>;
 
 /** Chunks per page. @default 2000 */
 export const BACKFILL_PAGE = 2000;
 
-
-export async function handleBackfill(ctx: Context, job: Job<BackfillPayload>): Promise<Partial<RunCounters>> {
+async function handleBackfill(ctx: Context, job: Job<BackfillPayload>): Promise<Partial<RunCounters>> {
   const { db } = ctx;
   const m = await getReembed(db, job.data.migrationId);
   if (!m) throw new NonRetryableError(`reembed ${job.data.migrationId} does not exist`);
@@ -59,3 +59,24 @@ export async function handleBackfill(ctx: Context, job: Job<BackfillPayload>): P
   }
   return totals;
 }
+
+export const backfillJob = defineJob({
+  name: 'backfill',
+  // Queue `reembed` runs job `backfill`. The names differ on purpose: a queue's name is part of its
+  // Redis keys, so renaming it would strand the backfills a running deployment has queued.
+  queue: 'reembed',
+  schema: backfillPayloadSchema,
+  handler: handleBackfill,
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 100 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+  concurrency: 1,
+  // The reembed run's one ingest piece: the walk that discovers the work.
+  run: { as: 'ingest', counters: true },
+  // Unique per reembed even across a recreated database (see reembedRunId).
+  jobId: (p) => `backfill-${p.runId}`,
+});
+
+/** Enqueues a reembed's backfill (its run must be recorded first, with one ingest piece). */
+export const enqueueBackfill = (ctx: Context, payload: BackfillPayload) => enqueue(ctx, backfillJob, payload);

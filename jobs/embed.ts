@@ -7,7 +7,9 @@ import { embedBatch } from '../src/pipeline/embed-batch.ts';
 import { InputClaims } from '../src/queue/claims.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
+import { contentJobId } from '../src/queue/names.ts';
 import type { Context } from '../src/context.ts';
+import { defineJob, enqueueBulk, idOf } from './define.ts';
 import { positiveId, runId, tenantId } from './fields.ts';
 
 export interface EmbedPayload {
@@ -18,14 +20,14 @@ export interface EmbedPayload {
   items: [string, string][];
 }
 
-export const embedPayloadSchema = z.strictObject({
+const embedPayloadSchema = z.strictObject({
   runId,
   indexVersionId: positiveId,
   tenant: tenantId,
   items: z.array(z.tuple([z.string().regex(/^\d{1,19}$/, 'a chunk id'), z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')])).max(4096),
 }) satisfies z.ZodType<EmbedPayload>;
 
-export async function handleEmbed(ctx: Context, job: Job<EmbedPayload>): Promise<Partial<RunCounters>> {
+async function handleEmbed(ctx: Context, job: Job<EmbedPayload>): Promise<Partial<RunCounters>> {
   const { providers } = ctx;
   const p = job.data;
   const version = await getIndexVersion(ctx.db, p.indexVersionId);
@@ -52,4 +54,30 @@ export async function handleEmbed(ctx: Context, job: Job<EmbedPayload>): Promise
   });
   await ctx.runs.live(p.runId, { done: r.embedded + r.cacheHits + r.stale, hits: r.cacheHits });
   return { embedded: r.embedded, cacheHits: r.cacheHits, tokens: r.tokens, costNanoUsd: Math.round(r.costUsd * 1e9), truncated: r.truncated, split: r.split };
+}
+
+export const embedJob = defineJob({
+  name: 'embed',
+  queue: 'embed',
+  schema: embedPayloadSchema,
+  handler: handleEmbed,
+  attempts: (c) => c.worker.embedAttempts,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 2000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  concurrency: (c) => c.worker.concurrency,
+  run: { as: 'embed', counters: true },
+  // `salt` tells apart the same items embedded again for another reason (a batch's failed requests).
+  jobId: (p: EmbedPayload, salt: string = '') => contentJobId('embed', p.runId, p.indexVersionId, salt, ...p.items.flat()),
+});
+
+/**
+ * Enqueues embed jobs of run `runId`; the run learns of them first, so it never looks finished
+ * while they are outstanding. Returns their ids.
+ */
+export async function enqueueEmbeds(ctx: Context, runId: string, payloads: EmbedPayload[], salt = ''): Promise<string[]> {
+  const jobs = payloads.map((payload) => ({ payload, jobId: idOf(embedJob, payload, salt) }));
+  await ctx.runs.addEmbedJobs(runId, jobs.map((j) => j.jobId));
+  await enqueueBulk(ctx, embedJob, jobs);
+  return jobs.map((j) => j.jobId);
 }

@@ -4,11 +4,11 @@
  * before it is queued, so it never looks finished while work is outstanding.
  */
 import { packRequests } from '../src/providers/pack.ts';
-import { contentJobId } from '../src/queue/names.ts';
 import { queuePending } from '../src/store/batches.ts';
 import type { IndexVersion } from '../src/store/indexes.ts';
 import type { Context } from '../src/context.ts';
-import type { EmbedPayload } from './embed.ts';
+import { enqueueBatchSubmit } from './batch-submit.ts';
+import { enqueueEmbeds, type EmbedPayload } from './embed.ts';
 
 export interface Miss {
   chunkId: string;
@@ -23,15 +23,8 @@ export async function enqueueEmbedJobs(ctx: Context, run: { runId: string; tenan
   const maxInputs = Math.min(spec.maxInputsPerRequest, ctx.config.worker.embedBatch);
   const maxTokens = Math.floor(spec.maxTokensPerRequest * 0.9);
   const batches = packRequests(misses.map((m) => m.tokens), maxInputs, maxTokens).map((sl) => misses.slice(sl.start, sl.end));
-  const jobs = batches.map((b) => {
-    const items = b.map((m) => [m.chunkId, m.inputHash.toString('hex')] as [string, string]);
-    const jobId = contentJobId('embed', run.runId, target.id, salt, ...items.flat());
-    const data: EmbedPayload = { runId: run.runId, indexVersionId: target.id, tenant: run.tenant, items };
-    return { name: 'embed', data, opts: { jobId } };
-  });
-  await ctx.runs.addEmbedJobs(run.runId, jobs.map((j) => j.opts.jobId));
-  await ctx.queues.embed.addBulk(jobs);
-  return jobs.map((j) => j.opts.jobId);
+  const payloads = batches.map((b): EmbedPayload => ({ runId: run.runId, indexVersionId: target.id, tenant: run.tenant, items: b.map((m) => [m.chunkId, m.inputHash.toString('hex')]) }));
+  return await enqueueEmbeds(ctx, run.runId, payloads, salt);
 }
 
 /**
@@ -41,7 +34,5 @@ export async function enqueueEmbedJobs(ctx: Context, run: { runId: string; tenan
 export async function enqueueForBatch(ctx: Context, run: { runId: string; tenant: string }, target: Pick<IndexVersion, 'id'>, misses: Miss[], fromJob: string): Promise<void> {
   if (misses.length === 0) return;
   await queuePending(ctx.db, misses.map((m) => ({ indexVersionId: target.id, chunkId: m.chunkId, inputHash: m.inputHash, tenant: run.tenant, runId: run.runId, tokens: m.tokens })));
-  const jobId = contentJobId('bsubmit', run.runId, target.id, fromJob);
-  await ctx.runs.addEmbedJobs(run.runId, [jobId]);
-  await ctx.queues.batches.add('batch-submit', { runId: run.runId, indexVersionId: target.id, tenant: run.tenant }, { jobId });
+  await enqueueBatchSubmit(ctx, { runId: run.runId, indexVersionId: target.id, tenant: run.tenant }, fromJob);
 }

@@ -24,3 +24,6 @@ export const absolutePath = z
   .refine((p) => isAbsolute(p) && normalize(p) === p && !p.includes('\0'), 'an absolute, normalized path');
 
 export const positiveId = z.number().int().positive();
+
+/** The payload of a job a system schedule makes: no data. */
+export const noData = z.strictObject({}) satisfies z.ZodType<Record<string, never>>;

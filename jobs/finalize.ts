@@ -9,6 +9,7 @@ import { reembedOfRun, targetsStillBackfilling, writeTargets } from '../src/reem
 import { advanceAfterBackfill } from '../src/reembed/validate.ts';
 import { dropDocClaims } from '../src/queue/doc-claims.ts';
 import type { Context } from '../src/context.ts';
+import { defineJob, enqueue } from './define.ts';
 import { indexName, runId } from './fields.ts';
 
 export interface FinalizePayload {
@@ -16,9 +17,7 @@ export interface FinalizePayload {
   index: string;
 }
 
-export const finalizePayloadSchema = z.strictObject({ runId, index: indexName }) satisfies z.ZodType<FinalizePayload>;
-
-export async function handleFinalize(ctx: Context, job: Job<FinalizePayload>): Promise<{ built: number }> {
+async function handleFinalize(ctx: Context, job: Job<FinalizePayload>): Promise<{ built: number }> {
   await ctx.runs.markFinalizing(job.data.runId);
   const index = await getIndex(ctx.db, job.data.index);
   let built = 0;
@@ -34,4 +33,28 @@ export async function handleFinalize(ctx: Context, job: Job<FinalizePayload>): P
   await ctx.runs.markFinalized(job.data.runId);
   await dropDocClaims(ctx.redis, ctx.config.redisPrefix, job.data.runId);
   return { built };
+}
+
+/** One per run: the job that settles a run's last piece enqueues it, once. */
+const finalizeId = (runId: string) => `finalize-${runId}`;
+
+export const finalizeJob = defineJob({
+  name: 'finalize',
+  queue: 'finalize',
+  schema: z.strictObject({ runId, index: indexName }) satisfies z.ZodType<FinalizePayload>,
+  handler: handleFinalize,
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  concurrency: 1,
+  jobId: (p) => finalizeId(p.runId),
+});
+
+/** Enqueues a run's finalize job (a no-op if it is queued or ran already). */
+export const enqueueFinalize = (ctx: Context, payload: FinalizePayload) => enqueue(ctx, finalizeJob, payload);
+
+/** Removes a run's finalize job, so settling the run again enqueues it again (`embedq ingest --retry-failed`). */
+export async function removeFinalize(ctx: Context, runId: string): Promise<void> {
+  await ctx.queues[finalizeJob.queue].remove(finalizeId(runId));
 }

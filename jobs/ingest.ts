@@ -17,7 +17,10 @@ import { claimDocIds } from '../src/queue/doc-claims.ts';
 import { AttemptTracker } from '../src/queue/attempts.ts';
 import type { IngestCursor } from '../src/queue/runs.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
+import { isUnder } from '../src/corpus/readers/roots.ts';
+import { contentJobId } from '../src/queue/names.ts';
 import type { Context } from '../src/context.ts';
+import { defineJob, enqueueBulk, idOf } from './define.ts';
 import { enqueueEmbedJobs, enqueueForBatch, type Miss } from './enqueue.ts';
 import { absolutePath, indexName, runId, tenantId } from './fields.ts';
 
@@ -38,9 +41,10 @@ const notAllowed = z.never({ error: 'reader limits are fixed by the worker; a jo
 
 /**
  * What an ingest job may say (checked by jobs/validate.ts before the handler runs; the paths are
- * also checked against the roots its run recorded). Reader limits are not the job's to lift.
+ * also checked against the roots its run recorded, {@link ingestProblem}). Reader limits are not
+ * the job's to lift.
  */
-export const ingestPayloadSchema = z.strictObject({
+const ingestPayloadSchema = z.strictObject({
   runId,
   index: indexName,
   tenant: tenantId,
@@ -61,8 +65,20 @@ export const ingestPayloadSchema = z.strictObject({
 }) satisfies z.ZodType<IngestPayload>;
 
 /** The files an ingest job reads. */
-export function sourcePaths(source: IngestSource): string[] {
+function sourcePaths(source: IngestSource): string[] {
   return source.kind === 'files' ? source.paths : [source.path];
+}
+
+/** An ingest job must belong to a recorded run of the same index and tenant, and read only under that run's roots. */
+async function ingestProblem(ctx: Context, job: Job<IngestPayload>): Promise<string | undefined> {
+  const p = job.data;
+  const run = await ctx.runs.get(p.runId);
+  if (!run) return `its run ${p.runId} is not recorded under Redis prefix ${ctx.config.redisPrefix}`;
+  if (run.index !== p.index || run.tenant !== p.tenant) return `it names index ${p.index} and tenant ${p.tenant}, but its run ${p.runId} is for index ${run.index} and tenant ${run.tenant}`;
+  const outside = sourcePaths(p.source).filter((path) => !run.roots.some((root) => isUnder(path, root)));
+  if (outside.length)
+    return `${outside.length} of its paths lie outside the roots its run recorded (${run.roots.join(', ') || 'none'}): ${outside.slice(0, 3).join(', ')}${outside.length > 3 ? ', …' : ''}`;
+  return undefined;
 }
 
 /** Documents per page (one round of statements); pages also close at ~2 MB of text. */
@@ -80,7 +96,7 @@ export type IngestResult = IngestCursor['totals'] & { resumedAt: ReadPosition | 
  * worker, starts there instead of at the beginning of its slice, and what was stored counts in
  * the run even if the job fails later.
  */
-export async function handleIngest(ctx: Context, job: Job<IngestPayload>): Promise<IngestResult> {
+async function handleIngest(ctx: Context, job: Job<IngestPayload>): Promise<IngestResult> {
   const { runs, providers } = ctx;
   const p = job.data;
   const index = await getIndex(ctx.db, p.index);
@@ -210,4 +226,25 @@ async function* fileItems(paths: string[], read: ReadOptions & { baseDir?: strin
 function describePosition(source: IngestSource, at: ReadPosition): string {
   if (at.line === 0) return 'the start of the slice';
   return source.kind === 'files' ? `file ${at.offset + 1} of ${source.paths.length}` : `byte ${at.offset} (line ${at.line}${at.row ? `, row ${at.row}` : ''})`;
+}
+
+export const ingestJob = defineJob({
+  name: 'ingest',
+  queue: 'ingest',
+  schema: ingestPayloadSchema,
+  check: ingestProblem,
+  handler: handleIngest,
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  concurrency: (c) => c.worker.ingestConcurrency,
+  // Its counters reach the run page by page (RunTracker.checkpoint), not from its result.
+  run: { as: 'ingest', counters: false },
+  jobId: (p) => contentJobId('ingest', p.runId, JSON.stringify(p.source)),
+});
+
+/** Enqueues a run's ingest jobs at once (the run records how many first: see jobs/start-run.ts). */
+export async function enqueueIngests(ctx: Context, payloads: IngestPayload[]): Promise<void> {
+  await enqueueBulk(ctx, ingestJob, payloads.map((payload) => ({ payload, jobId: idOf(ingestJob, payload) })));
 }

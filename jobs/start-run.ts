@@ -9,10 +9,8 @@ import { describeRoot } from '../src/corpus/readers/roots.ts';
 import type { ReadOptions } from '../src/corpus/readers/types.ts';
 import { planSources } from '../src/pipeline/plan.ts';
 import type { IngestSourceSpec } from '../src/pipeline/types.ts';
-import { contentJobId } from '../src/queue/names.ts';
-import type { Queues } from '../src/queue/producer.ts';
-import type { RunTracker } from '../src/queue/runs.ts';
-import type { IngestPayload } from './ingest.ts';
+import type { Context } from '../src/context.ts';
+import { enqueueIngests } from './ingest.ts';
 
 export interface StartRun {
   index: string;
@@ -30,17 +28,12 @@ export interface StartRun {
 
 export type Plan = Awaited<ReturnType<typeof planSources>>;
 
-export async function startRun(queues: Queues, runs: RunTracker, s: StartRun): Promise<{ runId: string; jobs: number; mode: 'sync' | 'batch'; rejected: { path: string; reason: string }[] }> {
+export async function startRun(ctx: Context, s: StartRun): Promise<{ runId: string; jobs: number; mode: 'sync' | 'batch'; rejected: { path: string; reason: string }[] }> {
   const plan = s.plan ?? (await planSources(s.paths, { followSymlinks: s.followSymlinks ?? false }));
   const mode = await s.mode(plan.sources);
   const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  await runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length, roots: [...new Set((await Promise.all(s.paths.map(describeRoot))).map((r) => r.base))] });
-  await runs.reject(runId, plan.rejected);
-  await queues.ingest.addBulk(
-    plan.sources.map((src) => {
-      const data: IngestPayload = { runId, index: s.index, tenant: s.tenant, source: src, read: s.read, mode };
-      return { name: 'ingest', data, opts: { jobId: contentJobId('ingest', runId, JSON.stringify(src)) } };
-    }),
-  );
+  await ctx.runs.create(runId, { index: s.index, tenant: s.tenant, ingestJobs: plan.sources.length, roots: [...new Set((await Promise.all(s.paths.map(describeRoot))).map((r) => r.base))] });
+  await ctx.runs.reject(runId, plan.rejected);
+  await enqueueIngests(ctx, plan.sources.map((source) => ({ runId, index: s.index, tenant: s.tenant, source, read: s.read, mode })));
   return { runId, jobs: plan.sources.length, mode, rejected: plan.rejected };
 }

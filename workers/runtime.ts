@@ -1,21 +1,23 @@
 /**
- * Binds the job catalog to BullMQ workers. Each ingest/embed job settles its run when it
- * finishes (counted once per job id, in Redis) or finally fails; the job that settles the last
- * piece of a run enqueues the run's finalize job (its id is derived from the run, so only once).
+ * Binds the job catalog to BullMQ workers: one Worker per queue, dispatching by job name. Each
+ * job that counts toward a run settles its piece when it finishes (counted once per job id, in
+ * Redis) or finally fails; the piece that settles a run's last one enqueues its finalize job
+ * (jobs/settle.ts). Nothing here names a queue or a job: it all comes from the definitions.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDrain, type Context } from '../src/context.ts';
+import type { Config } from '../src/config/schema.ts';
 import { redactError } from '../src/config/redact.ts';
 import { DelayJobError, InvalidPayloadError, coerceError } from '../src/errors.ts';
 import { lostService } from '../src/outage.ts';
 import { createRedis } from '../src/queue/connection.ts';
-import { QUEUES, type QueueName } from '../src/queue/names.ts';
-import { JOB_DEFAULTS } from '../src/queue/producer.ts';
+import type { QueueName } from '../src/queue/names.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { AttemptTracker, NO_STALL_LIMIT, outOfAttempts } from '../src/queue/attempts.ts';
-import { CATALOG } from '../jobs/catalog.ts';
+import { JOBS_BY_QUEUE, concurrencyOf, jobOf, upsertSystemSchedules } from '../jobs/catalog.ts';
+import { fromConfig, type AnyJob } from '../jobs/define.ts';
+import { settlePiece } from '../jobs/settle.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
-import { upsertSystemSchedules } from '../jobs/schedules.ts';
 import { checkPayload } from '../jobs/validate.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { outageRetry } from './outage-retry.ts';
@@ -46,14 +48,8 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
   const drain = new AbortController();
   const jobCtx = withDrain(ctx, drain.signal);
   const { queues } = ctx;
-  const concurrency: Record<QueueName, number> = {
-    ingest: opts.ingestConcurrency ?? config.worker.ingestConcurrency,
-    embed: opts.concurrency ?? config.worker.concurrency,
-    finalize: 1,
-    batches: 2,
-    reembed: 1,
-    schedules: 1,
-  };
+  // What the definitions read from the config (concurrency, schedules), with this worker's options applied.
+  const own = workerConfig(config, opts);
 
   // Every log line of a job carries its queue, id, tenant and (for work on an index version) the
   // exact model version, looked up once per version.
@@ -69,39 +65,37 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     return b;
   };
 
-  const settle = async (queue: QueueName, job: Job, ok: boolean, counters: Partial<RunCounters> = {}) => {
-    // Finalize jobs and the batch poller are not part of a run; a batch submit job is.
-    if (queue === 'finalize' || queue === 'schedules' || !job.id || job.name === 'batch-poll') return;
-    const { runId } = job.data as { runId: string };
-    // A backfill is its migration run's one "ingest" job: the walk that discovers the work.
-    const done = await ctx.runs.settle(runId, job.id, queue === 'ingest' || queue === 'reembed' ? 'ingest' : 'embed', ok, counters);
-    if (done) {
-      const run = await ctx.runs.get(runId);
-      if (run) await queues.finalize.add('finalize', { runId, index: run.index }, { jobId: `finalize-${runId}` });
-    }
+  // A job's piece of its run, as its definition says; `result` holds its counters when it completed.
+  const settle = async (def: AnyJob | undefined, job: Job, ok: boolean, result?: unknown) => {
+    if (!def?.run || !job.id) return;
+    const counters = ok && def.run.counters ? (result as Partial<RunCounters>) : {};
+    await settlePiece(ctx, (job.data as { runId: string }).runId, job.id, def.run.as, ok, counters);
   };
+  // A job not in the catalog has no policy of its own: BullMQ runs it once.
+  const attemptsOf = (def: AnyJob | undefined, job: Job) => job.opts.attempts ?? (def ? fromConfig(def.attempts, config) : 1);
 
   const starts = new AttemptTracker(ctx.redis, config.redisPrefix);
   const active = new ActiveJobs(); // what an interrupted CLI puts back in the queue (release below)
-  const workers = (Object.keys(CATALOG) as QueueName[]).map((queue) => {
-    const handler = CATALOG[queue] as (ctx: Context, job: Job) => Promise<unknown>;
+  const served = [...JOBS_BY_QUEUE.keys()];
+  const workers = served.map((queue) => {
     const w = new Worker(
-      QUEUES[queue],
+      queue,
       async (job, token) => {
+        const def = jobOf(queue, job.name);
         const log = ctx.logger.child(await bindings(queue, job));
         log.debug('job started');
         // A stall (the previous start never ended) counts as an attempt; see src/queue/attempts.ts.
         const tracked = job.id && token && !job.repeatJobKey ? { id: job.id, token } : undefined;
         if (tracked) {
           const stalls = await starts.begin(queue, tracked.id, tracked.token);
-          const why = outOfAttempts(job, job.opts.attempts ?? JOB_DEFAULTS[queue].attempts ?? 1, stalls);
+          const why = outOfAttempts(job, attemptsOf(def, job), stalls);
           if (why) throw new UnrecoverableError(why);
           if (stalls > 0) log.warn({ stalls }, 'job restarted after its worker stopped');
         }
         let result: unknown;
         try {
           await checkPayload(jobCtx, queue, job);
-          result = await handler(jobCtx, job);
+          result = await def!.handler(jobCtx, job);
         } catch (caught) {
           if (tracked) await starts.end(queue, tracked.id, tracked.token).catch(() => {});
           const e = outageRetry(ctx, job, caught);
@@ -114,15 +108,14 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
           throw new DelayedError();
         }
         if (tracked) await starts.clear(queue, tracked.id);
-        // An ingest job's counters reached the run page by page (RunTracker.checkpoint).
-        if (queue !== 'finalize') await settle(queue, job, true, (queue === 'batches' || queue === 'ingest' ? {} : result) as Partial<RunCounters>);
+        await settle(def, job, true, result);
         log.debug({ result }, 'job done');
         return result;
       },
       {
         connection,
         prefix: config.redisPrefix,
-        concurrency: concurrency[queue],
+        concurrency: concurrencyOf(queue, own),
         name: opts.name ?? `embedq-worker-${process.pid}`,
         // A killed worker's active jobs are found stalled and re-queued after about one lock period.
         lockDuration: config.worker.lockMs,
@@ -133,14 +126,14 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     active.watch(w);
     w.on('failed', (job, err) => {
       if (!job) return;
-      const attempts = job.opts.attempts ?? JOB_DEFAULTS[queue].attempts ?? 1;
-      const final = err instanceof UnrecoverableError || job.attemptsMade >= attempts;
+      const def = jobOf(queue, job.name);
+      const final = err instanceof UnrecoverableError || job.attemptsMade >= attemptsOf(def, job);
       bindings(queue, job)
         .catch(() => ({ queue, jobId: job.id }))
         .then((b) => ctx.logger.warn({ ...b, attempt: job.attemptsMade, final, err: coerceError(err).message }, 'job failed'));
       if (final && job.id) starts.clear(queue, job.id).catch(() => {});
       // A refused payload is not provably part of the run it names, so it settles nothing there.
-      if (final && !(err instanceof InvalidPayloadError)) settle(queue, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
+      if (final && !(err instanceof InvalidPayloadError)) settle(def, job, false).catch((e) => ctx.logger.error({ err: coerceError(e).message }, 'could not settle failed job'));
     });
     w.on('error', (err) => {
       // A lost connection is one outage line (ctx.outages), not one log line per reconnect attempt.
@@ -151,9 +144,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     return w;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  // The system's schedules (batch polling, cache GC, spend rollup), upserted by name: every worker
-  // declares the same ones, so each exists once and survives restarts.
-  await upsertSystemSchedules(queues, opts.batchPollMs ? { ...config, batch: { ...config.batch, pollMs: opts.batchPollMs } } : config);
+  await upsertSystemSchedules(ctx, own);
   // How CLIs tell that a worker serves this deployment (workers/heartbeat.ts).
   const heartbeat = await startHeartbeat(ctx.redis, config.redisPrefix, opts.name ?? `embedq-worker-${process.pid}`);
 
@@ -162,7 +153,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     workers,
     async release() {
       await heartbeat.stop();
-      return active.release(Object.values(QUEUES).map((n) => queues[n]));
+      return active.release(served.map((q) => queues[q]));
     },
     close() {
       // Worker.close() waits for active jobs to finish; what is not picked up stays queued. Embed
@@ -175,5 +166,14 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
       })();
       return closing;
     },
+  };
+}
+
+/** The config with a worker's own options applied: what its jobs' concurrency and schedules read. */
+function workerConfig(config: Config, opts: WorkerOptions): Config {
+  return {
+    ...config,
+    worker: { ...config.worker, concurrency: opts.concurrency ?? config.worker.concurrency, ingestConcurrency: opts.ingestConcurrency ?? config.worker.ingestConcurrency },
+    batch: opts.batchPollMs ? { ...config.batch, pollMs: opts.batchPollMs } : config.batch,
   };
 }

@@ -101,7 +101,7 @@ export async function verify(opts: { databaseUrl: string; schema: string; redisU
     }
     // No job is queued or active by now (the harness waited for that), so no attempt is in flight:
     // a row still `sent` was left by a killed worker. Settle those as the scheduled ledger sweep
-    // does once they pass its bound (jobs/schedules.ts, ledger-sweep), then count what is left.
+    // does once they pass its bound (jobs/ledger-sweep.ts), then count what is left.
     await db.query(`SET search_path TO ${s}, public`);
     const swept = await sweepUnsettled(db, 0);
     const ledgerInputs = await one(`SELECT coalesce(sum(inputs), 0) AS n FROM ${s}.ledger WHERE mode = 'sync' AND status = 'ok'`);

@@ -3,9 +3,26 @@
  * value out, or a {@link UsageError} (exit 2) that says what arrived and what was expected.
  * Numeric flags have theirs in numbers.ts.
  */
+import { CronExpressionParser } from 'cron-parser';
 import { UsageError } from '../errors.ts';
 
 // --- option parsers ---
+
+/** `every` like 30s, 15m, 1h, 1d → ms; or a cron expression checked now. */
+export function parseRepeat(o: { every?: string | undefined; cron?: string | undefined }): { every: number } | { pattern: string } {
+  if (Boolean(o.every) === Boolean(o.cron)) throw new UsageError('give exactly one of --every (e.g. 1h, 15m) or --cron (e.g. "0 * * * *")');
+  if (o.every) {
+    const m = /^(\d+)(s|m|h|d)$/.exec(o.every);
+    if (!m || Number(m[1]) === 0) throw new UsageError(`--every must be a number and a unit (s, m, h, d), e.g. 30m or 1h, got ${JSON.stringify(o.every)}`);
+    return { every: Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'] };
+  }
+  try {
+    CronExpressionParser.parse(o.cron!);
+  } catch (e) {
+    throw new UsageError(`--cron ${JSON.stringify(o.cron)} is not a valid cron expression (${(e as Error).message}); e.g. "0 * * * *" for hourly`);
+  }
+  return { pattern: o.cron! };
+}
 
 /** Parses `--since`: an ISO date/time, or a duration back from now like 24h, 7d, 30m. */
 export function parseSince(v: string | undefined, now = Date.now()): Date | undefined {

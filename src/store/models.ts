@@ -64,3 +64,8 @@ export async function getModelVersion(db: Queryable, id: number): Promise<Pinned
   );
   return rows[0];
 }
+
+/** Marks retired the model versions no live index uses (none but dropped ones). */
+export async function retireUnusedModels(db: Queryable): Promise<void> {
+  await db.query(`UPDATE model_versions mv SET retired_at = now() WHERE retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE v.model_version_id = mv.id AND v.state <> 'dropped')`);
+}

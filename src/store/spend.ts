@@ -58,3 +58,16 @@ export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Dat
     possiblyBilledUsd: Number(r.maybe_usd),
   }));
 }
+
+/** Rolls the ledger of today and yesterday (UTC) up into spend_daily, replacing those days' rows. Returns the rows written. */
+export async function rollUpSpend(db: Queryable): Promise<number> {
+  const r = await db.query(
+    `INSERT INTO spend_daily (day, tenant, model_version_id, mode, calls, tokens, cost_usd, saved_usd)
+     SELECT (at AT TIME ZONE 'UTC')::date, tenant, coalesce(model_version_id, 0), mode, count(*), coalesce(sum(tokens) FILTER (WHERE status NOT IN ('sent', 'unknown')), 0), sum(cost_usd), sum(saved_usd)
+       FROM ledger WHERE at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '1 day'
+      GROUP BY 1, 2, 3, 4
+     ON CONFLICT (day, tenant, model_version_id, mode) DO UPDATE
+       SET calls = EXCLUDED.calls, tokens = EXCLUDED.tokens, cost_usd = EXCLUDED.cost_usd, saved_usd = EXCLUDED.saved_usd`,
+  );
+  return r.rowCount ?? 0;
+}

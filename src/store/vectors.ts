@@ -215,3 +215,12 @@ function nearestSql(table: string, cast: string, byTenant: boolean): string {
       JOIN documents d ON d.index_id = c.index_id AND d.tenant = c.tenant AND d.doc_id = c.doc_id
      ORDER BY n.distance, n.chunk_id`;
 }
+
+/** Deletes the cache entries of model versions no live index uses (none but dropped ones). Returns how many. */
+export async function deleteUnusedCache(db: Queryable): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM embedding_cache c USING model_versions mv
+      WHERE mv.id = c.model_version_id AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE v.model_version_id = mv.id AND v.state <> 'dropped')`,
+  );
+  return r.rowCount ?? 0;
+}

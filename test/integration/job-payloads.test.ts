@@ -10,7 +10,7 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { RunTracker } from '../../src/queue/runs.ts';
 import { startWorkers } from '../../workers/runtime.ts';
-import { SYSTEM_SCHEDULES } from '../../jobs/schedules.ts';
+import { SYSTEM_SCHEDULES } from '../../jobs/catalog.ts';
 import { checkPayload } from '../../jobs/validate.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test } from '../support/fixtures.ts';

@@ -9,7 +9,7 @@ import type { Job } from 'bullmq';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { createQueues } from '../../src/queue/producer.ts';
 import type { Context } from '../../src/context.ts';
-import { handleSchedules, type ScheduledIngestPayload } from '../../jobs/schedules.ts';
+import { scheduledIngestJob, type ScheduledIngestPayload } from '../../jobs/scheduled-ingest.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 
@@ -26,7 +26,7 @@ async function siblingCorpus(ctx: Context): Promise<string> {
 /** Runs one scheduled re-sync in process, as a worker would (no timers: the handler is awaited). */
 async function resync(ctx: Context, paths: string[]): Promise<unknown> {
   const data: ScheduledIngestPayload = { index: 'roots', tenant: ctx.config.defaultTenant, paths, mode: 'sync' };
-  return await handleSchedules(ctx, { name: 'scheduled-ingest', data } as Job);
+  return await scheduledIngestJob.handler(ctx, { name: 'scheduled-ingest', data } as Job);
 }
 
 const sources = async (ctx: Context) => (await ctx.db.query<{ source: string }>(`SELECT source FROM documents ORDER BY source`)).rows.map((r) => r.source);

@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runSchedulesAdd, runSchedulesList, runSchedulesRemove } from '../../src/cli/commands/schedules.ts';
-import { parseRepeat } from '../../jobs/schedules.ts';
+import { parseRepeat } from '../../src/cli/parse.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { countRows, docIds, orphanVectors } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';

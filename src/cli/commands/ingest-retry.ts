@@ -1,4 +1,5 @@
 import type { Context } from '../../context.ts';
+import { removeFinalize } from '../../../jobs/finalize.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { runAndWait } from '../run-wait.ts';
 
@@ -27,7 +28,7 @@ export async function runRetryFailed(ctx: Context, o: { wait?: boolean; localWor
     before.set(id, (await runs.get(id))?.embedded ?? 0);
     await runs.reopen(id);
     // The run's finalize job ran already; remove it so settling the retried jobs enqueues it again.
-    await queues.finalize.remove(`finalize-${id}`);
+    await removeFinalize(ctx, id);
   }
   for (const job of failed) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
   if (o.wait !== false && failed.length) await runAndWait(ctx, runIds, { label: 'retry', localWorker: o.localWorker, progress: o.progress });

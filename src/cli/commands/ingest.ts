@@ -93,7 +93,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   }
 
   const live = (await getIndex(ctx.db, name))!;
-  const { runId, jobs, mode } = await startRun(ctx.queues, ctx.runs, {
+  const { runId, jobs, mode } = await startRun(ctx, {
     index: name,
     tenant,
     paths: o.paths,

@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import type { BackfillPayload } from '../../../jobs/backfill.ts';
+import { enqueueBackfill } from '../../../jobs/backfill.ts';
 import { resolveMode } from '../../pipeline/mode.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
@@ -53,9 +53,7 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   const m = await startReembed(ctx.db, { index: name, to, mode, coverage: cov, qualityFloor: floor, autoCutover: a.cutover !== false, queries, actor: actor() });
   const runId = reembedRunId(m);
   await ctx.runs.create(runId, { index: name, tenant: '*', ingestJobs: 1 });
-  const data: BackfillPayload = { migrationId: m.id, runId, tenant: '*' };
-  // Unique per reembed even across a recreated database (see reembedRunId).
-  await ctx.queues.reembed.add('backfill', data, { jobId: `backfill-${runId}` });
+  await enqueueBackfill(ctx, { migrationId: m.id, runId, tenant: '*' });
   if (a.wait !== false) await runAndWait(ctx, runId, { label: 'reembed', localWorker: a.localWorker, progress: a.progress });
   return reembedStatus(ctx, name);
 }

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { assertTenant } from '../../tenant.ts';
-import { SYSTEM_SCHEDULES, parseRepeat, type ScheduledIngestPayload } from '../../../jobs/schedules.ts';
+import { SYSTEM_SCHEDULES } from '../../../jobs/catalog.ts';
+import { scheduleIngest, type ScheduledIngestPayload } from '../../../jobs/scheduled-ingest.ts';
+import { parseRepeat } from '../parse.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../command.ts';
@@ -59,8 +61,7 @@ export async function runSchedulesAdd(ctx: Context, o: { kind: string; paths: st
   if (!/^[a-z0-9][a-z0-9_-]{0,80}$/.test(name)) throw new UsageError(`--name must be lower-case letters, digits, _ and -`);
   const repeat = parseRepeat(o);
   const data: ScheduledIngestPayload = { index, tenant, paths: o.paths.map((p) => resolve(p)), mode, ...(o.globalIds ? { globalIds: true } : {}) };
-  const { queues } = ctx;
-  await queues.schedules.upsertJobScheduler(name, repeat, { name: 'scheduled-ingest', data });
+  await scheduleIngest(ctx, name, repeat, data);
   return (await runSchedulesList(ctx)).find((r) => r.name === name)!;
 }
 

@@ -1,59 +1,25 @@
 /**
- * The `batches` queue: `batch-submit` gathers pending misses into a provider batch;
- * `batch-poll` (a BullMQ job scheduler, not a sleeping loop) checks open batches and reads the
- * finished ones back. A run counts each batch it made as outstanding work until it is read back.
+ * `batch-poll` job (queue `batches`), made by a system schedule (a BullMQ job scheduler, not a
+ * sleeping loop): checks open provider batches and reads the finished ones back, re-queues what
+ * failed through the sync path, ledgers and settles each batch's piece of its run.
  */
 import type { Job } from 'bullmq';
-import { z } from 'zod';
-import { NonRetryableError, ProviderError, coerceError } from '../src/errors.ts';
+import { coerceError } from '../src/errors.ts';
 import { ingestBatchResults } from '../src/pipeline/batch-results.ts';
-import { submitBatch } from '../src/pipeline/batch-submit.ts';
 import { PROVIDER_DONE, getBatch, listBatches, updateBatch, type BatchRow } from '../src/store/batches.ts';
+import { tryLockBatch, unlockBatch } from '../src/store/locks.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
-import type { RunCounters } from '../src/queue/runs.ts';
 import type { Context } from '../src/context.ts';
-import { positiveId, runId, tenantId } from './fields.ts';
+import { batchRunJobId } from './batch-submit.ts';
+import { defineJob } from './define.ts';
 import { enqueueEmbedJobs } from './enqueue.ts';
-
-export interface BatchSubmitPayload {
-  runId: string;
-  indexVersionId: number;
-  tenant: string;
-}
-
-export type BatchesPayload = BatchSubmitPayload | Record<string, never>;
-
-export const batchSubmitPayloadSchema = z.strictObject({ runId, indexVersionId: positiveId, tenant: tenantId }) satisfies z.ZodType<BatchSubmitPayload>;
-
-/** The run-progress job id of a provider batch. */
-export const batchRunJobId = (batchId: string) => `batch-${batchId}`;
-
-export async function handleBatches(ctx: Context, job: Job<BatchesPayload>): Promise<unknown> {
-  if (job.name === 'batch-poll') return pollBatches(ctx);
-  return handleSubmit(ctx, job as Job<BatchSubmitPayload>);
-}
-
-async function handleSubmit(ctx: Context, job: Job<BatchSubmitPayload>): Promise<Partial<RunCounters>> {
-  const p = job.data;
-  const version = await getIndexVersion(ctx.db, p.indexVersionId);
-  if (!version || version.state === 'dropped') throw new NonRetryableError(`index version ${p.indexVersionId} no longer exists`);
-  const { mv, batchClient } = await ctx.batchClients.get(version.modelVersionId);
-  let batch;
-  try {
-    batch = await submitBatch({ db: ctx.db, client: batchClient, model: mv.resolved, version, tenant: p.tenant, runId: p.runId, submitJobId: job.id! });
-  } catch (e) {
-    // A refusal (no batch permission, bad request) will not change by retrying: fail the job now,
-    // visibly; `embedq ingest --retry-failed` resumes the same batch row once it is fixed.
-    if (e instanceof ProviderError && !e.retryable) throw new NonRetryableError(e.message);
-    throw e;
-  }
-  if (batch) await ctx.runs.addEmbedJobs(p.runId, [batchRunJobId(batch.id)]);
-  return {};
-}
+import { noData } from './fields.ts';
+import { settlePiece } from './settle.ts';
+import { BATCHES } from './shared-queues.ts';
 
 /** Polls every open batch once; reads finished ones back. Returns what it did, for the job log. */
-export async function pollBatches(ctx: Context): Promise<{ polled: number; ingested: number }> {
+async function pollBatches(ctx: Context): Promise<{ polled: number; ingested: number }> {
   let polled = 0;
   let ingested = 0;
   for (const b of await listBatches(ctx.db, { open: true, limit: 500 })) {
@@ -78,20 +44,18 @@ export async function pollBatches(ctx: Context): Promise<{ polled: number; inges
 }
 
 /**
- * Reads a finished batch back, re-queues what failed through the sync path, ledgers and settles.
- * A session advisory lock keeps two pollers from reading the same batch at once; a crash
- * releases it with the connection.
+ * Reads a finished batch back. A session advisory lock keeps two pollers from reading the same
+ * batch at once; a crash releases it with the connection.
  */
 async function readBack(ctx: Context, batch: BatchRow): Promise<void> {
   const lock = await ctx.db.connect();
   try {
-    const { rows } = await lock.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext('embedq.batch'), $1::int) AS ok`, [Number(batch.id) % 2 ** 31]);
-    if (!rows[0]?.ok) return;
+    if (!(await tryLockBatch(lock, batch.id))) return;
     const fresh = await getBatch(ctx.db, batch.id);
     if (!fresh || fresh.ingestedAt) return;
     await readBackLocked(ctx, fresh);
   } finally {
-    await lock.query(`SELECT pg_advisory_unlock(hashtext('embedq.batch'), $1::int)`, [Number(batch.id) % 2 ** 31]).catch(() => undefined);
+    await unlockBatch(lock, batch.id);
     lock.release();
   }
 }
@@ -123,11 +87,7 @@ async function readBackLocked(ctx: Context, batch: BatchRow): Promise<void> {
     ...(r.problems.length ? { errors: { problems: r.problems.slice(0, 50) } } : {}),
     ingested_at: new Date(),
   });
-  const done = await ctx.runs.settle(batch.runId, batchRunJobId(batch.id), 'embed', true, { embedded: r.written, tokens: r.tokensBilled, costNanoUsd: Math.round(costUsd * 1e9) });
-  if (done) {
-    const s = await ctx.runs.get(batch.runId);
-    if (s) await ctx.queues.finalize.add('finalize', { runId: batch.runId, index: s.index }, { jobId: `finalize-${batch.runId}` });
-  }
+  await settlePiece(ctx, batch.runId, batchRunJobId(batch.id), 'embed', true, { embedded: r.written, tokens: r.tokensBilled, costNanoUsd: Math.round(costUsd * 1e9) });
 }
 
 function groupReasons(items: { reason: string }[]): [string, number][] {
@@ -135,3 +95,11 @@ function groupReasons(items: { reason: string }[]): [string, number][] {
   for (const i of items) m.set(i.reason, (m.get(i.reason) ?? 0) + 1);
   return [...m];
 }
+
+export const batchPollJob = defineJob({
+  name: 'batch-poll',
+  ...BATCHES,
+  schema: noData,
+  handler: (ctx: Context, _job: Job<Record<string, never>>) => pollBatches(ctx),
+  schedule: { every: (c) => c.batch.pollMs, what: 'poll open provider batches; read finished ones back' },
+});
