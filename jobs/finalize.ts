@@ -51,7 +51,7 @@ export const finalizeJob = defineJob({
   jobId: (p) => finalizeId(p.runId),
 });
 
-/** Enqueues a run's finalize job (a no-op if it is queued or ran already). */
+/** Enqueues a run's finalize job (a no-op while a job of that id is kept in the queue). */
 export const enqueueFinalize = (ctx: Context, payload: FinalizePayload) => enqueue(ctx, finalizeJob, payload);
 
 /** Removes a run's finalize job, so settling the run again enqueues it again (`embedq ingest --retry-failed`). */
