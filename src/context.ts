@@ -51,41 +51,53 @@ export function createContext(config: Config, opts: ContextOptions = {}): Contex
   const outages = new OutageReporter(opts.notice ?? ((line) => logger.warn(line)), config);
   const db = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: opts.poolSize ?? 10, onLost: (e) => outages.down('postgres', e), onConnect: () => outages.up('postgres') });
   const redis = createRedis(config.redisUrl, {}, { onLost: (e) => outages.down('redis', e), onReady: () => outages.up('redis') });
-  let queues: Queues | undefined;
-  let runs: RunTracker | undefined;
-  let providers: ProviderPool | undefined;
-  let batchClients: BatchClients | undefined;
-  let closed = false;
-  const ctx: Context = {
-    config,
-    db,
-    redis,
-    logger,
-    outages,
-    get queues() {
-      return (queues ??= createQueues(redis, config));
-    },
-    get runs() {
-      return (runs ??= new RunTracker(redis, config.redisPrefix));
-    },
-    get providers() {
-      return (providers ??= new ProviderPool(db, config, redis));
-    },
-    get batchClients() {
-      return (batchClients ??= new BatchClients(ctx.providers, config));
-    },
-    drain: new AbortController().signal,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await queues?.close().catch(() => undefined);
-      await Promise.allSettled([db.end(), redis.quit().catch(() => redis.disconnect())]);
-    },
-  };
-  return ctx;
+  return build({ config, db, redis, logger, outages }, async () => {
+    await Promise.allSettled([db.end(), redis.quit().catch(() => redis.disconnect())]);
+  });
+}
+
+/**
+ * The same connections under another config (a test's override, a command's variant): the
+ * queues, run tracker, providers and batch clients are built again from `config`, on first use.
+ * Its close() closes only those; the connections stay `ctx`'s. A spread (`{ ...ctx, config }`)
+ * would keep the resources `ctx` built from its own config.
+ */
+export function withConfig(ctx: Context, config: Config): Context {
+  return build({ config, db: ctx.db, redis: ctx.redis, logger: ctx.logger, outages: ctx.outages }, async () => undefined);
 }
 
 /** The same context (same resources, same close) whose {@link Context.drain} is `drain`. */
 export function withDrain(ctx: Context, drain: AbortSignal): Context {
   return Object.create(ctx, { drain: { value: drain } }) as Context;
+}
+
+type Connections = Pick<Context, 'config' | 'db' | 'redis' | 'logger' | 'outages'>;
+
+function build(c: Connections, closeConnections: () => Promise<void>): Context {
+  const { config, db, redis } = c;
+  let queues: Queues | undefined;
+  let runs: RunTracker | undefined;
+  let providers: ProviderPool | undefined;
+  let batchClients: BatchClients | undefined;
+  let closed = false;
+  const ctx = {
+    ...c,
+    drain: new AbortController().signal,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await queues?.close().catch(() => undefined);
+      await closeConnections();
+    },
+  } as Context;
+  // Not enumerable: a spread of a context (`{ ...ctx, config }`) has none of them, so using one
+  // fails at once instead of serving resources built from the other config (use withConfig).
+  const lazy = <T>(get: () => T): PropertyDescriptor => ({ get, enumerable: false });
+  Object.defineProperties(ctx, {
+    queues: lazy(() => (queues ??= createQueues(redis, config))),
+    runs: lazy(() => (runs ??= new RunTracker(redis, config.redisPrefix))),
+    providers: lazy(() => (providers ??= new ProviderPool(db, config, redis))),
+    batchClients: lazy(() => (batchClients ??= new BatchClients(ctx.providers, config))),
+  });
+  return ctx;
 }

@@ -2,6 +2,7 @@
  * Every kind of bad input gets a clear reason in `rejected`, the run goes on, and nothing
  * already indexed is lost.
  */
+import { withConfig } from '../../src/context.ts';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
@@ -55,7 +56,7 @@ test('bad files and records are rejected with reasons while good ones are indexe
 
 test('invalid UTF-8 is replaced instead of rejected when configured', async ({ ctx }) => {
   const dir = writeCorpus({ 'latin1.txt': Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from(' au lait, a perfectly normal sentence.')]) });
-  const replacing = { ...ctx, config: { ...ctx.config, invalidUtf8: 'replace' as const } };
+  const replacing = withConfig(ctx, { ...ctx.config, invalidUtf8: 'replace' as const });
   const r = await runIngest(replacing, { paths: [dir], index: 'repl' });
   expect(r.rejected).toEqual([]);
   expect(r.documents).toBe(1);
@@ -68,7 +69,7 @@ test('texts over the model token limit are truncated or split, and counted', asy
   // The index chunks at 200 tokens; then the provider's limit turns out lower (config override).
   const first = await runIngest(ctx, { paths: [dir], index: 'long', chunkTokens: 200, chunkOverlap: 0 });
   expect(first.truncated).toBe(0);
-  const limited = (mode: 'truncate' | 'split') => ({ ...ctx, config: { ...ctx.config, overlong: mode, models: { 'local/hash-v1': { maxInputTokens: 20 } } } });
+  const limited = (mode: 'truncate' | 'split') => withConfig(ctx, { ...ctx.config, overlong: mode, models: { 'local/hash-v1': { maxInputTokens: 20 } } });
   writeFileSync(join(dir, 'long.txt'), prose(6, 6));
   const truncated = await runIngest(limited('truncate'), { paths: [dir], index: 'long' });
   expect(truncated.embedded).toBe(truncated.chunks);

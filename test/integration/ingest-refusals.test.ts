@@ -17,7 +17,7 @@ import { startWorkers } from '../../workers/runtime.ts';
 import { countRows, docIds } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
-import type { Context } from '../../src/context.ts';
+import { withConfig, type Context } from '../../src/context.ts';
 
 const queuedJobs = async (ctx: Context) => {
   const queues = createQueues(ctx.redis, ctx.config);
@@ -92,7 +92,7 @@ test.for([
 
 test('a missing OPENAI_API_KEY or COHERE_API_KEY stops ingest and reembed before anything is created or enqueued', async ({ ctx }) => {
   const dir = writeCorpus({ 'a.md': prose(4, 3) });
-  const noKeys = { ...ctx, config: { ...ctx.config, openai: {}, cohere: {} } };
+  const noKeys = withConfig(ctx, { ...ctx.config, openai: {}, cohere: {} });
   for (const [model, key] of [
     ['openai/text-embedding-3-small', 'OPENAI_API_KEY'],
     ['cohere/embed-english-v3.0', 'COHERE_API_KEY'],

@@ -5,7 +5,7 @@
 import type { Hono } from 'hono';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runLog } from '../../src/cli/commands/log.ts';
-import type { Context } from '../../src/context.ts';
+import { withConfig, type Context } from '../../src/context.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { QUEUES } from '../../src/queue/names.ts';
 import { createQueues } from '../../src/queue/producer.ts';
@@ -340,7 +340,7 @@ describe('/metrics', () => {
   });
 
   test('keeps answering with embedq_up 0 when Redis or Postgres is down', async ({ ctx }) => {
-    await withApp({ ...ctx, config: { ...ctx.config, redisUrl: 'redis://:s3cret@127.0.0.1:1' } }, async (app) => {
+    await withApp(withConfig(ctx, { ...ctx.config, redisUrl: 'redis://:s3cret@127.0.0.1:1' }), async (app) => {
       const m = await scrape(app);
       expect(m.value('embedq_up', { service: 'redis' })).toBe(0);
       expect(m.value('embedq_up', { service: 'postgres' })).toBe(1);
@@ -373,7 +373,7 @@ describe('/healthz and /readyz', () => {
       expect(await ok.json()).toEqual({ status: 'ready', down: [], checks: { redis: { ok: true }, postgres: { ok: true }, migrations: { ok: true, pending: [] } } });
     });
 
-    await withApp({ ...ctx, config: { ...ctx.config, redisUrl: 'redis://:s3cret@127.0.0.1:1' } }, async (app) => {
+    await withApp(withConfig(ctx, { ...ctx.config, redisUrl: 'redis://:s3cret@127.0.0.1:1' }), async (app) => {
       expect((await app.request('/healthz')).status).toBe(200);
       const res = await app.request('/readyz');
       expect(res.status).toBe(503);
@@ -387,7 +387,7 @@ describe('/healthz and /readyz', () => {
       });
     });
 
-    await withApp({ ...ctx, config: { ...ctx.config, dbSchema: uniqueName('unmigrated') } }, async (app) => {
+    await withApp(withConfig(ctx, { ...ctx.config, dbSchema: uniqueName('unmigrated') }), async (app) => {
       const res = await app.request('/readyz');
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ down: ['migrations'], checks: { migrations: { ok: false, pending: expect.arrayContaining(['0001_init']) } } });
