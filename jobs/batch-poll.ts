@@ -6,7 +6,7 @@
 import type { Job } from 'bullmq';
 import { coerceError } from '../src/errors.ts';
 import { ingestBatchResults } from '../src/pipeline/batch-results.ts';
-import { PROVIDER_DONE, getBatch, listBatches, updateBatch, type BatchRow } from '../src/store/batches.ts';
+import { PROVIDER_DONE, getBatch, listBatches, markReadBack, pollOf, recordPoll, type BatchRow } from '../src/store/batches.ts';
 import { tryLockBatch, unlockBatch } from '../src/store/locks.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
@@ -28,10 +28,7 @@ async function pollBatches(ctx: Context): Promise<{ polled: number; ingested: nu
       const { batchClient } = await ctx.batchClients.get(b.modelVersionId);
       const pb = await batchClient.retrieve(b.providerBatchId);
       polled++;
-      const patch: Record<string, unknown> = { status: pb.status, output_file_id: pb.output_file_id ?? null, error_file_id: pb.error_file_id ?? null };
-      if (pb.status === 'failed') patch.errors = pb.errors ?? null;
-      if (PROVIDER_DONE.includes(pb.status as BatchRow['status'])) patch.finished_at = new Date();
-      await updateBatch(ctx.db, b.id, patch, { onlyOpen: true });
+      await recordPoll(ctx.db, b.id, pollOf(pb));
       if (PROVIDER_DONE.includes(pb.status as BatchRow['status'])) {
         await readBack(ctx, (await getBatch(ctx.db, b.id))!);
         ingested++;
@@ -65,7 +62,7 @@ async function readBackLocked(ctx: Context, batch: BatchRow): Promise<void> {
   const { mv, batchClient } = await ctx.batchClients.get(batch.modelVersionId);
   const run = { runId: batch.runId, tenant: batch.tenant };
   if (!version || version.state === 'dropped') {
-    await updateBatch(ctx.db, batch.id, { status: 'rejected', errors: { reason: 'index version dropped' }, ingested_at: new Date() });
+    await markReadBack(ctx.db, batch.id, { status: 'rejected', errors: { reason: 'index version dropped' } });
     await ctx.runs.settle(batch.runId, batchRunJobId(batch.id), 'embed', true);
     return;
   }
@@ -79,13 +76,12 @@ async function readBackLocked(ctx: Context, batch: BatchRow): Promise<void> {
   // Failed requests go through the sync path; the run waits for those jobs too.
   if (r.retry.length) await enqueueEmbedJobs(ctx, run, version, r.retry, `batch-${batch.id}`);
   const rejected = r.problems.some((x) => x.includes('never written'));
-  await updateBatch(ctx.db, batch.id, {
+  await markReadBack(ctx.db, batch.id, {
     status: batch.status === 'failed' ? 'failed' : rejected ? 'rejected' : 'ingested',
     completed: r.written,
     failed: r.retry.length,
-    tokens_billed: r.tokensBilled,
+    tokensBilled: r.tokensBilled,
     ...(r.problems.length ? { errors: { problems: r.problems.slice(0, 50) } } : {}),
-    ingested_at: new Date(),
   });
   await settlePiece(ctx, batch.runId, batchRunJobId(batch.id), 'embed', true, { embedded: r.written, tokens: r.tokensBilled, costNanoUsd: Math.round(costUsd * 1e9) });
 }

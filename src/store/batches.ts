@@ -40,6 +40,95 @@ export type BatchStatus =
 /** Statuses after which the provider does no more work on the batch. */
 export const PROVIDER_DONE: readonly BatchStatus[] = ['completed', 'failed', 'expired', 'cancelled'];
 
+/** The statuses a provider reports while it holds the batch (OpenAI's names; Cohere's map onto them). */
+const AT_PROVIDER: readonly BatchStatus[] = ['validating', 'in_progress', 'finalizing', 'cancelling', ...PROVIDER_DONE];
+
+/**
+ * The lifecycle of a provider batch, one named step per change (the model is
+ * src/reembed/states.ts). Each step's entry lists the statuses it may start from:
+ *
+ *   preparing ─markUploaded→ uploaded ─markSubmitted→ (the provider's status) ─recordPoll→ …
+ *     ─markReadBack→ ingested | failed | rejected
+ *
+ * Every step is a compare-and-set (the status must be one of its entry, and a batch read back is
+ * never changed again) and says whether it applied, so a stale view (a second poller, a replayed
+ * submit) changes nothing.
+ */
+export const BATCH_STEPS = {
+  markUploaded: ['preparing'],
+  markSubmitted: ['uploaded'],
+  recordPoll: AT_PROVIDER,
+  markReadBack: PROVIDER_DONE,
+} as const satisfies Record<string, readonly BatchStatus[]>;
+
+/** Applies one step: `sets` are fixed SQL assignments with parameters from $3 on. */
+async function step(db: Queryable, name: keyof typeof BATCH_STEPS, id: string, sets: string, values: unknown[]): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE provider_batches SET ${sets}, updated_at = now() WHERE id = $1::bigint AND status = ANY($2) AND ingested_at IS NULL`,
+    [id, BATCH_STEPS[name], ...values],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** The request file is uploaded: status `uploaded`, with its file id. */
+export function markUploaded(db: Queryable, id: string, inputFileId: string): Promise<boolean> {
+  return step(db, 'markUploaded', id, `input_file_id = $3, status = 'uploaded'`, [inputFileId]);
+}
+
+/** The provider created the batch: its id, the status it reported, and when (this process's clock). */
+export function markSubmitted(db: Queryable, id: string, providerBatchId: string, status: BatchStatus): Promise<boolean> {
+  return step(db, 'markSubmitted', id, `provider_batch_id = $3, status = $4, submitted_at = $5`, [providerBatchId, status, new Date()]);
+}
+
+/** What a poll (or a cancel) of the provider reported. */
+export interface BatchPoll {
+  status: BatchStatus;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  /** The provider's validation errors, kept for a failed batch. */
+  errors?: unknown;
+}
+
+/** A poll from a provider batch as the batch backends return it (OpenAI's field names). */
+export function pollOf(pb: { status: string; output_file_id?: string | null; error_file_id?: string | null; errors?: unknown }): BatchPoll {
+  return { status: pb.status as BatchStatus, outputFileId: pb.output_file_id ?? null, errorFileId: pb.error_file_id ?? null, errors: pb.errors ?? null };
+}
+
+/** Records a poll; a status after which the provider does no more work stamps `finished_at` once. */
+export function recordPoll(db: Queryable, id: string, p: BatchPoll): Promise<boolean> {
+  const failed = p.status === 'failed';
+  return step(
+    db,
+    'recordPoll',
+    id,
+    `status = $3, output_file_id = $4, error_file_id = $5, errors = CASE WHEN $6 THEN $7::jsonb ELSE errors END,
+     finished_at = CASE WHEN $3 = ANY($8) THEN coalesce(finished_at, now()) ELSE finished_at END`,
+    [p.status, p.outputFileId, p.errorFileId, failed, failed && p.errors != null ? JSON.stringify(p.errors) : null, PROVIDER_DONE],
+  );
+}
+
+/** What reading a finished batch back came to. */
+export interface BatchReadBack {
+  status: 'ingested' | 'failed' | 'rejected';
+  completed?: number;
+  failed?: number;
+  tokensBilled?: number;
+  /** Kept only when given: otherwise the row keeps what the provider reported. */
+  errors?: unknown;
+}
+
+/** The batch is read back: its final status and counts, `ingested_at` now. Never applied twice. */
+export function markReadBack(db: Queryable, id: string, r: BatchReadBack): Promise<boolean> {
+  return step(
+    db,
+    'markReadBack',
+    id,
+    `status = $3, completed = coalesce($4, completed), failed = coalesce($5, failed), tokens_billed = coalesce($6, tokens_billed),
+     errors = coalesce($7::jsonb, errors), ingested_at = now()`,
+    [r.status, r.completed ?? null, r.failed ?? null, r.tokensBilled ?? null, r.errors !== undefined ? JSON.stringify(r.errors) : null],
+  );
+}
+
 export interface BatchRow {
   id: string;
   provider: string;
@@ -114,26 +203,6 @@ export async function listBatches(db: Queryable, opts: { open?: boolean; limit?:
   return rows;
 }
 
-/**
- * Updates the given columns (snake_case names from a fixed list) and `updated_at`. With
- * `onlyOpen`, a batch already read back is left alone (a poller's stale view must not undo it).
- */
-export async function updateBatch(db: Queryable, id: string, patch: Partial<Record<UpdatableColumn, unknown>>, opts: { onlyOpen?: boolean } = {}): Promise<void> {
-  const entries = Object.entries(patch).filter(([k]) => (UPDATABLE as readonly string[]).includes(k));
-  if (entries.length === 0) return;
-  const sets = entries.map(([k], i) => `${k} = $${i + 2}`).join(', ');
-  await db.query(`UPDATE provider_batches SET ${sets}, updated_at = now() WHERE id = $1::bigint${opts.onlyOpen ? ' AND ingested_at IS NULL' : ''}`, [
-    id,
-    ...entries.map(([k, v]) => (k === 'errors' && v !== null ? JSON.stringify(v) : v)),
-  ]);
-}
-
-const UPDATABLE = [
-  'status', 'provider_batch_id', 'input_file_id', 'output_file_id', 'error_file_id', 'requests', 'inputs', 'tokens_estimated',
-  'completed', 'failed', 'tokens_billed', 'errors', 'submitted_at', 'finished_at', 'ingested_at',
-] as const;
-type UpdatableColumn = (typeof UPDATABLE)[number];
-
 /** Items of a batch grouped by request line, in position order. */
 export async function batchItems(db: Queryable, batchId: string): Promise<Map<string, { chunkId: string; inputHash: Buffer; tokens: number }[]>> {
   const { rows } = await db.query<{ custom_id: string; chunk_id: string; input_hash: Buffer; tokens: number }>(
@@ -164,15 +233,6 @@ export async function dropBatchItems(db: Queryable, batchId: string, chunkIds: s
   await db.query(`DELETE FROM provider_batch_items WHERE batch_id = $1 AND chunk_id = ANY($2::bigint[])`, [batchId, chunkIds]);
 }
 
-/** The request file is uploaded: status `uploaded`, with its file id. */
-export async function markUploaded(db: Queryable, id: string, inputFileId: string): Promise<void> {
-  await db.query(`UPDATE provider_batches SET input_file_id = $2, status = 'uploaded', updated_at = now() WHERE id = $1::bigint`, [id, inputFileId]);
-}
-
-/** The provider created the batch: its id, the status it reported, and when (this process's clock). */
-export async function markSubmitted(db: Queryable, id: string, providerBatchId: string, status: BatchStatus): Promise<void> {
-  await db.query(`UPDATE provider_batches SET provider_batch_id = $2, status = $3, submitted_at = $4, updated_at = now() WHERE id = $1::bigint`, [id, providerBatchId, status, new Date()]);
-}
 
 /** How many of a run's provider batches are not read back yet. */
 export async function openBatchCountOfRun(db: Queryable, runId: string): Promise<number> {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { getBatch, listBatches, updateBatch, type BatchRow } from '../../store/batches.ts';
+import { getBatch, listBatches, pollOf, recordPoll, type BatchRow } from '../../store/batches.ts';
 import type { CommandEnv } from '../command.ts';
 import { wholeNumber } from '../numbers.ts';
 import { table } from '../output.ts';
@@ -24,7 +24,7 @@ export async function runBatchCancel(ctx: Context, id: string): Promise<BatchRow
   const clients = ctx.batchClients;
   const { batchClient } = await clients.get(b.modelVersionId);
   const pb = await batchClient.cancel(b.providerBatchId);
-  await updateBatch(ctx.db, b.id, { status: pb.status }, { onlyOpen: true });
+  await recordPoll(ctx.db, b.id, pollOf(pb));
   return { ...b, status: pb.status as BatchRow['status'] };
 }
 
