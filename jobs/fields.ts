@@ -6,14 +6,15 @@
 import { isAbsolute, normalize } from 'node:path';
 import { z } from 'zod';
 import { isSafeName } from '../src/store/identifiers.ts';
+import { TENANT_PATTERN, TENANT_RULE } from '../src/tenant.ts';
 
 /** A logical index name, as `assertSafeName` accepts it. */
 export const indexName = z.string().refine(isSafeName, 'a safe index name (a lower-case letter, then letters, digits or _, at most 40)');
 
-/** A tenant id (`*` is a migration's backfill, which spans every tenant). */
-export const tenantId = z.string().regex(/^([a-z0-9][a-z0-9_-]{0,62}|\*)$/, 'a tenant id (lower-case letters, digits, _ and -, at most 63)');
+/** A tenant id, or `*`: a reembed's backfill, which spans every tenant. */
+export const tenantId = z.string().refine((t) => t === '*' || TENANT_PATTERN.test(t), `a tenant id (${TENANT_RULE}) or *`);
 
-/** A run id: `<base36 time>-<hex>` for ingest runs, longer forms for migrations and batches. */
+/** A run id: `<base36 time>-<hex>` for ingest runs, longer forms for reembeds and batches. */
 export const runId = z.string().regex(/^[A-Za-z0-9_-]{1,120}$/, 'a run id');
 
 /** An absolute, normalized path: no `..` or `.` segments to walk out of a root with. */
