@@ -4,7 +4,7 @@ import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { assertTenant } from '../../tenant.ts';
 import { SYSTEM_SCHEDULES } from '../../../jobs/catalog.ts';
-import { scheduleIngest, type ScheduledIngestPayload } from '../../../jobs/scheduled-ingest.ts';
+import { scheduledIngestJob, scheduleIngest, type ScheduledIngestPayload } from '../../../jobs/scheduled-ingest.ts';
 import { parseRepeat } from '../parse.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
@@ -24,7 +24,8 @@ const USER_PREFIX = 'user-';
 export async function runSchedulesList(ctx: Context): Promise<ScheduleRow[]> {
   const { queues } = ctx;
   const rows: ScheduleRow[] = [];
-  for (const q of [queues.batches, queues.schedules]) {
+  // Every queue that holds job schedulers: the system schedules' and the re-syncs'.
+  for (const q of new Set([...SYSTEM_SCHEDULES.map((x) => x.queue), scheduledIngestJob.queue].map((name) => queues[name]))) {
     for (const s of await q.getJobSchedulers(0, -1, true)) {
       const sys = SYSTEM_SCHEDULES.find((x) => x.name === s.key);
       const data = (s.template?.data ?? {}) as Partial<ScheduledIngestPayload>;
