@@ -63,7 +63,7 @@ async function readBackLocked(ctx: Context, batch: BatchRow): Promise<void> {
   const run = { runId: batch.runId, tenant: batch.tenant };
   if (!version || version.state === 'dropped') {
     await markReadBack(ctx.db, batch.id, { status: 'rejected', errors: { reason: 'index version dropped' } });
-    await ctx.runs.settle(batch.runId, batchRunJobId(batch.id), 'embed', true);
+    await settlePiece(ctx, batch.runId, batchRunJobId(batch.id), 'embed', true);
     return;
   }
   const r = await ingestBatchResults({ db: ctx.db, client: batchClient, batch, model: mv.resolved, version });

@@ -259,3 +259,27 @@ test('Cohere Embed Jobs: a corpus indexed in batch mode equals the same corpus i
     FAST,
     { cohereDatasetQueuedMs: 10, cohereDatasetProcessingMs: 20, cohereJobProcessingMs: 50 } as never,
   ));
+
+test('a batch whose index version was dropped meanwhile is rejected, and its run still finalizes', () =>
+  withSim(
+    async (sim, ctx) => {
+      sim.set({ batchStuckFinalizing: true } as never);
+      const r = await runIngest(ctx, { paths: [corpus(3)], index: 'gone', model: MODEL, dims: 64, chunkTokens: 40, chunkOverlap: 0, mode: 'batch', wait: false });
+      const { startWorkers } = await import('../../workers/runtime.ts');
+      const w = await startWorkers(ctx);
+      try {
+        const b = await waitFor(async () => (await listBatches(ctx.db)).find((x) => x.status === 'finalizing'), 'the batch to reach finalizing');
+        // The version goes away while the provider holds the batch (an aborted reembed, a dropped index).
+        await ctx.db.query(`UPDATE index_versions SET state = 'dropped' WHERE id = $1`, [b!.indexVersionId]);
+        const { runBatchCancel } = await import('../../src/cli/commands/batches.ts');
+        await runBatchCancel(ctx, b!.id);
+        const done = await waitFor(async () => ((await ctx.runs.get(r.runId))!.finalized ? true : undefined), 'the run to finalize');
+        expect(done).toBe(true);
+        expect((await listBatches(ctx.db)).find((x) => x.id === b!.id)).toMatchObject({ status: 'rejected', errors: { reason: 'index version dropped' } });
+      } finally {
+        await w.close();
+      }
+    },
+    FAST,
+    SIM,
+  ));
