@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { createBatchApi, DEFAULT_BATCH_KNOBS, type BatchKnobs, type BatchStats } from './batches.ts';
 import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereStats } from './cohere.ts';
 import { cohereError } from './cohere-models.ts';
+import { createGeminiApi, GEMINI_PREFIX, googleError } from './gemini.ts';
 import { createRateWindow } from './rate-window.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './embeddings.ts';
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './files.ts';
@@ -102,6 +103,8 @@ export interface Simulator {
   readonly url: string;
   /** Base URL for the cohere-ai SDK (`environment` or `baseUrl`), ending in `/cohere`. */
   readonly cohereUrl: string;
+  /** Base URL for @google/genai (`httpOptions.baseUrl`, with `apiVersion: 'v1beta'`), ending in `/gemini`. */
+  readonly geminiUrl: string;
   readonly port: number;
   /** The fault schedule, when started with one: its counters and `onRequest`. */
   readonly faults: FaultSchedule | undefined;
@@ -198,6 +201,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let stats: SimulatorStats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
   const batchApi = createBatchApi(state);
   const cohereApi = createCohereApi(state);
+  const geminiApi = createGeminiApi(apiKey);
   // `batch` and `cohere` appear once used, so a fresh simulator's stats stay as they always were.
   let used = { batch: false, cohere: false };
   const snapshot = (): SimulatorStats =>
@@ -243,6 +247,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     'GET /v1/models': listModels,
     ...batchApi.routes,
     ...cohereApi.routes,
+    ...geminiApi.routes,
     'GET /_sim/stats': () => ({ status: 200, body: snapshot() }),
     'POST /_sim/set': (req) => (control.set(req.body as Partial<SimulatorKnobs>), { status: 200, body: { ok: true } }),
     'POST /_sim/fail-next': (req) => {
@@ -259,9 +264,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const method = req.method ?? 'GET';
     const found = matchRoute(routes, method, path);
     const cohere = path.startsWith('/cohere/');
-    const isApi = path.startsWith('/v1/') || cohere;
+    const gemini = path.startsWith(GEMINI_PREFIX);
+    const isApi = path.startsWith('/v1/') || cohere || gemini;
     // Each provider's own error envelope for what the router itself answers.
-    const fail = (status: number, message: string, code: string | null = null) => (cohere ? cohereError(status, message) : apiError(status, message, 'invalid_request_error', code));
+    const fail = (status: number, message: string, code: string | null = null) => (gemini ? googleError(status, message) : cohere ? cohereError(status, message) : apiError(status, message, 'invalid_request_error', code));
     let reply: SimReply;
     let reset = false;
     if (found?.route.beforeBody?.(state) === 'reset') {
@@ -278,7 +284,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       }
       if (!found) reply = fail(404, `Invalid URL (${method} ${path})`);
       else if (body === UNPARSABLE) reply = fail(400, 'We could not parse the JSON body of your request.');
-      else if (isApi && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
+      else if (isApi && !gemini && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
         reply = fail(401, cohere ? 'invalid api token' : `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_api_key');
       else {
         const simReq: SimRequest = { method, path, headers: req.headers, body, params: found.params, query: url.searchParams, origin: `http://${req.headers.host}` };
@@ -327,6 +333,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   return {
     url: `http://${host}:${addr.port}/v1`,
     cohereUrl: `http://${host}:${addr.port}/cohere`,
+    geminiUrl: `http://${host}:${addr.port}/gemini`,
     port: addr.port,
     faults: state.schedule,
     stats: snapshot,
