@@ -1,8 +1,9 @@
 /**
  * Maps what a Jina call throws to a {@link ProviderError}. Jina has no SDK: jina.ts sends with
  * fetch and throws {@link JinaHttpError} for a non-2xx answer and {@link JinaTimeoutError} when
- * its own timeout fired. 408, 429, 5xx, timeouts, dropped connections and malformed bodies are
- * retryable; other 4xx are not (403 AUTHZ_INSUFFICIENT_BALANCE, an empty account, included).
+ * its own timeout fired. 408, 429, 5xx, timeouts and dropped connections are retryable (so is a
+ * malformed 200, which jina.ts's decode catches); other 4xx are not, 403
+ * AUTHZ_INSUFFICIENT_BALANCE (an empty account) included.
  *
  * Jina's error body is `{detail, code?, request_id?}` (its OpenAPI `ErrorResponse`); validation
  * errors (422) are `{detail, errors: [{field, message, type, input}]}`. The key and any
@@ -42,7 +43,6 @@ export function toJinaProviderError(e: unknown, ctx: ErrorContext): ProviderErro
       e instanceof JinaHttpError ? httpError(e, ctx)
       // undici's network failure: `TypeError: fetch failed`, the reason in its cause.
       : e instanceof TypeError && e.message === 'fetch failed' ? unreachable(ctx, e)
-      : e instanceof SyntaxError ? new ProviderError(say(ctx, `returned a malformed response body (invalid JSON: ${e.message})`), { retryable: true, cause: e })
       : undefined,
   });
   // fetch quotes a URL with credentials in its own message; no password leaves here.

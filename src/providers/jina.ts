@@ -9,14 +9,13 @@
  * (so no cache could hold it), and `normalized` (v4 does not take it; vectors are normalised
  * here). Facts and sources: docs/providers-jina.md.
  */
-import { ProviderError } from '../errors.ts';
 import { redactUrl } from '../config/redact.ts';
 import type { ErrorContext } from './http-errors.ts';
+import { decodeIndexedEmbeddings } from './indexed-embeddings.ts';
 import { JinaHttpError, JinaTimeoutError, toJinaProviderError } from './jina-errors.ts';
 import { estimateTokens } from './pack.ts';
 import { RequestLoop, type AdapterResponse, type HttpProviderOptions, type ProviderAdapter } from './request-loop.ts';
 import { parseRateLimitHeaders, type RateLimitInfo } from './retry.ts';
-import { adaptDims } from './vectors.ts';
 import type { EmbedOptions, EmbedResult, EmbeddingProvider, ResolvedModel } from './types.ts';
 
 export const JINA_BASE_URL = 'https://api.jina.ai/v1';
@@ -88,7 +87,7 @@ export class JinaProvider implements EmbeddingProvider {
         const total = (data as { usage?: { total_tokens?: unknown } } | null)?.usage?.total_tokens;
         return typeof total === 'number' ? total : undefined;
       },
-      decode: (data, n) => this.#decode(data, n),
+      decode: (data, n) => decodeIndexedEmbeddings(data, n, this.model, this.#errors.name),
       toError: (e) => toJinaProviderError(e, this.#errors),
       rateLimit: (headers) => {
         const info = parseRateLimitHeaders(headers);
@@ -112,32 +111,11 @@ export class JinaProvider implements EmbeddingProvider {
       });
       const text = await res.text();
       if (!res.ok) throw new JinaHttpError(res.status, parseOrText(text), res.headers);
-      return { data: JSON.parse(text) as unknown, status: res.status, headers: res.headers };
+      // A 200 that is not JSON reaches decode as text, which calls it malformed (and the ledger sees the 200).
+      return { data: parseOrText(text), status: res.status, headers: res.headers };
     } catch (e) {
       throw timeout.aborted && !signal.aborted ? new JinaTimeoutError('timeout', { cause: e }) : e;
     }
-  }
-
-  /** Validates a 200 body and returns unit vectors of `model.dims`, in input order. */
-  #decode(data: unknown, n: number): Float32Array[] {
-    const { dims, dimAdapter, spec } = this.model;
-    const name = this.#errors.name;
-    const items = (data as { data?: unknown } | null)?.data;
-    if (!Array.isArray(items)) throw new ProviderError(`${name}: returned a malformed response body (no "data" array)`, { retryable: true });
-    if (items.length !== n) throw new ProviderError(`${name}: returned ${items.length} embeddings for ${n} inputs`, { retryable: false });
-    // With 'provider' or 'native' the server returns `dims`; otherwise its native size, adapted here.
-    const expected = dimAdapter === 'truncate' || dimAdapter === 'pad' ? spec.nativeDims : dims;
-    const out: Float32Array[] = new Array(n);
-    for (const item of items as { index?: unknown; embedding?: unknown }[]) {
-      const index = item?.index;
-      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n || out[index])
-        throw new ProviderError(`${name}: returned an embedding with a missing, duplicate or out-of-range index ${JSON.stringify(index)}`, { retryable: false });
-      const raw = item.embedding;
-      if (!Array.isArray(raw) || raw.some((x) => typeof x !== 'number')) throw new ProviderError(`${name}: embedding #${index} is not an array of numbers`, { retryable: false });
-      if (raw.length !== expected) throw new ProviderError(`${name}: provider returned ${raw.length}-dim vectors, expected ${expected}`, { retryable: false });
-      out[index] = adaptDims(Float32Array.from(raw as number[]), dims, dimAdapter, { inPlace: true });
-    }
-    return out;
   }
 }
 
