@@ -4,13 +4,13 @@
  * mapping and its `x-ratelimit-*` headers.
  */
 import OpenAI from 'openai';
-import { NonRetryableError, ProviderError } from '../errors.ts';
+import { NonRetryableError } from '../errors.ts';
 import type { ErrorContext } from './http-errors.ts';
+import { decodeIndexedEmbeddings } from './indexed-embeddings.ts';
 import { toProviderError } from './openai-errors.ts';
 import { estimateTokens } from './pack.ts';
 import { RequestLoop, type HttpProviderOptions, type ProviderAdapter } from './request-loop.ts';
 import { parseRateLimitHeaders, type RateLimitInfo } from './retry.ts';
-import { adaptDims, decodeFloat32Base64 } from './vectors.ts';
 import type { EmbedOptions, EmbedResult, EmbeddingProvider, ResolvedModel } from './types.ts';
 
 export interface OpenAIProviderOptions extends HttpProviderOptions {
@@ -85,7 +85,7 @@ export class OpenAIProvider implements EmbeddingProvider {
         const usage = (data as { usage?: { prompt_tokens?: unknown } } | null)?.usage;
         return typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined;
       },
-      decode: (data, n) => this.#decode(data, n),
+      decode: (data, n) => decodeIndexedEmbeddings(data, n, this.model, this.#errors.name),
       toError: (e) => toProviderError(e, this.#errors),
       rateLimit: (headers) => {
         const info = parseRateLimitHeaders(headers);
@@ -106,31 +106,5 @@ export class OpenAIProvider implements EmbeddingProvider {
         throw new NonRetryableError(`${this.model.key}: input #${i} has ${n} tokens, more than the model's ${maxInputTokens}; truncate or split it first (setting "overlong")`);
       return n;
     });
-  }
-
-  /** Validates a 200 body and returns unit vectors of `model.dims`, in input order. */
-  #decode(data: unknown, n: number): Float32Array[] {
-    const { dims, dimAdapter, spec } = this.model;
-    const name = this.#errors.name;
-    const items = (data as { data?: unknown } | null)?.data;
-    if (!Array.isArray(items))
-      throw new ProviderError(`${name}: returned a malformed response body (no "data" array)`, { retryable: true });
-    if (items.length !== n)
-      throw new ProviderError(`${name}: returned ${items.length} embeddings for ${n} inputs`, { retryable: false });
-    // With 'provider' or 'native' the server returns `dims`; otherwise its native size, adapted here.
-    const expected = dimAdapter === 'truncate' || dimAdapter === 'pad' ? spec.nativeDims : dims;
-    const out: Float32Array[] = new Array(n);
-    for (const item of items as { index?: unknown; embedding?: unknown }[]) {
-      const index = item?.index;
-      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n || out[index])
-        throw new ProviderError(`${name}: returned an embedding with a missing, duplicate or out-of-range index ${JSON.stringify(index)}`, { retryable: false });
-      const raw = item.embedding;
-      const vec = typeof raw === 'string' ? decodeFloat32Base64(raw) : Array.isArray(raw) ? Float32Array.from(raw as number[]) : undefined;
-      if (!vec) throw new ProviderError(`${name}: returned an embedding that is neither a float array nor base64`, { retryable: false });
-      if (vec.length !== expected)
-        throw new ProviderError(`${name}: provider returned ${vec.length}-dim vectors, expected ${expected}`, { retryable: false });
-      out[index] = adaptDims(vec, dims, dimAdapter, { inPlace: true });
-    }
-    return out;
   }
 }

@@ -26,6 +26,7 @@ import { createBatchApi, DEFAULT_BATCH_KNOBS, type BatchKnobs, type BatchStats }
 import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereStats } from './cohere.ts';
 import { cohereError } from './cohere-models.ts';
 import { createGeminiApi, GEMINI_PREFIX, googleError } from './gemini.ts';
+import { createJinaApi, jinaRouterError } from './jina.ts';
 import { createRateWindow } from './rate-window.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './embeddings.ts';
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './files.ts';
@@ -105,6 +106,8 @@ export interface Simulator {
   readonly cohereUrl: string;
   /** Base URL for @google/genai (`httpOptions.baseUrl`, with `apiVersion: 'v1beta'`), ending in `/gemini`. */
   readonly geminiUrl: string;
+  /** Base URL standing for https://api.jina.ai/v1, ending in `/jina/v1`. */
+  readonly jinaUrl: string;
   readonly port: number;
   /** The fault schedule, when started with one: its counters and `onRequest`. */
   readonly faults: FaultSchedule | undefined;
@@ -248,6 +251,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...batchApi.routes,
     ...cohereApi.routes,
     ...geminiApi.routes,
+    ...createJinaApi().routes,
     'GET /_sim/stats': () => ({ status: 200, body: snapshot() }),
     'POST /_sim/set': (req) => (control.set(req.body as Partial<SimulatorKnobs>), { status: 200, body: { ok: true } }),
     'POST /_sim/fail-next': (req) => {
@@ -265,9 +269,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const found = matchRoute(routes, method, path);
     const cohere = path.startsWith('/cohere/');
     const gemini = path.startsWith(GEMINI_PREFIX);
-    const isApi = path.startsWith('/v1/') || cohere || gemini;
+    const jina = path.startsWith('/jina/');
+    const isApi = path.startsWith('/v1/') || cohere || gemini || jina;
     // Each provider's own error envelope for what the router itself answers.
-    const fail = (status: number, message: string, code: string | null = null) => (gemini ? googleError(status, message) : cohere ? cohereError(status, message) : apiError(status, message, 'invalid_request_error', code));
+    const fail = (status: number, message: string, code: string | null = null) =>
+      gemini ? googleError(status, message) : cohere ? cohereError(status, message) : jina ? jinaRouterError(status, message) : apiError(status, message, 'invalid_request_error', code);
     let reply: SimReply;
     let reset = false;
     if (found?.route.beforeBody?.(state) === 'reset') {
@@ -334,6 +340,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     url: `http://${host}:${addr.port}/v1`,
     cohereUrl: `http://${host}:${addr.port}/cohere`,
     geminiUrl: `http://${host}:${addr.port}/gemini`,
+    jinaUrl: `http://${host}:${addr.port}/jina/v1`,
     port: addr.port,
     faults: state.schedule,
     stats: snapshot,
