@@ -8,6 +8,7 @@
  * error: a body cut off mid-response reaches us as a status-less VoyageAIError "terminated".
  */
 import { VoyageAIError, VoyageAITimeoutError } from 'voyageai';
+import { redactUrls } from '../config/redact.ts';
 import { ProviderError } from '../errors.ts';
 import { mapProviderError, retryableStatus, say, unreachable, type ErrorContext } from './http-errors.ts';
 import { retryAfterMs, type HeaderSource } from './retry.ts';
@@ -29,7 +30,8 @@ export function toVoyageProviderError(e: unknown, ctx: ErrorContext): ProviderEr
 function noStatus(e: VoyageAIError, ctx: ErrorContext): ProviderError {
   if (/^terminated\b/.test(e.message))
     return new ProviderError(say(ctx, `the connection closed before the whole response arrived (${e.message})`), { retryable: true, outcomeUnknown: true });
-  return unreachable(ctx, e);
+  // fetch quotes a URL it refuses (one with credentials) in full: its password goes first.
+  return unreachable(ctx, new Error(redactUrls(e.message)));
 }
 
 function httpError(e: VoyageAIError, status: number, ctx: ErrorContext): ProviderError {

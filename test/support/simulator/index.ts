@@ -26,6 +26,7 @@ import { createBatchApi, DEFAULT_BATCH_KNOBS, type BatchKnobs, type BatchStats }
 import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereStats } from './cohere.ts';
 import { cohereError } from './cohere-models.ts';
 import { createRateWindow } from './rate-window.ts';
+import { createVoyageApi, VOYAGE_PREFIX, voyageError } from './voyage.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './embeddings.ts';
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './files.ts';
 import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './http.ts';
@@ -102,6 +103,8 @@ export interface Simulator {
   readonly url: string;
   /** Base URL for the cohere-ai SDK (`environment` or `baseUrl`), ending in `/cohere`. */
   readonly cohereUrl: string;
+  /** Base URL for the voyageai SDK (`baseUrl`), ending in `/voyage/v1`. */
+  readonly voyageUrl: string;
   readonly port: number;
   /** The fault schedule, when started with one: its counters and `onRequest`. */
   readonly faults: FaultSchedule | undefined;
@@ -243,6 +246,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     'GET /v1/models': listModels,
     ...batchApi.routes,
     ...cohereApi.routes,
+    ...createVoyageApi().routes,
     'GET /_sim/stats': () => ({ status: 200, body: snapshot() }),
     'POST /_sim/set': (req) => (control.set(req.body as Partial<SimulatorKnobs>), { status: 200, body: { ok: true } }),
     'POST /_sim/fail-next': (req) => {
@@ -259,9 +263,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const method = req.method ?? 'GET';
     const found = matchRoute(routes, method, path);
     const cohere = path.startsWith('/cohere/');
-    const isApi = path.startsWith('/v1/') || cohere;
+    const voyage = path.startsWith(`${VOYAGE_PREFIX}/`);
+    const isApi = path.startsWith('/v1/') || cohere || voyage;
     // Each provider's own error envelope for what the router itself answers.
-    const fail = (status: number, message: string, code: string | null = null) => (cohere ? cohereError(status, message) : apiError(status, message, 'invalid_request_error', code));
+    const fail = (status: number, message: string, code: string | null = null) =>
+      cohere ? cohereError(status, message) : voyage ? voyageError(status, message) : apiError(status, message, 'invalid_request_error', code);
     let reply: SimReply;
     let reset = false;
     if (found?.route.beforeBody?.(state) === 'reset') {
@@ -327,6 +333,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   return {
     url: `http://${host}:${addr.port}/v1`,
     cohereUrl: `http://${host}:${addr.port}/cohere`,
+    voyageUrl: `http://${host}:${addr.port}${VOYAGE_PREFIX}/v1`,
     port: addr.port,
     faults: state.schedule,
     stats: snapshot,
@@ -351,7 +358,7 @@ async function main(): Promise<void> {
       Object.entries({ latencyMs: num(values['latency-ms']), rpm: num(values.rpm), tpm: num(values.tpm), faultRate: num(values['fault-rate']) }).filter(([, v]) => v !== undefined),
     ),
   });
-  process.stdout.write(`${JSON.stringify({ url: sim.url, cohereUrl: sim.cohereUrl, port: sim.port })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: sim.url, cohereUrl: sim.cohereUrl, voyageUrl: sim.voyageUrl, port: sim.port })}\n`);
   const stop = () => void sim.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
