@@ -28,6 +28,7 @@ import { cohereError } from './cohere-models.ts';
 import { createGeminiApi, GEMINI_PREFIX, googleError } from './gemini.ts';
 import { createJinaApi, jinaRouterError } from './jina.ts';
 import { createRateWindow } from './rate-window.ts';
+import { createVoyageApi, VOYAGE_PREFIX, voyageError } from './voyage.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './embeddings.ts';
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './files.ts';
 import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './http.ts';
@@ -108,6 +109,8 @@ export interface Simulator {
   readonly geminiUrl: string;
   /** Base URL standing for https://api.jina.ai/v1, ending in `/jina/v1`. */
   readonly jinaUrl: string;
+  /** Base URL for the voyageai SDK (`baseUrl`), ending in `/voyage/v1`. */
+  readonly voyageUrl: string;
   readonly port: number;
   /** The fault schedule, when started with one: its counters and `onRequest`. */
   readonly faults: FaultSchedule | undefined;
@@ -181,6 +184,14 @@ const listModels: Route = (_req, state) => ({
   body: { object: 'list', data: Object.keys(state.knobs.models ?? OPENAI_MODELS).map((id) => ({ id, object: 'model', created: 0, owned_by: 'simulator' })) },
 });
 
+/** Path prefix of each non-OpenAI API, and the error body it answers with. */
+const ROUTER_ERRORS: readonly [prefix: string, error: (status: number, message: string) => SimReply][] = [
+  ['/cohere/', cohereError],
+  [GEMINI_PREFIX, googleError],
+  ['/jina/', jinaRouterError],
+  [`${VOYAGE_PREFIX}/`, voyageError],
+];
+
 /** Starts a simulator; `close()` it when done. */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const knobs: SimulatorKnobs = { ...DEFAULT_KNOBS };
@@ -252,6 +263,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...cohereApi.routes,
     ...geminiApi.routes,
     ...createJinaApi().routes,
+    ...createVoyageApi().routes,
     'GET /_sim/stats': () => ({ status: 200, body: snapshot() }),
     'POST /_sim/set': (req) => (control.set(req.body as Partial<SimulatorKnobs>), { status: 200, body: { ok: true } }),
     'POST /_sim/fail-next': (req) => {
@@ -267,13 +279,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const { pathname: path } = url;
     const method = req.method ?? 'GET';
     const found = matchRoute(routes, method, path);
-    const cohere = path.startsWith('/cohere/');
     const gemini = path.startsWith(GEMINI_PREFIX);
-    const jina = path.startsWith('/jina/');
-    const isApi = path.startsWith('/v1/') || cohere || gemini || jina;
-    // Each provider's own error envelope for what the router itself answers.
-    const fail = (status: number, message: string, code: string | null = null) =>
-      gemini ? googleError(status, message) : cohere ? cohereError(status, message) : jina ? jinaRouterError(status, message) : apiError(status, message, 'invalid_request_error', code);
+    // Each provider's own error envelope for what the router itself answers (OpenAI's by default).
+    const envelope = ROUTER_ERRORS.find(([prefix]) => path.startsWith(prefix))?.[1];
+    const isApi = path.startsWith('/v1/') || envelope !== undefined;
+    const fail = (status: number, message: string, code: string | null = null) => (envelope ? envelope(status, message) : apiError(status, message, 'invalid_request_error', code));
     let reply: SimReply;
     let reset = false;
     if (found?.route.beforeBody?.(state) === 'reset') {
@@ -341,6 +351,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     cohereUrl: `http://${host}:${addr.port}/cohere`,
     geminiUrl: `http://${host}:${addr.port}/gemini`,
     jinaUrl: `http://${host}:${addr.port}/jina/v1`,
+    voyageUrl: `http://${host}:${addr.port}${VOYAGE_PREFIX}/v1`,
     port: addr.port,
     faults: state.schedule,
     stats: snapshot,
@@ -365,7 +376,7 @@ async function main(): Promise<void> {
       Object.entries({ latencyMs: num(values['latency-ms']), rpm: num(values.rpm), tpm: num(values.tpm), faultRate: num(values['fault-rate']) }).filter(([, v]) => v !== undefined),
     ),
   });
-  process.stdout.write(`${JSON.stringify({ url: sim.url, cohereUrl: sim.cohereUrl, port: sim.port })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: sim.url, cohereUrl: sim.cohereUrl, voyageUrl: sim.voyageUrl, port: sim.port })}\n`);
   const stop = () => void sim.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
