@@ -2,9 +2,9 @@
  * An in-process provider simulator: a real HTTP server (node:http on 127.0.0.1) speaking
  * OpenAI's `POST /v1/embeddings` wire format, with rate limits (sliding 60 s window, real 429s
  * and `x-ratelimit-*` headers), latency and fault injection; OpenAI's Files and Batch APIs
- * (files.ts, batches.ts); and Cohere's v2 embed, datasets and embed jobs
- * under `/cohere` (cohere.ts). Routes live in one table keyed by `METHOD /path`
- * (`:name` segments are parameters).
+ * (files.ts, batches.ts); Cohere's v2 embed, datasets and embed jobs
+ * under `/cohere` (cohere.ts); and Mistral's embeddings under `/mistral` (mistral.ts). Routes
+ * live in one table keyed by `METHOD /path` (`:name` segments are parameters).
  *
  *   const sim = await startSimulator({ rpm: 60 });
  *   new OpenAI({ baseURL: sim.url, apiKey: 'x' });  // sim.url ends in /v1
@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { createBatchApi, DEFAULT_BATCH_KNOBS, type BatchKnobs, type BatchStats } from './batches.ts';
 import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereStats } from './cohere.ts';
 import { cohereError } from './cohere-models.ts';
+import { createMistralApi, MISTRAL_PREFIX, mistralError } from './mistral.ts';
 import { createRateWindow } from './rate-window.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './embeddings.ts';
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './files.ts';
@@ -102,6 +103,8 @@ export interface Simulator {
   readonly url: string;
   /** Base URL for the cohere-ai SDK (`environment` or `baseUrl`), ending in `/cohere`. */
   readonly cohereUrl: string;
+  /** `serverURL` for the @mistralai/mistralai SDK, ending in `/mistral`. */
+  readonly mistralUrl: string;
   readonly port: number;
   /** The fault schedule, when started with one: its counters and `onRequest`. */
   readonly faults: FaultSchedule | undefined;
@@ -243,6 +246,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     'GET /v1/models': listModels,
     ...batchApi.routes,
     ...cohereApi.routes,
+    ...createMistralApi().routes,
     'GET /_sim/stats': () => ({ status: 200, body: snapshot() }),
     'POST /_sim/set': (req) => (control.set(req.body as Partial<SimulatorKnobs>), { status: 200, body: { ok: true } }),
     'POST /_sim/fail-next': (req) => {
@@ -259,9 +263,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const method = req.method ?? 'GET';
     const found = matchRoute(routes, method, path);
     const cohere = path.startsWith('/cohere/');
-    const isApi = path.startsWith('/v1/') || cohere;
+    const mistral = path.startsWith(`${MISTRAL_PREFIX}/`);
+    const isApi = path.startsWith('/v1/') || cohere || mistral;
     // Each provider's own error envelope for what the router itself answers.
-    const fail = (status: number, message: string, code: string | null = null) => (cohere ? cohereError(status, message) : apiError(status, message, 'invalid_request_error', code));
+    const fail = (status: number, message: string, code: string | null = null) =>
+      cohere ? cohereError(status, message) : mistral ? mistralError(status, message, status === 401 ? 'authentication_error' : 'invalid_request_error') : apiError(status, message, 'invalid_request_error', code);
     let reply: SimReply;
     let reset = false;
     if (found?.route.beforeBody?.(state) === 'reset') {
@@ -279,7 +285,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (!found) reply = fail(404, `Invalid URL (${method} ${path})`);
       else if (body === UNPARSABLE) reply = fail(400, 'We could not parse the JSON body of your request.');
       else if (isApi && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
-        reply = fail(401, cohere ? 'invalid api token' : `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_api_key');
+        reply = fail(401, cohere ? 'invalid api token' : mistral ? 'Unauthorized' : `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_api_key');
       else {
         const simReq: SimRequest = { method, path, headers: req.headers, body, params: found.params, query: url.searchParams, origin: `http://${req.headers.host}` };
         const next = async () => found.route(simReq, state);
@@ -327,6 +333,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   return {
     url: `http://${host}:${addr.port}/v1`,
     cohereUrl: `http://${host}:${addr.port}/cohere`,
+    mistralUrl: `http://${host}:${addr.port}${MISTRAL_PREFIX}`,
     port: addr.port,
     faults: state.schedule,
     stats: snapshot,
