@@ -3,10 +3,11 @@
  * dropped connections (also mid-body: undici's "terminated") and malformed bodies are retryable;
  * other 4xx are not. Every error with a status is a `MistralError` (`statusCode`, `body`,
  * `headers`): `SDKError` for 4xx/5xx, `HTTPValidationError` for a 422, `ResponseValidationError`
- * for a body that does not fit the SDK's schema (a 200 one is malformed). The key is removed from
- * every message.
+ * for a body that does not fit the SDK's schema (a 200 one is malformed). The key and the
+ * passwords of URLs are removed from every message.
  */
 import { ConnectionError, MistralError, RequestTimeoutError, ResponseValidationError } from '@mistralai/mistralai/models/errors';
+import { redactUrls } from '../config/redact.ts';
 import { ProviderError } from '../errors.ts';
 import { mapProviderError, retryableStatus, say, unreachable, type ErrorContext } from './http-errors.ts';
 import { retryAfterMs } from './retry.ts';
@@ -25,7 +26,7 @@ const SIZE_HINTS: readonly [RegExp, string][] = [
 
 /** Classifies a failed Mistral call. */
 export function toMistralProviderError(e: unknown, ctx: ErrorContext): ProviderError {
-  return mapProviderError(e, ctx, {
+  const err = mapProviderError(e, ctx, {
     isTimeout: (e) => e instanceof RequestTimeoutError,
     classify: (e) =>
       e instanceof ResponseValidationError && e.statusCode < 300 ? malformed(ctx, `does not fit the SDK's schema: ${e.message}`)
@@ -34,6 +35,9 @@ export function toMistralProviderError(e: unknown, ctx: ErrorContext): ProviderE
       : e instanceof SyntaxError ? malformed(ctx, `invalid JSON: ${e.message}`)
       : undefined,
   });
+  // undici quotes a base URL with credentials in its own message ("Request cannot be constructed…").
+  err.message = redactUrls(err.message);
+  return err;
 }
 
 function malformed(ctx: ErrorContext, why: string): ProviderError {

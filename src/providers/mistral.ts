@@ -14,6 +14,7 @@ import { MistralCore } from '@mistralai/mistralai/core.js';
 import { embeddingsCreate } from '@mistralai/mistralai/funcs/embeddingsCreate.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '@mistralai/mistralai/models/components';
 import { RequestTimeoutError } from '@mistralai/mistralai/models/errors';
+import { redactUrl } from '../config/redact.ts';
 import { ProviderError } from '../errors.ts';
 import type { ErrorContext } from './http-errors.ts';
 import { toMistralProviderError } from './mistral-errors.ts';
@@ -58,7 +59,7 @@ export class MistralProvider implements EmbeddingProvider {
       timeoutMs,
       ...(opts.fetch ? { httpClient: new HTTPClient({ fetcher: opts.fetch }) } : {}),
     });
-    this.#errors = { name: `mistral/${model.spec.model}`, baseUrl: serverURL, timeoutMs, apiKey: opts.apiKey };
+    this.#errors = { name: `mistral/${model.spec.model}`, baseUrl: redactUrl(serverURL), timeoutMs, apiKey: opts.apiKey };
     this.#loop = new RequestLoop(model, this.#adapter(), opts);
   }
 
