@@ -42,13 +42,11 @@ export interface MistralProviderOptions extends HttpProviderOptions {
 export class MistralProvider implements EmbeddingProvider {
   readonly model: ResolvedModel;
   readonly #client: MistralCore;
-  readonly #opts: MistralProviderOptions;
   readonly #errors: ErrorContext;
   readonly #loop: RequestLoop<EmbeddingRequest, EmbeddingResponse>;
 
   constructor(model: ResolvedModel, opts: MistralProviderOptions) {
     this.model = model;
-    this.#opts = opts;
     const serverURL = opts.baseUrl ?? MISTRAL_BASE_URL;
     const timeoutMs = opts.timeoutMs ?? 60_000;
     // A key always given, so the SDK never falls back to MISTRAL_API_KEY from the environment.
@@ -60,16 +58,16 @@ export class MistralProvider implements EmbeddingProvider {
       ...(opts.fetch ? { httpClient: new HTTPClient({ fetcher: opts.fetch }) } : {}),
     });
     this.#errors = { name: `mistral/${model.spec.model}`, baseUrl: redactUrl(serverURL), timeoutMs, apiKey: opts.apiKey };
-    this.#loop = new RequestLoop(model, this.#adapter(), opts);
+    this.#loop = new RequestLoop(model, this.#adapter(opts), opts);
   }
 
   embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult> {
     return this.#loop.embed(inputs, opts);
   }
 
-  #adapter(): ProviderAdapter<EmbeddingRequest, EmbeddingResponse> {
+  #adapter(opts: MistralProviderOptions): ProviderAdapter<EmbeddingRequest, EmbeddingResponse> {
     const { dims, dimAdapter, spec } = this.model;
-    const count = this.#opts.countTokens ?? estimateTokens;
+    const count = opts.countTokens ?? estimateTokens;
     return {
       countTokens: (inputs, known) => inputs.map((t, i) => known?.[i] ?? count(t)),
       // No input type to map: Mistral embeds queries and documents alike.
@@ -95,7 +93,7 @@ export class MistralProvider implements EmbeddingProvider {
       toError: (e) => toMistralProviderError(e, this.#errors),
       rateLimit: (headers) => {
         const info = mistralRateLimit(headers);
-        if (info) this.#opts.onRateLimit?.(info);
+        if (info) opts.onRateLimit?.(info);
         return info;
       },
     };
