@@ -2,9 +2,9 @@
  * An in-process provider simulator: a real HTTP server (node:http on 127.0.0.1) speaking
  * OpenAI's `POST /v1/embeddings` wire format, with rate limits (sliding 60 s window, real 429s
  * and `x-ratelimit-*` headers), latency and fault injection; OpenAI's Files and Batch APIs
- * (files.ts, batches.ts); and Cohere's v2 embed, datasets and embed jobs
- * under `/cohere` (cohere.ts). Routes live in one table keyed by `METHOD /path`
- * (`:name` segments are parameters).
+ * (files.ts, batches.ts); Cohere's v2 embed, datasets and embed jobs
+ * under `/cohere` (cohere.ts); and Mistral's embeddings under `/mistral` (mistral.ts). Routes
+ * live in one table keyed by `METHOD /path` (`:name` segments are parameters).
  *
  *   const sim = await startSimulator({ rpm: 60 });
  *   new OpenAI({ baseURL: sim.url, apiKey: 'x' });  // sim.url ends in /v1
@@ -27,6 +27,7 @@ import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereSta
 import { cohereError } from './cohere-models.ts';
 import { createGeminiApi, GEMINI_PREFIX, googleError } from './gemini.ts';
 import { createJinaApi, jinaRouterError } from './jina.ts';
+import { createMistralApi, MISTRAL_PREFIX, mistralError } from './mistral.ts';
 import { createRateWindow } from './rate-window.ts';
 import { createVoyageApi, VOYAGE_PREFIX, voyageError } from './voyage.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './embeddings.ts';
@@ -111,6 +112,8 @@ export interface Simulator {
   readonly jinaUrl: string;
   /** Base URL for the voyageai SDK (`baseUrl`), ending in `/voyage/v1`. */
   readonly voyageUrl: string;
+  /** `serverURL` for the @mistralai/mistralai SDK, ending in `/mistral`. */
+  readonly mistralUrl: string;
   readonly port: number;
   /** The fault schedule, when started with one: its counters and `onRequest`. */
   readonly faults: FaultSchedule | undefined;
@@ -190,6 +193,7 @@ const ROUTER_ERRORS: readonly [prefix: string, error: (status: number, message: 
   [GEMINI_PREFIX, googleError],
   ['/jina/', jinaRouterError],
   [`${VOYAGE_PREFIX}/`, voyageError],
+  [`${MISTRAL_PREFIX}/`, (status, message) => mistralError(status, message, status === 401 ? 'authentication_error' : 'invalid_request_error')],
 ];
 
 /** Starts a simulator; `close()` it when done. */
@@ -264,6 +268,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...geminiApi.routes,
     ...createJinaApi().routes,
     ...createVoyageApi().routes,
+    ...createMistralApi().routes,
     'GET /_sim/stats': () => ({ status: 200, body: snapshot() }),
     'POST /_sim/set': (req) => (control.set(req.body as Partial<SimulatorKnobs>), { status: 200, body: { ok: true } }),
     'POST /_sim/fail-next': (req) => {
@@ -279,6 +284,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const { pathname: path } = url;
     const method = req.method ?? 'GET';
     const found = matchRoute(routes, method, path);
+    const cohere = path.startsWith('/cohere/');
+    const mistral = path.startsWith(`${MISTRAL_PREFIX}/`);
     const gemini = path.startsWith(GEMINI_PREFIX);
     // Each provider's own error envelope for what the router itself answers (OpenAI's by default).
     const envelope = ROUTER_ERRORS.find(([prefix]) => path.startsWith(prefix))?.[1];
@@ -301,7 +308,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (!found) reply = fail(404, `Invalid URL (${method} ${path})`);
       else if (body === UNPARSABLE) reply = fail(400, 'We could not parse the JSON body of your request.');
       else if (isApi && !gemini && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
-        reply = fail(401, cohere ? 'invalid api token' : `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_api_key');
+        reply = fail(401, cohere ? 'invalid api token' : mistral ? 'Unauthorized' : `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_api_key');
       else {
         const simReq: SimRequest = { method, path, headers: req.headers, body, params: found.params, query: url.searchParams, origin: `http://${req.headers.host}` };
         const next = async () => found.route(simReq, state);
@@ -352,6 +359,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     geminiUrl: `http://${host}:${addr.port}/gemini`,
     jinaUrl: `http://${host}:${addr.port}/jina/v1`,
     voyageUrl: `http://${host}:${addr.port}${VOYAGE_PREFIX}/v1`,
+    mistralUrl: `http://${host}:${addr.port}${MISTRAL_PREFIX}`,
     port: addr.port,
     faults: state.schedule,
     stats: snapshot,
