@@ -4,6 +4,7 @@
  * {@link mapProviderError}, with the failures that look the same whatever the SDK: a timeout, a
  * connection dropped mid-response, a server that cannot be reached, and anything else.
  */
+import { redactUrls } from '../config/redact.ts';
 import { ProviderError } from '../errors.ts';
 
 export interface ErrorContext {
@@ -22,9 +23,9 @@ function redactSecrets(text: string, apiKey: string): string {
   return out;
 }
 
-/** `<name>: <msg>`, with the key removed. */
+/** `<name>: <msg>`, with the key removed and any URL's password masked (fetch quotes such URLs whole). */
 export function say(ctx: ErrorContext, msg: string): string {
-  return redactSecrets(`${ctx.name}: ${msg}`, ctx.apiKey);
+  return redactUrls(redactSecrets(`${ctx.name}: ${msg}`, ctx.apiKey));
 }
 
 /** 408, 429 and 5xx: the same request may succeed later. Other statuses will not change. */
