@@ -31,6 +31,13 @@ const baseUrl = (keyVar: string) =>
 
 const positiveInt = z.coerce.number().int().positive();
 
+/**
+ * The APIs a configured provider may speak (`providers.<name>.kind`). `openai-compatible` is any
+ * server answering `/v1/embeddings` (TEI, vLLM, Ollama, LM Studio); it has no catalogue.
+ */
+export const PROVIDER_KINDS = ['openai', 'cohere', 'voyage', 'mistral', 'jina', 'gemini', 'openai-compatible'] as const;
+export type ConfiguredKind = (typeof PROVIDER_KINDS)[number];
+
 const SECRET_RULE = 'a secret of at least 16 characters and 64 bits of entropy, e.g. from `openssl rand -hex 24` (16 spaces or one repeated character are refused)';
 
 /** The settings file / environment shape, with defaults. */

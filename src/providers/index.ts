@@ -42,7 +42,9 @@ const SYNC: Record<ProviderName, Build> = {
  * @example await createProvider(resolveModel('openai/text-embedding-3-small', 512), config, { countTokens })
  */
 export function createProvider(model: ResolvedModel, cfg: ProviderConfig, opts: CreateProviderOptions = {}): Promise<EmbeddingProvider> {
-  return SYNC[model.spec.provider](model, cfg, opts);
+  const build = SYNC[model.spec.kind as ProviderName];
+  if (!build) throw new UsageError(`${label(model)}: embedq has no ${model.spec.kind} provider yet`);
+  return build(model, cfg, opts);
 }
 
 // The CLI checked the key before the run was enqueued; a batch without one gets the server's own refusal.

@@ -1,116 +1,26 @@
 /**
- * The model registry (data) and {@link resolveModel}, which turns `provider/model[@version]` plus
- * an optional output size into a {@link ResolvedModel} with its dimension adapter chosen.
- *
- * Prices are USD per 1M input tokens, as listed in shared/reference/provider-apis.md (May 2026;
- * sources there: embeddingcost.com, tokenmix.ai, cohere.com/pricing via registries). They move:
- * re-check before trusting a spend report, and override them in config when they do.
+ * {@link resolveModel}, which turns `provider/model[@version]` plus an optional output size into a
+ * {@link ResolvedModel} with its dimension adapter chosen, reading the model catalogue
+ * (catalogue.ts: the data, each figure with its source) and the config's overrides.
  */
 import { UsageError } from '../errors.ts';
+import { CATALOGUE } from './catalogue.ts';
 import type { DimAdapter, ModelSpec, ResolvedModel } from './types.ts';
 
 export const PROVIDERS = ['local', 'openai', 'cohere'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
-/** OpenAI /v1/embeddings limits: 2,048 inputs, 8,191 tokens each, 300,000 tokens per request. */
-const OPENAI_LIMITS = { maxInputTokens: 8191, maxInputsPerRequest: 2048, maxTokensPerRequest: 300_000 } as const;
-
-/** Cohere v2/embed takes at most 96 texts per call; a per-request token cap is unverified. */
-const COHERE_V3 = {
-  provider: 'cohere',
-  version: '1',
-  maxInputTokens: 512,
-  // Cohere's tokenizer is not available offline; cl100k_base is a stand-in for estimates.
-  tokenizer: 'cl100k_base',
-  priceSyncPerMTok: 0.1,
-  priceBatchPerMTok: null,
-  supportsDimensions: false,
-  matryoshka: false,
-  maxInputsPerRequest: 96,
-  maxTokensPerRequest: 96 * 512,
-} as const;
-
 /** Largest `vector(n)` pgvector stores. Above 2,000 dims the store must use `halfvec` for HNSW. */
 export const MAX_DIMS = 16_000;
 
-export const MODELS: readonly ModelSpec[] = [
-  {
-    provider: 'local',
-    model: 'hash-v1',
-    version: '1',
-    nativeDims: 384,
-    // Feature hashing has no fixed output size: every size in the range is native.
-    nativeDimsRange: [8, 4096],
-    maxInputTokens: 8191,
-    tokenizer: 'word',
-    priceSyncPerMTok: 0,
-    priceBatchPerMTok: null,
-    supportsDimensions: true,
-    matryoshka: false,
-    maxInputsPerRequest: 2048,
-    maxTokensPerRequest: 1_000_000,
-  },
-  {
-    provider: 'openai',
-    model: 'text-embedding-3-small',
-    version: '1',
-    nativeDims: 1536,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0.02,
-    priceBatchPerMTok: 0.01,
-    supportsDimensions: true,
-    matryoshka: true,
-    ...OPENAI_LIMITS,
-  },
-  {
-    provider: 'openai',
-    model: 'text-embedding-3-large',
-    version: '1',
-    nativeDims: 3072,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0.13,
-    priceBatchPerMTok: 0.065,
-    supportsDimensions: true,
-    matryoshka: true,
-    ...OPENAI_LIMITS,
-  },
-  {
-    provider: 'openai',
-    model: 'text-embedding-ada-002',
-    version: '1',
-    nativeDims: 1536,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0.1,
-    // tokenmix.ai lists 0.05; embeddingcost.com says N/A. Conflicting sources, kept as 50% off.
-    priceBatchPerMTok: 0.05,
-    supportsDimensions: false,
-    matryoshka: false,
-    ...OPENAI_LIMITS,
-  },
-  {
-    provider: 'cohere',
-    model: 'embed-v4.0',
-    version: '1',
-    nativeDims: 1536,
-    maxInputTokens: 128_000,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0.12,
-    priceBatchPerMTok: null,
-    supportsDimensions: true,
-    providerDims: [256, 512, 1024, 1536],
-    // Whether a prefix of an embed-v4 vector is a good embedding is unverified: never truncate it.
-    matryoshka: false,
-    maxInputsPerRequest: 96,
-    maxTokensPerRequest: 96 * 128_000,
-  },
-  { ...COHERE_V3, model: 'embed-english-v3.0', nativeDims: 1024 },
-  { ...COHERE_V3, model: 'embed-multilingual-v3.0', nativeDims: 1024 },
-  { ...COHERE_V3, model: 'embed-english-light-v3.0', nativeDims: 384 },
-  { ...COHERE_V3, model: 'embed-multilingual-light-v3.0', nativeDims: 384 },
-];
+/** The catalogue as model specs, each under its kind's own name (`openai/…`, `voyage/…`). */
+export const MODELS: readonly ModelSpec[] = CATALOGUE.map(({ source: _s, checked: _c, ...row }) => ({ provider: row.kind, ...row }));
+
+/** OpenAI /v1/embeddings limits, for OpenAI-compatible models the catalogue lacks. */
+const OPENAI_LIMITS = { maxInputTokens: 8191, maxInputsPerRequest: 2048, maxTokensPerRequest: 300_000 } as const;
 
 /** Registry fields a config file may override (prices, limits, the version pin). */
-export type ModelOverrides = Partial<Omit<ModelSpec, 'provider' | 'model'>>;
+export type ModelOverrides = Partial<Omit<ModelSpec, 'provider' | 'kind' | 'model'>>;
 
 /** Splits `provider/model[@version]`. The model part may itself contain `/` (e.g. `BAAI/bge-m3`). */
 export function parseModelId(id: string): { provider: string; model: string; version?: string } {
@@ -169,6 +79,7 @@ function unknownModel(provider: ProviderName, model: string, dims: number | unde
     );
   return {
     provider: 'openai',
+    kind: 'openai',
     model,
     version: '1',
     nativeDims: dims,
@@ -178,6 +89,7 @@ function unknownModel(provider: ProviderName, model: string, dims: number | unde
     // Compatible servers differ on `dimensions`; never send it unless configured.
     supportsDimensions: false,
     matryoshka: false,
+    inputTypes: false,
     ...OPENAI_LIMITS,
   };
 }
@@ -196,6 +108,8 @@ export function chooseDimAdapter(spec: ModelSpec, dims: number): DimAdapter {
     throw new UsageError(`${name} produces ${min} to ${max} dims, not ${dims}`);
   }
   if (dims === spec.nativeDims) return 'native';
+  // A listed size above the default (codestral-embed: 1536 by default, up to 3072) is asked for.
+  if (dims > spec.nativeDims && spec.supportsDimensions && spec.providerDims?.includes(dims)) return 'provider';
   if (dims > spec.nativeDims) return 'pad';
   if (spec.supportsDimensions && (!spec.providerDims || spec.providerDims.includes(dims))) return 'provider';
   if (spec.matryoshka) return 'truncate';
