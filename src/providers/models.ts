@@ -126,3 +126,24 @@ export function overridesFor(models: Readonly<Record<string, Readonly<Record<str
   const o = models[`${provider}/${model}`] ?? {};
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ModelOverrides;
 }
+
+/** One model `embedq models` lists: usable under `id`, or only in the catalogue (`id` null). */
+export interface ListedModel {
+  /** `provider/model` to pass as `--model`; null for a catalogue row no provider serves yet. */
+  id: string | null;
+  spec: ModelSpec;
+}
+
+/**
+ * Every model the catalogue knows and every model a provider serves here: the built-in
+ * providers' catalogue rows (with the config's `models` overrides), then the catalogue rows of
+ * the other kinds, which a `providers` entry of that kind makes usable.
+ */
+export function listModels(models: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {}): ListedModel[] {
+  const usable = MODELS.filter((s) => (PROVIDERS as readonly string[]).includes(s.provider)).map((s) => {
+    const id = `${s.provider}/${s.model}`;
+    return { id, spec: { ...s, ...overridesFor(models, id) } };
+  });
+  const others = MODELS.filter((s) => !(PROVIDERS as readonly string[]).includes(s.provider)).map((spec) => ({ id: null, spec }));
+  return [...usable, ...others];
+}
