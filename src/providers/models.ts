@@ -3,9 +3,14 @@
  * {@link ResolvedModel} with its dimension adapter chosen, reading the model catalogue
  * (catalogue.ts: the data, each figure with its source) and the config's overrides.
  */
-import { UsageError } from '../errors.ts';
+import type { Config } from '../config/schema.ts';
+import { ConfigError, UsageError } from '../errors.ts';
 import { CATALOGUE } from './catalogue.ts';
-import type { DimAdapter, ModelSpec, ResolvedModel } from './types.ts';
+import type { DimAdapter, ModelSpec, ProviderKind, ResolvedModel } from './types.ts';
+
+/** The config's named providers (`providers`), as resolveModel reads them. */
+export type NamedProviders = Config['providers'];
+type NamedProviderConfig = NamedProviders[string];
 
 export const PROVIDERS = ['local', 'openai', 'cohere'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -52,12 +57,15 @@ export function modelKey(spec: ModelSpec, dims: number): string {
  * @param dims output size. @default the model's native size
  * @example resolveModel('openai/text-embedding-3-small', 512).key // 'openai/text-embedding-3-small@1:512'
  */
-export function resolveModel(id: string, dims?: number, overrides: ModelOverrides = {}): ResolvedModel {
+export function resolveModel(id: string, dims?: number, overrides: ModelOverrides = {}, providers: NamedProviders = {}): ResolvedModel {
   const parsed = parseModelId(id);
   const provider = parsed.provider;
-  if (!(PROVIDERS as readonly string[]).includes(provider))
-    throw new UsageError(`unknown provider ${JSON.stringify(provider)} in model id ${JSON.stringify(id)}: known providers are ${PROVIDERS.join(', ')} (e.g. local/hash-v1, openai/text-embedding-3-small)`);
-  let base = findModel(provider, parsed.model);
+  const named = Object.hasOwn(providers, provider) ? providers[provider] : undefined;
+  if (!named && !(PROVIDERS as readonly string[]).includes(provider))
+    throw new UsageError(
+      `unknown provider ${JSON.stringify(provider)} in model id ${JSON.stringify(id)}: known providers are ${[...PROVIDERS, ...Object.keys(providers)].join(', ')} (e.g. local/hash-v1, openai/text-embedding-3-small); configure others under "providers" (docs/providers.md)`,
+    );
+  let base = named ? namedModel(provider, named, parsed.model, overrides) : findModel(provider, parsed.model);
   if (base && parsed.version !== undefined && parsed.version !== base.version && overrides.version === undefined)
     throw new UsageError(`${provider}/${parsed.model} has no version ${JSON.stringify(parsed.version)}: the registry pins version ${base.version} (use ${provider}/${parsed.model}@${base.version}, or configure a version override)`);
   if (!base) base = unknownModel(provider as ProviderName, parsed.model, overrides.nativeDims ?? dims);
@@ -66,6 +74,53 @@ export function resolveModel(id: string, dims?: number, overrides: ModelOverride
   if (!Number.isInteger(outDims) || outDims < 1 || outDims > MAX_DIMS)
     throw new UsageError(`dims must be a whole number from 1 to ${MAX_DIMS} (pgvector's limit), got ${outDims}`);
   return { spec, dims: outDims, dimAdapter: chooseDimAdapter(spec, outDims), key: modelKey(spec, outDims) };
+}
+
+/** The kind of a provider name (built-in or configured), or undefined for an unknown name. */
+export function kindOf(provider: string, providers: NamedProviders = {}): ProviderKind | undefined {
+  if (Object.hasOwn(providers, provider)) return providers[provider]!.kind;
+  return (PROVIDERS as readonly string[]).includes(provider) ? (provider as ProviderName) : undefined;
+}
+
+/** What a model the catalogue lacks is assumed to be, unless configured: unpriced, no extras. */
+const UNLISTED = {
+  version: '1',
+  tokenizer: 'cl100k_base',
+  priceSyncPerMTok: 0,
+  priceBatchPerMTok: null,
+  // Compatible servers differ on `dimensions`; never send it unless configured.
+  supportsDimensions: false,
+  matryoshka: false,
+  inputTypes: false,
+} as const;
+
+/** Fields a model without a catalogue row must be given in config: nothing sensible defaults them. */
+const DECLARED = ['nativeDims', 'maxInputTokens', 'maxInputsPerRequest', 'maxTokensPerRequest'] as const;
+
+/**
+ * A configured provider's model: its kind's catalogue row (openai-compatible has none) under the
+ * provider's name, with `providers.<name>.models.<model>` over it.
+ * @throws UsageError for a model neither the catalogue nor the config knows
+ * @throws ConfigError for a model the catalogue lacks whose size or limits the config leaves out
+ */
+function namedModel(provider: string, p: NamedProviderConfig, model: string, overrides: ModelOverrides): ModelSpec {
+  const row = p.kind === 'openai-compatible' ? undefined : findModel(p.kind, model);
+  const declared = Object.hasOwn(p.models, model) ? p.models[model] : undefined;
+  if (!row && !declared) {
+    const known = [...MODELS.filter((s) => s.kind === p.kind).map((s) => s.model), ...Object.keys(p.models)].map((m) => `${provider}/${m}`);
+    throw new UsageError(
+      `unknown ${provider} model ${JSON.stringify(model)}: ${known.length ? `known ${provider} models are ${[...new Set(known)].join(', ')}` : `provider ${provider} (${p.kind}) declares no models`}; declare others under providers.${provider}.models with their nativeDims and limits`,
+    );
+  }
+  const { dims, ...fields } = declared ?? {};
+  const conf = Object.fromEntries(Object.entries({ ...fields, ...(dims ? { providerDims: dims } : {}) }).filter(([, v]) => v !== undefined)) as Partial<ModelSpec>;
+  if (row) return { ...row, provider, ...conf };
+  const missing = DECLARED.filter((k) => conf[k] === undefined && overrides[k] === undefined);
+  if (missing.length)
+    throw new ConfigError([
+      `${provider}/${model}: ${p.kind === 'openai-compatible' ? 'an openai-compatible provider has no catalogue' : `the ${p.kind} catalogue has no ${model}`}, so the config must give its size and limits: set ${missing.map((k) => `providers.${provider}.models.${model}.${k}`).join(', ')} (embedq does not probe a server for its size)`,
+    ]);
+  return { provider, kind: p.kind, model, ...UNLISTED, ...(conf as Partial<ModelSpec> & Pick<ModelSpec, (typeof DECLARED)[number]>) };
 }
 
 function unknownModel(provider: ProviderName, model: string, dims: number | undefined): ModelSpec {
@@ -77,21 +132,7 @@ function unknownModel(provider: ProviderName, model: string, dims: number | unde
     throw new UsageError(
       `openai/${model} is not in the model registry, so its output size is unknown: pass --dims with the size the server returns (e.g. --dims 768), or use a known model (${MODELS.filter((s) => s.provider === 'openai').map((s) => s.model).join(', ')})`,
     );
-  return {
-    provider: 'openai',
-    kind: 'openai',
-    model,
-    version: '1',
-    nativeDims: dims,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0,
-    priceBatchPerMTok: null,
-    // Compatible servers differ on `dimensions`; never send it unless configured.
-    supportsDimensions: false,
-    matryoshka: false,
-    inputTypes: false,
-    ...OPENAI_LIMITS,
-  };
+  return { provider: 'openai', kind: 'openai', model, nativeDims: dims, ...UNLISTED, ...OPENAI_LIMITS };
 }
 
 /**
@@ -136,14 +177,20 @@ export interface ListedModel {
 
 /**
  * Every model the catalogue knows and every model a provider serves here: the built-in
- * providers' catalogue rows (with the config's `models` overrides), then the catalogue rows of
- * the other kinds, which a `providers` entry of that kind makes usable.
+ * providers' catalogue rows, each configured provider's (its kind's rows and the models its
+ * config declares), all with the config's overrides; then the catalogue rows of the kinds no
+ * provider serves yet, which a `providers` entry of that kind makes usable.
  */
-export function listModels(models: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {}): ListedModel[] {
-  const usable = MODELS.filter((s) => (PROVIDERS as readonly string[]).includes(s.provider)).map((s) => {
-    const id = `${s.provider}/${s.model}`;
-    return { id, spec: { ...s, ...overridesFor(models, id) } };
-  });
-  const others = MODELS.filter((s) => !(PROVIDERS as readonly string[]).includes(s.provider)).map((spec) => ({ id: null, spec }));
-  return [...usable, ...others];
+export function listModels(models: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {}, providers: NamedProviders = {}): ListedModel[] {
+  const listed = (provider: string, model: string): ListedModel => {
+    const id = `${provider}/${model}`;
+    return { id, spec: resolveModel(id, undefined, overridesFor(models, id), providers).spec };
+  };
+  const usable = MODELS.filter((s) => (PROVIDERS as readonly string[]).includes(s.provider)).map((s) => listed(s.provider, s.model));
+  for (const [name, p] of Object.entries(providers)) {
+    const names = [...(p.kind === 'openai-compatible' ? [] : MODELS.filter((s) => s.kind === p.kind).map((s) => s.model)), ...Object.keys(p.models)];
+    for (const m of new Set(names)) usable.push(listed(name, m));
+  }
+  const served = new Set(usable.map((m) => m.spec.kind));
+  return [...usable, ...MODELS.filter((s) => !served.has(s.kind)).map((spec) => ({ id: null, spec }))];
 }

@@ -28,7 +28,7 @@ export interface ModelRow {
 }
 
 export function runModels(config: Config, o: { kind?: string | undefined } = {}): ModelRow[] {
-  return listModels(config.models)
+  return listModels(config.models, config.providers)
     .filter((m) => !o.kind || m.spec.kind === o.kind)
     .map(({ id, spec }) => ({
       id,
