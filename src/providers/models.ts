@@ -3,6 +3,7 @@
  * {@link ResolvedModel} with its dimension adapter chosen, reading the model catalogue
  * (catalogue.ts: the data, each figure with its source) and the config's overrides.
  */
+import { BUILT_IN_PROVIDERS } from '../config/providers.ts';
 import type { Config } from '../config/schema.ts';
 import { ConfigError, UsageError } from '../errors.ts';
 import { CATALOGUE } from './catalogue.ts';
@@ -12,7 +13,8 @@ import type { DimAdapter, ModelSpec, ProviderKind, ResolvedModel } from './types
 export type NamedProviders = Config['providers'];
 type NamedProviderConfig = NamedProviders[string];
 
-export const PROVIDERS = ['local', 'openai', 'cohere'] as const;
+/** The built-in providers, whose names are their kinds. */
+export const PROVIDERS = BUILT_IN_PROVIDERS;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Largest `vector(n)` pgvector stores. Above 2,000 dims the store must use `halfvec` for HNSW. */

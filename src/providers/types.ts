@@ -2,11 +2,11 @@
  * The provider surface: a model spec from the registry (models.ts), the model resolved to an
  * output size (`ResolvedModel`), and the one call every provider implements (`embed`).
  */
-import type { ConfiguredKind } from '../config/schema.ts';
+import type { ConfiguredKind } from '../config/providers.ts';
 
 /**
  * Which API a provider speaks: the built-in `local`, or a kind a config's `providers` entry may
- * name (PROVIDER_KINDS in src/config/schema.ts). The factory (index.ts) dispatches on it.
+ * name (PROVIDER_KINDS in src/config/providers.ts). The factory (index.ts) dispatches on it.
  */
 export type ProviderKind = 'local' | ConfiguredKind;
 
