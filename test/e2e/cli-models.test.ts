@@ -40,4 +40,22 @@ describe('embedq models', () => {
     expect(rows.every((x) => x.id.startsWith('openai/'))).toBe(true);
     expect(rows.find((x) => x.id === 'openai/text-embedding-3-small')!.priceSyncPerMTok).toBe(0.5);
   });
+
+  test('configured providers list their models under their own names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'embedq-models-'));
+    const file = join(dir, 'embedq.config.json');
+    const tei = { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:8080/v1', models: { 'bge-m3': { nativeDims: 1024, maxInputTokens: 8192, maxInputsPerRequest: 32, maxTokensPerRequest: 16384 } } };
+    writeFileSync(file, JSON.stringify({ providers: { voyage: { kind: 'voyage', models: { 'voyage-3.5': { priceSyncPerMTok: 0.05 } } }, tei } }));
+    const r = await runCli(['models', '--json'], { ...NO_SERVICES, EMBEDQ_CONFIG: file });
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { id: string | null; kind: string; provider: string | null; priceSyncPerMTok: number; nativeDims: number }[];
+    expect(rows.find((x) => x.id === 'voyage/voyage-3.5')).toMatchObject({ provider: 'voyage', kind: 'voyage', priceSyncPerMTok: 0.05 });
+    expect(rows.find((x) => x.id === 'tei/bge-m3')).toMatchObject({ kind: 'openai-compatible', nativeDims: 1024 });
+    expect(rows.some((x) => x.kind === 'voyage' && x.id === null)).toBe(false);
+    // A typo is one line naming where it is.
+    writeFileSync(file, JSON.stringify({ providers: { tei: { ...tei, models: { 'bge-m3': { ...tei.models['bge-m3'], nativeDim: 1 } } } } }));
+    const bad = await runCli(['models'], { ...NO_SERVICES, EMBEDQ_CONFIG: file });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/providers\.tei\.models\.bge-m3\.nativeDim: unknown setting \(did you mean "providers\.tei\.models\.bge-m3\.nativeDims"\?\)$/)]);
+  });
 });
