@@ -59,15 +59,15 @@ const VOYAGE_FIXED = { supportsDimensions: false, matryoshka: false } as const;
 const VOYAGE_SOURCE =
   'docs.voyageai.com/reference/embeddings-api (1,000 texts; token caps per request; input_type); mongodb.com/docs/voyageai/models (context, dims); docs.voyageai.com/pricing; batch 33% off per provider-apis.md (c) (docs.voyageai.com/docs/batch-inference); which models the Batch API takes is unconfirmed';
 
-/** Mistral: 256 inputs per request per rig-core; a per-request token cap is unconfirmed. */
-const MISTRAL = { kind: 'mistral', version: '1', maxInputTokens: 8192, tokenizer: 'cl100k_base', priceBatchPerMTok: null, maxInputsPerRequest: 256, maxTokensPerRequest: 256 * 8192, inputTypes: false, checked: '2026-12-02' } as const;
+/** Mistral: 256 inputs per request per rig-core; 16,384 tokens per request is the best evidence, unconfirmed. */
+const MISTRAL = { kind: 'mistral', version: '1', maxInputTokens: 8192, tokenizer: 'cl100k_base', priceBatchPerMTok: null, maxInputsPerRequest: 256, maxTokensPerRequest: 16_384, inputTypes: false, checked: '2026-12-02' } as const;
 const MISTRAL_SOURCE =
-  'docs.mistral.ai/api/endpoint/embeddings (output_dimension); rig-core 0.42.0 src/providers/mistral/embedding.rs (256 inputs, "verified against the live API"); token cap per request and batch discount unconfirmed';
+  'docs.mistral.ai/api/endpoint/embeddings (output_dimension); rig-core 0.42.0 src/providers/mistral/embedding.rs (256 inputs, "verified against the live API"); 16,384 tokens per request from a 2024 error text (aurelio-labs/semantic-router#297, see docs/providers-mistral.md), unconfirmed; batch discount unconfirmed';
 
-/** Jina: per-request input and token caps are unconfirmed; the figures below are conservative. */
-const JINA = { kind: 'jina', version: '1', tokenizer: 'cl100k_base', supportsDimensions: true, matryoshka: true, priceSyncPerMTok: 0.05, priceBatchPerMTok: null, maxInputsPerRequest: 512, inputTypes: true, checked: '2026-12-02' } as const;
+/** Jina: input caps per request are field reports (v3 2,048, v4 512); no token cap is documented. */
+const JINA = { kind: 'jina', version: '1', tokenizer: 'cl100k_base', supportsDimensions: true, matryoshka: true, priceSyncPerMTok: 0.05, priceBatchPerMTok: null, inputTypes: true, checked: '2026-12-02' } as const;
 const JINA_SOURCE =
-  'qdrant.tech/documentation/embeddings/jina-embeddings (dims, context, MRL, tasks); huggingface.co/jinaai model cards (Matryoshka dims); inputs per request, tokens per request and price ($0.05/1M, a reseller\'s figure) unconfirmed; no batch API found';
+  'qdrant.tech/documentation/embeddings/jina-embeddings (dims, context, MRL, tasks); huggingface.co/jinaai model cards (Matryoshka dims); inputs per request from field reports (elastic JinaAIServiceFields 2048 for v3, dify-official-plugins#1997 512 for v4; see docs/providers-jina.md); tokens per request (no cap found: 1M, the free tier\'s TPM) and price ($0.05/1M, a reseller\'s figure) unconfirmed; no batch API for these models';
 
 /** Gemini: batchEmbedContents takes at most 100 requests; outputDimensionality 128 to 3072. */
 const GEMINI = { kind: 'gemini', version: '1', nativeDims: 3072, tokenizer: 'cl100k_base', supportsDimensions: true, matryoshka: true, maxInputsPerRequest: 100, inputTypes: true, checked: '2026-12-02' } as const;
@@ -142,8 +142,8 @@ export const CATALOGUE: readonly CatalogueRow[] = [
     matryoshka: true,
     source: `${MISTRAL_SOURCE}; 1536 default, 3072 max per do-memory-core 0.1.30 (docs.rs); $0.15 per vercel.com/ai-gateway/models/codestral-embed; 8,192 context per hardais.com, unconfirmed`,
   },
-  { ...JINA, model: 'jina-embeddings-v3', nativeDims: 1024, maxInputTokens: 8192, maxTokensPerRequest: 512 * 8192, source: JINA_SOURCE },
-  { ...JINA, model: 'jina-embeddings-v4', nativeDims: 2048, maxInputTokens: 32_768, maxTokensPerRequest: 512 * 8192, source: JINA_SOURCE },
+  { ...JINA, model: 'jina-embeddings-v3', nativeDims: 1024, maxInputTokens: 8192, maxInputsPerRequest: 2048, maxTokensPerRequest: 1_000_000, source: JINA_SOURCE },
+  { ...JINA, model: 'jina-embeddings-v4', nativeDims: 2048, maxInputTokens: 32_768, maxInputsPerRequest: 512, maxTokensPerRequest: 1_000_000, source: JINA_SOURCE },
   {
     ...GEMINI,
     model: 'gemini-embedding-001',
@@ -154,14 +154,6 @@ export const CATALOGUE: readonly CatalogueRow[] = [
     source:
       'ai.google.dev/gemini-api/docs/models/gemini-embedding-001 (128-3072 dims; 768/1536/3072 recommended); developers.googleblog.com gemini-embedding-available-gemini-api (2,048 tokens, $0.15); 100 requests per batchEmbedContents per vercel/ai#16575 and langchainjs#4491; batch price (50% off) unconfirmed',
   },
-  {
-    ...GEMINI,
-    model: 'gemini-embedding-2',
-    maxInputTokens: 8192,
-    maxTokensPerRequest: 100 * 8192,
-    priceSyncPerMTok: 0.2,
-    priceBatchPerMTok: 0.1,
-    source:
-      'ai.google.dev/gemini-api/docs/models/gemini-embedding-2 (model code, 128-3072 dims, updated 2026-04); 8,192 tokens, $0.20 and batch $0.10 per embeddingcost.com/google (Apr 2026) and tokencost.app, unconfirmed in Google\'s own pages',
-  },
+  // gemini-embedding-2 (GA 2026-04-22, 8,192 tokens, 128-3072 dims) is left out: it reportedly takes
+  // no taskType but prompt prefixes, unconfirmed in Google's pages, and the adapter sends taskType.
 ];
