@@ -26,10 +26,11 @@ import * as spendCommand from './commands/spend.ts';
 import * as workerCommand from './commands/worker.ts';
 import * as serveCommand from './commands/serve.ts';
 import * as logCommand from './commands/log.ts';
+import * as modelsCommand from './commands/models.ts';
 import { redactUrls } from '../config/redact.ts';
 
 /** Commands register themselves here; later issues add theirs. */
-const COMMANDS: CommandModule[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand];
+const COMMANDS: CommandModule[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand, modelsCommand];
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('embedq')

@@ -47,7 +47,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     origins.set(key, `environment ${name}`);
   }
   if (opts.overrides) mergeInto(raw, opts.overrides, '', () => undefined);
-  return parseConfig(raw, (k) => origins.get(k) ?? k);
+  return parseConfig(raw, (k) => origins.get(k) ?? k, env);
 }
 
 function mergeInto(target: Record<string, unknown>, src: Record<string, unknown>, prefix: string, mark: (k: string) => void): void {

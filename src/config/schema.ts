@@ -5,31 +5,12 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { TENANT_PATTERN, TENANT_RULE } from '../tenant.ts';
+import { baseUrl, positiveInt, url } from './fields.ts';
+import { BUILT_IN_PROVIDERS, providersSchema } from './providers.ts';
 import { redactUrls } from './redact.ts';
 import { strongSecret } from './secrets.ts';
 
 const identifier = /^[a-z_][a-z0-9_]{0,47}$/;
-
-const url = (schemes: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return schemes.includes(new URL(v).protocol.replace(/:$/, ''));
-    } catch {
-      return false;
-    }
-  }, `a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`);
-
-/**
- * A provider base URL: never with `user:password@`. The SDKs cannot send it (fetch refuses such
- * URLs), so it never worked, and every error quoted the password.
- */
-const baseUrl = (keyVar: string) =>
-  url(['http', 'https']).refine((v) => {
-    const u = new URL(v);
-    return !u.username && !u.password;
-  }, `a URL without user:password@ (give the key in ${keyVar}; it is sent as a bearer token)`);
-
-const positiveInt = z.coerce.number().int().positive();
 
 const SECRET_RULE = 'a secret of at least 16 characters and 64 bits of entropy, e.g. from `openssl rand -hex 24` (16 spaces or one repeated character are refused)';
 
@@ -60,6 +41,14 @@ export const configSchema = z.strictObject({
       baseUrl: baseUrl('COHERE_API_KEY').optional(),
     })
     .default({}),
+  /**
+   * Named providers, each of a kind (its API) with its own base URL, key and models; `<name>/<model>`
+   * is then a model id everywhere, with its own rate limits and ledger rows. Catalogue models of
+   * the kind need no entry under `models`; a model the catalogue lacks declares its size and
+   * limits there. See docs/providers.md. @default {}
+   * @example { "tei": { "kind": "openai-compatible", "baseUrl": "http://127.0.0.1:8080/v1", "models": { "bge-m3": { "nativeDims": 1024, "maxInputTokens": 8192, "maxInputsPerRequest": 32, "maxTokensPerRequest": 16384 } } } }
+   */
+  providers: providersSchema,
   chunk: z
     .strictObject({
       /** Target tokens per chunk. @default 512 */
@@ -160,6 +149,16 @@ export const configSchema = z.strictObject({
   /** A waiting command (ingest, reembed) says so on its progress line when its run has not moved for this long. @default 30000 */
   stallNoticeMs: positiveInt.default(30_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+}).superRefine((c, ctx) => {
+  // A model id's provider must be built in or configured: a typo is named where it was written.
+  const known = [...BUILT_IN_PROVIDERS, ...Object.keys(c.providers)];
+  const check = (id: string, path: string[]) => {
+    const name = id.split('/')[0]!;
+    if (!known.includes(name)) ctx.addIssue({ code: 'custom', path, message: `a known provider, not ${JSON.stringify(name)} (known: ${known.join(', ')}; configure others under "providers")` });
+  };
+  check(c.defaultModel, ['defaultModel']);
+  for (const id of Object.keys(c.models)) check(id, ['models', id]);
+  for (const id of Object.keys(c.rateLimits)) check(id, ['rateLimits', id]);
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;
@@ -197,6 +196,8 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
 };
 
 const SECRET_KEYS = new Set(['openai.apiKey', 'cohere.apiKey', 'adminToken', 'metricsToken']);
+/** A provider's key and headers (which may carry a credential) are never quoted back. */
+const isSecret = (key: string) => SECRET_KEYS.has(key) || /^providers\.[^.]+\.(apiKey|headers)(\.|$)/.test(key);
 
 /** Levenshtein distance, for "did you mean" on unknown keys. */
 function distance(a: string, b: string): number {
@@ -212,8 +213,10 @@ function knownKeysAt(path: readonly PropertyKey[]): string[] {
   let shape: z.ZodType = configSchema;
   for (const p of path) {
     const inner = unwrap(shape);
-    if (!(inner instanceof z.ZodObject)) return [];
-    shape = (inner.shape as Record<string, z.ZodType>)[String(p)]!;
+    // A record's entries (providers.<name>, its models.<model>) all have the record's value shape.
+    if (inner instanceof z.ZodRecord) shape = inner.valueType as z.ZodType;
+    else if (inner instanceof z.ZodObject) shape = (inner.shape as Record<string, z.ZodType>)[String(p)]!;
+    else return [];
   }
   const inner = unwrap(shape);
   return inner instanceof z.ZodObject ? Object.keys(inner.shape) : [];
@@ -227,11 +230,15 @@ function unwrap(t: z.ZodType): z.ZodType {
 
 /**
  * Parses raw settings into a frozen Config, or throws one {@link ConfigError} listing every
- * problem. `origin` maps a dotted key to where it came from (e.g. `env OPENAI_BASE_URL`).
+ * problem. `origin` maps a dotted key to where it came from (e.g. `env OPENAI_BASE_URL`); `env`
+ * gives the keys named by `providers.<name>.apiKeyEnv` (load.ts passes the environment).
  */
-export function parseConfig(raw: unknown, origin: (key: string) => string = (k) => k): Config {
+export function parseConfig(raw: unknown, origin: (key: string) => string = (k) => k, env: Readonly<Record<string, string | undefined>> = {}): Config {
   const result = configSchema.safeParse(raw);
-  if (result.success) return deepFreeze(result.data);
+  if (result.success) {
+    for (const p of Object.values(result.data.providers)) if (p.apiKeyEnv && env[p.apiKeyEnv]) p.apiKey = env[p.apiKeyEnv];
+    return deepFreeze(result.data);
+  }
   const problems: string[] = [];
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -245,13 +252,16 @@ export function parseConfig(raw: unknown, origin: (key: string) => string = (k) 
       continue;
     }
     const key = issue.path.join('.');
-    const shown = SECRET_KEYS.has(key) ? '' : describeValue(raw, issue.path);
+    // For a bad key, the path already names it; its value is beside the point.
+    const shown = isSecret(key) || issue.code === 'invalid_key' ? '' : describeValue(raw, issue.path);
     problems.push(`${origin(key)}: expected ${expectation(issue)}${shown}`);
   }
   throw new ConfigError(problems);
 }
 
 function expectation(issue: z.core.$ZodIssue): string {
+  // A bad record key (a provider's name, a header's name): what its own check said.
+  if (issue.code === 'invalid_key') return issue.issues[0] ? expectation(issue.issues[0] as z.core.$ZodIssue) : 'a valid name';
   if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (issue.code === 'too_small') return `a number >= ${String(issue.minimum)}`;
   if (issue.code === 'too_big') return `a number <= ${String(issue.maximum)}`;

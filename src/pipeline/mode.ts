@@ -5,19 +5,20 @@
 import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
 import { hasBatchApi } from '../providers/batch-clients.ts';
-import { PROVIDERS } from '../providers/models.ts';
+import { kindOf, PROVIDERS, type NamedProviders } from '../providers/models.ts';
 import type { IngestSourceSpec } from './types.ts';
 
 export type Mode = 'sync' | 'batch';
 
 /**
  * Resolves an asked-for mode for a model key (`provider/model@…`). `batch` needs a provider with
- * a batch API and is refused otherwise, naming the providers that have one; `auto` is `batch`
- * when the provider has one and `large()` says the work is worth it, else `sync`.
+ * a batch API (by its kind: `providers` holds the configured names' kinds) and is refused
+ * otherwise, naming the providers that have one; `auto` is `batch` when the provider has one and
+ * `large()` says the work is worth it, else `sync`.
  */
-export async function resolveMode(asked: Mode | 'auto', modelKey: string, large: () => boolean | Promise<boolean>): Promise<Mode> {
+export async function resolveMode(asked: Mode | 'auto', modelKey: string, large: () => boolean | Promise<boolean>, providers: NamedProviders = {}): Promise<Mode> {
   if (asked === 'sync') return 'sync';
-  if (!hasBatchApi(modelKey.split('/')[0]!)) {
+  if (!hasBatchApi(kindOf(modelKey.split('/')[0]!, providers) ?? '')) {
     if (asked === 'batch') {
       const models = PROVIDERS.filter(hasBatchApi).map((p) => `${p}/…`).join(' or ');
       throw new UsageError(`${modelKey} has no batch API embedq can use (batch mode needs an ${models} model); use --mode sync`);

@@ -6,13 +6,17 @@
  */
 import type { Batch } from 'openai/resources/batches';
 
-/** The providers whose batch API embedq drives (OpenAI Batch, Cohere Embed Jobs); index.ts builds a backend for each. */
+/**
+ * The provider kinds whose batch API embedq drives (OpenAI Batch, Cohere Embed Jobs); index.ts
+ * builds a backend for each. `openai-compatible` servers have none (vLLM, TEI and Ollama serve no
+ * `/v1/batches`). For the built-in providers the name is the kind.
+ */
 export const BATCH_PROVIDERS = ['openai', 'cohere'] as const;
 export type BatchProvider = (typeof BATCH_PROVIDERS)[number];
 
-/** Whether `provider` has a batch API embedq drives. */
-export function hasBatchApi(provider: string): provider is BatchProvider {
-  return (BATCH_PROVIDERS as readonly string[]).includes(provider);
+/** Whether a provider of this kind has a batch API embedq drives. */
+export function hasBatchApi(kind: string): kind is BatchProvider {
+  return (BATCH_PROVIDERS as readonly string[]).includes(kind);
 }
 
 /** A provider's batch, in the shape of OpenAI's (the fields the pipeline reads). */

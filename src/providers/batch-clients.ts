@@ -21,7 +21,7 @@ export class BatchClients {
     const { mv } = await this.#providers.get(modelVersionId);
     let c = this.#clients.get(modelVersionId);
     if (!c) {
-      c = await createBatchBackend(mv.resolved, { openai: this.#config.openai, cohere: this.#config.cohere });
+      c = await createBatchBackend(mv.resolved, this.#config);
       this.#clients.set(modelVersionId, c);
     }
     return { mv, batchClient: c };

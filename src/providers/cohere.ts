@@ -36,14 +36,14 @@ export class CohereProvider implements EmbeddingProvider {
   readonly #loop: RequestLoop<Cohere.V2EmbedRequest, Cohere.EmbedByTypeResponse>;
 
   constructor(model: ResolvedModel, opts: CohereProviderOptions) {
-    if (model.spec.provider !== 'cohere') throw new Error(`CohereProvider cannot serve ${model.key}`);
+    if (model.spec.kind !== 'cohere') throw new Error(`CohereProvider cannot serve ${model.key}`);
     this.model = model;
     this.#opts = opts;
     const baseUrl = opts.baseUrl ?? COHERE_BASE_URL;
     const timeoutMs = opts.timeoutMs ?? 60_000;
     // A token always given, so the SDK never falls back to CO_API_KEY from the environment.
     this.#client = new CohereClientV2({ token: opts.apiKey, baseUrl, maxRetries: 0, timeoutInSeconds: timeoutMs / 1000, clientName: 'embedq', ...(opts.fetch ? { fetch: opts.fetch } : {}) });
-    this.#errors = { name: `cohere/${model.spec.model}`, baseUrl, timeoutMs, apiKey: opts.apiKey };
+    this.#errors = { name: `${model.spec.provider}/${model.spec.model}`, baseUrl, timeoutMs, apiKey: opts.apiKey };
     this.#loop = new RequestLoop(model, this.#adapter(), opts);
   }
 

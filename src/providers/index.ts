@@ -1,69 +1,74 @@
 /**
  * Builds the provider for a resolved model from the parsed config, and its batch backend: the
- * only place that decides which implementation serves which `provider/…` prefix, sync and batch.
- * Each implementation is loaded on first use, so a run pays only for the SDK it calls (loading
- * both SDKs costs a command about 1.5 s; `local/…` loads none).
+ * only place that decides which implementation serves which provider kind, sync and batch. The
+ * connection (base URL, key, headers) comes from the provider's name (credentials.ts), so two
+ * providers of one kind are two servers. Each implementation is loaded on first use, so a run
+ * pays only for the SDK it calls (loading both SDKs costs a command about 1.5 s; `local/…` loads none).
  */
 import { UsageError } from '../errors.ts';
 import { hasBatchApi, type BatchBackend, type BatchProvider } from './batch-backend.ts';
-import { NO_KEY, requireApiKey, type ProviderConfig } from './credentials.ts';
+import { connectionOf, NO_KEY, requireApiKey, type Connection, type ProviderConfig } from './credentials.ts';
 import type { OpenAIProviderOptions } from './openai.ts';
-import type { ProviderName } from './models.ts';
-import type { EmbeddingProvider, ResolvedModel } from './types.ts';
+import type { EmbeddingProvider, ProviderKind, ResolvedModel } from './types.ts';
 
 export type { ProviderConfig };
 
 /** Runtime knobs that are not configuration: tokenizer, concurrency, fetch, callbacks. */
-export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey' | 'baseUrl' | 'organization'>>;
+export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey' | 'baseUrl' | 'organization' | 'headers'>>;
 
 const label = (m: ResolvedModel) => `${m.spec.provider}/${m.spec.model}`;
 
-type Build = (model: ResolvedModel, cfg: ProviderConfig, opts: CreateProviderOptions) => Promise<EmbeddingProvider>;
+/** A provider's connection with the key requireApiKey settled (none for `local`). */
+type Build = (model: ResolvedModel, conn: Connection, opts: CreateProviderOptions) => Promise<EmbeddingProvider>;
 
-/** Every provider's sync implementation. The key checks run before anything loads. */
-const SYNC: Record<ProviderName, Build> = {
+const openai: Build = async (model, { apiKey, baseUrl, organization, headers }, opts) => {
+  const { OpenAIProvider } = await import('./openai.ts');
+  return new OpenAIProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}), ...(organization ? { organization } : {}), ...(headers ? { headers } : {}) });
+};
+
+/** Every kind's sync implementation. The key checks run before anything loads. */
+const SYNC: Partial<Record<ProviderKind, Build>> = {
   local: async (model) => new (await import('./local.ts')).LocalProvider(model),
-  openai: async (model, cfg, opts) => {
-    const { baseUrl, organization } = cfg.openai ?? {};
-    const apiKey = requireApiKey('openai', cfg, label(model))!;
-    const { OpenAIProvider } = await import('./openai.ts');
-    return new OpenAIProvider(model, { ...opts, apiKey, ...(baseUrl ? { baseUrl } : {}), ...(organization ? { organization } : {}) });
-  },
-  cohere: async (model, cfg, opts) => {
-    const { baseUrl } = cfg.cohere ?? {};
-    const apiKey = requireApiKey('cohere', cfg, label(model))!;
+  openai,
+  'openai-compatible': openai,
+  cohere: async (model, { apiKey, baseUrl }, opts) => {
     const { CohereProvider } = await import('./cohere.ts');
-    return new CohereProvider(model, { ...opts, apiKey, ...(baseUrl ? { baseUrl } : {}) });
+    return new CohereProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}) });
   },
+  // The lead adds voyage, mistral, jina and gemini here, each `async (model, { apiKey, baseUrl }, opts) => new (await import('./<kind>.ts')).<Kind>Provider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}) })`.
 };
 
 /**
- * @throws ConfigError when the OpenAI or Cohere key is missing for a non-local base URL
+ * @throws ConfigError when the provider's key is missing for a non-local base URL
+ * @throws UsageError for a kind embedq has no implementation of yet
  * @example await createProvider(resolveModel('openai/text-embedding-3-small', 512), config, { countTokens })
  */
-export function createProvider(model: ResolvedModel, cfg: ProviderConfig, opts: CreateProviderOptions = {}): Promise<EmbeddingProvider> {
-  return SYNC[model.spec.provider](model, cfg, opts);
+export async function createProvider(model: ResolvedModel, cfg: ProviderConfig, opts: CreateProviderOptions = {}): Promise<EmbeddingProvider> {
+  const build = SYNC[model.spec.kind];
+  if (!build) throw new UsageError(`${label(model)}: embedq has no ${model.spec.kind} adapter yet`);
+  const apiKey = requireApiKey(model.spec.provider, cfg, label(model));
+  return build(model, { ...connectionOf(model.spec.provider, cfg), apiKey }, opts);
 }
 
 // The CLI checked the key before the run was enqueued; a batch without one gets the server's own refusal.
-const BATCH: Record<BatchProvider, (model: ResolvedModel, cfg: ProviderConfig) => Promise<BatchBackend>> = {
-  openai: async (_model, { openai = {} }) => {
+const BATCH: Record<BatchProvider, (model: ResolvedModel, conn: Connection) => Promise<BatchBackend>> = {
+  openai: async (_model, { apiKey, baseUrl, organization }) => {
     const { OpenAIBatchClient } = await import('./openai-batch.ts');
-    return new OpenAIBatchClient({ apiKey: openai.apiKey ?? NO_KEY, baseUrl: openai.baseUrl, organization: openai.organization });
+    return new OpenAIBatchClient({ apiKey: apiKey ?? NO_KEY, baseUrl, organization });
   },
-  cohere: async (model, { cohere = {} }) => {
+  cohere: async (model, { apiKey, baseUrl }) => {
     const [{ CohereEmbedJobsClient }, { CohereBatchBackend }] = await Promise.all([import('./cohere-embed-jobs.ts'), import('./cohere-batch.ts')]);
-    const jobs = new CohereEmbedJobsClient({ apiKey: cohere.apiKey ?? NO_KEY, ...(cohere.baseUrl ? { baseUrl: cohere.baseUrl } : {}) });
+    const jobs = new CohereEmbedJobsClient({ apiKey: apiKey ?? NO_KEY, ...(baseUrl ? { baseUrl } : {}) });
     return new CohereBatchBackend(jobs, model.spec.model, model.dims);
   },
 };
 
 /**
- * The batch API client for a model, for the providers that have one ({@link hasBatchApi}).
+ * The batch API client for a model, for the kinds that have one ({@link hasBatchApi}).
  * @throws UsageError for a provider without one
  */
 export async function createBatchBackend(model: ResolvedModel, cfg: ProviderConfig): Promise<BatchBackend> {
-  const { provider } = model.spec;
-  if (!hasBatchApi(provider)) throw new UsageError(`${model.key} has no batch API embedq can use; use --mode sync`);
-  return BATCH[provider](model, cfg);
+  const { kind, provider } = model.spec;
+  if (!hasBatchApi(kind)) throw new UsageError(`${model.key} has no batch API embedq can use; use --mode sync`);
+  return BATCH[kind](model, connectionOf(provider, cfg));
 }

@@ -1,116 +1,33 @@
 /**
- * The model registry (data) and {@link resolveModel}, which turns `provider/model[@version]` plus
- * an optional output size into a {@link ResolvedModel} with its dimension adapter chosen.
- *
- * Prices are USD per 1M input tokens, as listed in shared/reference/provider-apis.md (May 2026;
- * sources there: embeddingcost.com, tokenmix.ai, cohere.com/pricing via registries). They move:
- * re-check before trusting a spend report, and override them in config when they do.
+ * {@link resolveModel}, which turns `provider/model[@version]` plus an optional output size into a
+ * {@link ResolvedModel} with its dimension adapter chosen, reading the model catalogue
+ * (catalogue.ts: the data, each figure with its source) and the config's overrides.
  */
-import { UsageError } from '../errors.ts';
-import type { DimAdapter, ModelSpec, ResolvedModel } from './types.ts';
+import { BUILT_IN_PROVIDERS } from '../config/providers.ts';
+import type { Config } from '../config/schema.ts';
+import { ConfigError, UsageError } from '../errors.ts';
+import { CATALOGUE } from './catalogue.ts';
+import type { DimAdapter, ModelSpec, ProviderKind, ResolvedModel } from './types.ts';
 
-export const PROVIDERS = ['local', 'openai', 'cohere'] as const;
+/** The config's named providers (`providers`), as resolveModel reads them. */
+export type NamedProviders = Config['providers'];
+type NamedProviderConfig = NamedProviders[string];
+
+/** The built-in providers, whose names are their kinds. */
+export const PROVIDERS = BUILT_IN_PROVIDERS;
 export type ProviderName = (typeof PROVIDERS)[number];
-
-/** OpenAI /v1/embeddings limits: 2,048 inputs, 8,191 tokens each, 300,000 tokens per request. */
-const OPENAI_LIMITS = { maxInputTokens: 8191, maxInputsPerRequest: 2048, maxTokensPerRequest: 300_000 } as const;
-
-/** Cohere v2/embed takes at most 96 texts per call; a per-request token cap is unverified. */
-const COHERE_V3 = {
-  provider: 'cohere',
-  version: '1',
-  maxInputTokens: 512,
-  // Cohere's tokenizer is not available offline; cl100k_base is a stand-in for estimates.
-  tokenizer: 'cl100k_base',
-  priceSyncPerMTok: 0.1,
-  priceBatchPerMTok: null,
-  supportsDimensions: false,
-  matryoshka: false,
-  maxInputsPerRequest: 96,
-  maxTokensPerRequest: 96 * 512,
-} as const;
 
 /** Largest `vector(n)` pgvector stores. Above 2,000 dims the store must use `halfvec` for HNSW. */
 export const MAX_DIMS = 16_000;
 
-export const MODELS: readonly ModelSpec[] = [
-  {
-    provider: 'local',
-    model: 'hash-v1',
-    version: '1',
-    nativeDims: 384,
-    // Feature hashing has no fixed output size: every size in the range is native.
-    nativeDimsRange: [8, 4096],
-    maxInputTokens: 8191,
-    tokenizer: 'word',
-    priceSyncPerMTok: 0,
-    priceBatchPerMTok: null,
-    supportsDimensions: true,
-    matryoshka: false,
-    maxInputsPerRequest: 2048,
-    maxTokensPerRequest: 1_000_000,
-  },
-  {
-    provider: 'openai',
-    model: 'text-embedding-3-small',
-    version: '1',
-    nativeDims: 1536,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0.02,
-    priceBatchPerMTok: 0.01,
-    supportsDimensions: true,
-    matryoshka: true,
-    ...OPENAI_LIMITS,
-  },
-  {
-    provider: 'openai',
-    model: 'text-embedding-3-large',
-    version: '1',
-    nativeDims: 3072,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0.13,
-    priceBatchPerMTok: 0.065,
-    supportsDimensions: true,
-    matryoshka: true,
-    ...OPENAI_LIMITS,
-  },
-  {
-    provider: 'openai',
-    model: 'text-embedding-ada-002',
-    version: '1',
-    nativeDims: 1536,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0.1,
-    // tokenmix.ai lists 0.05; embeddingcost.com says N/A. Conflicting sources, kept as 50% off.
-    priceBatchPerMTok: 0.05,
-    supportsDimensions: false,
-    matryoshka: false,
-    ...OPENAI_LIMITS,
-  },
-  {
-    provider: 'cohere',
-    model: 'embed-v4.0',
-    version: '1',
-    nativeDims: 1536,
-    maxInputTokens: 128_000,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0.12,
-    priceBatchPerMTok: null,
-    supportsDimensions: true,
-    providerDims: [256, 512, 1024, 1536],
-    // Whether a prefix of an embed-v4 vector is a good embedding is unverified: never truncate it.
-    matryoshka: false,
-    maxInputsPerRequest: 96,
-    maxTokensPerRequest: 96 * 128_000,
-  },
-  { ...COHERE_V3, model: 'embed-english-v3.0', nativeDims: 1024 },
-  { ...COHERE_V3, model: 'embed-multilingual-v3.0', nativeDims: 1024 },
-  { ...COHERE_V3, model: 'embed-english-light-v3.0', nativeDims: 384 },
-  { ...COHERE_V3, model: 'embed-multilingual-light-v3.0', nativeDims: 384 },
-];
+/** The catalogue as model specs, each under its kind's own name (`openai/…`, `voyage/…`). */
+export const MODELS: readonly ModelSpec[] = CATALOGUE.map(({ source: _s, checked: _c, ...row }) => ({ provider: row.kind, ...row }));
+
+/** OpenAI /v1/embeddings limits, for OpenAI-compatible models the catalogue lacks. */
+const OPENAI_LIMITS = { maxInputTokens: 8191, maxInputsPerRequest: 2048, maxTokensPerRequest: 300_000 } as const;
 
 /** Registry fields a config file may override (prices, limits, the version pin). */
-export type ModelOverrides = Partial<Omit<ModelSpec, 'provider' | 'model'>>;
+export type ModelOverrides = Partial<Omit<ModelSpec, 'provider' | 'kind' | 'model'>>;
 
 /** Splits `provider/model[@version]`. The model part may itself contain `/` (e.g. `BAAI/bge-m3`). */
 export function parseModelId(id: string): { provider: string; model: string; version?: string } {
@@ -142,12 +59,15 @@ export function modelKey(spec: ModelSpec, dims: number): string {
  * @param dims output size. @default the model's native size
  * @example resolveModel('openai/text-embedding-3-small', 512).key // 'openai/text-embedding-3-small@1:512'
  */
-export function resolveModel(id: string, dims?: number, overrides: ModelOverrides = {}): ResolvedModel {
+export function resolveModel(id: string, dims?: number, overrides: ModelOverrides = {}, providers: NamedProviders = {}): ResolvedModel {
   const parsed = parseModelId(id);
   const provider = parsed.provider;
-  if (!(PROVIDERS as readonly string[]).includes(provider))
-    throw new UsageError(`unknown provider ${JSON.stringify(provider)} in model id ${JSON.stringify(id)}: known providers are ${PROVIDERS.join(', ')} (e.g. local/hash-v1, openai/text-embedding-3-small)`);
-  let base = findModel(provider, parsed.model);
+  const named = Object.hasOwn(providers, provider) ? providers[provider] : undefined;
+  if (!named && !(PROVIDERS as readonly string[]).includes(provider))
+    throw new UsageError(
+      `unknown provider ${JSON.stringify(provider)} in model id ${JSON.stringify(id)}: known providers are ${[...PROVIDERS, ...Object.keys(providers)].join(', ')} (e.g. local/hash-v1, openai/text-embedding-3-small); configure others under "providers" (docs/providers.md)`,
+    );
+  let base = named ? namedModel(provider, named, parsed.model, overrides) : findModel(provider, parsed.model);
   if (base && parsed.version !== undefined && parsed.version !== base.version && overrides.version === undefined)
     throw new UsageError(`${provider}/${parsed.model} has no version ${JSON.stringify(parsed.version)}: the registry pins version ${base.version} (use ${provider}/${parsed.model}@${base.version}, or configure a version override)`);
   if (!base) base = unknownModel(provider as ProviderName, parsed.model, overrides.nativeDims ?? dims);
@@ -156,6 +76,53 @@ export function resolveModel(id: string, dims?: number, overrides: ModelOverride
   if (!Number.isInteger(outDims) || outDims < 1 || outDims > MAX_DIMS)
     throw new UsageError(`dims must be a whole number from 1 to ${MAX_DIMS} (pgvector's limit), got ${outDims}`);
   return { spec, dims: outDims, dimAdapter: chooseDimAdapter(spec, outDims), key: modelKey(spec, outDims) };
+}
+
+/** The kind of a provider name (built-in or configured), or undefined for an unknown name. */
+export function kindOf(provider: string, providers: NamedProviders = {}): ProviderKind | undefined {
+  if (Object.hasOwn(providers, provider)) return providers[provider]!.kind;
+  return (PROVIDERS as readonly string[]).includes(provider) ? (provider as ProviderName) : undefined;
+}
+
+/** What a model the catalogue lacks is assumed to be, unless configured: unpriced, no extras. */
+const UNLISTED = {
+  version: '1',
+  tokenizer: 'cl100k_base',
+  priceSyncPerMTok: 0,
+  priceBatchPerMTok: null,
+  // Compatible servers differ on `dimensions`; never send it unless configured.
+  supportsDimensions: false,
+  matryoshka: false,
+  inputTypes: false,
+} as const;
+
+/** Fields a model without a catalogue row must be given in config: nothing sensible defaults them. */
+const DECLARED = ['nativeDims', 'maxInputTokens', 'maxInputsPerRequest', 'maxTokensPerRequest'] as const;
+
+/**
+ * A configured provider's model: its kind's catalogue row (openai-compatible has none) under the
+ * provider's name, with `providers.<name>.models.<model>` over it.
+ * @throws UsageError for a model neither the catalogue nor the config knows
+ * @throws ConfigError for a model the catalogue lacks whose size or limits the config leaves out
+ */
+function namedModel(provider: string, p: NamedProviderConfig, model: string, overrides: ModelOverrides): ModelSpec {
+  const row = p.kind === 'openai-compatible' ? undefined : findModel(p.kind, model);
+  const declared = Object.hasOwn(p.models, model) ? p.models[model] : undefined;
+  if (!row && !declared) {
+    const known = [...MODELS.filter((s) => s.kind === p.kind).map((s) => s.model), ...Object.keys(p.models)].map((m) => `${provider}/${m}`);
+    throw new UsageError(
+      `unknown ${provider} model ${JSON.stringify(model)}: ${known.length ? `known ${provider} models are ${[...new Set(known)].join(', ')}` : `provider ${provider} (${p.kind}) declares no models`}; declare others under providers.${provider}.models with their nativeDims and limits`,
+    );
+  }
+  const { dims, ...fields } = declared ?? {};
+  const conf = Object.fromEntries(Object.entries({ ...fields, ...(dims ? { providerDims: dims } : {}) }).filter(([, v]) => v !== undefined)) as Partial<ModelSpec>;
+  if (row) return { ...row, provider, ...conf };
+  const missing = DECLARED.filter((k) => conf[k] === undefined && overrides[k] === undefined);
+  if (missing.length)
+    throw new ConfigError([
+      `${provider}/${model}: ${p.kind === 'openai-compatible' ? 'an openai-compatible provider has no catalogue' : `the ${p.kind} catalogue has no ${model}`}, so the config must give its size and limits: set ${missing.map((k) => `providers.${provider}.models.${model}.${k}`).join(', ')} (embedq does not probe a server for its size)`,
+    ]);
+  return { provider, kind: p.kind, model, ...UNLISTED, ...(conf as Partial<ModelSpec> & Pick<ModelSpec, (typeof DECLARED)[number]>) };
 }
 
 function unknownModel(provider: ProviderName, model: string, dims: number | undefined): ModelSpec {
@@ -167,19 +134,7 @@ function unknownModel(provider: ProviderName, model: string, dims: number | unde
     throw new UsageError(
       `openai/${model} is not in the model registry, so its output size is unknown: pass --dims with the size the server returns (e.g. --dims 768), or use a known model (${MODELS.filter((s) => s.provider === 'openai').map((s) => s.model).join(', ')})`,
     );
-  return {
-    provider: 'openai',
-    model,
-    version: '1',
-    nativeDims: dims,
-    tokenizer: 'cl100k_base',
-    priceSyncPerMTok: 0,
-    priceBatchPerMTok: null,
-    // Compatible servers differ on `dimensions`; never send it unless configured.
-    supportsDimensions: false,
-    matryoshka: false,
-    ...OPENAI_LIMITS,
-  };
+  return { provider: 'openai', kind: 'openai', model, nativeDims: dims, ...UNLISTED, ...OPENAI_LIMITS };
 }
 
 /**
@@ -196,6 +151,8 @@ export function chooseDimAdapter(spec: ModelSpec, dims: number): DimAdapter {
     throw new UsageError(`${name} produces ${min} to ${max} dims, not ${dims}`);
   }
   if (dims === spec.nativeDims) return 'native';
+  // A listed size above the default (codestral-embed: 1536 by default, up to 3072) is asked for.
+  if (dims > spec.nativeDims && spec.supportsDimensions && spec.providerDims?.includes(dims)) return 'provider';
   if (dims > spec.nativeDims) return 'pad';
   if (spec.supportsDimensions && (!spec.providerDims || spec.providerDims.includes(dims))) return 'provider';
   if (spec.matryoshka) return 'truncate';
@@ -211,4 +168,31 @@ export function overridesFor(models: Readonly<Record<string, Readonly<Record<str
   const { provider, model } = parseModelId(id);
   const o = models[`${provider}/${model}`] ?? {};
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ModelOverrides;
+}
+
+/** One model `embedq models` lists: usable under `id`, or only in the catalogue (`id` null). */
+export interface ListedModel {
+  /** `provider/model` to pass as `--model`; null for a catalogue row no provider serves yet. */
+  id: string | null;
+  spec: ModelSpec;
+}
+
+/**
+ * Every model the catalogue knows and every model a provider serves here: the built-in
+ * providers' catalogue rows, each configured provider's (its kind's rows and the models its
+ * config declares), all with the config's overrides; then the catalogue rows of the kinds no
+ * provider serves yet, which a `providers` entry of that kind makes usable.
+ */
+export function listModels(models: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {}, providers: NamedProviders = {}): ListedModel[] {
+  const listed = (provider: string, model: string): ListedModel => {
+    const id = `${provider}/${model}`;
+    return { id, spec: resolveModel(id, undefined, overridesFor(models, id), providers).spec };
+  };
+  const usable = MODELS.filter((s) => (PROVIDERS as readonly string[]).includes(s.provider)).map((s) => listed(s.provider, s.model));
+  for (const [name, p] of Object.entries(providers)) {
+    const names = [...(p.kind === 'openai-compatible' ? [] : MODELS.filter((s) => s.kind === p.kind).map((s) => s.model)), ...Object.keys(p.models)];
+    for (const m of new Set(names)) usable.push(listed(name, m));
+  }
+  const served = new Set(usable.map((m) => m.spec.kind));
+  return [...usable, ...MODELS.filter((s) => !served.has(s.kind)).map((spec) => ({ id: null, spec }))];
 }

@@ -17,6 +17,8 @@ export interface OpenAIProviderOptions extends HttpProviderOptions {
   /** Any OpenAI-compatible server (Azure, vLLM, TEI, Ollama…). @default https://api.openai.com/v1 */
   baseUrl?: string;
   organization?: string;
+  /** Sent with every request (a configured provider's `headers`). */
+  headers?: Readonly<Record<string, string>>;
   /**
    * Exact token count of one input (the corpus layer's tokenizer). Used to pack requests under
    * the token limit and to reject over-long inputs before sending them.
@@ -42,7 +44,7 @@ export class OpenAIProvider implements EmbeddingProvider {
   readonly #loop: RequestLoop<Body, unknown>;
 
   constructor(model: ResolvedModel, opts: OpenAIProviderOptions) {
-    if (model.spec.provider !== 'openai') throw new Error(`OpenAIProvider cannot serve ${model.key}`);
+    if (model.spec.kind !== 'openai' && model.spec.kind !== 'openai-compatible') throw new Error(`OpenAIProvider cannot serve ${model.key}`);
     this.model = model;
     this.#opts = opts;
     const baseUrl = opts.baseUrl ?? 'https://api.openai.com/v1';
@@ -55,6 +57,7 @@ export class OpenAIProvider implements EmbeddingProvider {
       project: null,
       adminAPIKey: null,
       webhookSecret: null,
+      ...(opts.headers ? { defaultHeaders: { ...opts.headers } } : {}),
       maxRetries: 0,
       timeout: timeoutMs,
       ...(opts.fetch ? { fetch: opts.fetch } : {}),

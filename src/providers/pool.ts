@@ -51,11 +51,11 @@ export class ProviderPool {
     if (!r) throw new Error(`model version ${id} does not exist`);
     const modelId = `${r.provider}/${r.model}@${r.version}`;
     // The row pins version and native size: vectors already stored were made with exactly those.
-    const resolved = resolveModel(modelId, r.dims, { ...overridesFor(this.#config.models, modelId), nativeDims: r.nativeDims, version: r.version });
+    const resolved = resolveModel(modelId, r.dims, { ...overridesFor(this.#config.models, modelId), nativeDims: r.nativeDims, version: r.version }, this.#config.providers);
     if (resolved.key !== r.key) throw new Error(`model version ${id} is ${r.key} in the database but resolves to ${resolved.key} in this embedq`);
     const tokenizer = tokenizerFor(resolved.spec.tokenizer);
     // The factory loads only the SDK this model needs.
-    const provider = await createProvider(resolved, { openai: this.#config.openai, cohere: this.#config.cohere }, {
+    const provider = await createProvider(resolved, this.#config, {
       countTokens: (t) => tokenizer.count(t),
       maxAttempts: this.#config.worker.providerAttempts,
       limiter: this.#limiter,

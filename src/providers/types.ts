@@ -2,14 +2,27 @@
  * The provider surface: a model spec from the registry (models.ts), the model resolved to an
  * output size (`ResolvedModel`), and the one call every provider implements (`embed`).
  */
+import type { ConfiguredKind } from '../config/providers.ts';
+
+/**
+ * Which API a provider speaks: the built-in `local`, or a kind a config's `providers` entry may
+ * name (PROVIDER_KINDS in src/config/providers.ts). The factory (index.ts) dispatches on it.
+ */
+export type ProviderKind = 'local' | ConfiguredKind;
 
 /**
  * What the registry knows about one embedding model. Limits and prices are data, not code: the
- * numbers move (see shared/reference/provider-apis.md), and OpenAI-compatible servers serve
+ * numbers move (see docs/providers.md and catalogue.ts), and OpenAI-compatible servers serve
  * models the registry has never heard of.
  */
 export interface ModelSpec {
-  provider: 'local' | 'openai' | 'cohere';
+  /**
+   * The provider's name: `local`, `openai`, `cohere`, or a name configured under `providers`.
+   * Model keys, the rate limiter and the ledger use it, so two providers of one kind are apart.
+   */
+  provider: string;
+  /** The API the provider speaks. */
+  kind: ProviderKind;
   /** The provider's model name, e.g. `text-embedding-3-small`. */
   model: string;
   /** Pinned version; part of every cache key, so vectors of two versions are never mixed. */
@@ -37,6 +50,8 @@ export interface ModelSpec {
   maxInputsPerRequest: number;
   /** Tokens summed over all inputs of one request. */
   maxTokensPerRequest: number;
+  /** Queries and documents are embedded differently (an input type or task is sent). */
+  inputTypes: boolean;
 }
 
 /**

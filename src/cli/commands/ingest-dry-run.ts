@@ -19,7 +19,7 @@ export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimat
   if (existing) model = (await ctx.providers.get(existing.live.modelVersionId)).mv.resolved;
   else {
     const id = o.model ?? ctx.config.defaultModel;
-    model = resolveModel(id, o.dims, overridesFor(ctx.config.models, id));
+    model = resolveModel(id, o.dims, overridesFor(ctx.config.models, id), ctx.config.providers);
   }
   const chunkTokenizer = tokenizerFor(existing?.tokenizer ?? model.spec.tokenizer);
   const chunk = existing ? { tokens: existing.chunkTokens, overlap: existing.chunkOverlap } : chunkSettings(o, ctx.config.chunk, model.spec.maxInputTokens);

@@ -76,7 +76,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
       `index ${name} chunks at ${existing.chunkTokens} tokens with ${existing.chunkOverlap} overlap; chunk settings are fixed when an index is created (use a new index name to chunk differently)`,
     );
   const modelId = o.model ?? (existing ? undefined : ctx.config.defaultModel);
-  const resolved = modelId ? resolveModel(modelId, o.dims, overridesFor(ctx.config.models, modelId)) : undefined;
+  const resolved = modelId ? resolveModel(modelId, o.dims, overridesFor(ctx.config.models, modelId), ctx.config.providers) : undefined;
   if (existing && resolved && existing.live.modelKey !== resolved.key)
     throw new UsageError(`index ${name} holds ${existing.live.modelKey} vectors, not ${resolved.key}: to move it to another model use \`embedq reembed start --index ${name} --to ${modelId}\``);
   const modelKey = existing?.live.modelKey ?? resolved!.key;
@@ -100,7 +100,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
     read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
     plan,
     // auto: batch when the run's estimated chunks reach batch.autoThreshold.
-    mode: (sources) => resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => (await estimateChunks(sources, live.chunkTokens)) >= ctx.config.batch.autoThreshold),
+    mode: (sources) => resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => (await estimateChunks(sources, live.chunkTokens)) >= ctx.config.batch.autoThreshold, ctx.config.providers),
   });
   const waited = o.wait !== false && jobs > 0;
   if (waited)

@@ -40,11 +40,11 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   await pingRedis(ctx.config.redisUrl);
   const index = await getIndex(ctx.db, name);
   if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
-  const to = resolveModel(a.to, a.dims, overridesFor(ctx.config.models, a.to));
+  const to = resolveModel(a.to, a.dims, overridesFor(ctx.config.models, a.to), ctx.config.providers);
   const provider = to.spec.provider;
   requireApiKey(provider, ctx.config, to.key);
   // A reembed re-embeds a whole index: `auto` is batch wherever the provider has one.
-  const mode = await resolveMode(a.mode ?? 'sync', to.key, () => true);
+  const mode = await resolveMode(a.mode ?? 'sync', to.key, () => true, ctx.config.providers);
   const cov = a.coverage ?? 1;
   const floor = a.qualityFloor ?? 0.95;
   if (!(cov > 0 && cov <= 1)) throw new UsageError('--coverage must be a number in (0, 1]');
