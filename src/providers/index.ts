@@ -26,8 +26,11 @@ const openai: Build = async (model, { apiKey, baseUrl, organization, headers }, 
   return new OpenAIProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}), ...(organization ? { organization } : {}), ...(headers ? { headers } : {}) });
 };
 
+/** The loop's knobs plus the key and (when configured) the base URL: what every native adapter takes. */
+const withConnection = (opts: CreateProviderOptions, { apiKey, baseUrl }: Connection) => ({ ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}) });
+
 /** Every kind's sync implementation. The key checks run before anything loads. */
-const SYNC: Partial<Record<ProviderKind, Build>> = {
+const SYNC: Record<ProviderKind, Build> = {
   local: async (model) => new (await import('./local.ts')).LocalProvider(model),
   openai,
   'openai-compatible': openai,
@@ -35,17 +38,18 @@ const SYNC: Partial<Record<ProviderKind, Build>> = {
     const { CohereProvider } = await import('./cohere.ts');
     return new CohereProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}) });
   },
-  // The lead adds voyage, mistral, jina and gemini here, each `async (model, { apiKey, baseUrl }, opts) => new (await import('./<kind>.ts')).<Kind>Provider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}) })`.
+  voyage: async (model, conn, opts) => new (await import('./voyage.ts')).VoyageProvider(model, withConnection(opts, conn)),
+  mistral: async (model, conn, opts) => new (await import('./mistral.ts')).MistralProvider(model, withConnection(opts, conn)),
+  jina: async (model, conn, opts) => new (await import('./jina.ts')).JinaProvider(model, withConnection(opts, conn)),
+  gemini: async (model, conn, opts) => new (await import('./gemini.ts')).GeminiProvider(model, withConnection(opts, conn)),
 };
 
 /**
  * @throws ConfigError when the provider's key is missing for a non-local base URL
- * @throws UsageError for a kind embedq has no implementation of yet
  * @example await createProvider(resolveModel('openai/text-embedding-3-small', 512), config, { countTokens })
  */
 export async function createProvider(model: ResolvedModel, cfg: ProviderConfig, opts: CreateProviderOptions = {}): Promise<EmbeddingProvider> {
   const build = SYNC[model.spec.kind];
-  if (!build) throw new UsageError(`${label(model)}: embedq has no ${model.spec.kind} adapter yet`);
   const apiKey = requireApiKey(model.spec.provider, cfg, label(model));
   return build(model, { ...connectionOf(model.spec.provider, cfg), apiKey }, opts);
 }

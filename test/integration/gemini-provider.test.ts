@@ -26,7 +26,9 @@ const norm = (v: ArrayLike<number>) => Math.hypot(...Array.from(v));
 
 /** gemini-embedding-001 as the catalogue will describe it; the provider name is not a ModelSpec one yet. */
 const SPEC: ModelSpec = {
-  provider: 'gemini' as ModelSpec['provider'],
+  provider: 'gemini',
+    kind: 'gemini',
+    inputTypes: true,
   model: 'gemini-embedding-001',
   version: '1',
   nativeDims: 3072,

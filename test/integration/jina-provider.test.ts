@@ -34,7 +34,9 @@ beforeEach(() => {
 /** A Jina model as the catalogue will describe it (the lead's catalogue does not exist yet). */
 function jinaModel(model = 'jina-embeddings-v3', dims?: number, over: Partial<ModelSpec> = {}): ResolvedModel {
   const spec: ModelSpec = {
-    provider: 'jina' as ModelSpec['provider'],
+    provider: 'jina',
+    kind: 'jina',
+    inputTypes: true,
     model,
     version: '1',
     nativeDims: model === 'jina-embeddings-v4' ? 2048 : 1024,

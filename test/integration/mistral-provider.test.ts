@@ -41,7 +41,9 @@ type Name = 'mistral-embed' | 'codestral-embed';
 function mistralModel(model: Name, dims?: number, over: Partial<ModelSpec> = {}): ResolvedModel {
   const code = model === 'codestral-embed';
   const spec: ModelSpec = {
-    provider: 'mistral' as ModelSpec['provider'],
+    provider: 'mistral',
+    kind: 'mistral',
+    inputTypes: false,
     model,
     version: '1',
     nativeDims: code ? 1536 : 1024,

@@ -43,7 +43,9 @@ interface Shape {
 /** A Voyage model as the catalogue will resolve it, built here so the test needs no catalogue. */
 function voyageModel(model: string, dims?: number, shape: Shape = {}): ResolvedModel {
   const spec: ModelSpec = {
-    provider: 'voyage' as ModelSpec['provider'],
+    provider: 'voyage',
+    kind: 'voyage',
+    inputTypes: true,
     model,
     version: '1',
     nativeDims: shape.nativeDims ?? 1024,
