@@ -6,6 +6,7 @@ import { CohereProvider } from '../../../src/providers/cohere.ts';
 import { requireApiKey } from '../../../src/providers/credentials.ts';
 import { createBatchBackend, createProvider } from '../../../src/providers/index.ts';
 import { kindOf, listModels, resolveModel } from '../../../src/providers/models.ts';
+import { VoyageProvider } from '../../../src/providers/voyage.ts';
 import { OpenAIProvider } from '../../../src/providers/openai.ts';
 
 const config = parseConfig(
@@ -63,7 +64,8 @@ describe('named providers', () => {
     expect(await createProvider(resolveModel('azure2/text-embedding-3-small', undefined, {}, providers), config)).toBeInstanceOf(OpenAIProvider);
     const withKey = parseConfig({ providers: { co: { kind: 'cohere', apiKey: 'co-0123456789' } } });
     expect(await createProvider(resolveModel('co/embed-v4.0', undefined, {}, withKey.providers), withKey)).toBeInstanceOf(CohereProvider);
-    await expect(createProvider(resolveModel('voyage/voyage-3.5', undefined, {}, providers), config)).rejects.toThrow(/voyage\/voyage-3\.5: embedq has no voyage adapter yet/);
+    // Each native kind gets its own adapter.
+    expect(await createProvider(resolveModel('voyage/voyage-3.5', undefined, {}, providers), config)).toBeInstanceOf(VoyageProvider);
   });
 
   test('batch support goes by kind', async () => {
