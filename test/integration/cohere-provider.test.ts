@@ -10,10 +10,10 @@ import { CohereProvider, type CohereProviderOptions } from '../../src/providers/
 import { createProvider } from '../../src/providers/index.ts';
 import { resolveModel, type ModelOverrides } from '../../src/providers/models.ts';
 import type { RateLimiter } from '../../src/providers/rate-limiter.ts';
-import type { EmbedCall } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
 import { startSimulator, type Simulator } from '../support/simulator/index.ts';
 import { cutMidBody } from '../support/simulator/intercept.ts';
+import { recorder, recordingFetch } from '../support/provider-tests.ts';
 
 const KEY = 'co-test-secret-0123456789';
 const texts = ['how do I rotate my API keys', 'To rotate API keys, open settings.', 'Postgres vacuum reclaims dead tuples.'];
@@ -29,26 +29,9 @@ beforeEach(() => {
   sim.set({ latencyMs: 0, rpm: 0, tpm: 0, faultRate: 0 });
 });
 
-/** Request bodies as they left the SDK, to see what reached the server. */
-function recordingFetch(): { bodies: Record<string, unknown>[]; fetch: typeof fetch } {
-  const bodies: Record<string, unknown>[] = [];
-  return {
-    bodies,
-    fetch: (input, init) => {
-      if (typeof init?.body === 'string') bodies.push(JSON.parse(init.body) as Record<string, unknown>);
-      return fetch(input, init);
-    },
-  };
-}
-
 function provider(id = 'cohere/embed-english-v3.0', dims?: number, opts: Partial<CohereProviderOptions> = {}, overrides: ModelOverrides = {}) {
   // Tiny backoff: these tests are about what is retried, not how long the jitter is.
   return new CohereProvider(resolveModel(id, dims, overrides), { apiKey: KEY, baseUrl: sim.cohereUrl, backoff: { baseMs: 5, capMs: 20 }, ...opts });
-}
-
-function recorder() {
-  const calls: EmbedCall[] = [];
-  return { calls, onCall: (c: EmbedCall) => calls.push(c) };
 }
 
 describe('requests', () => {

@@ -12,11 +12,12 @@ import { ProviderError } from '../../src/errors.ts';
 import { GeminiProvider, type GeminiProviderOptions } from '../../src/providers/gemini.ts';
 import { chooseDimAdapter, modelKey } from '../../src/providers/models.ts';
 import type { RateLimiter } from '../../src/providers/rate-limiter.ts';
-import type { EmbedCall, ModelSpec, ResolvedModel } from '../../src/providers/types.ts';
+import type { ModelSpec, ResolvedModel } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
 import { googleError } from '../support/simulator/gemini.ts';
 import { startSimulator, type Simulator } from '../support/simulator/index.ts';
 import { cutMidBody } from '../support/simulator/intercept.ts';
+import { recorder } from '../support/provider-tests.ts';
 
 const KEY = 'AIzaSyTest-secret-0123456789abcdefghijk';
 const PATH = '/gemini/v1beta/models/gemini-embedding-001:batchEmbedContents';
@@ -75,11 +76,6 @@ function recordingFetch(): { bodies: { requests: Record<string, unknown>[] }[]; 
       return fetch(input, init);
     },
   };
-}
-
-function recorder() {
-  const calls: EmbedCall[] = [];
-  return { calls, onCall: (c: EmbedCall) => calls.push(c) };
 }
 
 const direct = () => new GoogleGenAI({ apiKey: KEY, vertexai: false, httpOptions: { baseUrl: sim.geminiUrl, apiVersion: 'v1beta' } });

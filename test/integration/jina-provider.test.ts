@@ -10,11 +10,12 @@ import { JinaProvider, type JinaProviderOptions } from '../../src/providers/jina
 import { chooseDimAdapter, modelKey } from '../../src/providers/models.ts';
 import type { RateLimiter } from '../../src/providers/rate-limiter.ts';
 import type { RateLimitInfo } from '../../src/providers/retry.ts';
-import type { EmbedCall, ModelSpec, ResolvedModel } from '../../src/providers/types.ts';
+import type { ModelSpec, ResolvedModel } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
 import { startSimulator, type Simulator } from '../support/simulator/index.ts';
 import { cutMidBody } from '../support/simulator/intercept.ts';
 import { createLocalEmbedder } from '../../src/providers/local.ts';
+import { recorder, recordingFetch } from '../support/provider-tests.ts';
 
 const KEY = 'jina_test0123456789abcdefsecret';
 const texts = ['how do I rotate my API keys', 'To rotate API keys, open settings.', 'Postgres vacuum reclaims dead tuples.'];
@@ -58,23 +59,6 @@ function jinaModel(model = 'jina-embeddings-v3', dims?: number, over: Partial<Mo
 function provider(model = jinaModel(), opts: Partial<JinaProviderOptions> = {}) {
   // Tiny backoff: these tests are about what is retried, not how long the jitter is.
   return new JinaProvider(model, { apiKey: KEY, baseUrl: sim.jinaUrl, backoff: { baseMs: 5, capMs: 20 }, ...opts });
-}
-
-/** Request bodies as they left the adapter. */
-function recordingFetch(): { bodies: Record<string, unknown>[]; fetch: typeof fetch } {
-  const bodies: Record<string, unknown>[] = [];
-  return {
-    bodies,
-    fetch: (input, init) => {
-      if (typeof init?.body === 'string') bodies.push(JSON.parse(init.body) as Record<string, unknown>);
-      return fetch(input, init);
-    },
-  };
-}
-
-function recorder() {
-  const calls: EmbedCall[] = [];
-  return { calls, onCall: (c: EmbedCall) => calls.push(c) };
 }
 
 const jinaLog = () => sim.stats().log.filter((e) => e.path === PATH);

@@ -14,11 +14,12 @@ import { MistralProvider, type MistralProviderOptions } from '../../src/provider
 import { chooseDimAdapter } from '../../src/providers/models.ts';
 import type { RateLimiter } from '../../src/providers/rate-limiter.ts';
 import type { RateLimitInfo } from '../../src/providers/retry.ts';
-import type { EmbedCall, ModelSpec, ResolvedModel } from '../../src/providers/types.ts';
+import type { ModelSpec, ResolvedModel } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
 import { startSimulator, type Simulator } from '../support/simulator/index.ts';
 import { cutMidBody } from '../support/simulator/intercept.ts';
 import { MISTRAL_MAX_INPUTS, MISTRAL_MAX_REQUEST_TOKENS } from '../support/simulator/mistral.ts';
+import { failure, recorder } from '../support/provider-tests.ts';
 
 const KEY = 'mistral-test-secret-0123456789';
 const PATH = '/mistral/v1/embeddings';
@@ -77,13 +78,6 @@ function recordingFetch(): { bodies: Record<string, unknown>[]; fetch: typeof fe
     },
   };
 }
-
-function recorder() {
-  const calls: EmbedCall[] = [];
-  return { calls, onCall: (c: EmbedCall) => calls.push(c) };
-}
-
-const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable('resolved'), (e: unknown) => e as ProviderError);
 
 describe('requests', () => {
   test('queries and documents send the same body (Mistral has no input type); vectors are the SDK’s; billed tokens from usage', async () => {

@@ -9,10 +9,10 @@ import { createLocalEmbedder } from '../../src/providers/local.ts';
 import { resolveModel, type ModelOverrides } from '../../src/providers/models.ts';
 import { OpenAIProvider, type OpenAIProviderOptions } from '../../src/providers/openai.ts';
 import type { RateLimitInfo } from '../../src/providers/retry.ts';
-import type { EmbedCall } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
 import { startSimulator, type Simulator } from '../support/simulator/index.ts';
 import { cutMidBody } from '../support/simulator/intercept.ts';
+import { recorder } from '../support/provider-tests.ts';
 
 const KEY = 'sk-test-0123456789abcdef';
 const texts = ['how do I rotate my API keys', 'To rotate API keys, open settings.', 'Postgres vacuum reclaims dead tuples.'];
@@ -31,11 +31,6 @@ beforeEach(() => {
 function provider(id = 'openai/text-embedding-3-small', dims?: number, opts: Partial<OpenAIProviderOptions> = {}, overrides: ModelOverrides = {}) {
   // Tiny backoff: these tests are about what is retried, not how long the jitter is.
   return new OpenAIProvider(resolveModel(id, dims, overrides), { apiKey: KEY, baseUrl: sim.url, backoff: { baseMs: 5, capMs: 20 }, ...opts });
-}
-
-function recorder() {
-  const calls: EmbedCall[] = [];
-  return { calls, onCall: (c: EmbedCall) => calls.push(c) };
 }
 
 describe('wire format', () => {

@@ -8,11 +8,12 @@ import { VoyageAIClient } from 'voyageai';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ProviderError } from '../../src/errors.ts';
 import type { RateLimiter } from '../../src/providers/rate-limiter.ts';
-import type { EmbedCall, ModelSpec, ResolvedModel } from '../../src/providers/types.ts';
+import type { ModelSpec, ResolvedModel } from '../../src/providers/types.ts';
 import { cosine } from '../../src/providers/vectors.ts';
 import { VoyageProvider, type VoyageProviderOptions } from '../../src/providers/voyage.ts';
 import { startSimulator, type Simulator } from '../support/simulator/index.ts';
 import { cutMidBody } from '../support/simulator/intercept.ts';
+import { recorder, recordingFetch } from '../support/provider-tests.ts';
 
 const KEY = 'pa-test-secret-0123456789';
 const FLEXIBLE = [256, 512, 1024, 2048];
@@ -67,23 +68,6 @@ function voyageModel(model: string, dims?: number, shape: Shape = {}): ResolvedM
 function provider(model = voyageModel('voyage-3.5', undefined, { providerDims: FLEXIBLE }), opts: Partial<VoyageProviderOptions> = {}) {
   // Tiny backoff: these tests are about what is retried, not how long the jitter is.
   return new VoyageProvider(model, { apiKey: KEY, baseUrl: sim.voyageUrl, backoff: { baseMs: 5, capMs: 20 }, ...opts });
-}
-
-/** Request bodies as they left the SDK, to see what reached the server. */
-function recordingFetch(): { bodies: Record<string, unknown>[]; fetch: typeof fetch } {
-  const bodies: Record<string, unknown>[] = [];
-  return {
-    bodies,
-    fetch: (input, init) => {
-      if (typeof init?.body === 'string') bodies.push(JSON.parse(init.body) as Record<string, unknown>);
-      return fetch(input, init);
-    },
-  };
-}
-
-function recorder() {
-  const calls: EmbedCall[] = [];
-  return { calls, onCall: (c: EmbedCall) => calls.push(c) };
 }
 
 const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable('the call succeeded'), (e: unknown) => e as ProviderError);
