@@ -34,7 +34,7 @@ export function attemptLedger(db: Queryable, base: AttemptBase, pricePerMTok: nu
   const keyOf = (a: Pick<EmbedAttempt, 'request' | 'attempt'>) => `${a.request}:${a.attempt}`;
   return {
     async onSend(a) {
-      const id = recordAttempt(db, { ...base, inputs: a.inputs, tokens: a.tokens, attempt: a.attempt });
+      const id = recordAttempt(db, { ...base, inputs: a.inputs, tokens: a.tokens, attempt: a.attempt, deployment: a.deployment ?? null, failover: a.failover ?? false });
       ids.set(keyOf(a), id);
       await id;
     },
@@ -42,7 +42,7 @@ export function attemptLedger(db: Queryable, base: AttemptBase, pricePerMTok: nu
       const o = outcomeOf(c, pricePerMTok);
       const id = ids.get(keyOf(c));
       // A provider without onSend (local) reports its call only once it ended: one settled row.
-      const write = id ? id.then((x) => settleAttempt(db, x, o)) : recordLedger(db, [{ ...base, inputs: c.inputs, attempt: c.attempt, ...o }]);
+      const write = id ? id.then((x) => settleAttempt(db, x, o)) : recordLedger(db, [{ ...base, inputs: c.inputs, attempt: c.attempt, deployment: c.deployment ?? null, failover: c.failover ?? false, ...o }]);
       write.catch(() => undefined); // surfaced by settled()
       pending.push(write);
     },

@@ -81,6 +81,10 @@ export interface EmbedAttempt {
   inputs: number;
   /** Our estimate. */
   tokens: number;
+  /** The provider name it was sent to (a deployment of the model, or the model's own provider). */
+  deployment?: string;
+  /** Sent to another deployment after an attempt of this request failed. */
+  failover?: boolean;
 }
 
 /** One HTTP attempt (or one local call) that ended, reported for the ledger. */

@@ -25,6 +25,10 @@ export interface LedgerEntry {
   batchId?: string | null;
   jobId?: string | null;
   runId?: string | null;
+  /** The provider name the attempt was sent to, when a model has deployments (else its own provider). */
+  deployment?: string | null;
+  /** Sent to another deployment after one failed (a failover). */
+  failover?: boolean;
 }
 
 /** Appends ledger rows in one multi-row statement. */
@@ -32,19 +36,19 @@ export async function recordLedger(db: Queryable, entries: LedgerEntry[]): Promi
   if (entries.length === 0) return;
   const col = <K extends keyof LedgerEntry>(k: K) => entries.map((e) => e[k] ?? null);
   await db.query(
-    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, latency_ms, cost_usd, saved_usd, attempt, http_status, error, batch_id, job_id, run_id)
+    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, latency_ms, cost_usd, saved_usd, attempt, http_status, error, batch_id, job_id, run_id, deployment, failover)
      SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::numeric[], $10::numeric[],
-                          $11::int[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[])`,
+                          $11::int[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::boolean[])`,
     [
       col('tenant'), col('provider'), col('modelVersionId'), col('mode'), col('status'), col('inputs'), col('tokens'), col('latencyMs'),
       entries.map((e) => e.costUsd ?? 0), entries.map((e) => e.savedUsd ?? 0), col('attempt'), col('httpStatus'), entries.map((e) => (e.error == null ? null : redactUrls(e.error))),
-      col('batchId'), col('jobId'), col('runId'),
+      col('batchId'), col('jobId'), col('runId'), col('deployment'), entries.map((e) => e.failover ?? false),
     ],
   );
 }
 
 /** A provider attempt about to be sent. */
-export type AttemptStart = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersionId' | 'mode' | 'inputs' | 'tokens' | 'attempt' | 'jobId' | 'runId'>;
+export type AttemptStart = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersionId' | 'mode' | 'inputs' | 'tokens' | 'attempt' | 'jobId' | 'runId' | 'deployment' | 'failover'>;
 
 /**
  * Ledgers one provider attempt before it is sent: status `sent`, the estimated tokens, no cost
@@ -52,9 +56,9 @@ export type AttemptStart = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersi
  */
 export async function recordAttempt(db: Queryable, a: AttemptStart): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, attempt, job_id, run_id)
-     VALUES ($1, $2, $3, $4, 'sent', $5, $6, $7, $8, $9) RETURNING id`,
-    [a.tenant, a.provider, a.modelVersionId, a.mode, a.inputs, a.tokens, a.attempt ?? null, a.jobId ?? null, a.runId ?? null],
+    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, attempt, job_id, run_id, deployment, failover)
+     VALUES ($1, $2, $3, $4, 'sent', $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+    [a.tenant, a.provider, a.modelVersionId, a.mode, a.inputs, a.tokens, a.attempt ?? null, a.jobId ?? null, a.runId ?? null, a.deployment ?? null, a.failover ?? false],
   );
   return rows[0]!.id;
 }

@@ -25,7 +25,7 @@ test('migration 0007 moves reembed rows and their events to reembeds and reembed
     await ctx.db.query(`INSERT INTO migration_events (migration_id, from_state, to_state, actor, reason) VALUES
       (1, NULL, 'planned', 'a', 'start'), (1, 'planned', 'aborted', 'a', 'stop'), (2, NULL, 'planned', 'b', 'start'), (2, 'planned', 'backfilling', 'b', 'go')`);
 
-    const r = await migrate(ctx.db, ctx.config.dbSchema, files);
+    const r = await migrate(ctx.db, ctx.config.dbSchema, files.filter((f) => f.id <= 7));
     expect(r.applied.map((a) => a.name)).toEqual(['0007_reembeds']);
 
     const { rows: gone } = await ctx.db.query(`SELECT to_regclass('migrations') AS m, to_regclass('migration_events') AS e`);
