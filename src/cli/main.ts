@@ -27,10 +27,11 @@ import * as workerCommand from './commands/worker.ts';
 import * as serveCommand from './commands/serve.ts';
 import * as logCommand from './commands/log.ts';
 import * as modelsCommand from './commands/models.ts';
+import * as deploymentsCommand from './commands/deployments.ts';
 import { redactUrls } from '../config/redact.ts';
 
 /** Commands register themselves here; later issues add theirs. */
-const COMMANDS: CommandModule[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand, modelsCommand];
+const COMMANDS: CommandModule[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand, modelsCommand, deploymentsCommand];
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('embedq')

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { TENANT_PATTERN, TENANT_RULE } from '../tenant.ts';
 import { baseUrl, positiveInt, url } from './fields.ts';
+import { deploymentsSchema, failoverSchema } from './deployments.ts';
 import { BUILT_IN_PROVIDERS, providersSchema } from './providers.ts';
 import { redactUrls } from './redact.ts';
 import { strongSecret } from './secrets.ts';
@@ -49,6 +50,13 @@ export const configSchema = z.strictObject({
    * @example { "tei": { "kind": "openai-compatible", "baseUrl": "http://127.0.0.1:8080/v1", "models": { "bge-m3": { "nativeDims": 1024, "maxInputTokens": 8192, "maxInputsPerRequest": 32, "maxTokensPerRequest": 16384 } } } }
    */
   providers: providersSchema,
+  /**
+   * Models served by several deployments of one model version, keyed by the model id an index
+   * uses: weighted among the healthy ones of the best priority, failing over on 5xx, timeouts,
+   * connection errors and long 429s. See docs/providers.md. @default {}
+   */
+  deployments: deploymentsSchema,
+  failover: failoverSchema,
   chunk: z
     .strictObject({
       /** Target tokens per chunk. @default 512 */
@@ -159,6 +167,10 @@ export const configSchema = z.strictObject({
   check(c.defaultModel, ['defaultModel']);
   for (const id of Object.keys(c.models)) check(id, ['models', id]);
   for (const id of Object.keys(c.rateLimits)) check(id, ['rateLimits', id]);
+  for (const [id, list] of Object.entries(c.deployments)) {
+    check(id, ['deployments', id]);
+    list.forEach((d, i) => check(`${d.provider}/`, ['deployments', id, String(i), 'provider']));
+  }
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;
@@ -215,6 +227,7 @@ function knownKeysAt(path: readonly PropertyKey[]): string[] {
     const inner = unwrap(shape);
     // A record's entries (providers.<name>, its models.<model>) all have the record's value shape.
     if (inner instanceof z.ZodRecord) shape = inner.valueType as z.ZodType;
+    else if (inner instanceof z.ZodArray) shape = inner.element as z.ZodType;
     else if (inner instanceof z.ZodObject) shape = (inner.shape as Record<string, z.ZodType>)[String(p)]!;
     else return [];
   }

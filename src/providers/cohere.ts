@@ -34,6 +34,8 @@ export class CohereProvider implements EmbeddingProvider {
   readonly #opts: CohereProviderOptions;
   readonly #errors: ErrorContext;
   readonly #loop: RequestLoop<Cohere.V2EmbedRequest, Cohere.EmbedByTypeResponse>;
+  /** Its part of the request protocol, which a routed loop over several deployments also sends through (deployments.ts). */
+  readonly adapter: ProviderAdapter<Cohere.V2EmbedRequest, Cohere.EmbedByTypeResponse>;
 
   constructor(model: ResolvedModel, opts: CohereProviderOptions) {
     if (model.spec.kind !== 'cohere') throw new Error(`CohereProvider cannot serve ${model.key}`);
@@ -44,7 +46,8 @@ export class CohereProvider implements EmbeddingProvider {
     // A token always given, so the SDK never falls back to CO_API_KEY from the environment.
     this.#client = new CohereClientV2({ token: opts.apiKey, baseUrl, maxRetries: 0, timeoutInSeconds: timeoutMs / 1000, clientName: 'embedq', ...(opts.fetch ? { fetch: opts.fetch } : {}) });
     this.#errors = { name: `${model.spec.provider}/${model.spec.model}`, baseUrl, timeoutMs, apiKey: opts.apiKey };
-    this.#loop = new RequestLoop(model, this.#adapter(), opts);
+    this.adapter = this.#adapter();
+    this.#loop = new RequestLoop(model, this.adapter, opts);
   }
 
   embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult> {

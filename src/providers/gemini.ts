@@ -47,6 +47,8 @@ export class GeminiProvider implements EmbeddingProvider {
   readonly #opts: GeminiProviderOptions;
   readonly #errors: ErrorContext;
   readonly #loop: RequestLoop<Request, EmbedContentResponse>;
+  /** Its part of the request protocol, which a routed loop over several deployments also sends through (deployments.ts). */
+  readonly adapter: ProviderAdapter<Request, EmbedContentResponse>;
 
   constructor(model: ResolvedModel, opts: GeminiProviderOptions) {
     this.model = model;
@@ -60,7 +62,8 @@ export class GeminiProvider implements EmbeddingProvider {
       httpOptions: { baseUrl, apiVersion: opts.apiVersion ?? GEMINI_API_VERSION, ...(opts.headers ? { headers: opts.headers } : {}) },
     });
     this.#errors = { name: `gemini/${model.spec.model}`, baseUrl, timeoutMs: opts.timeoutMs ?? 60_000, apiKey: opts.apiKey };
-    this.#loop = new RequestLoop(model, this.#adapter(), opts);
+    this.adapter = this.#adapter();
+    this.#loop = new RequestLoop(model, this.adapter, opts);
   }
 
   embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult> {

@@ -8,13 +8,30 @@
 import { UsageError } from '../errors.ts';
 import { hasBatchApi, type BatchBackend, type BatchProvider } from './batch-backend.ts';
 import { connectionOf, NO_KEY, requireApiKey, type Connection, type ProviderConfig } from './credentials.ts';
+import type { Redis } from 'ioredis';
+import { failoverSchema } from '../config/deployments.ts';
+import { deploymentGroup, deploymentsOf, RoutedProvider, type DeploymentSettings } from './deployments.ts';
 import type { OpenAIProviderOptions } from './openai.ts';
+import { DeploymentRouter } from './router.ts';
 import type { EmbeddingProvider, ProviderKind, ResolvedModel } from './types.ts';
 
 export type { ProviderConfig };
 
-/** Runtime knobs that are not configuration: tokenizer, concurrency, fetch, callbacks. */
-export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey' | 'baseUrl' | 'organization' | 'headers'>>;
+/** Where routed providers keep their shared state: Redis, under the config's prefix. */
+export interface RoutingDeps {
+  redis: Redis;
+  prefix: string;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default Math.random */
+  random?: () => number;
+}
+
+/** Runtime knobs that are not configuration: tokenizer, concurrency, fetch, callbacks, and Redis for deployments. */
+export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey' | 'baseUrl' | 'organization' | 'headers'>> & { routing?: RoutingDeps };
+
+/** The config a provider is built from: connections, and a model's deployments. */
+export type FactoryConfig = ProviderConfig & DeploymentSettings;
 
 const label = (m: ResolvedModel) => `${m.spec.provider}/${m.spec.model}`;
 
@@ -48,10 +65,21 @@ const SYNC: Record<ProviderKind, Build> = {
  * @throws ConfigError when the provider's key is missing for a non-local base URL
  * @example await createProvider(resolveModel('openai/text-embedding-3-small', 512), config, { countTokens })
  */
-export async function createProvider(model: ResolvedModel, cfg: ProviderConfig, opts: CreateProviderOptions = {}): Promise<EmbeddingProvider> {
-  const build = SYNC[model.spec.kind];
+export async function createProvider(model: ResolvedModel, cfg: FactoryConfig, opts: CreateProviderOptions = {}): Promise<EmbeddingProvider> {
+  const { routing, ...rest } = opts;
+  const deployments = deploymentsOf(model, cfg);
+  if (!deployments) return buildOne(model, cfg, rest);
+  if (!routing) throw new Error(`${model.key} has deployments, whose shared state needs Redis: pass opts.routing`);
+  const built = await Promise.all(deployments.map((d) => buildOne(d.model, cfg, rest)));
+  const failover = cfg.failover ?? failoverSchema.parse(undefined);
+  const router = new DeploymentRouter(routing.redis, { prefix: routing.prefix, model: deploymentGroup(model), deployments, failover, ...(routing.now ? { now: routing.now } : {}), ...(routing.random ? { random: routing.random } : {}) });
+  return new RoutedProvider(model, deployments, built, router, failover, rest);
+}
+
+/** One provider's own implementation, its key checked first. */
+function buildOne(model: ResolvedModel, cfg: ProviderConfig, opts: CreateProviderOptions): Promise<EmbeddingProvider> {
   const apiKey = requireApiKey(model.spec.provider, cfg, label(model));
-  return build(model, { ...connectionOf(model.spec.provider, cfg), apiKey }, opts);
+  return SYNC[model.spec.kind](model, { ...connectionOf(model.spec.provider, cfg), apiKey }, opts);
 }
 
 // The CLI checked the key before the run was enqueued; a batch without one gets the server's own refusal.

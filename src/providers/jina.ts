@@ -55,6 +55,8 @@ export class JinaProvider implements EmbeddingProvider {
   readonly #url: string;
   readonly #errors: ErrorContext;
   readonly #loop: RequestLoop<JinaEmbeddingsRequest, unknown>;
+  /** Its part of the request protocol, which a routed loop over several deployments also sends through (deployments.ts). */
+  readonly adapter: ProviderAdapter<JinaEmbeddingsRequest, unknown>;
 
   constructor(model: ResolvedModel, opts: JinaProviderOptions) {
     this.model = model;
@@ -62,7 +64,8 @@ export class JinaProvider implements EmbeddingProvider {
     const baseUrl = (opts.baseUrl ?? JINA_BASE_URL).replace(/\/+$/, '');
     this.#url = `${baseUrl}/embeddings`;
     this.#errors = { name: `${model.spec.provider}/${model.spec.model}`, baseUrl: redactUrl(baseUrl), timeoutMs: opts.timeoutMs ?? 60_000, apiKey: opts.apiKey };
-    this.#loop = new RequestLoop(model, this.#adapter(), opts);
+    this.adapter = this.#adapter();
+    this.#loop = new RequestLoop(model, this.adapter, opts);
   }
 
   embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult> {

@@ -44,6 +44,8 @@ export class MistralProvider implements EmbeddingProvider {
   readonly #client: MistralCore;
   readonly #errors: ErrorContext;
   readonly #loop: RequestLoop<EmbeddingRequest, EmbeddingResponse>;
+  /** Its part of the request protocol, which a routed loop over several deployments also sends through (deployments.ts). */
+  readonly adapter: ProviderAdapter<EmbeddingRequest, EmbeddingResponse>;
 
   constructor(model: ResolvedModel, opts: MistralProviderOptions) {
     this.model = model;
@@ -58,7 +60,8 @@ export class MistralProvider implements EmbeddingProvider {
       ...(opts.fetch ? { httpClient: new HTTPClient({ fetcher: opts.fetch }) } : {}),
     });
     this.#errors = { name: `mistral/${model.spec.model}`, baseUrl: redactUrl(serverURL), timeoutMs, apiKey: opts.apiKey };
-    this.#loop = new RequestLoop(model, this.#adapter(opts), opts);
+    this.adapter = this.#adapter(opts);
+    this.#loop = new RequestLoop(model, this.adapter, opts);
   }
 
   embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult> {

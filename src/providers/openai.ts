@@ -42,6 +42,8 @@ export class OpenAIProvider implements EmbeddingProvider {
   readonly #opts: OpenAIProviderOptions;
   readonly #errors: ErrorContext;
   readonly #loop: RequestLoop<Body, unknown>;
+  /** Its part of the request protocol, which a routed loop over several deployments also sends through (deployments.ts). */
+  readonly adapter: ProviderAdapter<Body, unknown>;
 
   constructor(model: ResolvedModel, opts: OpenAIProviderOptions) {
     if (model.spec.kind !== 'openai' && model.spec.kind !== 'openai-compatible') throw new Error(`OpenAIProvider cannot serve ${model.key}`);
@@ -63,7 +65,8 @@ export class OpenAIProvider implements EmbeddingProvider {
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
     });
     this.#errors = { name: `${model.spec.provider}/${model.spec.model}`, baseUrl, timeoutMs, apiKey: opts.apiKey };
-    this.#loop = new RequestLoop(model, this.#adapter(), opts);
+    this.adapter = this.#adapter();
+    this.#loop = new RequestLoop(model, this.adapter, opts);
   }
 
   embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult> {

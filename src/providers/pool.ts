@@ -24,6 +24,7 @@ export class ProviderPool {
   readonly #db: Queryable;
   readonly #config: Config;
   readonly #limiter: RateLimiter;
+  readonly #redis: Redis;
   readonly #byId = new Map<number, Promise<{ mv: ModelVersion; provider: EmbeddingProvider }>>();
 
   /**
@@ -33,6 +34,7 @@ export class ProviderPool {
   constructor(db: Queryable, config: Config, redis: Redis) {
     this.#db = db;
     this.#config = config;
+    this.#redis = redis;
     this.#limiter = new RedisRateLimiter(redis, { prefix: config.redisPrefix, limits: config.rateLimits });
   }
 
@@ -59,6 +61,8 @@ export class ProviderPool {
       countTokens: (t) => tokenizer.count(t),
       maxAttempts: this.#config.worker.providerAttempts,
       limiter: this.#limiter,
+      // A model with deployments keeps their health and disable switches here, shared by every process.
+      routing: { redis: this.#redis, prefix: this.#config.redisPrefix },
     });
     return { mv: { id, key: r.key, provider: r.provider, resolved }, provider };
   }

@@ -16,7 +16,8 @@ import { beginAttempt, quietly, retryPause } from './attempts.ts';
 import { packRequests, sendSlices, type RequestSlice, type SliceResult } from './pack.ts';
 import type { RateLimiter, RateLimitKey, RateLimitPermit } from './rate-limiter.ts';
 import { backoffDelay, type BackoffOptions, type HeaderSource, type RateLimitInfo } from './retry.ts';
-import type { EmbedCall, EmbedOptions, EmbedResult, ResolvedModel } from './types.ts';
+import type { DeploymentRouter } from './router.ts';
+import type { EmbedCall, EmbedOptions, EmbedResult, ModelSpec, ResolvedModel } from './types.ts';
 
 /** The knobs of the loop, the same for every HTTP provider. */
 export interface RequestLoopOptions {
@@ -88,53 +89,96 @@ export interface ProviderAdapter<Req, Res> {
 
 type Report = Omit<EmbedCall, 'request' | 'attempt' | 'inputs' | 'latencyMs'> & { tokens: number };
 
+/** One deployment a routed loop may send to: its adapter, its own rate-limit key and limits. */
+export interface LoopTarget {
+  /** The provider name, as the router and the ledger know it. */
+  name: string;
+  adapter: ProviderAdapter<unknown, unknown>;
+  spec: ModelSpec;
+}
+
+/** Routing over several deployments of one model version (deployments.ts builds it). */
+export interface Routing {
+  targets: readonly LoopTarget[];
+  router: DeploymentRouter;
+  /** A 429 asking to wait longer than this goes to the next deployment. */
+  retryAfterMs: number;
+}
+
 export class RequestLoop<Req, Res> {
-  readonly #model: ResolvedModel;
-  readonly #adapter: ProviderAdapter<Req, Res>;
+  readonly #targets: readonly LoopTarget[];
+  readonly #routing: Routing | undefined;
   readonly #opts: RequestLoopOptions;
-  readonly #key: RateLimitKey;
   readonly #limit: LimitFunction;
 
-  constructor(model: ResolvedModel, adapter: ProviderAdapter<Req, Res>, opts: RequestLoopOptions) {
-    this.#model = model;
-    this.#adapter = adapter;
+  /**
+   * @param adapter the provider's own; with `routing`, its targets serve instead (the first one
+   *   counts tokens), each request going where the router says, failing over as it says
+   */
+  constructor(model: ResolvedModel, adapter: ProviderAdapter<Req, Res>, opts: RequestLoopOptions, routing?: Routing) {
+    this.#targets = routing?.targets ?? [{ name: model.spec.provider, adapter: adapter as ProviderAdapter<unknown, unknown>, spec: model.spec }];
+    this.#routing = routing;
     this.#opts = opts;
-    this.#key = { provider: model.spec.provider, model: model.spec.model };
     this.#limit = pLimit(opts.concurrency ?? 4);
   }
 
-  /** Packs `inputs` under the model's per-request limits and sends the requests. */
+  /** Packs `inputs` under the per-request limits (the tightest of the deployments') and sends the requests. */
   async embed(inputs: string[], opts: EmbedOptions = {}): Promise<EmbedResult> {
     opts.signal?.throwIfAborted();
     if (inputs.length === 0) return { vectors: [], tokens: 0, requests: 0, retries: 0 };
-    const tokenCounts = this.#adapter.countTokens(inputs, opts.tokenCounts);
-    const { spec } = this.#model;
-    const slices = packRequests(tokenCounts, spec.maxInputsPerRequest, spec.maxTokensPerRequest);
+    const tokenCounts = this.#targets[0]!.adapter.countTokens(inputs, opts.tokenCounts);
+    const maxInputs = Math.min(...this.#targets.map((t) => t.spec.maxInputsPerRequest));
+    const maxTokens = Math.min(...this.#targets.map((t) => t.spec.maxTokensPerRequest));
+    const slices = packRequests(tokenCounts, maxInputs, maxTokens);
     return sendSlices(slices, this.#limit, (slice, signal) => this.#send(inputs.slice(slice.start, slice.end), slice, signal, opts), opts.signal);
   }
 
-  /** One request with its retries. */
+  /** Where the next attempt goes: the only target, or the router's pick (never none: see pick's lastResort). */
+  async #pick(failed: ReadonlySet<string>, lastResort: true): Promise<LoopTarget>;
+  async #pick(failed: ReadonlySet<string>, lastResort: false): Promise<LoopTarget | undefined>;
+  async #pick(failed: ReadonlySet<string>, lastResort: boolean): Promise<LoopTarget | undefined> {
+    if (!this.#routing) return this.#targets[0]!;
+    const name = await this.#routing.router.pick(failed, lastResort);
+    return this.#targets.find((t) => t.name === name);
+  }
+
+  /** Whether a failure sends the request to another deployment: 5xx, timeouts, connection errors, a long 429. */
+  #failsOver(err: ProviderError): boolean {
+    if (!this.#routing || !err.retryable) return false;
+    const s = err.status;
+    return s === undefined || s >= 500 || (s === 429 && (err.retryAfterMs ?? 0) > this.#routing.retryAfterMs);
+  }
+
+  /** One request with its retries, and its failovers when routed. */
   async #send(inputs: string[], slice: RequestSlice, signal: AbortSignal, opts: EmbedOptions): Promise<SliceResult> {
     const { limiter } = this.#opts;
-    const key = this.#key;
-    const request = this.#adapter.request(inputs, opts);
+    const bodies = new Map<string, unknown>();
+    const failed = new Set<string>();
+    const router = this.#routing?.router;
+    let target = await this.#pick(failed, true);
+    let failover = false;
     for (let attempt = 1; ; attempt++) {
-      const sent = { request: slice.start, attempt, inputs: inputs.length, tokens: slice.tokens };
+      const { adapter, name } = target;
+      const key: RateLimitKey = { provider: name, model: target.spec.model };
+      if (!bodies.has(name)) bodies.set(name, adapter.request(inputs, opts));
+      const request = bodies.get(name);
+      const sent = { request: slice.start, attempt, inputs: inputs.length, tokens: slice.tokens, deployment: name, ...(failover ? { failover } : {}) };
       // Outside the try: an abort, a drain or a limiter that cannot find room in time is not an attempt.
       const permit = await beginAttempt({ limiter, key, attempt: sent, signal, drain: opts.drain, onSend: opts.onSend });
       const started = performance.now();
       const report = (c: Report) => opts.onCall?.({ ...sent, latencyMs: Math.round(performance.now() - started), ...c });
       let httpStatus: number | undefined;
       try {
-        const res = await this.#adapter.send(request, signal);
+        const res = await adapter.send(request, signal);
         httpStatus = res.status;
-        const billed = this.#adapter.billedTokens(res.data);
+        const billed = adapter.billedTokens(res.data);
         // Billed tokens first, so the headers are compared with a corrected window.
         if (permit && billed !== undefined) await quietly(() => limiter!.reconcile(key, permit, billed));
-        await this.#observe(res.headers);
-        const vectors = this.#adapter.decode(res.data, inputs.length);
+        await this.#observe(adapter, key, res.headers);
+        const vectors = adapter.decode(res.data, inputs.length);
         const tokens = billed ?? slice.tokens;
         report({ tokens, status: 'ok', httpStatus });
+        if (router) await quietly(() => router.succeeded(name));
         return { vectors, tokens, retries: attempt - 1 };
       } catch (e) {
         if (signal.aborted) {
@@ -142,32 +186,48 @@ export class RequestLoop<Req, Res> {
           report({ tokens: slice.tokens, status: 'error', error: 'aborted', ...(httpStatus ? { httpStatus } : { outcomeUnknown: true }) });
           throw signal.reason;
         }
-        const err = this.#adapter.toError(e);
+        const err = adapter.toError(e);
         const status = err.status ?? httpStatus;
-        const failed = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}), ...(err.outcomeUnknown ? { outcomeUnknown: true } : {}) };
-        const wait = await this.#afterFailure(err, status, attempt, permit);
+        const failure = { tokens: slice.tokens, error: err.message, ...(status ? { httpStatus: status } : {}), ...(err.outcomeUnknown ? { outcomeUnknown: true } : {}) };
+        const wait = await this.#afterFailure(adapter, key, err, status, attempt, permit);
+        if (router && this.#failsOver(err)) {
+          await quietly(() => router.failed(name, err.message));
+          failed.add(name);
+          const next = await this.#pick(failed, false).catch(() => undefined);
+          if (next && attempt < (this.#opts.maxAttempts ?? 6)) {
+            // Another deployment takes it now: no wait, the failing one is cooling down.
+            report({ ...failure, status: 'retry' });
+            target = next;
+            failover = true;
+            continue;
+          }
+        }
         const stop = this.#stop(err, attempt);
         if (stop) {
-          report({ ...failed, status: 'error' });
+          report({ ...failure, status: 'error' });
           throw stop;
         }
-        report({ ...failed, status: 'retry' });
+        report({ ...failure, status: 'retry' });
         await retryPause(wait, signal, opts.drain);
+        failed.clear();
+        const again = await this.#pick(failed, true);
+        failover = again.name !== name;
+        target = again;
       }
     }
   }
 
   /** The limiter's share of a failed attempt; returns the wait before a next one. */
-  async #afterFailure(err: ProviderError, status: number | undefined, attempt: number, permit: RateLimitPermit | undefined): Promise<number> {
+  async #afterFailure(adapter: ProviderAdapter<unknown, unknown>, key: RateLimitKey, err: ProviderError, status: number | undefined, attempt: number, permit: RateLimitPermit | undefined): Promise<number> {
     const { limiter } = this.#opts;
     // A 429's own word (Retry-After, else the reset of the budget that ran out), else backoff.
     const wait = err.retryAfterMs ?? backoffDelay(attempt, this.#opts.backoff, this.#opts.random);
     const refused = permit !== undefined && status === 429 && err.retryable;
     // The provider did not count the refused request: out of our count before its headers are compared with it.
-    if (refused) await quietly(() => limiter!.release(this.#key, permit));
-    if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) await this.#observe(err.cause.headers as HeaderSource | undefined);
+    if (refused) await quietly(() => limiter!.release(key, permit));
+    if (err.cause && typeof err.cause === 'object' && 'headers' in err.cause) await this.#observe(adapter, key, err.cause.headers as HeaderSource | undefined);
     // It asks everyone to hold off: every worker pauses this model, so a 429 storm does not turn into a retry storm.
-    if (refused) await quietly(() => limiter!.pause(this.#key, wait));
+    if (refused) await quietly(() => limiter!.pause(key, wait));
     return wait;
   }
 
@@ -190,9 +250,9 @@ export class RequestLoop<Req, Res> {
   }
 
   /** Hands a response's rate-limit state to the limiter (the adapter's hook tells anyone else who asked). */
-  async #observe(headers: HeaderSource | undefined): Promise<void> {
-    const info = this.#adapter.rateLimit?.(headers);
+  async #observe(adapter: ProviderAdapter<unknown, unknown>, key: RateLimitKey, headers: HeaderSource | undefined): Promise<void> {
+    const info = adapter.rateLimit?.(headers);
     const { limiter } = this.#opts;
-    if (info && limiter) await quietly(() => limiter.observe(this.#key, info));
+    if (info && limiter) await quietly(() => limiter.observe(key, info));
   }
 }

@@ -43,6 +43,8 @@ export class VoyageProvider implements EmbeddingProvider {
   readonly #opts: VoyageProviderOptions;
   readonly #errors: ErrorContext;
   readonly #loop: RequestLoop<EmbedRequest, EmbedResponse>;
+  /** Its part of the request protocol, which a routed loop over several deployments also sends through (deployments.ts). */
+  readonly adapter: ProviderAdapter<EmbedRequest, EmbedResponse>;
 
   constructor(model: ResolvedModel, opts: VoyageProviderOptions) {
     this.model = model;
@@ -54,7 +56,8 @@ export class VoyageProvider implements EmbeddingProvider {
     // never falls back to VOYAGE_API_KEY from the environment.
     this.#client = new GeneratedVoyageAIClient({ apiKey: opts.apiKey, baseUrl, maxRetries: 0, timeoutInSeconds: timeoutMs / 1000, fetch: withReason(opts.fetch ?? fetch) });
     this.#errors = { name: `voyage/${model.spec.model}`, baseUrl: redactUrl(baseUrl), timeoutMs, apiKey: opts.apiKey };
-    this.#loop = new RequestLoop(model, this.#adapter(), opts);
+    this.adapter = this.#adapter();
+    this.#loop = new RequestLoop(model, this.adapter, opts);
   }
 
   embed(inputs: string[], opts?: EmbedOptions): Promise<EmbedResult> {

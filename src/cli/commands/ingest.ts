@@ -3,6 +3,7 @@ import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { assertTenant } from '../../tenant.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
+import { requireDeployments } from '../../providers/deployments.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { chunkSettings } from '../../pipeline/chunk-settings.ts';
 import { estimateChunks, resolveMode } from '../../pipeline/mode.ts';
@@ -83,6 +84,7 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   if (resolved && !existing) assertIndexableDims(resolved.dims);
   // The provider's key, before anything is created or enqueued: the workers would only find out after their retries.
   requireApiKey(modelKey.split('/')[0]!, ctx.config, modelKey);
+  if (resolved) requireDeployments(resolved, ctx.config);
   // Nothing readable: say so with the reasons, and create nothing (no index, no run).
   const plan = await planSources(o.paths, { followSymlinks: o.followSymlinks ?? false });
   if (plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);

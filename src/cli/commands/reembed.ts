@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.ts';
 import { enqueueBackfill } from '../../../jobs/backfill.ts';
 import { resolveMode } from '../../pipeline/mode.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
+import { requireDeployments } from '../../providers/deployments.ts';
 import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { abort, cutover, retire, rollback, startReembed } from '../../reembed/controller.ts';
@@ -43,6 +44,7 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   const to = resolveModel(a.to, a.dims, overridesFor(ctx.config.models, a.to), ctx.config.providers);
   const provider = to.spec.provider;
   requireApiKey(provider, ctx.config, to.key);
+  requireDeployments(to, ctx.config);
   // A reembed re-embeds a whole index: `auto` is batch wherever the provider has one.
   const mode = await resolveMode(a.mode ?? 'sync', to.key, () => true, ctx.config.providers);
   const cov = a.coverage ?? 1;

@@ -155,6 +155,7 @@ const LOG_LIMIT = 10_000;
 
 const FAULTS: Record<FaultKind, (state: SimState) => SimReply> = {
   '500': () => apiError(500, 'The server had an error while processing your request. Sorry about that!', 'server_error'),
+  '503': () => apiError(503, 'The engine is currently overloaded, please try again later.', 'server_error'),
   '429': (s) => ({
     ...apiError(429, `Rate limit reached for requests. Please try again in ${(s.knobs.retryAfterMs / 1000).toFixed(3)}s.`, 'requests', 'rate_limit_exceeded'),
     headers: { 'retry-after': String(Math.ceil(s.knobs.retryAfterMs / 1000)), 'retry-after-ms': String(s.knobs.retryAfterMs) },

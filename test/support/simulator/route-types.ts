@@ -7,7 +7,7 @@ import type { SimRequest, SimulatorKnobs } from './index.ts';
 import type { RateWindow } from './rate-window.ts';
 import type { FaultSchedule, ScheduledFault } from './faults.ts';
 
-export type FaultKind = '500' | '429' | 'quota' | 'timeout' | 'malformed' | 'wrong-dims';
+export type FaultKind = '500' | '503' | '429' | 'quota' | 'timeout' | 'malformed' | 'wrong-dims';
 
 export interface SimLogEntry {
   method: string;

@@ -1,0 +1,188 @@
+/**
+ * Deployments and failover (issue #12 item 5): a model served by two deployments of one model
+ * version. Deployment A answers 503, so B serves and the ledger shows both; A comes back after
+ * its cooldown (a test clock, no waiting); a deployment of another vector space is refused.
+ */
+import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { parseConfig } from '../../src/config/schema.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { deploymentsOf, listDeployments, switchDeployment } from '../../src/providers/deployments.ts';
+import { createProvider } from '../../src/providers/index.ts';
+import { resolveModel } from '../../src/providers/models.ts';
+import type { EmbedCall } from '../../src/providers/types.ts';
+import { getIndex } from '../../src/store/indexes.ts';
+import { prose, writeCorpus } from '../support/corpus.ts';
+import { expect, test } from '../support/fixtures.ts';
+import { withSim } from '../support/sim-context.ts';
+import { startSimulator, type Simulator } from '../support/simulator/index.ts';
+
+const MODEL = 'openai/text-embedding-3-small';
+
+/** The built-in openai provider (A, the withSim simulator) first, a second OpenAI endpoint (B) after it. */
+function config(b: Simulator, extra: Record<string, unknown> = {}) {
+  return {
+    providers: { 'openai-b': { kind: 'openai', baseUrl: b.url, apiKey: 'sk-b-0123456789abcdef' } },
+    deployments: { [MODEL]: [{ provider: 'openai' }, { provider: 'openai-b', priority: 1 }] },
+    ...extra,
+  };
+}
+
+const down = (sim: Simulator) => sim.set({ faultRate: 1, faultKinds: ['503'] });
+const up = (sim: Simulator) => sim.set({ faultRate: 0 });
+
+test('A answers 503, so B serves: the index is whole, its vectors are A\'s vector space, and the ledger shows both deployments', async () => {
+  const b = await startSimulator();
+  try {
+    await withSim(
+      async (a, ctx) => {
+        down(a);
+        const files: Record<string, string> = {};
+        for (let i = 0; i < 6; i++) files[`d${i}.txt`] = prose(i + 40, 10);
+        const r = await runIngest(ctx, { paths: [writeCorpus(files)], index: 'fo', model: MODEL, dims: 256, chunkTokens: 60, chunkOverlap: 0 });
+        expect(r).toMatchObject({ failedJobs: 0 });
+        expect(r.embedded).toBe(r.chunks);
+        // The vectors stay under the model's own version key, whichever deployment made them.
+        expect((await getIndex(ctx.db, 'fo'))!.live.modelKey).toBe(`${MODEL}@1:256`);
+        expect(b.stats().inputs).toBe(r.chunks);
+        expect(a.stats().inputs).toBe(0);
+
+        const { rows } = await ctx.db.query<{ provider: string; deployment: string; status: string; http_status: number | null; failover: boolean; inputs: number }>(
+          `SELECT provider, deployment, status, http_status, failover, inputs FROM ledger WHERE status <> 'cache_hit' ORDER BY id`,
+        );
+        const onA = rows.filter((x) => x.deployment === 'openai');
+        const onB = rows.filter((x) => x.deployment === 'openai-b');
+        expect(onA.length).toBeGreaterThan(0);
+        expect(onA.every((x) => x.status === 'retry' && x.http_status === 503)).toBe(true);
+        expect(onB.every((x) => x.status === 'ok')).toBe(true);
+        expect(onB.reduce((s, x) => s + x.inputs, 0)).toBe(r.chunks);
+        expect(onB.some((x) => x.failover)).toBe(true);
+        // `provider` is the model version's provider on every row: spend stays with the model.
+        expect(rows.every((x) => x.provider === 'openai')).toBe(true);
+
+        // The invariant: B's vectors are valid in an index of A's. A, healthy again, embeds a
+        // stored chunk's text to the very vector B stored for it.
+        up(a);
+        const { rows: stored } = await ctx.db.query<{ text: string; embedding: string }>(
+          `SELECT c.text, v.embedding::text AS embedding FROM chunks c JOIN ${(await getIndex(ctx.db, 'fo'))!.live.tableName} v ON v.chunk_id = c.id LIMIT 1`,
+        );
+        const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
+        const direct = await createProvider(model, { openai: ctx.config.openai });
+        const [fromA] = (await direct.embed([stored[0]!.text])).vectors;
+        const fromB = JSON.parse(stored[0]!.embedding) as number[];
+        expect(fromB.reduce((s, x, i) => s + x * fromA![i]!, 0)).toBeCloseTo(1, 5);
+      },
+      config(b),
+    );
+  } finally {
+    await b.close();
+  }
+});
+
+test('a failing deployment cools down, then a probe finds it well and it takes the traffic again', async () => {
+  const b = await startSimulator();
+  try {
+    await withSim(
+      async (a, ctx) => {
+        let clock = 1_000_000;
+        const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
+        const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix, now: () => clock } });
+        const embed = async () => {
+          const calls: EmbedCall[] = [];
+          await provider.embed(['alpha beta', 'gamma delta'], { onCall: (c) => calls.push(c) });
+          return calls.map((c) => `${c.deployment}:${c.status}${c.httpStatus ? ` ${c.httpStatus}` : ''}${c.failover ? ' failover' : ''}`);
+        };
+        const stateOf = async (name: string) => (await listDeployments({ redis: ctx.redis, config: ctx.config, now: () => clock })).find((d) => d.deployment === name)!;
+
+        down(a);
+        expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
+        expect(await stateOf('openai')).toMatchObject({ state: 'open', fails: 1 });
+        // While A cools down, requests go straight to B: A sees none.
+        const aRequests = a.stats().requests;
+        expect(await embed()).toEqual(['openai-b:ok 200']);
+        expect(a.stats().requests).toBe(aRequests);
+
+        // A recovers; once its cooldown has passed, the next request probes it and it is closed again.
+        up(a);
+        clock += ctx.config.failover.cooldownMs + 1;
+        expect((await stateOf('openai')).state).toBe('half-open');
+        expect(await embed()).toEqual(['openai:ok 200']);
+        expect(await stateOf('openai')).toMatchObject({ state: 'closed', fails: 0 });
+        expect(await embed()).toEqual(['openai:ok 200']);
+
+        // A probe that fails opens it again for another cooldown.
+        down(a);
+        expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
+        clock += ctx.config.failover.cooldownMs + 1;
+        expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
+        expect(await stateOf('openai')).toMatchObject({ state: 'open', fails: 2 });
+      },
+      config(b),
+    );
+  } finally {
+    await b.close();
+  }
+});
+
+test('a disabled deployment takes no request, and an enabled one takes them again', async () => {
+  const b = await startSimulator();
+  try {
+    await withSim(
+      async (a, ctx) => {
+        const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
+        const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix } });
+        const admin = { redis: ctx.redis, config: ctx.config };
+        expect(await switchDeployment(admin, 'openai', undefined, true)).toEqual([MODEL]);
+        await provider.embed(['one', 'two']);
+        expect(a.stats().requests).toBe(0);
+        expect(b.stats().requests).toBe(1);
+        await switchDeployment(admin, 'openai-b', MODEL, true);
+        await expect(provider.embed(['three'])).rejects.toThrow(/every deployment of openai\/text-embedding-3-small is disabled/);
+        await switchDeployment(admin, 'openai', undefined, false);
+        await provider.embed(['four']);
+        expect(a.stats().requests).toBe(1);
+        await expect(switchDeployment(admin, 'azure', undefined, true)).rejects.toThrow(/azure is not a deployment in the config \(deployments: openai, openai-b\)/);
+      },
+      config(b),
+    );
+  } finally {
+    await b.close();
+  }
+});
+
+test('only deployments of one model version may substitute: another version, size or model is refused, naming the path', () => {
+  const providers = { 'openai-b': { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-b-0123456789abcdef' } };
+  const deployments = { [MODEL]: [{ provider: 'openai' }, { provider: 'openai-b' }] };
+  const of = (extra: Record<string, unknown>, dims = 256) => {
+    const c = parseConfig({ providers, deployments, ...extra });
+    return deploymentsOf(resolveModel(MODEL, dims, {}, c.providers), c);
+  };
+  expect(of({})!.map((d) => d.model.key)).toEqual([`${MODEL}@1:256`, `openai-b/text-embedding-3-small@1:256`]);
+  const refusal = (extra: Record<string, unknown>) => {
+    try {
+      of(extra);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).message;
+    }
+    throw new Error('not refused');
+  };
+  expect(refusal({ models: { 'openai-b/text-embedding-3-small': { version: '2' } } })).toMatch(
+    /deployments\.openai\/text-embedding-3-small\.1\.provider: openai-b\/text-embedding-3-small is text-embedding-3-small@2 .*Only deployments of one model version may substitute/,
+  );
+  expect(refusal({ providers: { 'openai-b': { ...providers['openai-b'], models: { 'text-embedding-3-small': { nativeDims: 1024 } } } } })).toMatch(/native 1024/);
+  expect(refusal({ providers: { 'openai-b': { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' } } })).toMatch(/openai-b cannot serve text-embedding-3-small/);
+});
+
+test('config: a deployment naming an unknown provider, or one twice, is one clear line naming the path', () => {
+  const refused = (deployments: unknown) => {
+    try {
+      parseConfig({ deployments });
+    } catch (e) {
+      return (e as ConfigError).message;
+    }
+    throw new Error('not refused');
+  };
+  expect(refused({ [MODEL]: [{ provider: 'openai' }, { provider: 'azur' }] })).toMatch(/deployments\.openai\/text-embedding-3-small\.1\.provider.*a known provider, not "azur"/);
+  expect(refused({ [MODEL]: [{ provider: 'openai' }, { provider: 'openai' }] })).toMatch(/deployments\.openai\/text-embedding-3-small\.1\.provider.*each provider once per model/);
+  expect(refused({ [MODEL]: [{ provider: 'openai', weigth: 2 }] })).toMatch(/deployments\.openai\/text-embedding-3-small\.0\.weigth.*did you mean "deployments\.openai\/text-embedding-3-small\.0\.weight"/);
+});
