@@ -51,7 +51,7 @@ export function buildApp(deps: ServerDeps): Hono {
   const metrics = createMetrics({ ctx, queues: deps.queues, timeoutMs });
 
   app.get('/', (c) =>
-    c.json({ name: 'embedq', version: packageVersion, endpoints: { dashboard: `${ADMIN_PATH}`, metrics: '/metrics', health: '/healthz', ready: '/readyz' } }),
+    c.json({ name: 'embedq', version: packageVersion, endpoints: { dashboard: `${ADMIN_PATH}`, deployments: '/admin/deployments', metrics: '/metrics', health: '/healthz', ready: '/readyz' } }),
   );
   app.route('/', healthRoutes(ctx, { timeoutMs }));
   // Tenant names and spend: beyond loopback only with a token; on loopback only to loopback names.

@@ -19,7 +19,7 @@ import { ServiceUnavailableError, coerceError } from '../errors.ts';
 import { QUEUES } from '../queue/names.ts';
 import type { Queues } from '../queue/producer.ts';
 import { describePgError } from '../store/db.ts';
-import { batchStatusCounts, callTotals, latencyBuckets, spendTotals, type LatencyBuckets } from '../store/ledger-read.ts';
+import { batchStatusCounts, callTotals, deploymentTotals, latencyBuckets, spendTotals, type LatencyBuckets } from '../store/ledger-read.ts';
 import { withTimeout } from './health.ts';
 
 /** BullMQ job states reported per queue. */
@@ -71,6 +71,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const embedded = c('embedq_chunks_embedded_total', 'Chunks embedded by a provider (sync and batch).', []);
   const hitRatio = g('embedq_cache_hit_ratio', 'Cache hits / (cache hits + chunks embedded), over the whole ledger; 0 before any work.', []);
   const batches = g('embedq_provider_batches', 'Provider batches by status.', ['provider', 'status']);
+  const byDeployment = c('embedq_deployment_requests_total', 'Provider attempts by the deployment they went to and their outcome (ok, retry, error, unknown, sent).', ['model', 'deployment', 'status']);
+  const failovers = c('embedq_failovers_total', 'Attempts sent to another deployment after one failed, by the deployment that took them.', ['model', 'deployment']);
   const spend = c('embedq_spend_usd_total', 'Money spent on providers in USD, by tenant and model version.', ['tenant', 'model']);
 
   const timeoutMs = deps.timeoutMs ?? 3000;
@@ -125,6 +127,16 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     hitRatio.set(hitCount + embeddedCount ? hitCount / (hitCount + embeddedCount) : 0);
   };
 
+  const collectDeployments = async () => {
+    const rows = await deploymentTotals(db);
+    byDeployment.reset();
+    failovers.reset();
+    for (const r of rows) {
+      byDeployment.inc({ model: r.model, deployment: r.deployment, status: r.status }, r.calls);
+      if (r.failovers) failovers.inc({ model: r.model, deployment: r.deployment }, r.failovers);
+    }
+  };
+
   const collectLatency = async () => latency.replace(await latencyBuckets(db, LATENCY_BOUNDS_MS));
 
   const collectBatches = async () => {
@@ -155,6 +167,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         named('embedq_cache_hit_ratio', hitRatio),
       ],
       collect: collectCalls,
+    },
+    {
+      service: 'postgres',
+      family: 'deployments',
+      metrics: [named('embedq_deployment_requests_total', byDeployment), named('embedq_failovers_total', failovers)],
+      collect: collectDeployments,
     },
     { service: 'postgres', family: 'latency', metrics: [named(latency.name, latency as unknown as Metric)], collect: collectLatency },
     { service: 'postgres', family: 'batches', metrics: [named('embedq_provider_batches', batches)], collect: collectBatches },

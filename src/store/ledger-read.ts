@@ -20,6 +20,10 @@ export interface LedgerRow extends Pick<LedgerEntry, 'tenant' | 'provider' | 'mo
   error: string | null;
   batchId: string | null;
   runId: string | null;
+  /** The provider name the attempt went to (null for cache hits, batches and rows before deployments). */
+  deployment: string | null;
+  /** Sent to another deployment after one failed. */
+  failover: boolean;
 }
 
 export interface LedgerFilter {
@@ -42,7 +46,7 @@ const filterParams = (f: LedgerFilter) => [f.since ?? null, f.tenant ?? null, f.
 export async function listLedger(db: Queryable, f: LedgerFilter = {}): Promise<LedgerRow[]> {
   const { rows } = await db.query<RawLedgerRow>(
     `SELECT l.id, l.at, l.tenant, coalesce(mv.key, '(unknown)') AS model_version, l.provider, l.mode, l.status, l.inputs,
-            l.tokens, l.latency_ms, l.cost_usd, l.saved_usd, l.http_status, l.error, l.batch_id, l.run_id
+            l.tokens, l.latency_ms, l.cost_usd, l.saved_usd, l.http_status, l.error, l.batch_id, l.run_id, l.deployment, l.failover
        FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
       WHERE ${FILTER_WHERE}
       ORDER BY l.at DESC, l.id DESC
@@ -67,6 +71,8 @@ export async function listLedger(db: Queryable, f: LedgerFilter = {}): Promise<L
     error: r.error,
     batchId: r.batch_id,
     runId: r.run_id,
+    deployment: r.deployment,
+    failover: r.failover,
   }));
 }
 
@@ -107,6 +113,8 @@ interface RawLedgerRow {
   error: string | null;
   batch_id: string | null;
   run_id: string | null;
+  deployment: string | null;
+  failover: boolean;
 }
 
 /** Ledger totals per (provider, model version, mode, status), over all time. */
@@ -131,6 +139,25 @@ export async function callTotals(db: Queryable): Promise<CallTotals[]> {
       GROUP BY 1, 2, 3, 4`,
   );
   return rows.map((r) => ({ ...r, calls: Number(r.calls), inputs: Number(r.inputs), tokens: Number(r.tokens), rateLimited: Number(r.limited) }));
+}
+
+/** Attempts per (model version, deployment, status), and how many of them were failovers. */
+export interface DeploymentTotals {
+  model: string;
+  deployment: string;
+  status: LedgerRow['status'];
+  calls: number;
+  failovers: number;
+}
+
+export async function deploymentTotals(db: Queryable): Promise<DeploymentTotals[]> {
+  const { rows } = await db.query<{ model: string; deployment: string; status: DeploymentTotals['status']; calls: string; failovers: string }>(
+    `SELECT coalesce(mv.key, '(unknown)') AS model, l.deployment, l.status, count(*) AS calls, count(*) FILTER (WHERE l.failover) AS failovers
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      WHERE l.deployment IS NOT NULL
+      GROUP BY 1, 2, 3`,
+  );
+  return rows.map((r) => ({ ...r, calls: Number(r.calls), failovers: Number(r.failovers) }));
 }
 
 /** Per (provider, model version): how many timed calls fall in each latency bucket, and their sum. */

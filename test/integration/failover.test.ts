@@ -4,6 +4,9 @@
  * its cooldown (a test clock, no waiting); a deployment of another vector space is refused.
  */
 import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { formatLog, runLog } from '../../src/cli/commands/log.ts';
+import { openServer } from '../../src/server/app.ts';
+import { createMetrics } from '../../src/server/metrics.ts';
 import { parseConfig } from '../../src/config/schema.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { deploymentsOf, listDeployments, switchDeployment } from '../../src/providers/deployments.ts';
@@ -58,6 +61,17 @@ test('A answers 503, so B serves: the index is whole, its vectors are A\'s vecto
         expect(onB.some((x) => x.failover)).toBe(true);
         // `provider` is the model version's provider on every row: spend stays with the model.
         expect(rows.every((x) => x.provider === 'openai')).toBe(true);
+
+        // Retries and failovers are counted in the metrics and shown by `embedq log`.
+        const text = await createMetrics({ ctx, queues: ctx.queues }).scrape();
+        const key = `model="${MODEL}@1:256"`;
+        expect(text).toContain(`embedq_deployment_requests_total{${key},deployment="openai",status="retry"} ${onA.length}`);
+        expect(text).toContain(`embedq_deployment_requests_total{${key},deployment="openai-b",status="ok"} ${onB.length}`);
+        expect(text).toContain(`embedq_failovers_total{${key},deployment="openai-b"} ${onB.filter((x) => x.failover).length}`);
+        const log = formatLog(await runLog(ctx, { limit: 1000 }));
+        expect(log).toMatch(/DEPLOYMENT/);
+        expect(log).toMatch(/openai-b \(failover\) +sync +ok/);
+        expect(log).toMatch(/ openai +sync +retry 503/);
 
         // The invariant: B's vectors are valid in an index of A's. A, healthy again, embeds a
         // stored chunk's text to the very vector B stored for it.
@@ -141,6 +155,47 @@ test('a disabled deployment takes no request, and an enabled one takes them agai
         await provider.embed(['four']);
         expect(a.stats().requests).toBe(1);
         await expect(switchDeployment(admin, 'azure', undefined, true)).rejects.toThrow(/azure is not a deployment in the config \(deployments: openai, openai-b\)/);
+      },
+      config(b),
+    );
+  } finally {
+    await b.close();
+  }
+});
+
+test('the admin API lists deployments and switches them under the admin token', async () => {
+  const b = await startSimulator();
+  try {
+    await withSim(
+      async (_a, ctx) => {
+        const token = 'admin-token-0123456789abcdef';
+        const server = openServer({ config: { ...ctx.config, adminToken: token }, db: ctx.db, logger: ctx.logger });
+        try {
+          const auth = { authorization: `Bearer ${token}` };
+          const json = { ...auth, 'content-type': 'application/json' };
+          expect((await server.app.request('/admin/deployments')).status).toBe(401);
+          expect((await server.app.request('/admin/deployments/disable', { method: 'POST', body: '{"deployment":"openai"}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+          const listed = await server.app.request('/admin/deployments', { headers: auth });
+          expect(listed.status).toBe(200);
+          const names = (await listed.json()) as { deployments: { deployment: string; disabled: boolean; state: string }[] };
+          expect(names.deployments.map((d) => [d.deployment, d.state, d.disabled])).toEqual([
+            ['openai', 'closed', false],
+            ['openai-b', 'closed', false],
+          ]);
+          // A form post (what another site could make a browser send) is refused before it is read.
+          expect((await server.app.request('/admin/deployments/disable', { method: 'POST', body: 'deployment=openai', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
+          const off = await server.app.request('/admin/deployments/disable', { method: 'POST', body: JSON.stringify({ deployment: 'openai', model: MODEL }), headers: json });
+          expect(off.status).toBe(200);
+          expect(await off.json()).toEqual({ deployment: 'openai', models: [MODEL], disabled: true });
+          expect((await listDeployments({ redis: ctx.redis, config: ctx.config })).find((d) => d.deployment === 'openai')!.disabled).toBe(true);
+          const unknown = await server.app.request('/admin/deployments/enable', { method: 'POST', body: JSON.stringify({ deployment: 'azure' }), headers: json });
+          expect(unknown.status).toBe(404);
+          expect(((await unknown.json()) as { error: { message: string } }).error.message).toMatch(/azure is not a deployment/);
+          expect((await server.app.request('/admin/deployments/enable', { method: 'POST', body: JSON.stringify({ deployment: 'openai', model: MODEL }), headers: json })).status).toBe(200);
+          expect((await listDeployments({ redis: ctx.redis, config: ctx.config })).every((d) => !d.disabled)).toBe(true);
+        } finally {
+          await server.close();
+        }
       },
       config(b),
     );

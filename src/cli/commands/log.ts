@@ -48,12 +48,13 @@ export function formatLog(r: LogResult): string {
   if (r.rows.length === 0) return r.since ? `no provider calls since ${r.since}` : 'no provider calls recorded yet';
   const usdOrDash = (x: number) => (x ? usd(x) : '-');
   const body = table(
-    ['TIME', 'TENANT', 'MODEL VERSION', 'PROVIDER', 'MODE', 'STATUS', 'INPUTS', 'TOKENS', 'LATENCY', 'COST', 'SAVED', 'BATCH'],
+    ['TIME', 'TENANT', 'MODEL VERSION', 'PROVIDER', 'DEPLOYMENT', 'MODE', 'STATUS', 'INPUTS', 'TOKENS', 'LATENCY', 'COST', 'SAVED', 'BATCH'],
     r.rows.map((x) => [
       x.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       x.tenant,
       x.modelVersion,
       x.provider,
+      x.deployment === null ? '-' : `${x.deployment}${x.failover ? ' (failover)' : ''}`,
       x.mode,
       x.httpStatus && x.status !== 'ok' ? `${x.status} ${x.httpStatus}` : x.status,
       x.inputs,
@@ -72,7 +73,7 @@ export function formatLog(r: LogResult): string {
 export function register(program: Command, env: CommandEnv): void {
   program
     .command('log')
-    .description('provider calls from the ledger, newest first: tenant, model version, mode, status, tokens, latency, cost, cache savings')
+    .description('provider calls from the ledger, newest first: tenant, model version, deployment, mode, status, tokens, latency, cost, cache savings')
     .option('--tenant <id>', 'only this tenant')
     .option('--model <id>', 'only this model: provider/model, provider/model@version or a model version key')
     .option('--since <when>', 'ISO date, or a duration back from now: 30m, 24h, 7d')
