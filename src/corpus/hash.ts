@@ -5,6 +5,17 @@
 import { createHash } from 'node:crypto';
 
 const INPUT_HASH_TAG = Buffer.from('embedq:input:v1\n', 'utf8');
+/** The tag of a query's key, for models that embed queries differently from documents. */
+const QUERY_HASH_TAG = Buffer.from('embedq:input:v1:query\n', 'utf8');
+
+/**
+ * The input type that keys a vector: `query` only where the model embeds queries differently
+ * (`ModelSpec.inputTypes`: Cohere, Voyage, Jina, Gemini); for any other model a query's vector is
+ * the document's, so the two share one cache entry.
+ */
+export function hashedInputType(modelHasInputTypes: boolean, type: 'query' | 'document'): 'query' | 'document' {
+  return modelHasInputTypes && type === 'query' ? 'query' : 'document';
+}
 
 /**
  * The cache key of one embedding input: sha256 over an unambiguous framing of the cache scope,
@@ -25,16 +36,20 @@ const INPUT_HASH_TAG = Buffer.from('embedq:input:v1\n', 'utf8');
  * @param p.modelKey the pinned model version key, e.g. `openai/text-embedding-3-small@1`
  * @param p.dims output dimensions, an integer from 1 to 2³²−1
  * @param p.text normalized text ({@link normalizeText})
+ * @param p.inputType `query` for a query's vector where it differs ({@link hashedInputType}): the
+ *   framing then starts with "embedq:input:v1:query\n" instead, so a query never reads a
+ *   document's vector; documents keep the v1 framing every stored key has. @default 'document'
  * @returns a 32-byte digest
  */
-export function inputHash(p: { scope: string; modelKey: string; dims: number; text: string }): Buffer {
+export function inputHash(p: { scope: string; modelKey: string; dims: number; text: string; inputType?: 'query' | 'document' }): Buffer {
   if (!Number.isInteger(p.dims) || p.dims < 1 || p.dims > 0xffff_ffff) {
     throw new RangeError(`inputHash: dims must be a positive integer, got ${String(p.dims)}`);
   }
   const scope = Buffer.from(p.scope, 'utf8');
   const modelKey = Buffer.from(p.modelKey, 'utf8');
-  const header = Buffer.allocUnsafe(INPUT_HASH_TAG.length + 4 + scope.length + 4 + modelKey.length + 4 + 4);
-  let at = INPUT_HASH_TAG.copy(header, 0);
+  const tag = p.inputType === 'query' ? QUERY_HASH_TAG : INPUT_HASH_TAG;
+  const header = Buffer.allocUnsafe(tag.length + 4 + scope.length + 4 + modelKey.length + 4 + 4);
+  let at = tag.copy(header, 0);
   at = header.writeUInt32BE(scope.length, at);
   at += scope.copy(header, at);
   at = header.writeUInt32BE(modelKey.length, at);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { contentHash, inputHash, textHash } from '../../../src/corpus/hash.ts';
+import { contentHash, hashedInputType, inputHash, textHash } from '../../../src/corpus/hash.ts';
 
 const base = { scope: 'acme', modelKey: 'openai/text-embedding-3-small', dims: 1536, text: 'Hello, world' };
 
@@ -8,6 +8,25 @@ describe('inputHash', () => {
   test('is the documented framing (a persisted contract: this vector must never change)', () => {
     // Independently computed: sha256("embedq:input:v1\n" u32be|scope u32be|modelKey u32be(dims) u32be|text).
     expect(inputHash(base).toString('hex')).toBe('d7705fa3865e7f13ac73a4e5ee6fbda5792121869bc0df33c589e48309251a8b');
+  });
+
+  test('a query of a model with input types has its own key, framed under its own tag; documents keep v1', () => {
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return b;
+    };
+    const framed = (tag: string) =>
+      createHash('sha256')
+        .update(Buffer.concat([Buffer.from(tag), u32(4), Buffer.from('acme'), u32(29), Buffer.from(base.modelKey), u32(1536), u32(12), Buffer.from(base.text)]))
+        .digest('hex');
+    expect(inputHash({ ...base, inputType: 'query' }).toString('hex')).toBe(framed('embedq:input:v1:query\n'));
+    expect(inputHash({ ...base, inputType: 'document' }).toString('hex')).toBe(framed('embedq:input:v1\n'));
+    expect(inputHash({ ...base, inputType: 'document' }).equals(inputHash(base))).toBe(true);
+    // Only where the model embeds queries differently does the type reach the key.
+    expect(hashedInputType(true, 'query')).toBe('query');
+    expect(hashedInputType(false, 'query')).toBe('document');
+    expect(hashedInputType(true, 'document')).toBe('document');
   });
 
   test('length prefixes keep field boundaries unambiguous', () => {
