@@ -12,6 +12,7 @@ import { ConfigError } from '../../src/errors.ts';
 import { deploymentsOf, listDeployments, switchDeployment } from '../../src/providers/deployments.ts';
 import { createProvider } from '../../src/providers/index.ts';
 import { resolveModel } from '../../src/providers/models.ts';
+import { DeploymentRouter } from '../../src/providers/router.ts';
 import type { EmbedCall } from '../../src/providers/types.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
@@ -240,4 +241,43 @@ test('config: a deployment naming an unknown provider, or one twice, is one clea
   expect(refused({ [MODEL]: [{ provider: 'openai' }, { provider: 'azur' }] })).toMatch(/deployments\.openai\/text-embedding-3-small\.1\.provider.*a known provider, not "azur"/);
   expect(refused({ [MODEL]: [{ provider: 'openai' }, { provider: 'openai' }] })).toMatch(/deployments\.openai\/text-embedding-3-small\.1\.provider.*each provider once per model/);
   expect(refused({ [MODEL]: [{ provider: 'openai', weigth: 2 }] })).toMatch(/deployments\.openai\/text-embedding-3-small\.0\.weigth.*did you mean "deployments\.openai\/text-embedding-3-small\.0\.weight"/);
+});
+
+test('routing: weighted among the closed deployments of the best priority; lower priorities only when those are out', async () => {
+  await withSim(async (_a, ctx) => {
+    let r = 0;
+    let clock = 5_000;
+    const router = new DeploymentRouter(ctx.redis, {
+      prefix: ctx.config.redisPrefix,
+      model: 'tei/bge-m3',
+      deployments: [
+        { name: 'gpu-a', priority: 0, weight: 3 },
+        { name: 'gpu-b', priority: 0, weight: 1 },
+        { name: 'cpu', priority: 1, weight: 1 },
+      ],
+      failover: { failures: 2, cooldownMs: 600_000, retryAfterMs: 0 },
+      random: () => r,
+      now: () => clock,
+    });
+    const pickAt = async (x: number, exclude: string[] = []) => ((r = x), router.pick(new Set(exclude)));
+    // Weights 3:1 split [0, 1) at 0.75.
+    expect([await pickAt(0), await pickAt(0.74), await pickAt(0.75), await pickAt(0.99)]).toEqual(['gpu-a', 'gpu-a', 'gpu-b', 'gpu-b']);
+    expect(await pickAt(0.99, ['gpu-b'])).toBe('gpu-a');
+    expect(await pickAt(0, ['gpu-a', 'gpu-b'])).toBe('cpu');
+    // One failure is below the threshold of 2: still closed. The second opens it.
+    await router.failed('gpu-a', '503');
+    expect(await pickAt(0)).toBe('gpu-a');
+    await router.failed('gpu-a', '503');
+    expect(await pickAt(0)).toBe('gpu-b');
+    // Every deployment out: none, unless as a last resort (the one whose cooldown ends first).
+    await router.failed('gpu-b', '503');
+    await router.failed('gpu-b', '503');
+    expect(await pickAt(0, ['cpu'])).toBe(undefined);
+    expect(await router.pick(new Set(['cpu']), true)).toBe('gpu-a');
+    // After the cooldown one caller takes the probe; the next finds it taken and goes on.
+    clock += 600_001;
+    expect(await pickAt(0, ['cpu'])).toBe('gpu-a');
+    expect(await pickAt(0, ['cpu'])).toBe('gpu-b');
+    expect(await pickAt(0, ['cpu'])).toBe(undefined);
+  });
 });
