@@ -5,6 +5,7 @@
  */
 import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runDryRun } from '../../src/cli/commands/ingest-dry-run.ts';
+import { runReembedStart } from '../../src/cli/commands/reembed.ts';
 import type { Context } from '../../src/context.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
@@ -62,6 +63,18 @@ test('no nativeDims: the first ingest probes once with one input, records the si
     expect((await rows(ctx)).map((m) => m.key)).toEqual(['tei/bge-small@1:384']);
   });
 });
+
+test('reembed start to such a model probes it once too, and its target index has the size seen', async () => {
+  await withTei({ 'bge-small': {} }, async (tei, ctx) => {
+    const notices: string[] = [];
+    await runIngest(ctx, { paths: [corpus(3, 1200)], index: 'r1', chunkTokens: 60, chunkOverlap: 0 });
+    const s = await runReembedStart(ctx, { index: 'r1', to: 'tei/bge-small', cutover: false, notice: (line) => notices.push(line) });
+    expect(s.migration!.state).toBe('ready');
+    expect(notices).toEqual(['probed tei/bge-small: 384 dims']);
+    expect(tei.stats().log[0]).toMatchObject({ inputs: 1, status: 200 });
+    expect((await rows(ctx)).map((m) => [m.key, m.native_dims])).toEqual([['tei/bge-small@1:384', 384]]);
+  });
+}, 120_000); // a safety net for a loaded machine (an ingest and a reembed), not a bound
 
 test('declared nativeDims, or --dims without it, means no probe', async () => {
   await withTei({ declared: { nativeDims: 384 }, sized: {} }, async (tei, ctx) => {
