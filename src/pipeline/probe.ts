@@ -9,7 +9,7 @@
 import { redactUrl } from '../config/redact.ts';
 import type { Config } from '../config/schema.ts';
 import { tokenizerFor } from '../corpus/tokenizer.ts';
-import { ConfigError } from '../errors.ts';
+import { coerceError, ConfigError } from '../errors.ts';
 import { connectionOf } from '../providers/credentials.ts';
 import { createProvider } from '../providers/index.ts';
 import { DimsMismatchError } from '../providers/indexed-embeddings.ts';
@@ -21,7 +21,7 @@ import { recordedNativeDims, upsertResolvedModel } from '../store/models.ts';
 import { outcomeOf } from './attempt-ledger.ts';
 
 /** The one word a probe embeds. */
-export const PROBE_INPUT = 'hello';
+const PROBE_INPUT = 'hello';
 
 export interface ProbeOptions {
   /** Whom the probe's ledger row is charged to. */
@@ -78,14 +78,14 @@ async function probe(config: Config, resolve: (nativeDims: number) => ResolvedMo
   try {
     provider = await createProvider(placeholder, config, { countTokens: (t) => tokenizer.count(t), maxAttempts: config.worker.providerAttempts });
   } catch (e) {
-    throw fail((e as Error).message);
+    throw fail(coerceError(e).message);
   }
   let call: EmbedCall | undefined;
   let vector: Float32Array;
   try {
     vector = (await provider.embed([PROBE_INPUT], { onCall: (c) => void (call = c) })).vectors[0]!;
   } catch (e) {
-    if (!(e instanceof DimsMismatchError)) throw fail((e as Error).message);
+    if (!(e instanceof DimsMismatchError)) throw fail(coerceError(e).message);
     vector = e.vector;
   }
   const problem = oddVector(vector);
