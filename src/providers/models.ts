@@ -96,7 +96,7 @@ const UNLISTED = {
   inputTypes: false,
 } as const;
 
-/** Fields a model without a catalogue row must be given in config: nothing sensible defaults them. */
+/** Fields a model without a catalogue row must be given in config, unless its kind is {@link PROBED}. */
 const DECLARED = ['nativeDims', 'maxInputTokens', 'maxInputsPerRequest', 'maxTokensPerRequest'] as const;
 
 /** Kinds that speak OpenAI's /v1/embeddings: a model without a row gets OPENAI_LIMITS, and its size is probed (probe.ts). */
