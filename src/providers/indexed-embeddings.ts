@@ -7,6 +7,16 @@ import { ProviderError } from '../errors.ts';
 import { adaptDims, decodeFloat32Base64 } from './vectors.ts';
 import type { ResolvedModel } from './types.ts';
 
+/** A vector of another size than the model's; `vector` is what arrived (probe.ts learns a server's size from it). */
+export class DimsMismatchError extends ProviderError {
+  override name = 'DimsMismatchError';
+  readonly vector: Float32Array;
+  constructor(message: string, vector: Float32Array) {
+    super(message, { retryable: false });
+    this.vector = vector;
+  }
+}
+
 /** Validates a 200 body and returns unit vectors of `model.dims`, in input order; `name` prefixes every message. */
 export function decodeIndexedEmbeddings(data: unknown, n: number, model: ResolvedModel, name: string): Float32Array[] {
   const { dims, dimAdapter, spec } = model;
@@ -26,7 +36,7 @@ export function decodeIndexedEmbeddings(data: unknown, n: number, model: Resolve
     const vec = typeof raw === 'string' ? decodeFloat32Base64(raw) : Array.isArray(raw) ? Float32Array.from(raw as number[]) : undefined;
     if (!vec) throw new ProviderError(`${name}: returned an embedding that is neither a float array nor base64`, { retryable: false });
     if (vec.length !== expected)
-      throw new ProviderError(`${name}: provider returned ${vec.length}-dim vectors, expected ${expected}`, { retryable: false });
+      throw new DimsMismatchError(`${name}: provider returned ${vec.length}-dim vectors, expected ${expected}`, vec);
     out[index] = adaptDims(vec, dims, dimAdapter, { inPlace: true });
   }
   return out;

@@ -67,7 +67,7 @@ export function resolveModel(id: string, dims?: number, overrides: ModelOverride
     throw new UsageError(
       `unknown provider ${JSON.stringify(provider)} in model id ${JSON.stringify(id)}: known providers are ${[...PROVIDERS, ...Object.keys(providers)].join(', ')} (e.g. local/hash-v1, openai/text-embedding-3-small); configure others under "providers" (docs/providers.md)`,
     );
-  let base = named ? namedModel(provider, named, parsed.model, overrides) : findModel(provider, parsed.model);
+  let base = named ? namedModel(provider, named, parsed.model, overrides, dims) : findModel(provider, parsed.model);
   if (base && parsed.version !== undefined && parsed.version !== base.version && overrides.version === undefined)
     throw new UsageError(`${provider}/${parsed.model} has no version ${JSON.stringify(parsed.version)}: the registry pins version ${base.version} (use ${provider}/${parsed.model}@${base.version}, or configure a version override)`);
   if (!base) base = unknownModel(provider as ProviderName, parsed.model, overrides.nativeDims ?? dims);
@@ -96,16 +96,36 @@ const UNLISTED = {
   inputTypes: false,
 } as const;
 
-/** Fields a model without a catalogue row must be given in config: nothing sensible defaults them. */
+/** Fields a model without a catalogue row must be given in config, unless its kind is {@link PROBED}. */
 const DECLARED = ['nativeDims', 'maxInputTokens', 'maxInputsPerRequest', 'maxTokensPerRequest'] as const;
+
+/** Kinds that speak OpenAI's /v1/embeddings: a model without a row gets OPENAI_LIMITS, and its size is probed (probe.ts). */
+const PROBED = new Set<ProviderKind>(['openai', 'openai-compatible']);
+
+/**
+ * A configured model whose native size neither the catalogue nor the config gives, and no
+ * `dims` either: resolveModelWithProbe (probe.ts) learns it from the server, once.
+ */
+export class UnknownNativeDimsError extends ConfigError {
+  override name = 'UnknownNativeDimsError';
+  /** The model without its size, for the probe and for `embedq models`. */
+  readonly spec: Omit<ModelSpec, 'nativeDims'>;
+  constructor(spec: Omit<ModelSpec, 'nativeDims'>) {
+    const at = `providers.${spec.provider}.models.${spec.model}.nativeDims`;
+    super([`${spec.provider}/${spec.model}: its native size is not configured (${at}) and has not been probed yet: \`embedq ingest\` and \`embedq reembed start\` probe the server once with a one-word input; or set ${at}, or pass --dims`]);
+    this.spec = spec;
+  }
+}
 
 /**
  * A configured provider's model: its kind's catalogue row (openai-compatible has none) under the
- * provider's name, with `providers.<name>.models.<model>` over it.
+ * provider's name, with `providers.<name>.models.<model>` over it. A model without a row of a
+ * {@link PROBED} kind defaults its limits to OpenAI's, and its native size to `dims` when given.
  * @throws UsageError for a model neither the catalogue nor the config knows
- * @throws ConfigError for a model the catalogue lacks whose size or limits the config leaves out
+ * @throws UnknownNativeDimsError for such a model whose native size is left out, without `dims`
+ * @throws ConfigError for a model without a row of another kind whose size or limits the config leaves out
  */
-function namedModel(provider: string, p: NamedProviderConfig, model: string, overrides: ModelOverrides): ModelSpec {
+function namedModel(provider: string, p: NamedProviderConfig, model: string, overrides: ModelOverrides, dims: number | undefined): ModelSpec {
   const row = p.kind === 'openai-compatible' ? undefined : findModel(p.kind, model);
   const declared = Object.hasOwn(p.models, model) ? p.models[model] : undefined;
   if (!row && !declared) {
@@ -114,15 +134,18 @@ function namedModel(provider: string, p: NamedProviderConfig, model: string, ove
       `unknown ${provider} model ${JSON.stringify(model)}: ${known.length ? `known ${provider} models are ${[...new Set(known)].join(', ')}` : `provider ${provider} (${p.kind}) declares no models`}; declare others under providers.${provider}.models with their nativeDims and limits`,
     );
   }
-  const { dims, ...fields } = declared ?? {};
-  const conf = Object.fromEntries(Object.entries({ ...fields, ...(dims ? { providerDims: dims } : {}) }).filter(([, v]) => v !== undefined)) as Partial<ModelSpec>;
+  const { dims: providerDims, ...fields } = declared ?? {};
+  const conf = Object.fromEntries(Object.entries({ ...fields, ...(providerDims ? { providerDims } : {}) }).filter(([, v]) => v !== undefined)) as Partial<ModelSpec>;
   if (row) return { ...row, provider, ...conf };
-  const missing = DECLARED.filter((k) => conf[k] === undefined && overrides[k] === undefined);
+  const missing = PROBED.has(p.kind) ? [] : DECLARED.filter((k) => conf[k] === undefined && overrides[k] === undefined);
   if (missing.length)
     throw new ConfigError([
-      `${provider}/${model}: ${p.kind === 'openai-compatible' ? 'an openai-compatible provider has no catalogue' : `the ${p.kind} catalogue has no ${model}`}, so the config must give its size and limits: set ${missing.map((k) => `providers.${provider}.models.${model}.${k}`).join(', ')} (embedq does not probe a server for its size)`,
+      `${provider}/${model}: the ${p.kind} catalogue has no ${model}, so the config must give its size and limits: set ${missing.map((k) => `providers.${provider}.models.${model}.${k}`).join(', ')} (embedq probes only servers speaking OpenAI's /v1/embeddings)`,
     ]);
-  return { provider, kind: p.kind, model, ...UNLISTED, ...(conf as Partial<ModelSpec> & Pick<ModelSpec, (typeof DECLARED)[number]>) };
+  const spec = { provider, kind: p.kind, model, ...UNLISTED, ...OPENAI_LIMITS, ...conf };
+  const nativeDims = overrides.nativeDims ?? spec.nativeDims ?? dims;
+  if (nativeDims === undefined) throw new UnknownNativeDimsError({ ...spec, ...overrides });
+  return { ...spec, nativeDims };
 }
 
 function unknownModel(provider: ProviderName, model: string, dims: number | undefined): ModelSpec {
@@ -174,7 +197,8 @@ export function overridesFor(models: Readonly<Record<string, Readonly<Record<str
 export interface ListedModel {
   /** `provider/model` to pass as `--model`; null for a catalogue row no provider serves yet. */
   id: string | null;
-  spec: ModelSpec;
+  /** `nativeDims` null: configured without it and probed on first use (probe.ts). */
+  spec: Omit<ModelSpec, 'nativeDims'> & { nativeDims: number | null };
 }
 
 /**
@@ -186,7 +210,12 @@ export interface ListedModel {
 export function listModels(models: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {}, providers: NamedProviders = {}): ListedModel[] {
   const listed = (provider: string, model: string): ListedModel => {
     const id = `${provider}/${model}`;
-    return { id, spec: resolveModel(id, undefined, overridesFor(models, id), providers).spec };
+    try {
+      return { id, spec: resolveModel(id, undefined, overridesFor(models, id), providers).spec };
+    } catch (e) {
+      if (e instanceof UnknownNativeDimsError) return { id, spec: { ...e.spec, nativeDims: null } };
+      throw e;
+    }
   };
   const usable = MODELS.filter((s) => (PROVIDERS as readonly string[]).includes(s.provider)).map((s) => listed(s.provider, s.model));
   for (const [name, p] of Object.entries(providers)) {

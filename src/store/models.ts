@@ -65,6 +65,18 @@ export async function getModelVersion(db: Queryable, id: number): Promise<Pinned
   return rows[0];
 }
 
+/**
+ * The native size recorded for a model version (any of its sizes: all share the model's native
+ * one), newest row first; `undefined` when none was stored. What a probe found is kept here.
+ */
+export async function recordedNativeDims(db: Queryable, m: Pick<ModelVersionRow, 'provider' | 'model' | 'version'>): Promise<number | undefined> {
+  const { rows } = await db.query<{ nativeDims: number }>(
+    `SELECT native_dims AS "nativeDims" FROM model_versions WHERE provider = $1 AND model = $2 AND version = $3 ORDER BY id DESC LIMIT 1`,
+    [m.provider, m.model, m.version],
+  );
+  return rows[0]?.nativeDims;
+}
+
 /** Marks retired the model versions no live index uses (none but dropped ones). */
 export async function retireUnusedModels(db: Queryable): Promise<void> {
   await db.query(`UPDATE model_versions mv SET retired_at = now() WHERE retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM index_versions v WHERE v.model_version_id = mv.id AND v.state <> 'dropped')`);

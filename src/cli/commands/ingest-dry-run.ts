@@ -2,7 +2,7 @@ import type { Context } from '../../context.ts';
 import { tokenizerFor } from '../../corpus/tokenizer.ts';
 import { chunkSettings } from '../../pipeline/chunk-settings.ts';
 import { estimateRun, type Estimate } from '../../pipeline/estimate.ts';
-import { overridesFor, resolveModel } from '../../providers/models.ts';
+import { resolveModelWithProbe } from '../../pipeline/probe.ts';
 import type { ResolvedModel } from '../../providers/types.ts';
 import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
@@ -19,7 +19,8 @@ export async function runDryRun(ctx: Context, o: IngestOptions): Promise<Estimat
   if (existing) model = (await ctx.providers.get(existing.live.modelVersionId)).mv.resolved;
   else {
     const id = o.model ?? ctx.config.defaultModel;
-    model = resolveModel(id, o.dims, overridesFor(ctx.config.models, id), ctx.config.providers);
+    // A dry run spends nothing: a size recorded by an earlier probe, never a new probe.
+    model = await resolveModelWithProbe(ctx.db, ctx.config, id, o.dims, { tenant, notice: () => undefined, probe: false });
   }
   const chunkTokenizer = tokenizerFor(existing?.tokenizer ?? model.spec.tokenizer);
   const chunk = existing ? { tokens: existing.chunkTokens, overlap: existing.chunkOverlap } : chunkSettings(o, ctx.config.chunk, model.spec.maxInputTokens);

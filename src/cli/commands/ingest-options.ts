@@ -16,6 +16,8 @@ export interface IngestOptions extends RecordFlags {
   progress?: boolean;
   /** Read links out of the given folders and walk links to directories (never /proc, /sys, /dev). @default false */
   followSymlinks?: boolean | undefined;
+  /** Where a model's one-line probe notice goes (pipeline/probe.ts). @default the logger, at info */
+  notice?: (line: string) => void;
   /** On SIGINT/SIGTERM while waiting: release this process's jobs, say how to resume, exit 130 (the CLI). */
   exitOnInterrupt?: boolean;
 }

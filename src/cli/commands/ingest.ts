@@ -4,9 +4,9 @@ import { UsageError } from '../../errors.ts';
 import { assertTenant } from '../../tenant.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { requireDeployments } from '../../providers/deployments.ts';
-import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { chunkSettings } from '../../pipeline/chunk-settings.ts';
 import { estimateChunks, resolveMode } from '../../pipeline/mode.ts';
+import { resolveModelWithProbe } from '../../pipeline/probe.ts';
 import { planSources } from '../../pipeline/plan.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import type { RunState } from '../../queue/runs.ts';
@@ -77,7 +77,8 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
       `index ${name} chunks at ${existing.chunkTokens} tokens with ${existing.chunkOverlap} overlap; chunk settings are fixed when an index is created (use a new index name to chunk differently)`,
     );
   const modelId = o.model ?? (existing ? undefined : ctx.config.defaultModel);
-  const resolved = modelId ? resolveModel(modelId, o.dims, overridesFor(ctx.config.models, modelId), ctx.config.providers) : undefined;
+  const notice = o.notice ?? ((line: string) => ctx.logger.info(line));
+  const resolved = modelId ? await resolveModelWithProbe(ctx.db, ctx.config, modelId, o.dims, { tenant, notice }) : undefined;
   if (existing && resolved && existing.live.modelKey !== resolved.key)
     throw new UsageError(`index ${name} holds ${existing.live.modelKey} vectors, not ${resolved.key}: to move it to another model use \`embedq reembed start --index ${name} --to ${modelId}\``);
   const modelKey = existing?.live.modelKey ?? resolved!.key;
@@ -212,7 +213,7 @@ export function register(program: Command, env: CommandEnv): void {
         const mode = parseMode(opts.mode);
         let s: IngestSummary;
         try {
-          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode, progress: !out.json, exitOnInterrupt: true });
+          s = await runIngest(ctx, { paths, ...opts, index: opts.index, mode, progress: !out.json, exitOnInterrupt: true, notice: (line) => process.stderr.write(`embedq: ${line}\n`) });
         } catch (e) {
           if (!(e instanceof NothingToIngestError)) throw e;
           if (out.json) process.stdout.write(`${JSON.stringify({ ok: false, error: e.message, rejected: e.rejected }, null, 2)}\n`);

@@ -15,7 +15,8 @@ export interface ModelRow {
   provider: string | null;
   kind: string;
   model: string;
-  nativeDims: number;
+  /** null: not configured, probed by the first ingest or reembed (docs/providers.md). */
+  nativeDims: number | null;
   /** Sizes obtained without padding: `provider` (asked of the API), `truncate` (Matryoshka prefix), or the native range. */
   dims: { provider: readonly number[] | 'up-to-native' | null; truncate: boolean; nativeRange: readonly [number, number] | null };
   maxInputTokens: number;
@@ -53,6 +54,7 @@ export function runModels(config: Config, o: { kind?: string | undefined } = {})
 
 /** `1536: 1-1536`, `1024: 256,512,1024,2048`, `1536 only`: the sizes a model gives without padding. */
 function dimsText(r: ModelRow): string {
+  if (r.nativeDims === null) return 'probed on first use';
   if (r.dims.nativeRange) return `${r.dims.nativeRange[0]}-${r.dims.nativeRange[1]}`;
   const ask = r.dims.provider === 'up-to-native' ? `1-${r.nativeDims}` : r.dims.provider?.join(',');
   if (ask) return `${r.nativeDims}: ${ask}${r.dims.truncate && r.dims.provider !== 'up-to-native' ? ' (others truncated)' : ''}`;

@@ -4,9 +4,9 @@ import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { enqueueBackfill } from '../../../jobs/backfill.ts';
 import { resolveMode } from '../../pipeline/mode.ts';
+import { resolveModelWithProbe } from '../../pipeline/probe.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { requireDeployments } from '../../providers/deployments.ts';
-import { overridesFor, resolveModel } from '../../providers/models.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { abort, cutover, retire, rollback, startReembed } from '../../reembed/controller.ts';
 import { loadQueries } from '../../reembed/queries.ts';
@@ -33,6 +33,8 @@ export interface StartArgs {
   wait?: boolean | undefined;
   localWorker?: boolean | undefined;
   progress?: boolean | undefined;
+  /** Where the target model's one-line probe notice goes (pipeline/probe.ts). @default the logger, at info */
+  notice?: ((line: string) => void) | undefined;
 }
 
 /** `embedq reembed start`: target created, backfill queued, then (unless --no-wait) waits for the gate and cutover. */
@@ -41,7 +43,7 @@ export async function runReembedStart(ctx: Context, a: StartArgs): Promise<Reemb
   await pingRedis(ctx.config.redisUrl);
   const index = await getIndex(ctx.db, name);
   if (!index) throw new UsageError(`index ${name} does not exist (see \`embedq status\`)`);
-  const to = resolveModel(a.to, a.dims, overridesFor(ctx.config.models, a.to), ctx.config.providers);
+  const to = await resolveModelWithProbe(ctx.db, ctx.config, a.to, a.dims, { tenant: ctx.config.defaultTenant, notice: a.notice ?? ((line) => ctx.logger.info(line)) });
   const provider = to.spec.provider;
   requireApiKey(provider, ctx.config, to.key);
   requireDeployments(to, ctx.config);
@@ -85,7 +87,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--json', 'print the final status as JSON')
     .action(
       env.handler(async (ctx, out, o: StartArgs & { mode: string }) => {
-        const s = await runReembedStart(ctx, { ...o, mode: parseMode(o.mode), progress: !out.json });
+        const s = await runReembedStart(ctx, { ...o, mode: parseMode(o.mode), progress: !out.json, notice: (line) => process.stderr.write(`embedq: ${line}\n`) });
         out.result(s, formatReembedStatus);
         return s.migration && ['ready', 'cut_over', 'backfilling', 'planned'].includes(s.migration.state) ? 0 : 1;
       }),

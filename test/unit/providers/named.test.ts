@@ -5,7 +5,7 @@ import { resolveMode } from '../../../src/pipeline/mode.ts';
 import { CohereProvider } from '../../../src/providers/cohere.ts';
 import { requireApiKey } from '../../../src/providers/credentials.ts';
 import { createBatchBackend, createProvider } from '../../../src/providers/index.ts';
-import { kindOf, listModels, resolveModel } from '../../../src/providers/models.ts';
+import { kindOf, listModels, resolveModel, UnknownNativeDimsError } from '../../../src/providers/models.ts';
 import { VoyageProvider } from '../../../src/providers/voyage.ts';
 import { OpenAIProvider } from '../../../src/providers/openai.ts';
 
@@ -32,14 +32,32 @@ describe('named providers', () => {
     expect(resolveModel('azure2/text-embedding-3-small', 256, {}, providers)).toMatchObject({ key: 'azure2/text-embedding-3-small@1:256', spec: { kind: 'openai', provider: 'azure2' } });
   });
 
-  test('an openai-compatible model declares its size and limits; without them it is refused naming the settings', () => {
+  test('an openai-compatible model declares its size and limits; left out, limits are OpenAI\'s and the size is probed', () => {
     expect(resolveModel('tei/bge-m3', undefined, {}, providers)).toMatchObject({ key: 'tei/bge-m3@1:1024', spec: { kind: 'openai-compatible', maxInputsPerRequest: 32, maxTokensPerRequest: 16384, supportsDimensions: false } });
-    expect(() => resolveModel('tei/no-size', undefined, {}, providers)).toThrow(ConfigError);
+    // No nativeDims and no --dims: nothing to resolve without the server, so the probe's error (pipeline/probe.ts catches it).
+    expect(() => resolveModel('tei/no-size', undefined, {}, providers)).toThrow(UnknownNativeDimsError);
     expect(() => resolveModel('tei/no-size', undefined, {}, providers)).toThrow(
-      /tei\/no-size: an openai-compatible provider has no catalogue, .*providers\.tei\.models\.no-size\.nativeDims, providers\.tei\.models\.no-size\.maxInputsPerRequest, providers\.tei\.models\.no-size\.maxTokensPerRequest/,
+      /^tei\/no-size: its native size is not configured \(providers\.tei\.models\.no-size\.nativeDims\) and has not been probed yet: .*probe the server once with a one-word input; or set providers\.tei\.models\.no-size\.nativeDims, or pass --dims$/,
     );
+    // --dims stands for the native size; the limits left out are OpenAI's /v1/embeddings ones.
+    expect(resolveModel('tei/no-size', 768, {}, providers)).toMatchObject({
+      key: 'tei/no-size@1:768',
+      dimAdapter: 'native',
+      spec: { nativeDims: 768, maxInputTokens: 512, maxInputsPerRequest: 2048, maxTokensPerRequest: 300_000, priceSyncPerMTok: 0 },
+    });
+    // What a probe recorded comes back as the nativeDims override.
+    expect(resolveModel('tei/no-size', undefined, { nativeDims: 384 }, providers).key).toBe('tei/no-size@1:384');
     expect(() => resolveModel('tei/other', undefined, {}, providers)).toThrow(/unknown tei model "other": known tei models are tei\/bge-m3, tei\/no-size/);
     expect(() => resolveModel('voyage/voyage-9', undefined, {}, providers)).toThrow(/unknown voyage model "voyage-9": known voyage models are voyage\/voyage-3\.5, /);
+  });
+
+  test('a model another kind\'s catalogue lacks still declares its size and limits: OpenAI\'s limits are not its own', () => {
+    const own = parseConfig({ providers: { vo: { kind: 'voyage', apiKey: 'pa-0123456789', models: { 'voyage-9': { maxInputTokens: 512 } } } } }).providers;
+    expect(() => resolveModel('vo/voyage-9', undefined, {}, own)).toThrow(ConfigError);
+    expect(() => resolveModel('vo/voyage-9', undefined, {}, own)).not.toThrow(UnknownNativeDimsError);
+    expect(() => resolveModel('vo/voyage-9', undefined, {}, own)).toThrow(
+      /^vo\/voyage-9: the voyage catalogue has no voyage-9, so the config must give its size and limits: set providers\.vo\.models\.voyage-9\.nativeDims, providers\.vo\.models\.voyage-9\.maxInputsPerRequest, providers\.vo\.models\.voyage-9\.maxTokensPerRequest \(embedq probes only servers speaking OpenAI's \/v1\/embeddings\)$/,
+    );
   });
 
   test('an unknown provider lists the built-in and configured ones', () => {
@@ -82,6 +100,9 @@ describe('named providers', () => {
     const ids = listModels(ok.models, ok.providers).map((m) => m.id ?? `(${m.spec.kind}) ${m.spec.model}`);
     expect(ids).toEqual(expect.arrayContaining(['openai/text-embedding-3-small', 'voyage/voyage-3.5', 'voyage/voyage-law-2', 'tei/bge-m3', '(mistral) mistral-embed']));
     expect(ids).not.toContain('(voyage) voyage-3.5');
+    // A model left to the probe is listed without a size.
+    const probed = listModels(config.models, config.providers).find((m) => m.id === 'tei/no-size');
+    expect(probed?.spec).toMatchObject({ nativeDims: null, maxInputTokens: 512, maxInputsPerRequest: 2048 });
   });
 });
 
