@@ -1,4 +1,8 @@
-/** Reads of the embedding cache (its writes go with the index rows, in vectors.ts). */
+/**
+ * Reads of the embedding cache, and the gateway's writes to it (ingest's writes go with the index
+ * rows, in vectors.ts).
+ */
+import { decodeVectorBinary } from './copy-binary.ts';
 import type { Queryable } from './db.ts';
 
 /** Which of `hashes` the cache holds, as hex strings. One statement. */
@@ -6,4 +10,25 @@ export async function cachedInputHashes(db: Queryable, hashes: Buffer[]): Promis
   if (hashes.length === 0) return new Set();
   const { rows } = await db.query<{ input_hash: Buffer }>(`SELECT input_hash FROM embedding_cache WHERE input_hash = ANY($1::bytea[])`, [hashes]);
   return new Set(rows.map((r) => r.input_hash.toString('hex')));
+}
+
+/** The cached vectors of `hashes`, by hex hash, each exactly as stored. One statement. */
+export async function cachedVectors(db: Queryable, hashes: readonly Buffer[]): Promise<Map<string, Float32Array>> {
+  if (hashes.length === 0) return new Map();
+  const { rows } = await db.query<{ input_hash: Buffer; v: Buffer }>(`SELECT input_hash, vector_send(embedding) AS v FROM embedding_cache WHERE input_hash = ANY($1::bytea[])`, [hashes]);
+  return new Map(rows.map((r) => [r.input_hash.toString('hex'), decodeVectorBinary(r.v)]));
+}
+
+/**
+ * Adds vectors to the cache (`model_version_id` names their version); a hash already there is
+ * kept as it is, so two requests that embedded the same text write it once. One statement.
+ */
+export async function addToCache(db: Queryable, modelVersionId: number, rows: readonly { inputHash: Buffer; vector: Float32Array }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
+     SELECT h, $1, v::vector FROM unnest($2::bytea[], $3::text[]) AS t(h, v)
+     ON CONFLICT (input_hash) DO NOTHING`,
+    [modelVersionId, rows.map((r) => r.inputHash), rows.map((r) => `[${r.vector.join(',')}]`)],
+  );
 }

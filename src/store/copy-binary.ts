@@ -137,3 +137,15 @@ export async function copyBinary(client: pg.PoolClient, target: string, payload:
   const stream = client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`));
   await pipeline(Readable.from([payload]), stream);
 }
+
+/**
+ * A vector from pgvector's binary form (`vector_send`, the same layout COPY writes): int16 dims,
+ * int16 unused, then big-endian float32s. Exact: no text round trip.
+ */
+export function decodeVectorBinary(b: Buffer): Float32Array {
+  const n = b.readInt16BE(0);
+  if (b.length !== 4 + 4 * n) throw new Error(`not a pgvector binary vector: ${b.length} bytes for ${n} dims`);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = b.readFloatBE(4 + 4 * i);
+  return v;
+}
