@@ -1,0 +1,105 @@
+/**
+ * One online request's inputs through the cache `embedq ingest` writes: every input looked up
+ * under the caller's tenant scope in one query, the misses sent to the provider together (packed
+ * by its limits, under the shared rate limiter, failing over between deployments), then written
+ * to the cache. Results come back in input order.
+ *
+ * Identical misses are embedded once: within a request, and across the requests in flight in
+ * this process (single flight), so a burst of one query costs one provider input.
+ */
+import { hashedInputType, inputHash } from '../corpus/hash.ts';
+import { normalizeText } from '../corpus/normalize.ts';
+import type { ProviderPool } from '../providers/pool.ts';
+import type { EmbedOptions } from '../providers/types.ts';
+import { addToCache, cachedVectors } from '../store/cache.ts';
+import type { Queryable } from '../store/db.ts';
+
+export interface CacheEmbedRequest {
+  tenant: string;
+  modelVersionId: number;
+  /** The inputs as the client sent them; the cache keys (and the provider sees) their normalized text. */
+  texts: readonly string[];
+  inputType: 'query' | 'document';
+}
+
+export interface CacheEmbedResult {
+  /** In input order. */
+  vectors: Float32Array[];
+  /** Inputs answered from the cache (or by a request in flight that embedded the same text). */
+  hits: number;
+  /** Tokens the provider billed for this request's misses. */
+  tokens: number;
+  retries: number;
+}
+
+/** What a request found before it called the provider: inputs cached, riding on a request in flight, and its own misses. */
+export interface CachePlan {
+  cached: number;
+  borrowed: number;
+  misses: number;
+}
+
+export class CacheEmbedder {
+  readonly #db: Queryable;
+  readonly #providers: ProviderPool;
+  /** Misses being embedded now, by hex input hash. */
+  readonly #inFlight = new Map<string, Promise<Float32Array>>();
+
+  constructor(db: Queryable, providers: ProviderPool) {
+    this.#db = db;
+    this.#providers = providers;
+  }
+
+  /**
+   * @param opts the ledger's hooks for the provider call, the request's abort signal, and
+   *   `onPlan`, told what the request found before anything is sent (for logs and tests)
+   */
+  async embed(r: CacheEmbedRequest, opts: Pick<EmbedOptions, 'onSend' | 'onCall' | 'signal'> & { onPlan?: (p: CachePlan) => void } = {}): Promise<CacheEmbedResult> {
+    const { onPlan, ...callOpts } = opts;
+    const { mv, provider } = await this.#providers.get(r.modelVersionId);
+    const { resolved } = mv;
+    const inputType = hashedInputType(resolved.spec.inputTypes, r.inputType);
+    const texts = r.texts.map(normalizeText);
+    const keys = texts.map((text) => inputHash({ scope: r.tenant, modelKey: mv.key, dims: resolved.dims, text, inputType }));
+    const hex = keys.map((k) => k.toString('hex'));
+    const cached = await cachedVectors(this.#db, keys);
+
+    // Decided with no await in between, so a flight seen here cannot end unseen: the misses
+    // nobody is embedding yet (each text once) are this request's; the others ride along.
+    const mine = new Map<string, number>();
+    const borrowed = new Map<string, Promise<Float32Array>>();
+    hex.forEach((h, i) => {
+      if (cached.has(h) || mine.has(h) || borrowed.has(h)) return;
+      const flying = this.#inFlight.get(h);
+      if (flying) borrowed.set(h, flying);
+      else mine.set(h, i);
+    });
+    onPlan?.({ cached: hex.filter((h) => cached.has(h)).length, borrowed: borrowed.size, misses: mine.size });
+    const fresh = new Map<string, Promise<Float32Array>>();
+    let tokens = 0;
+    let retries = 0;
+    if (mine.size > 0) {
+      const order = [...mine.values()];
+      const call = provider.embed(order.map((i) => texts[i]!), { inputType: r.inputType, ...callOpts }).then(async (res) => {
+        await addToCache(this.#db, mv.id, order.map((i, j) => ({ inputHash: keys[i]!, vector: res.vectors[j]! })));
+        tokens = res.tokens;
+        retries = res.retries;
+        return res.vectors;
+      });
+      order.forEach((i, j) => {
+        const one = call.then((v) => v[j]!);
+        one.catch(() => undefined); // awaited through `call` here, and by whoever borrows it
+        fresh.set(hex[i]!, one);
+        this.#inFlight.set(hex[i]!, one);
+      });
+      try {
+        await call;
+      } finally {
+        for (const h of mine.keys()) this.#inFlight.delete(h);
+      }
+    }
+    const vectors = await Promise.all(hex.map((h) => cached.get(h) ?? fresh.get(h) ?? borrowed.get(h)!));
+    // Every input this request did not send to the provider cost it nothing.
+    return { vectors, hits: hex.length - mine.size, tokens, retries };
+  }
+}
