@@ -9,6 +9,10 @@ import { ConfigError, UsageError } from '../errors.ts';
 import { CATALOGUE } from './catalogue.ts';
 import type { DimAdapter, ModelSpec, ProviderKind, ResolvedModel } from './types.ts';
 
+/** Kinds that serve another kind's catalogue rows: an Azure OpenAI resource serves OpenAI's models. */
+const CATALOGUE_KIND: Partial<Record<ProviderKind, ProviderKind>> = { 'azure-openai': 'openai' };
+const catalogueKind = (kind: ProviderKind): ProviderKind => CATALOGUE_KIND[kind] ?? kind;
+
 /** The config's named providers (`providers`), as resolveModel reads them. */
 export type NamedProviders = Config['providers'];
 type NamedProviderConfig = NamedProviders[string];
@@ -100,29 +104,31 @@ const UNLISTED = {
 const DECLARED = ['nativeDims', 'maxInputTokens', 'maxInputsPerRequest', 'maxTokensPerRequest'] as const;
 
 /**
- * A configured provider's model: its kind's catalogue row (openai-compatible has none) under the
- * provider's name, with `providers.<name>.models.<model>` over it.
+ * A configured provider's model: its kind's catalogue row (openai-compatible has none; azure-openai
+ * reads OpenAI's) under the provider's name and kind, with `providers.<name>.models.<model>` over it.
  * @throws UsageError for a model neither the catalogue nor the config knows
  * @throws ConfigError for a model the catalogue lacks whose size or limits the config leaves out
  */
 function namedModel(provider: string, p: NamedProviderConfig, model: string, overrides: ModelOverrides): ModelSpec {
-  const row = p.kind === 'openai-compatible' ? undefined : findModel(p.kind, model);
+  const rows = catalogueKind(p.kind);
+  const row = p.kind === 'openai-compatible' ? undefined : findModel(rows, model);
   const declared = Object.hasOwn(p.models, model) ? p.models[model] : undefined;
   if (!row && !declared) {
-    const known = [...MODELS.filter((s) => s.kind === p.kind).map((s) => s.model), ...Object.keys(p.models)].map((m) => `${provider}/${m}`);
+    const known = [...MODELS.filter((s) => s.kind === rows).map((s) => s.model), ...Object.keys(p.models)].map((m) => `${provider}/${m}`);
     throw new UsageError(
       `unknown ${provider} model ${JSON.stringify(model)}: ${known.length ? `known ${provider} models are ${[...new Set(known)].join(', ')}` : `provider ${provider} (${p.kind}) declares no models`}; declare others under providers.${provider}.models with their nativeDims and limits`,
     );
   }
-  const { dims, ...fields } = declared ?? {};
+  const { dims, deployment, ...fields } = declared ?? {};
   const conf = Object.fromEntries(Object.entries({ ...fields, ...(dims ? { providerDims: dims } : {}) }).filter(([, v]) => v !== undefined)) as Partial<ModelSpec>;
-  if (row) return { ...row, provider, ...conf };
+  const azure = p.kind === 'azure-openai' ? { deployment: deployment ?? model } : {};
+  if (row) return { ...row, provider, kind: p.kind, ...conf, ...azure };
   const missing = DECLARED.filter((k) => conf[k] === undefined && overrides[k] === undefined);
   if (missing.length)
     throw new ConfigError([
-      `${provider}/${model}: ${p.kind === 'openai-compatible' ? 'an openai-compatible provider has no catalogue' : `the ${p.kind} catalogue has no ${model}`}, so the config must give its size and limits: set ${missing.map((k) => `providers.${provider}.models.${model}.${k}`).join(', ')} (embedq does not probe a server for its size)`,
+      `${provider}/${model}: ${p.kind === 'openai-compatible' ? 'an openai-compatible provider has no catalogue' : `the ${rows} catalogue has no ${model}`}, so the config must give its size and limits: set ${missing.map((k) => `providers.${provider}.models.${model}.${k}`).join(', ')} (embedq does not probe a server for its size)`,
     ]);
-  return { provider, kind: p.kind, model, ...UNLISTED, ...(conf as Partial<ModelSpec> & Pick<ModelSpec, (typeof DECLARED)[number]>) };
+  return { provider, kind: p.kind, model, ...UNLISTED, ...(conf as Partial<ModelSpec> & Pick<ModelSpec, (typeof DECLARED)[number]>), ...azure };
 }
 
 function unknownModel(provider: ProviderName, model: string, dims: number | undefined): ModelSpec {
@@ -190,7 +196,7 @@ export function listModels(models: Readonly<Record<string, Readonly<Record<strin
   };
   const usable = MODELS.filter((s) => (PROVIDERS as readonly string[]).includes(s.provider)).map((s) => listed(s.provider, s.model));
   for (const [name, p] of Object.entries(providers)) {
-    const names = [...(p.kind === 'openai-compatible' ? [] : MODELS.filter((s) => s.kind === p.kind).map((s) => s.model)), ...Object.keys(p.models)];
+    const names = [...(p.kind === 'openai-compatible' ? [] : MODELS.filter((s) => s.kind === catalogueKind(p.kind)).map((s) => s.model)), ...Object.keys(p.models)];
     for (const m of new Set(names)) usable.push(listed(name, m));
   }
   const served = new Set(usable.map((m) => m.spec.kind));
