@@ -14,16 +14,16 @@ import type { EmbeddingProvider, ProviderKind, ResolvedModel } from './types.ts'
 export type { ProviderConfig };
 
 /** Runtime knobs that are not configuration: tokenizer, concurrency, fetch, callbacks. */
-export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey' | 'baseUrl' | 'organization' | 'headers'>>;
+export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey' | 'baseUrl' | 'organization' | 'headers' | 'apiVersion'>>;
 
 const label = (m: ResolvedModel) => `${m.spec.provider}/${m.spec.model}`;
 
 /** A provider's connection with the key requireApiKey settled (none for `local`). */
 type Build = (model: ResolvedModel, conn: Connection, opts: CreateProviderOptions) => Promise<EmbeddingProvider>;
 
-const openai: Build = async (model, { apiKey, baseUrl, organization, headers }, opts) => {
+const openai: Build = async (model, { apiKey, baseUrl, organization, headers, apiVersion }, opts) => {
   const { OpenAIProvider } = await import('./openai.ts');
-  return new OpenAIProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}), ...(organization ? { organization } : {}), ...(headers ? { headers } : {}) });
+  return new OpenAIProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}), ...(organization ? { organization } : {}), ...(headers ? { headers } : {}), ...(apiVersion ? { apiVersion } : {}) });
 };
 
 /** The loop's knobs plus the key and (when configured) the base URL: what every native adapter takes. */
@@ -34,6 +34,8 @@ const SYNC: Record<ProviderKind, Build> = {
   local: async (model) => new (await import('./local.ts')).LocalProvider(model),
   openai,
   'openai-compatible': openai,
+  // The same adapter with the SDK's AzureOpenAI client (openai.ts).
+  'azure-openai': openai,
   cohere: async (model, { apiKey, baseUrl }, opts) => {
     const { CohereProvider } = await import('./cohere.ts');
     return new CohereProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}) });
