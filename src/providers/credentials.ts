@@ -12,6 +12,8 @@ export interface NamedProvider {
   apiKey?: string | undefined;
   apiKeyEnv?: string | undefined;
   headers?: Readonly<Record<string, string>> | undefined;
+  /** `azure-openai` only. */
+  apiVersion?: string | undefined;
 }
 
 /** The provider part of the config (a parsed `Config` fits). */
@@ -27,13 +29,15 @@ export interface Connection {
   baseUrl?: string | undefined;
   organization?: string | undefined;
   headers?: Readonly<Record<string, string>> | undefined;
+  /** Azure OpenAI's `api-version`, when configured. */
+  apiVersion?: string | undefined;
 }
 
 /** A provider's connection: `openai.*` / `cohere.*` for the built-in ones, `providers.<name>` for the others. */
 export function connectionOf(provider: string, cfg: ProviderConfig): Connection {
   if (provider === 'openai' || provider === 'cohere') return cfg[provider] ?? {};
   const p = cfg.providers?.[provider];
-  return p ? { apiKey: p.apiKey, baseUrl: p.baseUrl, headers: p.headers } : {};
+  return p ? { apiKey: p.apiKey, baseUrl: p.baseUrl, headers: p.headers, apiVersion: p.apiVersion } : {};
 }
 
 /** Key sent to servers that need none (a local vLLM, TEI or Ollama); the SDK insists on one. */

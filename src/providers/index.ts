@@ -28,7 +28,7 @@ export interface RoutingDeps {
 }
 
 /** Runtime knobs that are not configuration: tokenizer, concurrency, fetch, callbacks, and Redis for deployments. */
-export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey' | 'baseUrl' | 'organization' | 'headers'>> & { routing?: RoutingDeps };
+export type CreateProviderOptions = Partial<Omit<OpenAIProviderOptions, 'apiKey' | 'baseUrl' | 'organization' | 'headers' | 'apiVersion'>> & { routing?: RoutingDeps };
 
 /** The config a provider is built from: connections, and a model's deployments. */
 export type FactoryConfig = ProviderConfig & DeploymentSettings;
@@ -38,9 +38,9 @@ const label = (m: ResolvedModel) => `${m.spec.provider}/${m.spec.model}`;
 /** A provider's connection with the key requireApiKey settled (none for `local`). */
 type Build = (model: ResolvedModel, conn: Connection, opts: CreateProviderOptions) => Promise<EmbeddingProvider>;
 
-const openai: Build = async (model, { apiKey, baseUrl, organization, headers }, opts) => {
+const openai: Build = async (model, { apiKey, baseUrl, organization, headers, apiVersion }, opts) => {
   const { OpenAIProvider } = await import('./openai.ts');
-  return new OpenAIProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}), ...(organization ? { organization } : {}), ...(headers ? { headers } : {}) });
+  return new OpenAIProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}), ...(organization ? { organization } : {}), ...(headers ? { headers } : {}), ...(apiVersion ? { apiVersion } : {}) });
 };
 
 /** The loop's knobs plus the key and (when configured) the base URL: what every native adapter takes. */
@@ -51,6 +51,8 @@ const SYNC: Record<ProviderKind, Build> = {
   local: async (model) => new (await import('./local.ts')).LocalProvider(model),
   openai,
   'openai-compatible': openai,
+  // The same adapter with the SDK's AzureOpenAI client (openai.ts).
+  'azure-openai': openai,
   cohere: async (model, { apiKey, baseUrl }, opts) => {
     const { CohereProvider } = await import('./cohere.ts');
     return new CohereProvider(model, { ...opts, apiKey: apiKey!, ...(baseUrl ? { baseUrl } : {}) });

@@ -9,6 +9,10 @@ import { ConfigError, UsageError } from '../errors.ts';
 import { CATALOGUE } from './catalogue.ts';
 import type { DimAdapter, ModelSpec, ProviderKind, ResolvedModel } from './types.ts';
 
+/** Kinds that serve another kind's catalogue rows: an Azure OpenAI resource serves OpenAI's models. */
+const CATALOGUE_KIND: Partial<Record<ProviderKind, ProviderKind>> = { 'azure-openai': 'openai' };
+const catalogueKind = (kind: ProviderKind): ProviderKind => CATALOGUE_KIND[kind] ?? kind;
+
 /** The config's named providers (`providers`), as resolveModel reads them. */
 export type NamedProviders = Config['providers'];
 type NamedProviderConfig = NamedProviders[string];
@@ -118,31 +122,34 @@ export class UnknownNativeDimsError extends ConfigError {
 }
 
 /**
- * A configured provider's model: its kind's catalogue row (openai-compatible has none) under the
- * provider's name, with `providers.<name>.models.<model>` over it. A model without a row of a
- * {@link PROBED} kind defaults its limits to OpenAI's, and its native size to `dims` when given.
+ * A configured provider's model: its kind's catalogue row (openai-compatible has none; azure-openai
+ * reads OpenAI's) under the provider's name and kind, with `providers.<name>.models.<model>` over it.
+ * A model without a row of a {@link PROBED} kind defaults its limits to OpenAI's, and its native
+ * size to `dims` when given.
  * @throws UsageError for a model neither the catalogue nor the config knows
  * @throws UnknownNativeDimsError for such a model whose native size is left out, without `dims`
  * @throws ConfigError for a model without a row of another kind whose size or limits the config leaves out
  */
 function namedModel(provider: string, p: NamedProviderConfig, model: string, overrides: ModelOverrides, dims: number | undefined): ModelSpec {
-  const row = p.kind === 'openai-compatible' ? undefined : findModel(p.kind, model);
+  const rows = catalogueKind(p.kind);
+  const row = p.kind === 'openai-compatible' ? undefined : findModel(rows, model);
   const declared = Object.hasOwn(p.models, model) ? p.models[model] : undefined;
   if (!row && !declared) {
-    const known = [...MODELS.filter((s) => s.kind === p.kind).map((s) => s.model), ...Object.keys(p.models)].map((m) => `${provider}/${m}`);
+    const known = [...MODELS.filter((s) => s.kind === rows).map((s) => s.model), ...Object.keys(p.models)].map((m) => `${provider}/${m}`);
     throw new UsageError(
       `unknown ${provider} model ${JSON.stringify(model)}: ${known.length ? `known ${provider} models are ${[...new Set(known)].join(', ')}` : `provider ${provider} (${p.kind}) declares no models`}; declare others under providers.${provider}.models with their nativeDims and limits`,
     );
   }
-  const { dims: providerDims, ...fields } = declared ?? {};
+  const { dims: providerDims, deployment, ...fields } = declared ?? {};
   const conf = Object.fromEntries(Object.entries({ ...fields, ...(providerDims ? { providerDims } : {}) }).filter(([, v]) => v !== undefined)) as Partial<ModelSpec>;
-  if (row) return { ...row, provider, ...conf };
+  const azure = p.kind === 'azure-openai' ? { deployment: deployment ?? model } : {};
+  if (row) return { ...row, provider, kind: p.kind, ...conf, ...azure };
   const missing = PROBED.has(p.kind) ? [] : DECLARED.filter((k) => conf[k] === undefined && overrides[k] === undefined);
   if (missing.length)
     throw new ConfigError([
-      `${provider}/${model}: the ${p.kind} catalogue has no ${model}, so the config must give its size and limits: set ${missing.map((k) => `providers.${provider}.models.${model}.${k}`).join(', ')} (embedq probes only servers speaking OpenAI's /v1/embeddings)`,
+      `${provider}/${model}: the ${rows} catalogue has no ${model}, so the config must give its size and limits: set ${missing.map((k) => `providers.${provider}.models.${model}.${k}`).join(', ')} (embedq probes only servers speaking OpenAI's /v1/embeddings)`,
     ]);
-  const spec = { provider, kind: p.kind, model, ...UNLISTED, ...OPENAI_LIMITS, ...conf };
+  const spec = { provider, kind: p.kind, model, ...UNLISTED, ...OPENAI_LIMITS, ...conf, ...azure };
   const nativeDims = overrides.nativeDims ?? spec.nativeDims ?? dims;
   if (nativeDims === undefined) throw new UnknownNativeDimsError({ ...spec, ...overrides });
   return { ...spec, nativeDims };
@@ -219,7 +226,7 @@ export function listModels(models: Readonly<Record<string, Readonly<Record<strin
   };
   const usable = MODELS.filter((s) => (PROVIDERS as readonly string[]).includes(s.provider)).map((s) => listed(s.provider, s.model));
   for (const [name, p] of Object.entries(providers)) {
-    const names = [...(p.kind === 'openai-compatible' ? [] : MODELS.filter((s) => s.kind === p.kind).map((s) => s.model)), ...Object.keys(p.models)];
+    const names = [...(p.kind === 'openai-compatible' ? [] : MODELS.filter((s) => s.kind === catalogueKind(p.kind)).map((s) => s.model)), ...Object.keys(p.models)];
     for (const m of new Set(names)) usable.push(listed(name, m));
   }
   const served = new Set(usable.map((m) => m.spec.kind));

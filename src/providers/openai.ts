@@ -1,9 +1,12 @@
 /**
- * OpenAI (and OpenAI-compatible) embeddings through the official SDK, as an adapter of the
- * request loop (request-loop.ts): the body, the SDK call, the decoding of its answer, its error
- * mapping and its `x-ratelimit-*` headers.
+ * OpenAI (and OpenAI-compatible, and Azure OpenAI) embeddings through the official SDK, as an
+ * adapter of the request loop (request-loop.ts): the body, the SDK call, the decoding of its
+ * answer, its error mapping and its `x-ratelimit-*` headers. Azure speaks the same body, answer
+ * and errors; only the client differs (the SDK's AzureOpenAI: deployment path, `api-version`,
+ * `api-key` header; docs/providers-azure.md).
  */
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
+import { AZURE_API_VERSION } from '../config/providers.ts';
 import { NonRetryableError } from '../errors.ts';
 import type { ErrorContext } from './http-errors.ts';
 import { decodeIndexedEmbeddings } from './indexed-embeddings.ts';
@@ -14,8 +17,13 @@ import { parseRateLimitHeaders, type RateLimitInfo } from './retry.ts';
 import type { EmbedOptions, EmbedResult, EmbeddingProvider, ResolvedModel } from './types.ts';
 
 export interface OpenAIProviderOptions extends HttpProviderOptions {
-  /** Any OpenAI-compatible server (Azure, vLLM, TEI, Ollama…). @default https://api.openai.com/v1 */
+  /**
+   * Any OpenAI-compatible server (vLLM, TEI, Ollama…); for `azure-openai`, the resource endpoint
+   * (`https://myres.openai.azure.com`, required). @default https://api.openai.com/v1
+   */
   baseUrl?: string;
+  /** `azure-openai` only: the `api-version` query parameter. @default {@link AZURE_API_VERSION} */
+  apiVersion?: string;
   organization?: string;
   /** Sent with every request (a configured provider's `headers`). */
   headers?: Readonly<Record<string, string>>;
@@ -36,6 +44,18 @@ export interface OpenAIProviderOptions extends HttpProviderOptions {
 
 type Body = OpenAI.EmbeddingCreateParams;
 
+/**
+ * The SDK's Azure client for one deployment. The base URL is given (`<endpoint>/openai`, as the
+ * SDK builds it from `endpoint`) because an absent one is read from OPENAI_BASE_URL; the SDK then
+ * sends `POST <base>/deployments/<deployment>/embeddings?api-version=…` with the key as `api-key`.
+ */
+function azureClient(model: ResolvedModel, endpoint: string, apiVersion: string | undefined, common: ConstructorParameters<typeof AzureOpenAI>[0] & { apiKey: string }): AzureOpenAI {
+  const { deployment } = model.spec;
+  if (!deployment) throw new Error(`${model.key}: an azure-openai model needs its deployment name (namedModel sets it)`);
+  const base = endpoint.replace(/\/+$/, '');
+  return new AzureOpenAI({ ...common, baseURL: base.endsWith('/openai') ? base : `${base}/openai`, apiVersion: apiVersion ?? AZURE_API_VERSION, deployment });
+}
+
 export class OpenAIProvider implements EmbeddingProvider {
   readonly model: ResolvedModel;
   readonly #client: OpenAI;
@@ -46,15 +66,16 @@ export class OpenAIProvider implements EmbeddingProvider {
   readonly adapter: ProviderAdapter<Body, unknown>;
 
   constructor(model: ResolvedModel, opts: OpenAIProviderOptions) {
-    if (model.spec.kind !== 'openai' && model.spec.kind !== 'openai-compatible') throw new Error(`OpenAIProvider cannot serve ${model.key}`);
+    const { kind } = model.spec;
+    if (kind !== 'openai' && kind !== 'openai-compatible' && kind !== 'azure-openai') throw new Error(`OpenAIProvider cannot serve ${model.key}`);
     this.model = model;
     this.#opts = opts;
-    const baseUrl = opts.baseUrl ?? 'https://api.openai.com/v1';
+    const baseUrl = opts.baseUrl ?? (kind === 'azure-openai' ? undefined : 'https://api.openai.com/v1');
+    if (baseUrl === undefined) throw new Error(`${model.key}: an azure-openai provider needs its resource endpoint as baseUrl`);
     const timeoutMs = opts.timeoutMs ?? 60_000;
-    // Everything explicit, so the SDK reads no environment variable of its own.
-    this.#client = new OpenAI({
+    // Everything explicit, so the SDK reads no environment variable of its own (OPENAI_*, AZURE_OPENAI_*).
+    const common = {
       apiKey: opts.apiKey,
-      baseURL: baseUrl,
       organization: opts.organization ?? null,
       project: null,
       adminAPIKey: null,
@@ -63,7 +84,8 @@ export class OpenAIProvider implements EmbeddingProvider {
       maxRetries: 0,
       timeout: timeoutMs,
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    });
+    };
+    this.#client = kind === 'azure-openai' ? azureClient(model, baseUrl, opts.apiVersion, common) : new OpenAI({ ...common, baseURL: baseUrl });
     this.#errors = { name: `${model.spec.provider}/${model.spec.model}`, baseUrl, timeoutMs, apiKey: opts.apiKey };
     this.adapter = this.#adapter();
     this.#loop = new RequestLoop(model, this.adapter, opts);

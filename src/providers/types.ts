@@ -52,6 +52,12 @@ export interface ModelSpec {
   maxTokensPerRequest: number;
   /** Queries and documents are embedded differently (an input type or task is sent). */
   inputTypes: boolean;
+  /**
+   * `azure-openai` only: the Azure deployment the requests go to (`/openai/deployments/<it>/embeddings`),
+   * from `providers.<name>.models.<model>.deployment`, else the model name. Not the ledger's
+   * {@link EmbedAttempt.deployment}, which names a provider of a failover group.
+   */
+  deployment?: string;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface ModelRow {
   priceBatchPerMTok: number | null;
   batchApi: boolean;
   inputTypes: boolean;
+  /** The Azure deployment an `azure-openai` model is sent to; null for other kinds. */
+  deployment: string | null;
 }
 
 export function runModels(config: Config, o: { kind?: string | undefined } = {}): ModelRow[] {
@@ -49,6 +51,7 @@ export function runModels(config: Config, o: { kind?: string | undefined } = {})
       priceBatchPerMTok: spec.priceBatchPerMTok,
       batchApi: hasBatchApi(spec.kind),
       inputTypes: spec.inputTypes,
+      deployment: spec.deployment ?? null,
     }));
 }
 

@@ -22,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { AZURE_PREFIX, azureError, createAzureApi, DEFAULT_AZURE_KNOBS, type AzureKnobs } from './azure.ts';
 import { createBatchApi, DEFAULT_BATCH_KNOBS, type BatchKnobs, type BatchStats } from './batches.ts';
 import { createCohereApi, DEFAULT_COHERE_KNOBS, type CohereKnobs, type CohereStats } from './cohere.ts';
 import { cohereError } from './cohere-models.ts';
@@ -41,7 +42,7 @@ import { holdAfter, manualClock, type ManualClock, type RequestGate } from './cl
 export type { FaultKind, ManualClock, RequestGate, Route, SimLogEntry, SimReply, SimState };
 
 /** Settable at start and at run time (batch, file and Cohere knobs: see their modules). */
-export interface SimulatorKnobs extends BatchKnobs, FileKnobs, CohereKnobs {
+export interface SimulatorKnobs extends BatchKnobs, FileKnobs, CohereKnobs, AzureKnobs {
   /** Delay before every response. @default 0 */
   latencyMs: number;
   /** Requests per minute; 0 = unlimited (and no request headers). @default 0 */
@@ -114,6 +115,8 @@ export interface Simulator {
   readonly voyageUrl: string;
   /** `serverURL` for the @mistralai/mistralai SDK, ending in `/mistral`. */
   readonly mistralUrl: string;
+  /** The SDK's AzureOpenAI `baseURL` (an endpoint's `/openai`; azure.ts), ending in `/openai`. */
+  readonly azureUrl: string;
   readonly port: number;
   /** The fault schedule, when started with one: its counters and `onRequest`. */
   readonly faults: FaultSchedule | undefined;
@@ -150,6 +153,7 @@ const DEFAULT_KNOBS: SimulatorKnobs = {
   ...DEFAULT_BATCH_KNOBS,
   ...DEFAULT_FILE_KNOBS,
   ...DEFAULT_COHERE_KNOBS,
+  ...DEFAULT_AZURE_KNOBS,
 };
 const LOG_LIMIT = 10_000;
 
@@ -195,6 +199,7 @@ const ROUTER_ERRORS: readonly [prefix: string, error: (status: number, message: 
   ['/jina/', jinaRouterError],
   [`${VOYAGE_PREFIX}/`, voyageError],
   [`${MISTRAL_PREFIX}/`, (status, message) => mistralError(status, message, status === 401 ? 'authentication_error' : 'invalid_request_error')],
+  [AZURE_PREFIX, azureError],
 ];
 
 /** Starts a simulator; `close()` it when done. */
@@ -270,6 +275,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...createJinaApi().routes,
     ...createVoyageApi().routes,
     ...createMistralApi().routes,
+    ...createAzureApi(apiKey, embeddings).routes,
     'GET /_sim/stats': () => ({ status: 200, body: snapshot() }),
     'POST /_sim/set': (req) => (control.set(req.body as Partial<SimulatorKnobs>), { status: 200, body: { ok: true } }),
     'POST /_sim/fail-next': (req) => {
@@ -288,6 +294,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const cohere = path.startsWith('/cohere/');
     const mistral = path.startsWith(`${MISTRAL_PREFIX}/`);
     const gemini = path.startsWith(GEMINI_PREFIX);
+    const ownKeyCheck = gemini || path.startsWith(AZURE_PREFIX); // x-goog-api-key, api-key
     // Each provider's own error envelope for what the router itself answers (OpenAI's by default).
     const envelope = ROUTER_ERRORS.find(([prefix]) => path.startsWith(prefix))?.[1];
     const isApi = path.startsWith('/v1/') || envelope !== undefined;
@@ -308,7 +315,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       }
       if (!found) reply = fail(404, `Invalid URL (${method} ${path})`);
       else if (body === UNPARSABLE) reply = fail(400, 'We could not parse the JSON body of your request.');
-      else if (isApi && !gemini && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
+      else if (isApi && !ownKeyCheck && apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`)
         reply = fail(401, cohere ? 'invalid api token' : mistral ? 'Unauthorized' : `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '') ?? '(none)'}.`, 'invalid_api_key');
       else {
         const simReq: SimRequest = { method, path, headers: req.headers, body, params: found.params, query: url.searchParams, origin: `http://${req.headers.host}` };
@@ -361,6 +368,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     jinaUrl: `http://${host}:${addr.port}/jina/v1`,
     voyageUrl: `http://${host}:${addr.port}${VOYAGE_PREFIX}/v1`,
     mistralUrl: `http://${host}:${addr.port}${MISTRAL_PREFIX}`,
+    azureUrl: `http://${host}:${addr.port}/openai`,
     port: addr.port,
     faults: state.schedule,
     stats: snapshot,
