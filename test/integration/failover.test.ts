@@ -93,6 +93,31 @@ test('A answers 503, so B serves: the index is whole, its vectors are A\'s vecto
   }
 });
 
+test('OpenAI with Azure OpenAI behind it: OpenAI answers 503, Azure serves the same vectors through its deployment', async () => {
+  const b = await startSimulator({ azureDeployments: { 'emb-small-prod': 'text-embedding-3-small' } });
+  try {
+    await withSim(
+      async (a, ctx) => {
+        const model = resolveModel(MODEL, 512, {}, ctx.config.providers);
+        const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix } });
+        const healthy = await provider.embed(['azure is the failover']);
+        down(a);
+        const calls: EmbedCall[] = [];
+        const failed = await provider.embed(['azure is the failover'], { onCall: (c) => calls.push(c) });
+        expect(calls.map((c) => `${c.deployment}:${c.status}`)).toEqual(['openai:retry', 'azure:ok']);
+        expect(b.stats().log.at(-1)).toMatchObject({ path: '/openai/deployments/emb-small-prod/embeddings', dimensions: 512 });
+        expect(failed.vectors[0]).toEqual(healthy.vectors[0]);
+      },
+      {
+        providers: { azure: { kind: 'azure-openai', baseUrl: b.azureUrl.replace(/\/openai$/, ''), apiKey: 'az-0123456789abcdef', models: { 'text-embedding-3-small': { deployment: 'emb-small-prod' } } } },
+        deployments: { [MODEL]: [{ provider: 'openai' }, { provider: 'azure', priority: 1 }] },
+      },
+    );
+  } finally {
+    await b.close();
+  }
+});
+
 test('a failing deployment cools down, then a probe finds it well and it takes the traffic again', async () => {
   const b = await startSimulator();
   try {
