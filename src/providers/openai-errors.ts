@@ -10,10 +10,11 @@ import { ProviderError } from '../errors.ts';
 import { mapProviderError, retryableStatus, say, unreachable, type ErrorContext } from './http-errors.ts';
 import { rateLimitedWaitMs, retryAfterMs } from './retry.ts';
 
-const HINTS: Readonly<Record<number, string>> = {
-  401: 'check OPENAI_API_KEY (config openai.apiKey)',
-  403: 'the key has no access to this model or endpoint',
-};
+/** What to check on a 401: the built-in provider's variable, or the configured provider's setting. */
+function keyHint(ctx: ErrorContext): string {
+  const provider = ctx.name.split('/')[0]!;
+  return provider === 'openai' ? 'check OPENAI_API_KEY (config openai.apiKey)' : `check the key of providers.${provider} (apiKey or apiKeyEnv)`;
+}
 
 /** Classifies one failed attempt. */
 export function toProviderError(e: unknown, ctx: ErrorContext): ProviderError {
@@ -30,13 +31,16 @@ export function toProviderError(e: unknown, ctx: ErrorContext): ProviderError {
 function httpError(e: APIError, status: number, ctx: ErrorContext): ProviderError {
   const body = e.error as { message?: unknown } | undefined;
   const text = typeof body?.message === 'string' ? body.message : e.message;
-  const code = e.code ?? e.type;
+  // Azure puts the status itself in `code` ("401"): no need to say it twice.
+  const code = [e.code, e.type].find((c) => c && c !== String(status));
   const quota = e.code === 'insufficient_quota' || e.type === 'insufficient_quota';
   const retryable = !quota && retryableStatus(status);
   const hint =
     quota ? 'the account is out of quota: add credit or raise the limit in the provider dashboard; retrying will not help'
     : status === 404 ? `is the model served at ${ctx.baseUrl}?`
-    : HINTS[status];
+    : status === 401 ? keyHint(ctx)
+    : status === 403 ? 'the key has no access to this model or endpoint'
+    : undefined;
   const after = !retryable ? undefined : status === 429 ? rateLimitedWaitMs(e.headers) : retryAfterMs(e.headers);
   return new ProviderError(say(ctx, `HTTP ${status}${code ? ` ${code}` : ''}: ${text}${hint ? ` (${hint})` : ''}`), {
     retryable,

@@ -96,7 +96,9 @@ describe('errors', () => {
     const { calls, onCall } = recorder();
     const err = await failure((await azure(undefined, config({ apiKey: wrong }))).embed(texts, { onCall }));
     expect(err).toMatchObject({ retryable: false, status: 401 });
-    expect(err.message).toMatch(/^azure\/text-embedding-3-small: HTTP 401 .*Access denied due to invalid subscription key/);
+    expect(err.message).toMatch(/^azure\/text-embedding-3-small: HTTP 401: Access denied due to invalid subscription key/);
+    // The hint names the setting of this provider, not OpenAI's environment variable.
+    expect(err.message).toMatch(/\(check the key of providers\.azure \(apiKey or apiKeyEnv\)\)$/);
     for (const text of [err.message, calls[0]!.error!]) {
       expect(text).not.toContain(wrong);
       expect(text).not.toContain(KEY);
@@ -125,7 +127,7 @@ describe('errors', () => {
     const res = await (await azure(512, config(), { limiter })).embed(texts, { onCall });
     expect(res).toMatchObject({ requests: 1, retries: 1 });
     expect(calls.map((c) => [c.attempt, c.status, c.httpStatus])).toEqual([[1, 'retry', 429], [2, 'ok', 200]]);
-    expect(calls[0]!.error).toMatch(/^azure\/text-embedding-3-small: HTTP 429 .*Requests to the Embeddings_Create Operation under Azure OpenAI API version 2024-10-21/);
+    expect(calls[0]!.error).toMatch(/^azure\/text-embedding-3-small: HTTP 429: Requests to the Embeddings_Create Operation under Azure OpenAI API version 2024-10-21/);
     expect(seen).toEqual(['pause azure/text-embedding-3-small 20']);
   });
 });
