@@ -86,9 +86,9 @@ function buildOne(model: ResolvedModel, cfg: ProviderConfig, opts: CreateProvide
 
 // The CLI checked the key before the run was enqueued; a batch without one gets the server's own refusal.
 const BATCH: Record<BatchProvider, (model: ResolvedModel, conn: Connection) => Promise<BatchBackend>> = {
-  openai: async (_model, { apiKey, baseUrl, organization }) => {
+  openai: async (_model, { apiKey, baseUrl, organization, headers }) => {
     const { OpenAIBatchClient } = await import('./openai-batch.ts');
-    return new OpenAIBatchClient({ apiKey: apiKey ?? NO_KEY, baseUrl, organization });
+    return new OpenAIBatchClient({ apiKey: apiKey ?? NO_KEY, baseUrl, organization, headers });
   },
   cohere: async (model, { apiKey, baseUrl }) => {
     const [{ CohereEmbedJobsClient }, { CohereBatchBackend }] = await Promise.all([import('./cohere-embed-jobs.ts'), import('./cohere-batch.ts')]);

@@ -16,6 +16,8 @@ export interface BatchClientOptions {
   apiKey: string;
   baseUrl?: string | undefined;
   organization?: string | undefined;
+  /** Sent with every call (a configured provider's `headers`). */
+  headers?: Readonly<Record<string, string>> | undefined;
   timeoutMs?: number;
 }
 
@@ -24,7 +26,7 @@ export class OpenAIBatchClient implements BatchBackend {
   readonly #errCtx: ErrorContext;
 
   constructor(opts: BatchClientOptions) {
-    this.#client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, organization: opts.organization, maxRetries: 2, timeout: opts.timeoutMs ?? 120_000 });
+    this.#client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseUrl, organization: opts.organization, maxRetries: 2, timeout: opts.timeoutMs ?? 120_000, ...(opts.headers ? { defaultHeaders: { ...opts.headers } } : {}) });
     this.#errCtx = { name: 'openai batch', baseUrl: opts.baseUrl ?? 'https://api.openai.com/v1', timeoutMs: opts.timeoutMs ?? 120_000, apiKey: opts.apiKey };
   }
 
