@@ -18,7 +18,8 @@ import { getIndex } from '../../src/store/indexes.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
-import { startSimulator, type Simulator } from '../support/simulator/index.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../support/simulator/index.ts';
+import type { Context } from '../../src/context.ts';
 
 const MODEL = 'openai/text-embedding-3-small';
 
@@ -31,203 +32,173 @@ function config(b: Simulator, extra: Record<string, unknown> = {}) {
   };
 }
 
+/** Simulator A (withSim's, the built-in openai) and B, configured as deployments (by default config(b)). */
+async function withDeployments(fn: (a: Simulator, b: Simulator, ctx: Context) => Promise<void>, bOpts: SimulatorOptions = {}, settings: (b: Simulator) => Record<string, unknown> = config): Promise<void> {
+  const b = await startSimulator(bOpts);
+  try {
+    await withSim((a, ctx) => fn(a, b, ctx), settings(b));
+  } finally {
+    await b.close();
+  }
+}
+
 const down = (sim: Simulator) => sim.set({ faultRate: 1, faultKinds: ['503'] });
 const up = (sim: Simulator) => sim.set({ faultRate: 0 });
 
 test('A answers 503, so B serves: the index is whole, its vectors are A\'s vector space, and the ledger shows both deployments', async () => {
-  const b = await startSimulator();
-  try {
-    await withSim(
-      async (a, ctx) => {
-        down(a);
-        const files: Record<string, string> = {};
-        for (let i = 0; i < 6; i++) files[`d${i}.txt`] = prose(i + 40, 10);
-        const r = await runIngest(ctx, { paths: [writeCorpus(files)], index: 'fo', model: MODEL, dims: 256, chunkTokens: 60, chunkOverlap: 0 });
-        expect(r).toMatchObject({ failedJobs: 0 });
-        expect(r.embedded).toBe(r.chunks);
-        // The vectors stay under the model's own version key, whichever deployment made them.
-        expect((await getIndex(ctx.db, 'fo'))!.live.modelKey).toBe(`${MODEL}@1:256`);
-        expect(b.stats().inputs).toBe(r.chunks);
-        expect(a.stats().inputs).toBe(0);
+  await withDeployments(async (a, b, ctx) => {
+    down(a);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 6; i++) files[`d${i}.txt`] = prose(i + 40, 10);
+    const r = await runIngest(ctx, { paths: [writeCorpus(files)], index: 'fo', model: MODEL, dims: 256, chunkTokens: 60, chunkOverlap: 0 });
+    expect(r).toMatchObject({ failedJobs: 0 });
+    expect(r.embedded).toBe(r.chunks);
+    // The vectors stay under the model's own version key, whichever deployment made them.
+    expect((await getIndex(ctx.db, 'fo'))!.live.modelKey).toBe(`${MODEL}@1:256`);
+    expect(b.stats().inputs).toBe(r.chunks);
+    expect(a.stats().inputs).toBe(0);
 
-        const { rows } = await ctx.db.query<{ provider: string; deployment: string; status: string; http_status: number | null; failover: boolean; inputs: number }>(
-          `SELECT provider, deployment, status, http_status, failover, inputs FROM ledger WHERE status <> 'cache_hit' ORDER BY id`,
-        );
-        const onA = rows.filter((x) => x.deployment === 'openai');
-        const onB = rows.filter((x) => x.deployment === 'openai-b');
-        expect(onA.length).toBeGreaterThan(0);
-        expect(onA.every((x) => x.status === 'retry' && x.http_status === 503)).toBe(true);
-        expect(onB.every((x) => x.status === 'ok')).toBe(true);
-        expect(onB.reduce((s, x) => s + x.inputs, 0)).toBe(r.chunks);
-        expect(onB.some((x) => x.failover)).toBe(true);
-        // `provider` is the model version's provider on every row: spend stays with the model.
-        expect(rows.every((x) => x.provider === 'openai')).toBe(true);
-
-        // Retries and failovers are counted in the metrics and shown by `embedq log`.
-        const text = await createMetrics({ ctx, queues: ctx.queues }).scrape();
-        const key = `model="${MODEL}@1:256"`;
-        expect(text).toContain(`embedq_deployment_requests_total{${key},deployment="openai",status="retry"} ${onA.length}`);
-        expect(text).toContain(`embedq_deployment_requests_total{${key},deployment="openai-b",status="ok"} ${onB.length}`);
-        expect(text).toContain(`embedq_failovers_total{${key},deployment="openai-b"} ${onB.filter((x) => x.failover).length}`);
-        const log = formatLog(await runLog(ctx, { limit: 1000 }));
-        expect(log).toMatch(/DEPLOYMENT/);
-        expect(log).toMatch(/openai-b \(failover\) +sync +ok/);
-        expect(log).toMatch(/ openai +sync +retry 503/);
-
-        // The invariant: B's vectors are valid in an index of A's. A, healthy again, embeds a
-        // stored chunk's text to the very vector B stored for it.
-        up(a);
-        const { rows: stored } = await ctx.db.query<{ text: string; embedding: string }>(
-          `SELECT c.text, v.embedding::text AS embedding FROM chunks c JOIN ${(await getIndex(ctx.db, 'fo'))!.live.tableName} v ON v.chunk_id = c.id LIMIT 1`,
-        );
-        const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
-        const direct = await createProvider(model, { openai: ctx.config.openai });
-        const [fromA] = (await direct.embed([stored[0]!.text])).vectors;
-        const fromB = JSON.parse(stored[0]!.embedding) as number[];
-        expect(fromB.reduce((s, x, i) => s + x * fromA![i]!, 0)).toBeCloseTo(1, 5);
-      },
-      config(b),
+    const { rows } = await ctx.db.query<{ provider: string; deployment: string; status: string; http_status: number | null; failover: boolean; inputs: number }>(
+      `SELECT provider, deployment, status, http_status, failover, inputs FROM ledger WHERE status <> 'cache_hit' ORDER BY id`,
     );
-  } finally {
-    await b.close();
-  }
+    const onA = rows.filter((x) => x.deployment === 'openai');
+    const onB = rows.filter((x) => x.deployment === 'openai-b');
+    expect(onA.length).toBeGreaterThan(0);
+    expect(onA.every((x) => x.status === 'retry' && x.http_status === 503)).toBe(true);
+    expect(onB.every((x) => x.status === 'ok')).toBe(true);
+    expect(onB.reduce((s, x) => s + x.inputs, 0)).toBe(r.chunks);
+    expect(onB.some((x) => x.failover)).toBe(true);
+    // `provider` is the model version's provider on every row: spend stays with the model.
+    expect(rows.every((x) => x.provider === 'openai')).toBe(true);
+
+    // Retries and failovers are counted in the metrics and shown by `embedq log`.
+    const text = await createMetrics({ ctx, queues: ctx.queues }).scrape();
+    const key = `model="${MODEL}@1:256"`;
+    expect(text).toContain(`embedq_deployment_requests_total{${key},deployment="openai",status="retry"} ${onA.length}`);
+    expect(text).toContain(`embedq_deployment_requests_total{${key},deployment="openai-b",status="ok"} ${onB.length}`);
+    expect(text).toContain(`embedq_failovers_total{${key},deployment="openai-b"} ${onB.filter((x) => x.failover).length}`);
+    const log = formatLog(await runLog(ctx, { limit: 1000 }));
+    expect(log).toMatch(/DEPLOYMENT/);
+    expect(log).toMatch(/openai-b \(failover\) +sync +ok/);
+    expect(log).toMatch(/ openai +sync +retry 503/);
+
+    // The invariant: B's vectors are valid in an index of A's. A, healthy again, embeds a
+    // stored chunk's text to the very vector B stored for it.
+    up(a);
+    const { rows: stored } = await ctx.db.query<{ text: string; embedding: string }>(
+      `SELECT c.text, v.embedding::text AS embedding FROM chunks c JOIN ${(await getIndex(ctx.db, 'fo'))!.live.tableName} v ON v.chunk_id = c.id LIMIT 1`,
+    );
+    const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
+    const direct = await createProvider(model, { openai: ctx.config.openai });
+    const [fromA] = (await direct.embed([stored[0]!.text])).vectors;
+    const fromB = JSON.parse(stored[0]!.embedding) as number[];
+    expect(fromB.reduce((s, x, i) => s + x * fromA![i]!, 0)).toBeCloseTo(1, 5);
+  });
 });
 
 test('OpenAI with Azure OpenAI behind it: OpenAI answers 503, Azure serves the same vectors through its deployment', async () => {
-  const b = await startSimulator({ azureDeployments: { 'emb-small-prod': 'text-embedding-3-small' } });
-  try {
-    await withSim(
-      async (a, ctx) => {
-        const model = resolveModel(MODEL, 512, {}, ctx.config.providers);
-        const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix } });
-        const healthy = await provider.embed(['azure is the failover']);
-        down(a);
-        const calls: EmbedCall[] = [];
-        const failed = await provider.embed(['azure is the failover'], { onCall: (c) => calls.push(c) });
-        expect(calls.map((c) => `${c.deployment}:${c.status}`)).toEqual(['openai:retry', 'azure:ok']);
-        expect(b.stats().log.at(-1)).toMatchObject({ path: '/openai/deployments/emb-small-prod/embeddings', dimensions: 512 });
-        expect(failed.vectors[0]).toEqual(healthy.vectors[0]);
-      },
-      {
-        providers: { azure: { kind: 'azure-openai', baseUrl: b.azureUrl.replace(/\/openai$/, ''), apiKey: 'az-0123456789abcdef', models: { 'text-embedding-3-small': { deployment: 'emb-small-prod' } } } },
-        deployments: { [MODEL]: [{ provider: 'openai' }, { provider: 'azure', priority: 1 }] },
-      },
-    );
-  } finally {
-    await b.close();
-  }
+  await withDeployments(async (a, b, ctx) => {
+    const model = resolveModel(MODEL, 512, {}, ctx.config.providers);
+    const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix } });
+    const healthy = await provider.embed(['azure is the failover']);
+    down(a);
+    const calls: EmbedCall[] = [];
+    const failed = await provider.embed(['azure is the failover'], { onCall: (c) => calls.push(c) });
+    expect(calls.map((c) => `${c.deployment}:${c.status}`)).toEqual(['openai:retry', 'azure:ok']);
+    expect(b.stats().log.at(-1)).toMatchObject({ path: '/openai/deployments/emb-small-prod/embeddings', dimensions: 512 });
+    expect(failed.vectors[0]).toEqual(healthy.vectors[0]);
+  }, { azureDeployments: { 'emb-small-prod': 'text-embedding-3-small' } }, (b) => ({
+    providers: { azure: { kind: 'azure-openai', baseUrl: b.azureUrl.replace(/\/openai$/, ''), apiKey: 'az-0123456789abcdef', models: { 'text-embedding-3-small': { deployment: 'emb-small-prod' } } } },
+    deployments: { [MODEL]: [{ provider: 'openai' }, { provider: 'azure', priority: 1 }] },
+  }));
 });
 
 test('a failing deployment cools down, then a probe finds it well and it takes the traffic again', async () => {
-  const b = await startSimulator();
-  try {
-    await withSim(
-      async (a, ctx) => {
-        let clock = 1_000_000;
-        const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
-        const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix, now: () => clock } });
-        const embed = async () => {
-          const calls: EmbedCall[] = [];
-          await provider.embed(['alpha beta', 'gamma delta'], { onCall: (c) => calls.push(c) });
-          return calls.map((c) => `${c.deployment}:${c.status}${c.httpStatus ? ` ${c.httpStatus}` : ''}${c.failover ? ' failover' : ''}`);
-        };
-        const stateOf = async (name: string) => (await listDeployments({ redis: ctx.redis, config: ctx.config, now: () => clock })).find((d) => d.deployment === name)!;
+  await withDeployments(async (a, b, ctx) => {
+    let clock = 1_000_000;
+    const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
+    const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix, now: () => clock } });
+    const embed = async () => {
+      const calls: EmbedCall[] = [];
+      await provider.embed(['alpha beta', 'gamma delta'], { onCall: (c) => calls.push(c) });
+      return calls.map((c) => `${c.deployment}:${c.status}${c.httpStatus ? ` ${c.httpStatus}` : ''}${c.failover ? ' failover' : ''}`);
+    };
+    const stateOf = async (name: string) => (await listDeployments({ redis: ctx.redis, config: ctx.config, now: () => clock })).find((d) => d.deployment === name)!;
 
-        down(a);
-        expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
-        expect(await stateOf('openai')).toMatchObject({ state: 'open', fails: 1 });
-        // While A cools down, requests go straight to B: A sees none.
-        const aRequests = a.stats().requests;
-        expect(await embed()).toEqual(['openai-b:ok 200']);
-        expect(a.stats().requests).toBe(aRequests);
+    down(a);
+    expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
+    expect(await stateOf('openai')).toMatchObject({ state: 'open', fails: 1 });
+    // While A cools down, requests go straight to B: A sees none.
+    const aRequests = a.stats().requests;
+    expect(await embed()).toEqual(['openai-b:ok 200']);
+    expect(a.stats().requests).toBe(aRequests);
 
-        // A recovers; once its cooldown has passed, the next request probes it and it is closed again.
-        up(a);
-        clock += ctx.config.failover.cooldownMs + 1;
-        expect((await stateOf('openai')).state).toBe('half-open');
-        expect(await embed()).toEqual(['openai:ok 200']);
-        expect(await stateOf('openai')).toMatchObject({ state: 'closed', fails: 0 });
-        expect(await embed()).toEqual(['openai:ok 200']);
+    // A recovers; once its cooldown has passed, the next request probes it and it is closed again.
+    up(a);
+    clock += ctx.config.failover.cooldownMs + 1;
+    expect((await stateOf('openai')).state).toBe('half-open');
+    expect(await embed()).toEqual(['openai:ok 200']);
+    expect(await stateOf('openai')).toMatchObject({ state: 'closed', fails: 0 });
+    expect(await embed()).toEqual(['openai:ok 200']);
 
-        // A probe that fails opens it again for another cooldown.
-        down(a);
-        expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
-        clock += ctx.config.failover.cooldownMs + 1;
-        expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
-        expect(await stateOf('openai')).toMatchObject({ state: 'open', fails: 2 });
-      },
-      config(b),
-    );
-  } finally {
-    await b.close();
-  }
+    // A probe that fails opens it again for another cooldown.
+    down(a);
+    expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
+    clock += ctx.config.failover.cooldownMs + 1;
+    expect(await embed()).toEqual(['openai:retry 503', 'openai-b:ok 200 failover']);
+    expect(await stateOf('openai')).toMatchObject({ state: 'open', fails: 2 });
+  });
 });
 
 test('a disabled deployment takes no request, and an enabled one takes them again', async () => {
-  const b = await startSimulator();
-  try {
-    await withSim(
-      async (a, ctx) => {
-        const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
-        const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix } });
-        const admin = { redis: ctx.redis, config: ctx.config };
-        expect(await switchDeployment(admin, 'openai', undefined, true)).toEqual([MODEL]);
-        await provider.embed(['one', 'two']);
-        expect(a.stats().requests).toBe(0);
-        expect(b.stats().requests).toBe(1);
-        await switchDeployment(admin, 'openai-b', MODEL, true);
-        await expect(provider.embed(['three'])).rejects.toThrow(/every deployment of openai\/text-embedding-3-small is disabled/);
-        await switchDeployment(admin, 'openai', undefined, false);
-        await provider.embed(['four']);
-        expect(a.stats().requests).toBe(1);
-        await expect(switchDeployment(admin, 'azure', undefined, true)).rejects.toThrow(/azure is not a deployment in the config \(deployments: openai, openai-b\)/);
-      },
-      config(b),
-    );
-  } finally {
-    await b.close();
-  }
+  await withDeployments(async (a, b, ctx) => {
+    const model = resolveModel(MODEL, 256, {}, ctx.config.providers);
+    const provider = await createProvider(model, ctx.config, { routing: { redis: ctx.redis, prefix: ctx.config.redisPrefix } });
+    const admin = { redis: ctx.redis, config: ctx.config };
+    expect(await switchDeployment(admin, 'openai', undefined, true)).toEqual([MODEL]);
+    await provider.embed(['one', 'two']);
+    expect(a.stats().requests).toBe(0);
+    expect(b.stats().requests).toBe(1);
+    await switchDeployment(admin, 'openai-b', MODEL, true);
+    await expect(provider.embed(['three'])).rejects.toThrow(/every deployment of openai\/text-embedding-3-small is disabled/);
+    await switchDeployment(admin, 'openai', undefined, false);
+    await provider.embed(['four']);
+    expect(a.stats().requests).toBe(1);
+    await expect(switchDeployment(admin, 'azure', undefined, true)).rejects.toThrow(/azure is not a deployment in the config \(deployments: openai, openai-b\)/);
+  });
 });
 
 test('the admin API lists deployments and switches them under the admin token', async () => {
-  const b = await startSimulator();
-  try {
-    await withSim(
-      async (_a, ctx) => {
-        const token = 'admin-token-0123456789abcdef';
-        const server = openServer({ config: { ...ctx.config, adminToken: token }, db: ctx.db, logger: ctx.logger });
-        try {
-          const auth = { authorization: `Bearer ${token}` };
-          const json = { ...auth, 'content-type': 'application/json' };
-          expect((await server.app.request('/admin/deployments')).status).toBe(401);
-          expect((await server.app.request('/admin/deployments/disable', { method: 'POST', body: '{"deployment":"openai"}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
-          const listed = await server.app.request('/admin/deployments', { headers: auth });
-          expect(listed.status).toBe(200);
-          const names = (await listed.json()) as { deployments: { deployment: string; disabled: boolean; state: string }[] };
-          expect(names.deployments.map((d) => [d.deployment, d.state, d.disabled])).toEqual([
-            ['openai', 'closed', false],
-            ['openai-b', 'closed', false],
-          ]);
-          // A form post (what another site could make a browser send) is refused before it is read.
-          expect((await server.app.request('/admin/deployments/disable', { method: 'POST', body: 'deployment=openai', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
-          const off = await server.app.request('/admin/deployments/disable', { method: 'POST', body: JSON.stringify({ deployment: 'openai', model: MODEL }), headers: json });
-          expect(off.status).toBe(200);
-          expect(await off.json()).toEqual({ deployment: 'openai', models: [MODEL], disabled: true });
-          expect((await listDeployments({ redis: ctx.redis, config: ctx.config })).find((d) => d.deployment === 'openai')!.disabled).toBe(true);
-          const unknown = await server.app.request('/admin/deployments/enable', { method: 'POST', body: JSON.stringify({ deployment: 'azure' }), headers: json });
-          expect(unknown.status).toBe(404);
-          expect(((await unknown.json()) as { error: { message: string } }).error.message).toMatch(/azure is not a deployment/);
-          expect((await server.app.request('/admin/deployments/enable', { method: 'POST', body: JSON.stringify({ deployment: 'openai', model: MODEL }), headers: json })).status).toBe(200);
-          expect((await listDeployments({ redis: ctx.redis, config: ctx.config })).every((d) => !d.disabled)).toBe(true);
-        } finally {
-          await server.close();
-        }
-      },
-      config(b),
-    );
-  } finally {
-    await b.close();
-  }
+  await withDeployments(async (_a, b, ctx) => {
+    const token = 'admin-token-0123456789abcdef';
+    const server = openServer({ config: { ...ctx.config, adminToken: token }, db: ctx.db, logger: ctx.logger });
+    try {
+      const auth = { authorization: `Bearer ${token}` };
+      const json = { ...auth, 'content-type': 'application/json' };
+      expect((await server.app.request('/admin/deployments')).status).toBe(401);
+      expect((await server.app.request('/admin/deployments/disable', { method: 'POST', body: '{"deployment":"openai"}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+      const listed = await server.app.request('/admin/deployments', { headers: auth });
+      expect(listed.status).toBe(200);
+      const names = (await listed.json()) as { deployments: { deployment: string; disabled: boolean; state: string }[] };
+      expect(names.deployments.map((d) => [d.deployment, d.state, d.disabled])).toEqual([
+        ['openai', 'closed', false],
+        ['openai-b', 'closed', false],
+      ]);
+      // A form post (what another site could make a browser send) is refused before it is read.
+      expect((await server.app.request('/admin/deployments/disable', { method: 'POST', body: 'deployment=openai', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
+      const off = await server.app.request('/admin/deployments/disable', { method: 'POST', body: JSON.stringify({ deployment: 'openai', model: MODEL }), headers: json });
+      expect(off.status).toBe(200);
+      expect(await off.json()).toEqual({ deployment: 'openai', models: [MODEL], disabled: true });
+      expect((await listDeployments({ redis: ctx.redis, config: ctx.config })).find((d) => d.deployment === 'openai')!.disabled).toBe(true);
+      const unknown = await server.app.request('/admin/deployments/enable', { method: 'POST', body: JSON.stringify({ deployment: 'azure' }), headers: json });
+      expect(unknown.status).toBe(404);
+      expect(((await unknown.json()) as { error: { message: string } }).error.message).toMatch(/azure is not a deployment/);
+      expect((await server.app.request('/admin/deployments/enable', { method: 'POST', body: JSON.stringify({ deployment: 'openai', model: MODEL }), headers: json })).status).toBe(200);
+      expect((await listDeployments({ redis: ctx.redis, config: ctx.config })).every((d) => !d.disabled)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 test('only deployments of one model version may substitute: another version, size or model is refused, naming the path', () => {

@@ -6,19 +6,11 @@
 import { describe, expect, test } from 'vitest';
 import { runModels } from '../../../src/cli/commands/models.ts';
 import { parseConfig } from '../../../src/config/schema.ts';
-import type { ConfigError } from '../../../src/errors.ts';
+import { configProblems as problems } from '../../support/config-problems.ts';
 import { createProvider } from '../../../src/providers/index.ts';
 import { findModel, resolveModel } from '../../../src/providers/models.ts';
 import { OpenAIProvider } from '../../../src/providers/openai.ts';
 
-const problems = (raw: unknown): string[] => {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    return [...(e as ConfigError).problems];
-  }
-  return [];
-};
 
 const endpoint = 'https://myres.openai.azure.com';
 const config = parseConfig({

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../../src/config/schema.ts';
+import { configProblems as problems } from '../../support/config-problems.ts';
 import { ConfigError, UsageError } from '../../../src/errors.ts';
 import { resolveMode } from '../../../src/pipeline/mode.ts';
 import { CohereProvider } from '../../../src/providers/cohere.ts';
@@ -107,14 +108,6 @@ describe('named providers', () => {
 });
 
 describe('the providers config', () => {
-  const problems = (raw: unknown): string[] => {
-    try {
-      parseConfig(raw);
-    } catch (e) {
-      return [...(e as ConfigError).problems];
-    }
-    return [];
-  };
 
   test('a typo in a model field is one line naming the path, with the right name', () => {
     expect(problems({ providers: { voyage: { kind: 'voyage', models: { 'voyage-3.5': { nativeDim: 512 } } } } })).toEqual([
