@@ -41,13 +41,27 @@ export interface BatchLimits {
   maxInputs: number;
 }
 
+/**
+ * Where a file's lines get their model. OpenAI: each line is `{custom_id, method, url, body}` and
+ * its body names the model. Voyage and Mistral: a line is `{custom_id, body}` only, and the model
+ * (with any other batch-wide parameters) comes with the batch; `params` are merged under each body.
+ */
+export type LineFormat = { kind: 'openai' } | { kind: 'body-only'; params: Record<string, unknown> };
+
 // Enough for a person to fix a file; a 50k-line file of junk should not make a 50k-entry list.
 const MAX_REPORTED = 100;
 
 const problem = (code: string, line: number | null, message: string, param: string | null = null): BatchError => ({ code, line, message, param });
 
+/** Adds a line's `input` to the file's input and token counts. */
+function count(out: BatchInput, input: unknown, countTokens: (t: string) => number): void {
+  const strings = typeof input === 'string' ? [input] : Array.isArray(input) ? input : [];
+  out.inputs += strings.length;
+  for (const s of strings) if (typeof s === 'string') out.tokens += countTokens(s);
+}
+
 /** Parses and validates `text` (the input file) for a batch on `endpoint`. */
-export function validateBatchInput(text: string, endpoint: string, limits: BatchLimits, countTokens: (t: string) => number): BatchInput {
+export function validateBatchInput(text: string, endpoint: string, limits: BatchLimits, countTokens: (t: string) => number, format: LineFormat = { kind: 'openai' }): BatchInput {
   const out: BatchInput = { lines: [], errors: [], model: undefined, inputs: 0, tokens: 0 };
   const seen = new Set<string>();
   const report = (e: BatchError) => {
@@ -78,6 +92,22 @@ export function validateBatchInput(text: string, endpoint: string, limits: Batch
       continue;
     }
     seen.add(l.custom_id);
+    if (format.kind === 'body-only') {
+      if (typeof l.body !== 'object' || l.body === null || Array.isArray(l.body)) {
+        report(problem('missing_required_parameter', n, "Missing required parameter: 'body' (a JSON object).", 'body'));
+        continue;
+      }
+      if ('model' in l.body) {
+        // Strict on purpose: the model is the batch's, and a line naming one would be ignored or refused.
+        report(problem('invalid_parameter', n, "Invalid 'body.model': the model is named once, for the whole batch, not per line.", 'body.model'));
+        continue;
+      }
+      const body = { ...format.params, ...(l.body as Record<string, unknown>) };
+      out.model ??= typeof body.model === 'string' ? body.model : undefined;
+      count(out, body.input, countTokens);
+      out.lines.push({ line: n, customId: l.custom_id, body });
+      continue;
+    }
     if (l.method !== 'POST') {
       report(problem('invalid_method', n, `Invalid 'method': expected 'POST', got ${JSON.stringify(l.method ?? null)}.`, 'method'));
       continue;
@@ -101,10 +131,7 @@ export function validateBatchInput(text: string, endpoint: string, limits: Batch
       report(problem('mismatched_model', n, `All requests in a batch file must use the same model: line ${n} uses '${model}', earlier lines use '${out.model}'.`, 'body.model'));
       continue;
     }
-    const input = (body as Record<string, unknown>).input;
-    const strings = typeof input === 'string' ? [input] : Array.isArray(input) ? input : [];
-    out.inputs += typeof input === 'string' ? 1 : Array.isArray(input) ? input.length : 0;
-    for (const s of strings) if (typeof s === 'string') out.tokens += countTokens(s);
+    count(out, (body as Record<string, unknown>).input, countTokens);
     out.lines.push({ line: n, customId: l.custom_id, body });
   }
   if (out.errors.length === 0) {

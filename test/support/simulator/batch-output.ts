@@ -8,10 +8,26 @@
  */
 import type { SimState } from './route-types.ts';
 import type { BatchLine } from './batch-input.ts';
-import { embeddingsResponse, parseEmbeddingsRequest, type EmbeddingsRequest } from './embeddings.ts';
+import { embeddingsResponse, parseEmbeddingsRequest } from './embeddings.ts';
 import { newId, seededPermutation } from './http.ts';
 
-export type LineOutcome = { ok: true; req: EmbeddingsRequest } | { ok: false; status: number; body: unknown };
+/**
+ * One request line answered as the provider's synchronous endpoint answers it: a success (its
+ * inputs, tokens, and the 200 body, rendered when the batch stops; `wrongDims` halves the vectors)
+ * or the error reply.
+ */
+export type LineOutcome = { ok: true; inputs: number; tokens: number; body(wrongDims: boolean): unknown } | { ok: false; status: number; body: unknown };
+
+/** Answers one line's request body; each provider's batch API brings its own (OpenAI's is {@link openaiLine}). */
+export type LineAnswer = (body: unknown, state: SimState) => LineOutcome;
+
+/** A line answered by the simulator's OpenAI `/v1/embeddings`. */
+export const openaiLine: LineAnswer = (body, state) => {
+  const req = parseEmbeddingsRequest(body, state);
+  if ('status' in req) return { ok: false, status: req.status, body: req.body };
+  const dims = req.dimensions ?? req.served.dims;
+  return { ok: true, inputs: req.inputs.length, tokens: req.tokens.reduce((a, t) => a + t, 0), body: (wrong) => embeddingsResponse(state, req, wrong ? Math.max(1, Math.floor(dims / 2)) : undefined) };
+};
 
 /** Fault knobs that shape the files (captured when the batch is created). */
 export interface OutputFaults {
@@ -31,7 +47,7 @@ export interface RenderedResults {
   tokens: number;
 }
 
-const SERVER_ERROR = { error: { message: 'The server had an error processing your request. Sorry about that! You can retry your request.', type: 'server_error', param: null, code: null } };
+export const SERVER_ERROR = { error: { message: 'The server had an error processing your request. Sorry about that! You can retry your request.', type: 'server_error', param: null, code: null } };
 
 /** The processing order: a permutation of the input lines that depends only on their custom_ids. */
 export function processingOrder(lines: BatchLine[]): number[] {
@@ -43,15 +59,12 @@ export function processingOrder(lines: BatchLine[]): number[] {
  * synchronous endpoint would give; of the rest, `failFraction` (exactly, rounded; picked by a
  * shuffle seeded with the custom_ids, so the same file fails the same lines) fail with a 500.
  */
-export function decideOutcomes(lines: BatchLine[], state: SimState, failFraction: number): LineOutcome[] {
-  const outcomes: LineOutcome[] = lines.map((l) => {
-    const parsed = parseEmbeddingsRequest(l.body, state);
-    return 'status' in parsed ? { ok: false, status: parsed.status, body: parsed.body } : { ok: true, req: parsed };
-  });
+export function decideOutcomes(lines: BatchLine[], state: SimState, failFraction: number, answer: LineAnswer = openaiLine, serverError: unknown = SERVER_ERROR): LineOutcome[] {
+  const outcomes: LineOutcome[] = lines.map((l) => answer(l.body, state));
   const valid = outcomes.flatMap((o, i) => (o.ok ? [i] : []));
   const count = Math.round(Math.min(1, Math.max(0, failFraction)) * valid.length);
   const seed = `fail:${lines.map((l) => l.customId).join('\u0000')}`;
-  for (const k of seededPermutation(valid.length, seed).slice(0, count)) outcomes[valid[k]!] = { ok: false, status: 500, body: SERVER_ERROR };
+  for (const k of seededPermutation(valid.length, seed).slice(0, count)) outcomes[valid[k]!] = { ok: false, status: 500, body: serverError };
   return outcomes;
 }
 
@@ -64,7 +77,7 @@ export function countOutcomes(outcomes: LineOutcome[], order: number[], processe
     const o = outcomes[i]!;
     if (o.ok) {
       completed++;
-      tokens += o.req.tokens.reduce((a, t) => a + t, 0);
+      tokens += o.tokens;
     } else failed++;
   }
   return { completed, failed, tokens };
@@ -75,17 +88,15 @@ export function countOutcomes(outcomes: LineOutcome[], order: number[], processe
  * `expireRest`, the lines not reached go to the error file as `batch_expired`; otherwise (a
  * cancelled batch) they appear in neither file.
  */
-export function renderResults(state: SimState, lines: BatchLine[], outcomes: LineOutcome[], order: number[], processed: number, expireRest: boolean, faults: OutputFaults): RenderedResults {
+export function renderResults(lines: BatchLine[], outcomes: LineOutcome[], order: number[], processed: number, expireRest: boolean, faults: OutputFaults): RenderedResults {
   const out: RenderedResults = { output: [], errors: [], inputs: 0, tokens: 0 };
   const base = (i: number) => ({ id: newId('batch_req_', 32), custom_id: lines[i]!.customId });
   for (const i of order.slice(0, processed)) {
     const o = outcomes[i]!;
     if (o.ok) {
-      const dims = faults.wrongDims ? Math.max(1, Math.floor((o.req.dimensions ?? o.req.served.dims) / 2)) : undefined;
-      const body = embeddingsResponse(state, o.req, dims);
-      out.output.push(JSON.stringify({ ...base(i), response: { status_code: 200, request_id: newId('req_', 32), body }, error: null }));
-      out.inputs += o.req.inputs.length;
-      out.tokens += o.req.tokens.reduce((a, t) => a + t, 0);
+      out.output.push(JSON.stringify({ ...base(i), response: { status_code: 200, request_id: newId('req_', 32), body: o.body(faults.wrongDims) }, error: null }));
+      out.inputs += o.inputs;
+      out.tokens += o.tokens;
     } else out.errors.push(JSON.stringify({ ...base(i), response: { status_code: o.status, request_id: newId('req_', 32), body: o.body }, error: null }));
   }
   if (expireRest)

@@ -10,12 +10,13 @@
  *   sim.set({ batchFailFraction: 0.1 });   // 10% of lines fail with a 500 (in the error file)
  *   sim.set({ batchExpire: true });        // half the lines done, the rest `batch_expired`
  */
-import type { Route, SimState } from './route-types.ts';
-import { validateBatchInput, type BatchError } from './batch-input.ts';
+import type { SimRequest } from './index.ts';
+import type { Route, SimReply, SimState } from './route-types.ts';
+import { validateBatchInput, type BatchError, type LineFormat } from './batch-input.ts';
 import { advance as advanceBatch, batchObject, processedAt, type BatchStatus, type SimBatch } from './batch-lifecycle.ts';
-import { decideOutcomes, processingOrder, renderResults } from './batch-output.ts';
+import { decideOutcomes, openaiLine, processingOrder, renderResults, SERVER_ERROR, type LineAnswer } from './batch-output.ts';
 import { apiError } from './embeddings.ts';
-import { createFileApi, type FileStats } from './files.ts';
+import { createFileApi, openaiFileObject, type FileStats, type SimFile } from './files.ts';
 import { intParam, newId } from './http.ts';
 
 export { BATCH_STATUSES, type BatchStatus } from './batch-lifecycle.ts';
@@ -82,11 +83,48 @@ export interface BatchStats extends FileStats {
   tokens: number;
 }
 
+/** What a create request asks for, once the provider's own checks passed. */
+export interface CreateParts {
+  endpoint: string;
+  inputFileId: string;
+  metadata: Record<string, string> | null;
+  /** Where the lines get their model and batch-wide parameters. */
+  format: LineFormat;
+}
+
+/**
+ * One provider's batch API on the shared machinery (files, validation, lifecycle by the clock,
+ * outcomes, output files): its routes, its create body, how a line is answered, and how a batch
+ * and a list of them look on the wire. OpenAI's is {@link OPENAI_BATCHES}; Voyage's and Mistral's
+ * sit beside their sync routes (voyage-batches.ts, mistral-batches.ts).
+ */
+export interface BatchDialect {
+  /** Route prefix on the simulator: '' for OpenAI, '/voyage', '/mistral'. */
+  prefix: string;
+  /** The batches collection under the prefix: `/v1/batches`, or Mistral's `/v1/batch/jobs`. */
+  collection: string;
+  /** The provider's error reply. */
+  error(status: number, message: string, param?: string | null): SimReply;
+  /** Checks a create body; the batch's parts, or the provider's refusal. */
+  readCreate(body: Record<string, unknown>): CreateParts | SimReply;
+  /** Answers a line as the provider's sync endpoint would. */
+  answer: LineAnswer;
+  /** The body of a line failed on purpose (`batchFailFraction`). */
+  serverError: unknown;
+  /** A batch as the API returns it. */
+  render(b: SimBatch, now: number): Record<string, unknown>;
+  /** `GET collection`: a page of the batches (newest first), rendered. */
+  list(all: SimBatch[], req: SimRequest, now: number, advance: (b: SimBatch) => void): SimReply;
+  /** A stored file as the Files API returns it. */
+  fileObject(f: SimFile): Record<string, unknown>;
+  /** `cancel` on a batch that already stopped. */
+  notCancellable(status: string): SimReply;
+}
+
 const ENDPOINTS = ['/v1/responses', '/v1/chat/completions', '/v1/embeddings', '/v1/completions', '/v1/moderations', '/v1/images/generations', '/v1/images/edits', '/v1/videos'];
 const invalid = (message: string, param: string | null = null) => apiError(400, message, 'invalid_request_error', null, param);
-const noSuchBatch = (id: string) => apiError(404, `No such Batch object: ${id}`, 'invalid_request_error', null, 'id');
 
-function metadataError(m: unknown): string | undefined {
+export function metadataError(m: unknown): string | undefined {
   if (m === undefined || m === null) return undefined;
   if (typeof m !== 'object' || Array.isArray(m)) return "Invalid 'metadata': expected an object of string values.";
   const entries = Object.entries(m);
@@ -95,16 +133,51 @@ function metadataError(m: unknown): string | undefined {
   return bad ? `Invalid 'metadata.${bad[0]}': keys are at most 64 characters and values strings of at most 512.` : undefined;
 }
 
-/** Files and batches, their routes and their counters. */
-export function createBatchApi(state: SimState): { routes: Record<string, Route>; stats(now?: number): BatchStats; clear(): void } {
-  const files = createFileApi();
+/** A page of `GET /v1/batches` as OpenAI lists it: `limit` (1 to 100, 20 by default) after the cursor `after`. */
+export function cursorPage(all: SimBatch[], req: SimRequest, advance: (b: SimBatch) => void, render: (b: SimBatch) => unknown, invalid: (message: string, param: string) => SimReply): SimReply {
+  const limit = intParam(req.query, 'limit', 20, 1, 100);
+  if (limit === undefined) return invalid("Invalid 'limit': expected an integer from 1 to 100.", 'limit');
+  let list = all;
+  const after = req.query.get('after');
+  if (after) list = list.slice(list.findIndex((b) => b.id === after) + 1);
+  const page = list.slice(0, limit);
+  for (const b of page) advance(b);
+  return { status: 200, body: { object: 'list', data: page.map(render), first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: list.length > limit } };
+}
+
+/** OpenAI's Batch API. */
+export const OPENAI_BATCHES: BatchDialect = {
+  prefix: '',
+  collection: '/v1/batches',
+  error: (status, message, param = null) => apiError(status, message, 'invalid_request_error', null, param),
+  readCreate(body) {
+    if (typeof body.input_file_id !== 'string') return invalid("Missing required parameter: 'input_file_id'.", 'input_file_id');
+    if (typeof body.endpoint !== 'string' || !ENDPOINTS.includes(body.endpoint)) return invalid(`Invalid value for 'endpoint': expected one of ${ENDPOINTS.join(', ')}.`, 'endpoint');
+    if (body.endpoint !== '/v1/embeddings') return invalid(`The simulator runs '/v1/embeddings' batches only, not '${body.endpoint}'.`, 'endpoint');
+    if (body.completion_window !== '24h') return invalid(`Invalid value for 'completion_window': expected '24h', got ${JSON.stringify(body.completion_window ?? null)}.`, 'completion_window');
+    const metaProblem = metadataError(body.metadata);
+    if (metaProblem) return invalid(metaProblem, 'metadata');
+    return { endpoint: body.endpoint, inputFileId: body.input_file_id, metadata: (body.metadata as Record<string, string> | undefined) ?? null, format: { kind: 'openai' } };
+  },
+  answer: openaiLine,
+  serverError: SERVER_ERROR,
+  render: (b, now) => batchObject(b, now),
+  list: (all, req, now, advance) => cursorPage(all, req, advance, (b) => batchObject(b, now), invalid),
+  fileObject: openaiFileObject,
+  notCancellable: (status) => invalid(`Cannot cancel a batch with status '${status}'.`),
+};
+
+/** Files and batches of one provider (OpenAI's unless told), their routes and their counters. */
+export function createBatchApi(state: SimState, dialect: BatchDialect = OPENAI_BATCHES): { routes: Record<string, Route>; stats(now?: number): BatchStats; clear(): void } {
+  const d = dialect;
+  const files = createFileApi({ prefix: d.prefix, object: d.fileObject, error: d.error });
   const batches = new Map<string, SimBatch>();
   let seq = 0;
   let served = { batchesCreated: 0, requests: 0, inputs: 0, tokens: 0 };
 
   /** Writes the output and error files for the first `processed` lines. */
   const finish = (b: SimBatch, processed: number, expireRest: boolean) => {
-    const r = renderResults(state, b.input.lines, b.outcomes, b.order, processed, expireRest, b.faults);
+    const r = renderResults(b.input.lines, b.outcomes, b.order, processed, expireRest, b.faults);
     const write = (lines: string[], kind: string) => (lines.length ? files.store.add(Buffer.from(`${lines.join('\n')}\n`), `${b.id}_${kind}.jsonl`, 'batch_output').id : undefined);
     b.outputFileId = write(r.output, 'output');
     b.errorFileId = write(r.errors, 'error');
@@ -127,24 +200,19 @@ export function createBatchApi(state: SimState): { routes: Record<string, Route>
   const create: Route = (req) => {
     const k = state.knobs;
     if (k.noBatchPermission)
-      return apiError(
+      return d.error(
         403,
         "You have insufficient permissions for this operation. Missing scopes: api.batch.write. Check that you have the correct role in your organization (Reader, Writer, Owner) and project (Member, Owner), and if you're using a restricted API key, that it has the necessary scopes.",
-        'invalid_request_error',
       );
     const body = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof body !== 'object' || Array.isArray(body)) return invalid('The request body must be a JSON object.');
-    if (typeof body.input_file_id !== 'string') return invalid("Missing required parameter: 'input_file_id'.", 'input_file_id');
-    if (typeof body.endpoint !== 'string' || !ENDPOINTS.includes(body.endpoint)) return invalid(`Invalid value for 'endpoint': expected one of ${ENDPOINTS.join(', ')}.`, 'endpoint');
-    if (body.endpoint !== '/v1/embeddings') return invalid(`The simulator runs '/v1/embeddings' batches only, not '${body.endpoint}'.`, 'endpoint');
-    if (body.completion_window !== '24h') return invalid(`Invalid value for 'completion_window': expected '24h', got ${JSON.stringify(body.completion_window ?? null)}.`, 'completion_window');
-    const metaProblem = metadataError(body.metadata);
-    if (metaProblem) return invalid(metaProblem, 'metadata');
-    const file = files.store.get(body.input_file_id);
-    if (!file) return invalid(`Invalid 'input_file_id': no file with id '${body.input_file_id}'.`, 'input_file_id');
-    if (file.purpose !== 'batch') return invalid(`The input file must have purpose 'batch'; ${file.id} has purpose '${file.purpose}'.`, 'input_file_id');
+    if (typeof body !== 'object' || Array.isArray(body)) return d.error(400, 'The request body must be a JSON object.');
+    const parts = d.readCreate(body);
+    if ('status' in parts) return parts;
+    const file = files.store.get(parts.inputFileId);
+    if (!file) return d.error(400, `Invalid 'input_file_id': no file with id '${parts.inputFileId}'.`, 'input_file_id');
+    if (file.purpose !== 'batch') return d.error(400, `The input file must have purpose 'batch'; ${file.id} has purpose '${file.purpose}'.`, 'input_file_id');
     const now = state.now();
-    const input = validateBatchInput(file.data.toString('utf8'), body.endpoint, { maxRequests: k.batchMaxRequests, maxInputs: k.batchMaxInputs }, state.countTokens);
+    const input = validateBatchInput(file.data.toString('utf8'), parts.endpoint, { maxRequests: k.batchMaxRequests, maxInputs: k.batchMaxInputs }, state.countTokens, parts.format);
     if (input.errors.length === 0 && k.batchValidationError)
       input.errors.push(k.batchValidationError === true ? { code: 'invalid_request', line: null, message: 'The batch input file could not be validated (simulated: batchValidationError).', param: null } : k.batchValidationError);
     if (input.errors.length === 0 && k.batchEnqueuedTokenLimit > 0 && enqueuedTokens(now, input.model) + input.tokens > k.batchEnqueuedTokenLimit)
@@ -158,45 +226,40 @@ export function createBatchApi(state: SimState): { routes: Record<string, Route>
     const b: SimBatch = {
       seq: seq++,
       id,
-      endpoint: body.endpoint,
+      endpoint: parts.endpoint,
       inputFileId: file.id,
-      metadata: (body.metadata as Record<string, string> | undefined) ?? null,
+      metadata: parts.metadata,
       createdMs: now,
       plan: { batchValidatingMs: k.batchValidatingMs, batchInProgressMs: k.batchInProgressMs, batchFinalizingMs: k.batchFinalizingMs, batchCancellingMs: k.batchCancellingMs, batchExpire: k.batchExpire, batchStuckFinalizing: k.batchStuckFinalizing },
       faults: { wrongDims: k.batchWrongDims, malformedLine: k.batchMalformedLine, missingCustomIds: k.batchMissingCustomIds },
       input,
-      outcomes: input.errors.length ? [] : decideOutcomes(input.lines, state, k.batchFailFraction),
+      outcomes: input.errors.length ? [] : decideOutcomes(input.lines, state, k.batchFailFraction, d.answer, d.serverError),
       order: processingOrder(input.lines),
       status: 'validating',
       at: {},
     };
     batches.set(id, b);
     served.batchesCreated++;
-    return { status: 200, body: batchObject(b, now), ...(input.model ? { log: { model: input.model } } : {}) };
+    return { status: 200, body: d.render(b, now), ...(input.model ? { log: { model: input.model } } : {}) };
   };
 
+  const c = `${d.prefix}${d.collection}`;
+  const noSuchBatch = (id: string) => d.error(404, `No such Batch object: ${id}`, 'id');
   const routes: Record<string, Route> = {
     ...files.routes,
-    'POST /v1/batches': create,
-    'GET /v1/batches/:id': (req) => {
+    [`POST ${c}`]: create,
+    [`GET ${c}/:id`]: (req) => {
       const b = batches.get(req.params.id!);
       if (!b) return noSuchBatch(req.params.id!);
       const now = state.now();
       advance(b, now);
-      return { status: 200, body: batchObject(b, now) };
+      return { status: 200, body: d.render(b, now) };
     },
-    'GET /v1/batches': (req) => {
-      const limit = intParam(req.query, 'limit', 20, 1, 100);
-      if (limit === undefined) return invalid("Invalid 'limit': expected an integer from 1 to 100.", 'limit');
+    [`GET ${c}`]: (req) => {
       const now = state.now();
-      let list = [...batches.values()].sort((a, b) => b.seq - a.seq);
-      const after = req.query.get('after');
-      if (after) list = list.slice(list.findIndex((b) => b.id === after) + 1);
-      const page = list.slice(0, limit);
-      for (const b of page) advance(b, now);
-      return { status: 200, body: { object: 'list', data: page.map((b) => batchObject(b, now)), first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: list.length > limit } };
+      return d.list([...batches.values()].sort((a, b) => b.seq - a.seq), req, now, (b) => advance(b, now));
     },
-    'POST /v1/batches/:id/cancel': (req) => {
+    [`POST ${c}/:id/cancel`]: (req) => {
       const b = batches.get(req.params.id!);
       if (!b) return noSuchBatch(req.params.id!);
       const now = state.now();
@@ -205,8 +268,8 @@ export function createBatchApi(state: SimState): { routes: Record<string, Route>
         b.stoppedAfter = processedAt(b, now);
         b.status = 'cancelling';
         b.at.cancelling = now;
-      } else if (b.status !== 'cancelling') return invalid(`Cannot cancel a batch with status '${b.status}'.`);
-      return { status: 200, body: batchObject(b, now) };
+      } else if (b.status !== 'cancelling') return d.notCancellable(b.status);
+      return { status: 200, body: d.render(b, now) };
     },
   };
 

@@ -5,7 +5,7 @@
  * while the body is still arriving) or with a 500, to test that clients retry or resume.
  */
 import type { SimRequest } from './index.ts';
-import type { Route, SimState } from './route-types.ts';
+import type { Route, SimReply, SimState } from './route-types.ts';
 import { apiError } from './embeddings.ts';
 import { intParam, isForm, newId, unixSeconds } from './http.ts';
 
@@ -49,15 +49,26 @@ export interface FileStore {
   clear(): void;
 }
 
-export function fileObject(f: SimFile): Record<string, unknown> {
+export function openaiFileObject(f: SimFile): Record<string, unknown> {
   return { id: f.id, object: 'file', bytes: f.data.length, created_at: unixSeconds(f.createdMs), filename: f.filename, purpose: f.purpose, status: 'processed', status_details: null, expires_at: null };
 }
 
-export const noSuchFile = (id: string) => apiError(404, `No such File object: ${id}`, 'invalid_request_error', null, 'id');
-const invalid = (message: string, param: string | null = null) => apiError(400, message, 'invalid_request_error', null, param);
+const openaiError = (status: number, message: string, param: string | null = null) => apiError(status, message, 'invalid_request_error', null, param);
 
-/** The store and its routes (`/v1/files…`). */
-export function createFileApi(): { store: FileStore; routes: Record<string, Route> } {
+/** Where a provider's Files API lives and how it answers (OpenAI's by default). */
+export interface FileApiOptions {
+  /** Route prefix ('' for OpenAI, '/voyage', '/mistral'). */
+  prefix?: string;
+  /** A file as the API returns it. */
+  object?: (f: SimFile) => Record<string, unknown>;
+  error?: (status: number, message: string, param?: string | null) => SimReply;
+}
+
+/** The store and its routes (`<prefix>/v1/files…`). */
+export function createFileApi(opts: FileApiOptions = {}): { store: FileStore; routes: Record<string, Route> } {
+  const { prefix = '', object: fileObject = openaiFileObject, error = openaiError } = opts;
+  const invalid = (message: string, param: string | null = null) => error(400, message, param);
+  const noSuchFile = (id: string) => error(404, `No such File object: ${id}`, 'id');
   const files = new Map<string, SimFile>();
   let seq = 0;
   let counts: FileStats = { filesUploaded: 0, filesDeleted: 0, uploadFaults: 0 };
@@ -84,14 +95,14 @@ export function createFileApi(): { store: FileStore; routes: Record<string, Rout
 
   const upload: Route = Object.assign(
     (req: SimRequest, s: SimState) => {
-      if (takeUploadFault(s, '500')) return apiError(500, 'The server had an error while processing your request. Sorry about that!', 'server_error');
+      if (takeUploadFault(s, '500')) return error(500, 'The server had an error while processing your request. Sorry about that!');
       if (!isForm(req.body)) return invalid("Invalid request: the body must be multipart/form-data with the fields 'purpose' and 'file'.");
       const purpose = req.body.fields.purpose;
       const file = req.body.files.file;
       if (purpose === undefined) return invalid("Missing required parameter: 'purpose'.", 'purpose');
       if (!PURPOSES.includes(purpose)) return invalid(`'${purpose}' is not one of ${JSON.stringify(PURPOSES)} - 'purpose'`, 'purpose');
       if (!file) return invalid("Missing required parameter: 'file'.", 'file');
-      if (file.data.length > MAX_FILE_BYTES) return apiError(413, `File is too large: ${file.data.length} bytes; the maximum is ${MAX_FILE_BYTES} bytes.`, 'invalid_request_error', null, 'file');
+      if (file.data.length > MAX_FILE_BYTES) return error(413, `File is too large: ${file.data.length} bytes; the maximum is ${MAX_FILE_BYTES} bytes.`, 'file');
       if (purpose === 'batch') {
         if (!file.filename.endsWith('.jsonl')) return invalid('Invalid file format for Batch API. Must be .jsonl', 'file');
         if (file.data.length > s.knobs.batchMaxFileBytes)
@@ -104,8 +115,8 @@ export function createFileApi(): { store: FileStore; routes: Record<string, Rout
   );
 
   const routes: Record<string, Route> = {
-    'POST /v1/files': upload,
-    'GET /v1/files': (req) => {
+    [`POST ${prefix}/v1/files`]: upload,
+    [`GET ${prefix}/v1/files`]: (req) => {
       const limit = intParam(req.query, 'limit', 10_000, 1, 10_000);
       if (limit === undefined) return invalid("Invalid 'limit': expected an integer from 1 to 10000.", 'limit');
       const purpose = req.query.get('purpose');
@@ -116,15 +127,15 @@ export function createFileApi(): { store: FileStore; routes: Record<string, Rout
       const page = list.slice(0, limit);
       return { status: 200, body: { object: 'list', data: page.map(fileObject), first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: list.length > limit } };
     },
-    'GET /v1/files/:id': (req) => {
+    [`GET ${prefix}/v1/files/:id`]: (req) => {
       const f = files.get(req.params.id!);
       return f ? { status: 200, body: fileObject(f) } : noSuchFile(req.params.id!);
     },
-    'GET /v1/files/:id/content': (req) => {
+    [`GET ${prefix}/v1/files/:id/content`]: (req) => {
       const f = files.get(req.params.id!);
       return f ? { status: 200, raw: f.data, headers: { 'content-type': 'application/octet-stream' } } : noSuchFile(req.params.id!);
     },
-    'DELETE /v1/files/:id': (req) => {
+    [`DELETE ${prefix}/v1/files/:id`]: (req) => {
       const id = req.params.id!;
       if (!files.delete(id)) return noSuchFile(id);
       counts.filesDeleted++;

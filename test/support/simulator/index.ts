@@ -2,9 +2,12 @@
  * An in-process provider simulator: a real HTTP server (node:http on 127.0.0.1) speaking
  * OpenAI's `POST /v1/embeddings` wire format, with rate limits (sliding 60 s window, real 429s
  * and `x-ratelimit-*` headers), latency and fault injection; OpenAI's Files and Batch APIs
- * (files.ts, batches.ts); Cohere's v2 embed, datasets and embed jobs
- * under `/cohere` (cohere.ts); and Mistral's embeddings under `/mistral` (mistral.ts). Routes
- * live in one table keyed by `METHOD /path` (`:name` segments are parameters).
+ * (files.ts, batches.ts); Cohere's v2 embed, datasets and embed jobs under `/cohere`
+ * (cohere.ts); Voyage's embeddings and Batch API under `/voyage` (voyage.ts, voyage-batches.ts);
+ * Mistral's embeddings and batch jobs under `/mistral` (mistral.ts, mistral-batches.ts); Jina,
+ * Gemini and Azure OpenAI under their own prefixes. The batch APIs share one lifecycle, the
+ * dialects differ (batches.ts, `BatchDialect`). Routes live in one table keyed by
+ * `METHOD /path` (`:name` segments are parameters).
  *
  *   const sim = await startSimulator({ rpm: 60 });
  *   new OpenAI({ baseURL: sim.url, apiKey: 'x' });  // sim.url ends in /v1
@@ -29,8 +32,10 @@ import { cohereError } from './cohere-models.ts';
 import { createGeminiApi, GEMINI_PREFIX, googleError } from './gemini.ts';
 import { createJinaApi, jinaRouterError } from './jina.ts';
 import { createMistralApi, MISTRAL_PREFIX, mistralError } from './mistral.ts';
+import { createMistralBatchApi } from './mistral-batches.ts';
 import { createRateWindow } from './rate-window.ts';
 import { createVoyageApi, VOYAGE_PREFIX, voyageError } from './voyage.ts';
+import { createVoyageBatchApi } from './voyage-batches.ts';
 import { apiError, embeddingsResponse, OPENAI_MODELS, parseEmbeddingsRequest, type SimModel } from './embeddings.ts';
 import { DEFAULT_FILE_KNOBS, type FileKnobs } from './files.ts';
 import { awaitFirstChunk, matchRoute, parseBody, UNPARSABLE } from './http.ts';
@@ -85,6 +90,10 @@ export interface SimulatorStats {
   log: SimLogEntry[];
   /** Files and batches; present once either API was used since the last reset. */
   batch?: BatchStats;
+  /** Voyage's files and batches (voyage-batches.ts); present once used since the last reset. */
+  voyageBatch?: BatchStats;
+  /** Mistral's files and batch jobs (mistral-batches.ts); present once used since the last reset. */
+  mistralBatch?: BatchStats;
   /** Cohere (its /v2/embed inputs and tokens also count above); present once used since the last reset. */
   cohere?: CohereStats;
 }
@@ -223,13 +232,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     takeFault: () => queued.shift() ?? (knobs.faultRate > 0 && Math.random() < knobs.faultRate ? knobs.faultKinds[Math.floor(Math.random() * knobs.faultKinds.length)] : undefined),
   };
   let stats: SimulatorStats = { requests: 0, inputs: 0, tokens: 0, byStatus: {}, log: [] };
-  const batchApi = createBatchApi(state);
   const cohereApi = createCohereApi(state);
   const geminiApi = createGeminiApi(apiKey);
-  // `batch` and `cohere` appear once used, so a fresh simulator's stats stay as they always were.
-  let used = { batch: false, cohere: false };
+  // Each provider's files and batches, with the paths that count as using them.
+  const batchApis = {
+    batch: { api: createBatchApi(state), paths: /^\/v1\/(files|batches)/ },
+    voyageBatch: { api: createVoyageBatchApi(state), paths: new RegExp(`^${VOYAGE_PREFIX}/v1/(files|batches)`) },
+    mistralBatch: { api: createMistralBatchApi(state), paths: new RegExp(`^${MISTRAL_PREFIX}/v1/(files|batch/)`) },
+  } as const;
+  type BatchKey = keyof typeof batchApis;
+  // Batch and Cohere stats appear once used, so a fresh simulator's stats stay as they always were.
+  let used = { cohere: false, batches: new Set<BatchKey>() };
   const snapshot = (): SimulatorStats =>
-    structuredClone({ ...stats, ...(used.batch ? { batch: batchApi.stats() } : {}), ...(used.cohere ? { cohere: cohereApi.stats() } : {}) });
+    structuredClone({ ...stats, ...Object.fromEntries([...used.batches].map((k) => [k, batchApis[k].api.stats()])), ...(used.cohere ? { cohere: cohereApi.stats() } : {}) });
   let gate: { held: number; waiters: { n: number; resolve: () => void }[]; open: Promise<void>; release: () => void } | undefined;
   const control = {
     set,
@@ -260,16 +275,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       queued.length = 0;
       intercepts.clear();
       state.window.clear();
-      batchApi.clear();
+      for (const b of Object.values(batchApis)) b.api.clear();
       cohereApi.clear();
-      used = { batch: false, cohere: false };
+      used = { cohere: false, batches: new Set() };
     },
   };
 
   const routes: Record<string, Route> = {
     'POST /v1/embeddings': embeddings,
     'GET /v1/models': listModels,
-    ...batchApi.routes,
+    ...batchApis.batch.api.routes,
+    ...batchApis.voyageBatch.api.routes,
+    ...batchApis.mistralBatch.api.routes,
     ...cohereApi.routes,
     ...geminiApi.routes,
     ...createJinaApi().routes,
@@ -325,7 +342,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       }
     }
     if (isApi) {
-      used = { batch: used.batch || /^\/v1\/(files|batches)/.test(path), cohere: used.cohere || cohere };
+      used.cohere ||= cohere;
+      for (const [k, b] of Object.entries(batchApis)) if (b.paths.test(path)) used.batches.add(k as BatchKey);
       stats.requests++;
       const status = reset ? 'reset' : reply.hold ? 'timeout' : reply.cutAt !== undefined ? 'cut' : reply.status;
       stats.byStatus[String(status)] = (stats.byStatus[String(status)] ?? 0) + 1;

@@ -62,8 +62,20 @@ function vector(state: SimState, model: string, served: MistralModel, text: stri
   return native.length === dims ? native : adaptDims(native, dims, 'truncate');
 }
 
-const embeddings: Route = async (req, state) => {
-  const b = (req.body ?? {}) as Record<string, unknown>;
+/** A request the embeddings endpoint accepted. */
+export interface MistralRequest {
+  model: string;
+  served: MistralModel;
+  inputs: string[];
+  total: number;
+  dims: number;
+  /** `output_dimension` was given. */
+  sized: boolean;
+}
+
+/** Validates an embeddings body as Mistral does: the request, or Mistral's error. */
+export function readMistralRequest(body: unknown, state: SimState): MistralRequest | SimReply {
+  const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b.model !== 'string' || b.model === '') return mistralError(422, 'model: Field required', 'invalid_request_error', null, 'model');
   const served = MODELS[b.model];
   if (!served) return mistralError(400, `Invalid model: ${b.model}`, 'invalid_model', '1500', 'model');
@@ -79,23 +91,29 @@ const embeddings: Route = async (req, state) => {
   if (b.output_dimension != null && !served.maxDims) return invalid(`output_dimension is not supported for model ${b.model}`, 'output_dimension');
   if (typeof dims !== 'number' || !Number.isInteger(dims) || dims < 1 || dims > (served.maxDims ?? served.dims))
     return invalid(`output_dimension must be an integer from 1 to ${served.maxDims}`, 'output_dimension');
+  return { model: b.model, served, inputs: inputs as string[], total, dims, sized: b.output_dimension != null };
+}
+
+/** The 200 body for an accepted request; `wrongDims` halves every vector. */
+export function mistralResponse(state: SimState, r: MistralRequest, wrongDims = false): Record<string, unknown> {
+  const size = wrongDims ? Math.max(1, r.dims >> 1) : r.dims;
+  const data = r.inputs.map((text, index) => ({ object: 'embedding', embedding: Array.from(vector(state, r.model, r.served, text, r.dims).subarray(0, size)), index }));
+  return { id: randomUUID().replaceAll('-', ''), object: 'list', data, model: r.model, usage: { prompt_tokens: r.total, total_tokens: r.total, completion_tokens: 0, request_count: null, prompt_audio_seconds: null } };
+}
+
+const embeddings: Route = async (req, state) => {
+  const r = readMistralRequest(req.body, state);
+  if ('status' in r) return r;
   const fault = state.takeFault();
-  const logged = { model: b.model, inputs: inputs.length, tokens: total, ...(b.output_dimension != null ? { dimensions: dims } : {}), ...(fault ? { fault } : {}) };
+  const logged = { model: r.model, inputs: r.inputs.length, tokens: r.total, ...(r.sized ? { dimensions: r.dims } : {}), ...(fault ? { fault } : {}) };
   if (fault === 'timeout') return { status: 0, hold: true, log: logged };
   if (fault === '500') return { ...mistralError(500, 'Internal server error', 'server_error'), log: logged };
   if (fault === '429' || fault === 'quota')
     return { ...mistralError(429, 'Requests rate limit exceeded', 'rate_limit_error'), headers: { 'retry-after': String(state.knobs.retryAfterMs / 1000) }, log: logged };
   if (fault === 'malformed') return { status: 200, raw: '{"id":"x","object":"list","data":[{"object":"embedding","embedding":[0.1,', log: logged };
-  const limited = state.window.admit(total, b.model);
-  if (limited) return { ...mistralError(429, 'Requests rate limit exceeded', 'rate_limit_error'), headers: { 'retry-after': limited.headers!['retry-after']!, ...rateHeaders(state, total) }, log: logged };
-  const size = fault === 'wrong-dims' ? Math.max(1, dims >> 1) : dims;
-  const data = (inputs as string[]).map((text, index) => ({ object: 'embedding', embedding: Array.from(vector(state, b.model as string, served, text, dims).subarray(0, size)), index }));
-  return {
-    status: 200,
-    body: { id: randomUUID().replaceAll('-', ''), object: 'list', data, model: b.model, usage: { prompt_tokens: total, total_tokens: total, completion_tokens: 0, request_count: null, prompt_audio_seconds: null } },
-    headers: rateHeaders(state, total),
-    log: logged,
-  };
+  const limited = state.window.admit(r.total, r.model);
+  if (limited) return { ...mistralError(429, 'Requests rate limit exceeded', 'rate_limit_error'), headers: { 'retry-after': limited.headers!['retry-after']!, ...rateHeaders(state, r.total) }, log: logged };
+  return { status: 200, body: mistralResponse(state, r, fault === 'wrong-dims'), headers: rateHeaders(state, r.total), log: logged };
 };
 
 /** The Mistral routes (prefixed `/mistral`). */

@@ -59,8 +59,22 @@ function fault(kind: string, state: SimState): SimReply | undefined {
   return undefined;
 }
 
-const embeddings: Route = (req, state) => {
-  const b = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+/** A request the embeddings endpoint accepted. */
+export interface VoyageRequest {
+  model: string;
+  served: VoyageModel;
+  texts: string[];
+  /** Tokens per input before truncation. */
+  counted: number[];
+  /** Tokens of the request after truncation. */
+  total: number;
+  dims: number | undefined;
+  base64: boolean;
+}
+
+/** Validates an embeddings body as Voyage does: the request, or Voyage's 400. */
+export function readVoyageRequest(body: unknown, state: SimState): VoyageRequest | SimReply {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof b.model !== 'string' || b.model === '') return invalid('model is required');
   const served = MODELS[b.model];
   if (!served) return invalid(`Model ${b.model} is not supported. Supported models: ${Object.keys(MODELS).join(', ')}.`);
@@ -83,27 +97,37 @@ const embeddings: Route = (req, state) => {
   const tooLong = counted.findIndex((t) => t > served.context);
   if (!truncation && tooLong >= 0)
     return invalid(`Input at index ${tooLong} has ${counted[tooLong]} tokens, more than the context length of ${b.model} (${served.context}). Set truncation to true to cut it.`);
-  const tokens = counted.map((t) => Math.min(t, served.context));
-  const total = tokens.reduce((a, t) => a + t, 0);
+  const total = counted.reduce((a, t) => a + Math.min(t, served.context), 0);
   if (total > served.requestTokens)
     return invalid(`Request to model '${b.model}' failed. The max allowed tokens per submitted batch is ${served.requestTokens}. Your batch has ${total} tokens after truncation. Please lower the number of tokens in the batch.`);
-  const log = { model: b.model, inputs: texts.length, tokens: total, ...(typeof dims === 'number' ? { dimensions: dims } : {}), ...(b.encoding_format ? { encoding: 'base64' } : {}) };
+  return { model: b.model, served, texts, counted, total, dims: dims as number | undefined, base64: b.encoding_format === 'base64' };
+}
+
+/** The 200 body for an accepted request; `wrongDims` halves every vector. */
+export function voyageResponse(state: SimState, r: VoyageRequest, wrongDims = false): Record<string, unknown> {
+  const size = r.dims ?? r.served.dims;
+  const data = r.texts.map((text, index) => {
+    // The simulator's token count is ~4 bytes a token, so cutting characters in that ratio is close enough.
+    const kept = r.counted[index]! > r.served.context ? text.slice(0, r.served.context * 4) : text;
+    // Nested features: a 2048-dim vector's first 1024 are the 1024-dim one, as with Matryoshka models.
+    const native = simulatedVector(state, r.model, Math.max(size, r.served.dims), kept);
+    let v = size === native.length ? native : adaptDims(native, size, 'truncate');
+    if (wrongDims) v = v.subarray(0, Math.max(1, v.length >> 1));
+    return { object: 'embedding', embedding: r.base64 ? encodeFloat32Base64(v) : Array.from(v), index };
+  });
+  return { object: 'list', data, model: r.model, usage: { total_tokens: r.total } };
+}
+
+const embeddings: Route = (req, state) => {
+  const r = readVoyageRequest(req.body, state);
+  if ('status' in r) return r;
+  const log = { model: r.model, inputs: r.texts.length, tokens: r.total, ...(r.dims !== undefined ? { dimensions: r.dims } : {}), ...(r.base64 ? { encoding: 'base64' } : {}) };
   const kind = state.takeFault();
   const failed = kind && fault(kind, state);
   if (failed) return { ...failed, log: { ...log, fault: kind } };
-  const limited = state.window.admit(total, b.model);
+  const limited = state.window.admit(r.total, r.model);
   if (limited) return { ...voyageError(429, (limited.body as { error: { message: string } }).error.message), headers: { 'retry-after': limited.headers!['retry-after']! }, log };
-  const size = (dims as number | undefined) ?? served.dims;
-  const data = texts.map((text, index) => {
-    // The simulator's token count is ~4 bytes a token, so cutting characters in that ratio is close enough.
-    const kept = counted[index]! > served.context ? text.slice(0, served.context * 4) : text;
-    // Nested features: a 2048-dim vector's first 1024 are the 1024-dim one, as with Matryoshka models.
-    const native = simulatedVector(state, b.model as string, Math.max(size, served.dims), kept);
-    let v = size === native.length ? native : adaptDims(native, size, 'truncate');
-    if (kind === 'wrong-dims') v = v.subarray(0, Math.max(1, v.length >> 1));
-    return { object: 'embedding', embedding: b.encoding_format === 'base64' ? encodeFloat32Base64(v) : Array.from(v), index };
-  });
-  return { status: 200, body: { object: 'list', data, model: b.model, usage: { total_tokens: total } }, log: kind ? { ...log, fault: kind } : log };
+  return { status: 200, body: voyageResponse(state, r, kind === 'wrong-dims'), log: kind ? { ...log, fault: kind } : log };
 };
 
 /** The Voyage routes, prefixed `/voyage`. */
