@@ -7,7 +7,7 @@
  */
 import { inputHash } from '../corpus/hash.ts';
 import type { BatchBackend } from '../providers/batch-backend.ts';
-import { decodeFloat32Base64, l2normalize } from '../providers/vectors.ts';
+import { decodeIndexedEmbeddings, DimsMismatchError } from '../providers/indexed-embeddings.ts';
 import type { ResolvedModel } from '../providers/types.ts';
 import { batchItems, type BatchRow } from '../store/batches.ts';
 import { chunkTexts } from '../store/chunks.ts';
@@ -56,7 +56,7 @@ export async function ingestBatchResults(p: { db: Db; client: BatchBackend; batc
     let n = 0;
     for await (const raw of p.client.lines(batch.outputFileId)) {
       n++;
-      let line: { custom_id?: string; response?: { status_code?: number; body?: { data?: { index: number; embedding: string | number[] }[]; usage?: { prompt_tokens?: number } } } };
+      let line: { custom_id?: string; response?: { status_code?: number; body?: { data?: unknown[]; usage?: { prompt_tokens?: number; total_tokens?: number } } } };
       try {
         line = JSON.parse(raw);
       } catch {
@@ -74,26 +74,21 @@ export async function ingestBatchResults(p: { db: Db; client: BatchBackend; batc
         fail(id, `batch request failed with status ${line.response?.status_code ?? 'unknown'}`);
         continue;
       }
-      if (data.length !== items.length) {
-        fail(id, `batch returned ${data.length} embeddings for ${items.length} inputs`);
-        continue;
-      }
-      const vectors = new Array<Float32Array>(items.length);
-      let bad: string | undefined;
-      for (const d of data) {
-        const v = typeof d.embedding === 'string' ? decodeFloat32Base64(d.embedding) : Float32Array.from(d.embedding);
-        if (v.length !== version.dims) bad = `batch returned ${v.length}-dim vectors, expected ${version.dims}: rows rejected, never written`;
-        else if (!Number.isInteger(d.index) || d.index < 0 || d.index >= items.length || vectors[d.index]) bad = `batch returned a bad or duplicate index ${d.index}`;
-        else vectors[d.index] = l2normalize(v);
-      }
-      if (bad) {
+      // The sync decoder's checks and dimension adapter (truncate/pad models return native sizes).
+      let vectors: Float32Array[];
+      try {
+        vectors = decodeIndexedEmbeddings(line.response.body, items.length, p.model, 'batch');
+      } catch (e) {
+        const bad = e instanceof DimsMismatchError ? `${(e as Error).message}: rows rejected, never written` : (e as Error).message;
         out.problems.push(`${id}: ${bad}`);
         fail(id, bad);
         continue;
       }
       done.add(id);
       out.completed += items.length;
-      out.tokensBilled += line.response?.body?.usage?.prompt_tokens ?? 0;
+      // Voyage reports `total_tokens` only (embeddings have no completion tokens).
+      const usage = line.response?.body?.usage;
+      out.tokensBilled += usage?.prompt_tokens ?? usage?.total_tokens ?? 0;
       items.forEach((it, i) => group.push({ chunkId: it.chunkId, inputHash: it.inputHash, vector: vectors[i]! }));
       if (group.length >= WRITE_GROUP) await flush();
     }
@@ -102,8 +97,10 @@ export async function ingestBatchResults(p: { db: Db; client: BatchBackend; batc
   if (batch.errorFileId) {
     for await (const raw of p.client.lines(batch.errorFileId)) {
       try {
-        const e = JSON.parse(raw) as { custom_id?: string; error?: { code?: string; message?: string } | null; response?: { status_code?: number; body?: { error?: { message?: string } } } | null };
-        const why = e.error?.code ?? e.response?.body?.error?.message ?? `status ${e.response?.status_code ?? 'unknown'}`;
+        const e = JSON.parse(raw) as { custom_id?: string; error?: { code?: string; message?: string } | string | null; response?: { status_code?: number; body?: { error?: { message?: string }; message?: string; detail?: string } } | null };
+        // OpenAI's `error.code` or body `error.message`; Mistral's body `message`; Voyage's `detail`.
+        const b = e.response?.body;
+        const why = (typeof e.error === 'string' ? e.error : e.error?.code) ?? b?.error?.message ?? b?.message ?? b?.detail ?? `status ${e.response?.status_code ?? 'unknown'}`;
         if (e.custom_id && lines.has(e.custom_id)) fail(e.custom_id, `batch error: ${why}`);
       } catch {
         out.problems.push('error file: a line that is not valid JSON');
