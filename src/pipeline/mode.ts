@@ -4,8 +4,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
-import { hasBatchApi } from '../providers/batch-clients.ts';
-import { kindOf, PROVIDERS, type NamedProviders } from '../providers/models.ts';
+import { hasBatchApi, noBatchApiMessage } from '../providers/batch-backend.ts';
+import { kindOf, type NamedProviders } from '../providers/models.ts';
 import type { IngestSourceSpec } from './types.ts';
 
 export type Mode = 'sync' | 'batch';
@@ -18,11 +18,9 @@ export type Mode = 'sync' | 'batch';
  */
 export async function resolveMode(asked: Mode | 'auto', modelKey: string, large: () => boolean | Promise<boolean>, providers: NamedProviders = {}): Promise<Mode> {
   if (asked === 'sync') return 'sync';
-  if (!hasBatchApi(kindOf(modelKey.split('/')[0]!, providers) ?? '')) {
-    if (asked === 'batch') {
-      const models = PROVIDERS.filter(hasBatchApi).map((p) => `${p}/…`).join(' or ');
-      throw new UsageError(`${modelKey} has no batch API embedq can use (batch mode needs an ${models} model); use --mode sync`);
-    }
+  const kind = kindOf(modelKey.split('/')[0]!, providers);
+  if (!hasBatchApi(kind ?? '')) {
+    if (asked === 'batch') throw new UsageError(noBatchApiMessage(modelKey, kind));
     return 'sync';
   }
   if (asked === 'batch') return 'batch';

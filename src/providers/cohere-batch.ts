@@ -6,12 +6,8 @@
  * back as OpenAI-style output lines. Cohere returns no partial results for a cancelled job: the
  * pipeline then re-queues every input, as for any missing line.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { BatchBackend, ProviderBatch } from './batch-backend.ts';
+import { withRewrittenRequests, type RequestLine } from './batch-files.ts';
 import type { CohereEmbedJob, CohereEmbedJobsClient } from './cohere-embed-jobs.ts';
 
 const STATUS: Record<string, ProviderBatch['status']> = {
@@ -36,25 +32,13 @@ export class CohereBatchBackend implements BatchBackend {
   }
 
   async upload(path: string): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'embedq-cohere-'));
-    try {
-      const records = join(dir, 'input.jsonl');
-      const out = createWriteStream(records);
-      // Our request file is small per line; readline is fine for a file we wrote ourselves.
-      for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-        if (!line.trim()) continue;
-        const req = JSON.parse(line) as { custom_id: string; body: { input: string[] } };
-        for (const [pos, text] of req.body.input.entries()) {
-          if (!out.write(`${JSON.stringify({ text, custom_id: `${req.custom_id}#${pos}` })}\n`)) await new Promise((r) => out.once('drain', r));
-        }
-      }
-      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    // One embed-input record per input, its position kept in the custom_id.
+    const toRecords = (req: RequestLine) => req.body.input.map((text, pos) => ({ text, custom_id: `${req.custom_id}#${pos}` }));
+    return withRewrittenRequests(path, toRecords, async (records) => {
       const id = await this.#client.uploadDataset(records, `embedq-${Date.now()}`);
       await this.#client.waitValidated(id);
       return id;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   }
 
   async create(datasetId: string, metadata: Record<string, string>): Promise<ProviderBatch> {

@@ -6,7 +6,7 @@
  * pays only for the SDK it calls (loading both SDKs costs a command about 1.5 s; `local/…` loads none).
  */
 import { UsageError } from '../errors.ts';
-import { hasBatchApi, type BatchBackend, type BatchProvider } from './batch-backend.ts';
+import { hasBatchApi, noBatchApiMessage, type BatchBackend, type BatchProvider } from './batch-backend.ts';
 import { connectionOf, NO_KEY, requireApiKey, type Connection, type ProviderConfig } from './credentials.ts';
 import type { Redis } from 'ioredis';
 import { failoverSchema } from '../config/deployments.ts';
@@ -95,6 +95,14 @@ const BATCH: Record<BatchProvider, (model: ResolvedModel, conn: Connection) => P
     const jobs = new CohereEmbedJobsClient({ apiKey: apiKey ?? NO_KEY, ...(baseUrl ? { baseUrl } : {}) });
     return new CohereBatchBackend(jobs, model.spec.model, model.dims);
   },
+  voyage: async (model, { apiKey, baseUrl, headers }) => {
+    const { VoyageBatchClient } = await import('./voyage-batch.ts');
+    return new VoyageBatchClient(model, { apiKey: apiKey ?? NO_KEY, baseUrl, headers });
+  },
+  mistral: async (model, { apiKey, baseUrl }) => {
+    const { MistralBatchBackend } = await import('./mistral-batch.ts');
+    return new MistralBatchBackend(model, { apiKey: apiKey ?? NO_KEY, baseUrl });
+  },
 };
 
 /**
@@ -103,6 +111,6 @@ const BATCH: Record<BatchProvider, (model: ResolvedModel, conn: Connection) => P
  */
 export async function createBatchBackend(model: ResolvedModel, cfg: ProviderConfig): Promise<BatchBackend> {
   const { kind, provider } = model.spec;
-  if (!hasBatchApi(kind)) throw new UsageError(`${model.key} has no batch API embedq can use; use --mode sync`);
+  if (!hasBatchApi(kind)) throw new UsageError(noBatchApiMessage(model.key, kind));
   return BATCH[kind](model, connectionOf(provider, cfg));
 }

@@ -39,6 +39,20 @@ export interface MistralProviderOptions extends HttpProviderOptions {
   onRateLimit?: (info: RateLimitInfo) => void;
 }
 
+/**
+ * The SDK's core client as embedq uses it, sync and batch: the key always given (so the SDK never
+ * falls back to MISTRAL_API_KEY from the environment), and no SDK retries (embedq's own retry).
+ */
+export function mistralCore(opts: { apiKey: string; serverURL: string; timeoutMs: number; fetch?: typeof fetch }): MistralCore {
+  return new MistralCore({
+    apiKey: opts.apiKey,
+    serverURL: opts.serverURL,
+    retryConfig: { strategy: 'none' },
+    timeoutMs: opts.timeoutMs,
+    ...(opts.fetch ? { httpClient: new HTTPClient({ fetcher: opts.fetch }) } : {}),
+  });
+}
+
 export class MistralProvider implements EmbeddingProvider {
   readonly model: ResolvedModel;
   readonly #client: MistralCore;
@@ -51,14 +65,7 @@ export class MistralProvider implements EmbeddingProvider {
     this.model = model;
     const serverURL = opts.baseUrl ?? MISTRAL_BASE_URL;
     const timeoutMs = opts.timeoutMs ?? 60_000;
-    // A key always given, so the SDK never falls back to MISTRAL_API_KEY from the environment.
-    this.#client = new MistralCore({
-      apiKey: opts.apiKey,
-      serverURL,
-      retryConfig: { strategy: 'none' },
-      timeoutMs,
-      ...(opts.fetch ? { httpClient: new HTTPClient({ fetcher: opts.fetch }) } : {}),
-    });
+    this.#client = mistralCore({ apiKey: opts.apiKey, serverURL, timeoutMs, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
     this.#errors = { name: `mistral/${model.spec.model}`, baseUrl: redactUrl(serverURL), timeoutMs, apiKey: opts.apiKey };
     this.adapter = this.#adapter(opts);
     this.#loop = new RequestLoop(model, this.adapter, opts);
