@@ -12,6 +12,7 @@ import { resolveModel } from '../../src/providers/models.ts';
 import { listBatches, queuePending } from '../../src/store/batches.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { inputHash } from '../../src/corpus/hash.ts';
+import { samePairs } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -58,16 +59,7 @@ test.for([...CASES.map((c) => ({ ...c, adapter: 'provider' })), ...ADAPTED])('$k
     expect(b.failedJobs).toBe(0);
     expect(b.embedded).toBe(s.embedded);
     expect(s.chunks).toBeGreaterThan(3);
-    const st = (await getIndex(ctx.db, 'via_sync'))!.live.tableName;
-    const bt = (await getIndex(ctx.db, 'via_batch'))!.live.tableName;
-    const { rows } = await ctx.db.query(
-      `SELECT count(*)::int AS pairs, count(*) FILTER (WHERE sv.embedding <=> bv.embedding < 1e-6)::int AS equal
-         FROM chunks sc JOIN ${st} sv ON sv.chunk_id = sc.id
-         JOIN chunks bc ON bc.doc_id = sc.doc_id AND bc.ordinal = sc.ordinal AND bc.tenant = 'b'
-         JOIN ${bt} bv ON bv.chunk_id = bc.id
-        WHERE sc.tenant = 'a'`,
-    );
-    expect(rows[0]).toEqual({ pairs: s.chunks, equal: s.chunks });
+    expect(await samePairs(ctx, 'via_sync', 'via_batch', 1e-6)).toEqual({ pairs: s.chunks, equal: s.chunks });
     const [batch] = await listBatches(ctx.db);
     expect(batch).toMatchObject({ provider: `my-${kind}`, status: 'ingested', completed: s.chunks, failed: 0 });
     const { rows: ledger } = await ctx.db.query(`SELECT mode, sum(cost_usd)::float AS cost, sum(tokens)::int AS tokens FROM ledger WHERE status = 'ok' GROUP BY mode ORDER BY mode`);

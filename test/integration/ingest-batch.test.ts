@@ -6,7 +6,7 @@ import { OpenAIBatchClient } from '../../src/providers/openai-batch.ts';
 import { resolveModel } from '../../src/providers/models.ts';
 import { queuePending, listBatches } from '../../src/store/batches.ts';
 import { getIndex } from '../../src/store/indexes.ts';
-import { countRows } from '../support/assert.ts';
+import { countRows, samePairs } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -40,17 +40,7 @@ test('a corpus indexed in batch mode equals the same corpus indexed in sync mode
       expect(b.mode).toBe('batch');
       expect(b.embedded).toBe(s.embedded);
       expect(b.failedJobs).toBe(0);
-      const st = (await getIndex(ctx.db, 'via_sync'))!.live.tableName;
-      const bt = (await getIndex(ctx.db, 'via_batch'))!.live.tableName;
-      const { rows } = await ctx.db.query(
-        `SELECT count(*)::int AS pairs, count(*) FILTER (WHERE sv.embedding = bv.embedding)::int AS equal
-           FROM chunks sc JOIN ${st} sv ON sv.chunk_id = sc.id
-           JOIN chunks bc ON bc.doc_id = sc.doc_id AND bc.ordinal = sc.ordinal AND bc.tenant = 'b'
-           JOIN ${bt} bv ON bv.chunk_id = bc.id
-          WHERE sc.tenant = 'a'`,
-      );
-      expect(rows[0].pairs).toBe(s.chunks);
-      expect(rows[0].equal).toBe(s.chunks);
+      expect(await samePairs(ctx, 'via_sync', 'via_batch')).toEqual({ pairs: s.chunks, equal: s.chunks });
       const [batch] = await listBatches(ctx.db);
       expect(batch).toMatchObject({ status: 'ingested', completed: s.chunks, failed: 0 });
       const { rows: ledger } = await ctx.db.query(`SELECT mode, sum(cost_usd)::float AS cost, sum(tokens)::int AS tokens FROM ledger WHERE status = 'ok' GROUP BY mode ORDER BY mode`);
@@ -243,16 +233,7 @@ test('Cohere Embed Jobs: a corpus indexed in batch mode equals the same corpus i
       expect(b.mode).toBe('batch');
       expect(b.failedJobs).toBe(0);
       expect(b.embedded).toBe(s.embedded);
-      const st = (await getIndex(ctx.db, 'co_sync'))!.live.tableName;
-      const bt = (await getIndex(ctx.db, 'co_batch'))!.live.tableName;
-      const { rows } = await ctx.db.query(
-        `SELECT count(*)::int AS pairs, count(*) FILTER (WHERE sv.embedding <=> bv.embedding < 1e-6)::int AS equal
-           FROM chunks sc JOIN ${st} sv ON sv.chunk_id = sc.id
-           JOIN chunks bc ON bc.doc_id = sc.doc_id AND bc.ordinal = sc.ordinal AND bc.tenant = 'b'
-           JOIN ${bt} bv ON bv.chunk_id = bc.id
-          WHERE sc.tenant = 'a'`,
-      );
-      expect(rows[0]).toEqual({ pairs: s.chunks, equal: s.chunks });
+      expect(await samePairs(ctx, 'co_sync', 'co_batch', 1e-6)).toEqual({ pairs: s.chunks, equal: s.chunks });
       const [batch] = await listBatches(ctx.db);
       expect(batch).toMatchObject({ provider: 'cohere', status: 'ingested', completed: s.chunks });
     },

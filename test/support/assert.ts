@@ -35,3 +35,21 @@ export async function ledgerSums(ctx: Context, where: string): Promise<{ inputs:
 export async function docIds(ctx: Context): Promise<string[]> {
   return (await ctx.db.query<{ doc_id: string }>(`SELECT doc_id FROM documents ORDER BY doc_id`)).rows.map((r) => r.doc_id);
 }
+
+/**
+ * Chunks of index `a` (tenant 'a') paired with the same document's chunk in index `b` (tenant
+ * 'b'), and how many pairs hold the same vector (cosine distance below `tolerance`; 0: equal).
+ */
+export async function samePairs(ctx: Context, a: string, b: string, tolerance = 0): Promise<{ pairs: number; equal: number }> {
+  const at = (await getIndex(ctx.db, a))!.live.tableName;
+  const bt = (await getIndex(ctx.db, b))!.live.tableName;
+  const same = tolerance === 0 ? 'av.embedding = bv.embedding' : `av.embedding <=> bv.embedding < ${Number(tolerance)}`;
+  const { rows } = await ctx.db.query<{ pairs: number; equal: number }>(
+    `SELECT count(*)::int AS pairs, count(*) FILTER (WHERE ${same})::int AS equal
+       FROM chunks ac JOIN ${at} av ON av.chunk_id = ac.id
+       JOIN chunks bc ON bc.doc_id = ac.doc_id AND bc.ordinal = ac.ordinal AND bc.tenant = 'b'
+       JOIN ${bt} bv ON bv.chunk_id = bc.id
+      WHERE ac.tenant = 'a'`,
+  );
+  return rows[0]!;
+}
