@@ -60,9 +60,9 @@ const VOYAGE_SOURCE =
   'docs.voyageai.com/reference/embeddings-api (1,000 texts; token caps per request; input_type); mongodb.com/docs/voyageai/models (context, dims); docs.voyageai.com/pricing; batch 33% off per provider-apis.md (c) (docs.voyageai.com/docs/batch-inference); which models the Batch API takes is unconfirmed';
 
 /** Mistral: 256 inputs per request per rig-core; 16,384 tokens per request is the best evidence, unconfirmed. */
-const MISTRAL = { kind: 'mistral', version: '1', maxInputTokens: 8192, tokenizer: 'cl100k_base', priceBatchPerMTok: null, maxInputsPerRequest: 256, maxTokensPerRequest: 16_384, inputTypes: false, checked: '2026-12-02' } as const;
+const MISTRAL = { kind: 'mistral', version: '1', maxInputTokens: 8192, tokenizer: 'cl100k_base', maxInputsPerRequest: 256, maxTokensPerRequest: 16_384, inputTypes: false, checked: '2026-12-02' } as const;
 const MISTRAL_SOURCE =
-  'docs.mistral.ai/api/endpoint/embeddings (output_dimension); rig-core 0.42.0 src/providers/mistral/embedding.rs (256 inputs, "verified against the live API"); 16,384 tokens per request from a 2024 error text (aurelio-labs/semantic-router#297, see docs/providers-mistral.md), unconfirmed; batch discount unconfirmed';
+  'docs.mistral.ai/api/endpoint/embeddings (output_dimension); rig-core 0.42.0 src/providers/mistral/embedding.rs (256 inputs, "verified against the live API"); 16,384 tokens per request from a 2024 error text (aurelio-labs/semantic-router#297, see docs/providers-mistral.md), unconfirmed; batch jobs 50% off ("Run large workloads at a 50% discount", Mistral docs studio/batch-processing)';
 
 /** Jina: input caps per request are field reports (v3 2,048, v4 512); no token cap is documented. */
 const JINA = { kind: 'jina', version: '1', tokenizer: 'cl100k_base', supportsDimensions: true, matryoshka: true, priceSyncPerMTok: 0.05, priceBatchPerMTok: null, inputTypes: true, checked: '2026-12-02' } as const;
@@ -129,12 +129,13 @@ export const CATALOGUE: readonly CatalogueRow[] = [
   { ...VOYAGE, ...VOYAGE_DIMS, model: 'voyage-4-large', maxInputTokens: 32_000, maxTokensPerRequest: 120_000, priceSyncPerMTok: 0.12, priceBatchPerMTok: 0.08, source: VOYAGE_SOURCE },
   { ...VOYAGE, ...VOYAGE_DIMS, model: 'voyage-4', maxInputTokens: 32_000, maxTokensPerRequest: 320_000, priceSyncPerMTok: 0.06, priceBatchPerMTok: 0.04, source: VOYAGE_SOURCE },
   { ...VOYAGE, ...VOYAGE_DIMS, model: 'voyage-4-lite', maxInputTokens: 32_000, maxTokensPerRequest: 1_000_000, priceSyncPerMTok: 0.02, priceBatchPerMTok: 0.0134, source: VOYAGE_SOURCE },
-  { ...MISTRAL, model: 'mistral-embed', nativeDims: 1024, priceSyncPerMTok: 0.1, supportsDimensions: false, matryoshka: false, source: `${MISTRAL_SOURCE}; 1024 dims, 8,192 tokens, $0.10 per provider-apis.md (c), (d) (LiteLLM price map)` },
+  { ...MISTRAL, model: 'mistral-embed', nativeDims: 1024, priceSyncPerMTok: 0.1, priceBatchPerMTok: 0.05, supportsDimensions: false, matryoshka: false, source: `${MISTRAL_SOURCE}; 1024 dims, 8,192 tokens, $0.10 per provider-apis.md (c), (d) (LiteLLM price map)` },
   {
     ...MISTRAL,
     model: 'codestral-embed',
     nativeDims: 1536,
     priceSyncPerMTok: 0.15,
+    priceBatchPerMTok: 0.075,
     supportsDimensions: true,
     // Up to 3072 through output_dimension; which values between are accepted is unconfirmed.
     providerDims: [256, 512, 1024, 1536, 2048, 3072],
