@@ -53,7 +53,7 @@ export function formatShow(b: BatchRow): string {
 }
 
 export function register(program: Command, env: CommandEnv): void {
-  const batches = program.command('batches').description('provider batch jobs (OpenAI Batch API): list, show, cancel');
+  const batches = program.command('batches').description('provider batch jobs (OpenAI, Voyage, Mistral batches; Cohere embed jobs): list, show, cancel');
   batches
     .command('list')
     .description('recent provider batches, newest first')

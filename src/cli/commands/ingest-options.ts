@@ -9,7 +9,7 @@ export interface IngestOptions extends RecordFlags {
   tenant?: string | undefined;
   chunkTokens?: number | undefined;
   chunkOverlap?: number | undefined;
-  /** sync: embed jobs now; batch: the provider's batch API (half price, up to 24 h); auto: batch for large runs. @default sync */
+  /** sync: embed jobs now; batch: the provider's batch API (cheaper, up to 24 h); auto: batch for large runs. @default sync */
   mode?: RunMode | undefined;
   wait?: boolean;
   localWorker?: boolean;

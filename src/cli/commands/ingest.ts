@@ -185,7 +185,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--tenant <id>', 'tenant the documents belong to (default: config defaultTenant)')
     .option('--chunk-tokens <n>', 'tokens per chunk for a new index (default: config chunk.tokens)', wholeNumber('--chunk-tokens', { min: 4 }))
     .option('--chunk-overlap <n>', 'overlap tokens for a new index (default: config chunk.overlap)', wholeNumber('--chunk-overlap'))
-    .option('--mode <mode>', 'sync (embed now), batch (provider batch API: half the price, results within 24 h) or auto (batch when the run is large)', 'sync')
+    .option('--mode <mode>', 'sync (embed now), batch (the provider\'s batch API: OpenAI and Mistral half price, Voyage a third off; results within 12-24 h; `embedq models` lists which have one) or auto (batch when the run is large and the provider has one)', 'sync')
     .option('--text-field <name>', 'JSONL field or CSV column with the text (default: text)')
     .option('--id-field <name>', 'JSONL field or CSV column with the document id (default: id)')
     .option('--global-ids', 'JSONL/CSV ids are unique across files: id 1 is one document wherever it is, and a repeated id is rejected (default: ids are scoped by their file, <file>#1)')
