@@ -18,6 +18,7 @@ import * as dbCommand from './commands/db.ts';
 import * as statusCommand from './commands/status.ts';
 import * as batchesCommand from './commands/batches.ts';
 import * as budgetsCommand from './commands/budgets.ts';
+import * as keysCommand from './commands/keys.ts';
 import * as ingestCommand from './commands/ingest.ts';
 import * as reembedCommand from './commands/reembed.ts';
 import * as schedulesCommand from './commands/schedules.ts';
@@ -31,7 +32,7 @@ import * as deploymentsCommand from './commands/deployments.ts';
 import { redactUrls } from '../config/redact.ts';
 
 /** Commands register themselves here; later issues add theirs. */
-const COMMANDS: CommandModule[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand, modelsCommand, deploymentsCommand];
+const COMMANDS: CommandModule[] = [batchesCommand, budgetsCommand, dbCommand, ingestCommand, reembedCommand, schedulesCommand, searchCommand, spendCommand, statusCommand, workerCommand, serveCommand, logCommand, modelsCommand, deploymentsCommand, keysCommand];
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('embedq')

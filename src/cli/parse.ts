@@ -4,6 +4,7 @@
  * Numeric flags have theirs in numbers.ts.
  */
 import { CronExpressionParser } from 'cron-parser';
+import { parseDuration } from '../duration.ts';
 import { UsageError } from '../errors.ts';
 
 // --- option parsers ---
@@ -12,9 +13,9 @@ import { UsageError } from '../errors.ts';
 export function parseRepeat(o: { every?: string | undefined; cron?: string | undefined }): { every: number } | { pattern: string } {
   if (Boolean(o.every) === Boolean(o.cron)) throw new UsageError('give exactly one of --every (e.g. 1h, 15m) or --cron (e.g. "0 * * * *")');
   if (o.every) {
-    const m = /^(\d+)(s|m|h|d)$/.exec(o.every);
-    if (!m || Number(m[1]) === 0) throw new UsageError(`--every must be a number and a unit (s, m, h, d), e.g. 30m or 1h, got ${JSON.stringify(o.every)}`);
-    return { every: Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'] };
+    const every = parseDuration(o.every);
+    if (every === undefined) throw new UsageError(`--every must be a number and a unit (s, m, h, d), e.g. 30m or 1h, got ${JSON.stringify(o.every)}`);
+    return { every };
   }
   try {
     CronExpressionParser.parse(o.cron!);
@@ -27,12 +28,19 @@ export function parseRepeat(o: { every?: string | undefined; cron?: string | und
 /** Parses `--since`: an ISO date/time, or a duration back from now like 24h, 7d, 30m. */
 export function parseSince(v: string | undefined, now = Date.now()): Date | undefined {
   if (!v) return undefined;
-  const m = /^(\d+)([mhd])$/.exec(v);
-  if (m) return new Date(now - Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd']);
+  const back = parseDuration(v, ['m', 'h', 'd'], { allowZero: true });
+  if (back !== undefined) return new Date(now - back);
   // Only ISO forms: Date() alone takes '7' as the year 2001 and 'Nov 1 2026' in local time.
   const d = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? new Date(v) : new Date(NaN);
   if (Number.isNaN(d.getTime())) throw new UsageError(`--since must be an ISO date (2026-11-01) or a duration like 24h, 7d, got ${JSON.stringify(v)}`);
   return d;
+}
+
+/** Parses a flag holding a duration (`30d`, `24h`, `15m`) to milliseconds. */
+export function parseDurationFlag(flag: string, v: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new UsageError(`${flag} must be a number and a unit (s, m, h, d), e.g. 30d or 24h, got ${JSON.stringify(v)}`);
+  return ms;
 }
 
 export type RunMode = 'sync' | 'batch' | 'auto';

@@ -143,6 +143,11 @@ export const configSchema = z.strictObject({
       autoThreshold: positiveInt.default(10_000),
     })
     .default({ pollMs: 30_000, autoThreshold: 10_000 }),
+  /**
+   * Model names the gateway's `/v1/embeddings` also answers to, so an unchanged client works:
+   * `{"text-embedding-3-small": "openai/text-embedding-3-small"}`. @default {}
+   */
+  aliases: z.record(z.string().min(1).max(200), z.string().regex(/^[a-z0-9_-]+\/[A-Za-z0-9_.:@-]+$/, 'provider/model[@version], e.g. openai/text-embedding-3-small')).default({}),
   // ── adminToken: `embedq serve` (src/server/auth.ts) ─────────────────────────────────────────
   /**
    * Secret guarding the dashboard at /admin/queues: sent as `Authorization: Bearer <token>`, or as

@@ -20,6 +20,12 @@ export interface Tokenizer {
   offsets?(text: string): number[];
   /** The longest prefix of `text`, cut at a token boundary, that has at most `maxTokens` tokens. */
   truncate(text: string, maxTokens: number): string;
+  /**
+   * The text whose encoding `tokens` is (BPE encodings only), or undefined when they are not
+   * one: an id outside the vocabulary, or ids that are not what encoding their text gives (a cut
+   * inside a character, a non-canonical split).
+   */
+  decode?(tokens: readonly number[]): string | undefined;
 }
 
 /** The tokenizer names {@link tokenizerFor} accepts. */
@@ -123,6 +129,16 @@ function bpeTokenizer(name: 'cl100k_base' | 'o200k_base'): Tokenizer {
   return {
     name,
     count: (text) => (text.length === 0 ? 0 : load().countTokens(text, asText)),
+    decode(tokens) {
+      let text: string;
+      try {
+        text = decodeOffsets([...tokens]).decoded;
+      } catch {
+        return undefined; // an id outside the vocabulary
+      }
+      const again = headTokens(text, Infinity);
+      return again.length === tokens.length && again.every((t, i) => t === tokens[i]) ? text : undefined;
+    },
     offsets: (text) => offsetsOf(text, headTokens(text, Infinity)),
     truncate(text, maxTokens) {
       if (maxTokens <= 0) return '';

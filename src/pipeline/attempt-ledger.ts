@@ -8,7 +8,7 @@ import type { EmbedAttempt, EmbedCall, EmbedOptions } from '../providers/types.t
 import type { Queryable } from '../store/db.ts';
 import { recordAttempt, recordLedger, settleAttempt, type AttemptOutcome, type LedgerEntry } from '../store/ledger.ts';
 
-export type AttemptBase = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersionId' | 'mode' | 'jobId' | 'runId'>;
+export type AttemptBase = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersionId' | 'mode' | 'jobId' | 'runId' | 'apiKeyId' | 'endUser'>;
 
 export interface AttemptLedger extends Required<Pick<EmbedOptions, 'onSend' | 'onCall'>> {
   /** Resolves when every settle has been written; rejects with the first that failed. */

@@ -6,13 +6,16 @@ import type { Queryable } from './db.ts';
  * worker died). `unknown`: no answer came back (a timeout, a dropped connection, a crash found by
  * the sweep), so the provider may have billed it: counted as possibly billed, with its estimate.
  */
-export type LedgerStatus = 'ok' | 'error' | 'retry' | 'cache_hit' | 'sent' | 'unknown';
+export type LedgerStatus = 'ok' | 'error' | 'retry' | 'cache_hit' | 'sent' | 'unknown' | RequestStatus;
+
+/** An online request's own row (mode `online`): answered, refused by embedq (auth, limits, input), or failed at the provider. */
+export type RequestStatus = 'served' | 'refused' | 'failed';
 
 export interface LedgerEntry {
   tenant: string;
   provider: string;
   modelVersionId: number;
-  mode: 'sync' | 'batch' | 'cache';
+  mode: 'sync' | 'batch' | 'cache' | 'online';
   status: LedgerStatus;
   inputs: number;
   tokens: number;
@@ -29,6 +32,12 @@ export interface LedgerEntry {
   deployment?: string | null;
   /** Sent to another deployment after one failed (a failover). */
   failover?: boolean;
+  /** The gateway key an online request came with (its attempts carry it too). */
+  apiKeyId?: string | null;
+  /** The request's `user` field. */
+  endUser?: string | null;
+  /** An online request's inputs answered from the cache. */
+  cacheHits?: number | null;
 }
 
 /** Appends ledger rows in one multi-row statement. */
@@ -36,19 +45,20 @@ export async function recordLedger(db: Queryable, entries: LedgerEntry[]): Promi
   if (entries.length === 0) return;
   const col = <K extends keyof LedgerEntry>(k: K) => entries.map((e) => e[k] ?? null);
   await db.query(
-    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, latency_ms, cost_usd, saved_usd, attempt, http_status, error, batch_id, job_id, run_id, deployment, failover)
+    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, latency_ms, cost_usd, saved_usd, attempt, http_status, error, batch_id, job_id, run_id, deployment, failover,
+                         api_key_id, end_user, cache_hits)
      SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::numeric[], $10::numeric[],
-                          $11::int[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::boolean[])`,
+                          $11::int[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::boolean[], $19::bigint[], $20::text[], $21::int[])`,
     [
       col('tenant'), col('provider'), col('modelVersionId'), col('mode'), col('status'), col('inputs'), col('tokens'), col('latencyMs'),
       entries.map((e) => e.costUsd ?? 0), entries.map((e) => e.savedUsd ?? 0), col('attempt'), col('httpStatus'), entries.map((e) => (e.error == null ? null : redactUrls(e.error))),
-      col('batchId'), col('jobId'), col('runId'), col('deployment'), entries.map((e) => e.failover ?? false),
+      col('batchId'), col('jobId'), col('runId'), col('deployment'), entries.map((e) => e.failover ?? false), col('apiKeyId'), col('endUser'), col('cacheHits'),
     ],
   );
 }
 
 /** A provider attempt about to be sent. */
-export type AttemptStart = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersionId' | 'mode' | 'inputs' | 'tokens' | 'attempt' | 'jobId' | 'runId' | 'deployment' | 'failover'>;
+export type AttemptStart = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersionId' | 'mode' | 'inputs' | 'tokens' | 'attempt' | 'jobId' | 'runId' | 'deployment' | 'failover' | 'apiKeyId' | 'endUser'>;
 
 /**
  * Ledgers one provider attempt before it is sent: status `sent`, the estimated tokens, no cost
@@ -56,9 +66,9 @@ export type AttemptStart = Pick<LedgerEntry, 'tenant' | 'provider' | 'modelVersi
  */
 export async function recordAttempt(db: Queryable, a: AttemptStart): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, attempt, job_id, run_id, deployment, failover)
-     VALUES ($1, $2, $3, $4, 'sent', $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-    [a.tenant, a.provider, a.modelVersionId, a.mode, a.inputs, a.tokens, a.attempt ?? null, a.jobId ?? null, a.runId ?? null, a.deployment ?? null, a.failover ?? false],
+    `INSERT INTO ledger (tenant, provider, model_version_id, mode, status, inputs, tokens, attempt, job_id, run_id, deployment, failover, api_key_id, end_user)
+     VALUES ($1, $2, $3, $4, 'sent', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    [a.tenant, a.provider, a.modelVersionId, a.mode, a.inputs, a.tokens, a.attempt ?? null, a.jobId ?? null, a.runId ?? null, a.deployment ?? null, a.failover ?? false, a.apiKeyId ?? null, a.endUser ?? null],
   );
   return rows[0]!.id;
 }

@@ -1,6 +1,7 @@
 import type { Queryable } from './db.ts';
 
-export type SpendGroup = 'tenant' | 'model' | 'day' | 'mode';
+export const SPEND_GROUPS = ['tenant', 'model', 'day', 'mode', 'key'] as const;
+export type SpendGroup = (typeof SPEND_GROUPS)[number];
 
 export interface SpendRow {
   key: string;
@@ -24,23 +25,29 @@ const KEYS: Record<SpendGroup, string> = {
   model: `coalesce(mv.key, '(unknown)')`,
   day: `to_char(date_trunc('day', l.at), 'YYYY-MM-DD')`,
   mode: 'l.mode',
+  // A key by id and prefix (never its secret); rows of ingest and batch runs have none.
+  key: `coalesce(ak.id::text || ' ' || ak.prefix || '…', '(no key)')`,
 };
+
+// An online request's own row repeats what its attempts (which hold the money) billed: counted for
+// what the cache saved it, never again for calls, tokens or spend.
+const REQUEST_ROW = `l.status IN ('served', 'refused', 'failed')`;
 
 /** Spend from the ledger, grouped; one statement. */
 export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Date; tenant?: string } = {}): Promise<SpendRow[]> {
   const { rows } = await db.query<{ key: string; calls: string; tokens: string; spent: string; cache_tokens: string; cache_saved: string; batch_saved: string; maybe_calls: string; maybe_tokens: string; maybe_usd: string }>(
     `SELECT ${KEYS[by]} AS key,
-            count(*) FILTER (WHERE l.mode <> 'cache') AS calls,
+            count(*) FILTER (WHERE l.mode <> 'cache' AND NOT ${REQUEST_ROW}) AS calls,
             coalesce(sum(l.tokens) FILTER (WHERE l.status = 'ok'), 0) AS tokens,
             coalesce(sum(l.cost_usd) FILTER (WHERE l.status = 'ok'), 0) AS spent,
             coalesce(sum(l.tokens) FILTER (WHERE l.status = 'cache_hit'), 0) AS cache_tokens,
-            coalesce(sum(l.saved_usd) FILTER (WHERE l.status = 'cache_hit'), 0) AS cache_saved,
+            coalesce(sum(l.saved_usd) FILTER (WHERE l.status = 'cache_hit' OR l.status = 'served'), 0) AS cache_saved,
             coalesce(sum(l.tokens * (mv.price_sync_per_mtok - coalesce(mv.price_batch_per_mtok, mv.price_sync_per_mtok)) / 1e6)
                      FILTER (WHERE l.mode = 'batch' AND l.status = 'ok'), 0) AS batch_saved,
             count(*) FILTER (WHERE l.status IN ('sent', 'unknown')) AS maybe_calls,
             coalesce(sum(l.tokens) FILTER (WHERE l.status IN ('sent', 'unknown')), 0) AS maybe_tokens,
             coalesce(sum(l.tokens * coalesce(mv.price_sync_per_mtok, 0) / 1e6) FILTER (WHERE l.status IN ('sent', 'unknown')), 0) AS maybe_usd
-       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id${by === 'key' ? ' LEFT JOIN api_keys ak ON ak.id = l.api_key_id' : ''}
       WHERE ($1::timestamptz IS NULL OR l.at >= $1) AND ($2::text IS NULL OR l.tenant = $2)
       GROUP BY 1 ORDER BY 4 DESC, 1`,
     [opts.since ?? null, opts.tenant ?? null],

@@ -56,7 +56,7 @@ test('spend shows money spent per tenant and model, tokens saved by the cache', 
     expect(byTenant.total.spentUsd).toBeCloseTo(acme.spentUsd + globex.spentUsd, 12);
     const byModel = await runSpend(ctx, { by: 'model' });
     expect(byModel.rows.map((r) => r.key)).toEqual(['openai/text-embedding-3-small@1:64']);
-    await expect(runSpend(ctx, { by: 'color' })).rejects.toThrow(/--by must be tenant, model, day or mode/);
+    await expect(runSpend(ctx, { by: 'color' })).rejects.toThrow(/--by must be tenant, model, day, mode, key/);
   }, {}, { countTokens: (t) => cl100k.count(t) }));
 
 describe('parseSince', () => {

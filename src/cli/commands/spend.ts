@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
-import { spendBy, type SpendGroup, type SpendRow } from '../../store/spend.ts';
+import { SPEND_GROUPS, spendBy, type SpendGroup, type SpendRow } from '../../store/spend.ts';
 import type { CommandEnv } from '../command.ts';
 import { possiblyBilledNote, table, usd } from '../output.ts';
 import { parseSince } from '../parse.ts';
@@ -14,7 +14,7 @@ export interface SpendResult {
 }
 
 export async function runSpend(ctx: Context, o: { by: string; since?: string | undefined; tenant?: string | undefined }): Promise<SpendResult> {
-  if (!['tenant', 'model', 'day', 'mode'].includes(o.by)) throw new UsageError(`--by must be tenant, model, day or mode, not ${JSON.stringify(o.by)}`);
+  if (!(SPEND_GROUPS as readonly string[]).includes(o.by)) throw new UsageError(`--by must be ${SPEND_GROUPS.join(', ')}, not ${JSON.stringify(o.by)}`);
   const since = parseSince(o.since);
   const rows = await spendBy(ctx.db, o.by as SpendGroup, { ...(since ? { since } : {}), ...(o.tenant ? { tenant: o.tenant } : {}) });
   const zero: Omit<SpendRow, 'key'> = { calls: 0, tokens: 0, spentUsd: 0, cacheTokensSaved: 0, cacheSavedUsd: 0, batchSavedUsd: 0, possiblyBilledCalls: 0, possiblyBilledTokens: 0, possiblyBilledUsd: 0 };
@@ -34,7 +34,7 @@ export function register(program: Command, env: CommandEnv): void {
   program
     .command('spend')
     .description('money spent on providers, with what the cache and batch mode saved, from the ledger')
-    .option('--by <group>', 'tenant, model, day or mode', 'model')
+    .option('--by <group>', `${SPEND_GROUPS.join(', ')} (key: the gateway's virtual keys)`, 'model')
     .option('--since <when>', 'ISO date, or a duration back from now: 24h, 7d')
     .option('--tenant <id>', 'only this tenant')
     .option('--json', 'print the result as JSON')
