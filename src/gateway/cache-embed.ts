@@ -27,6 +27,8 @@ export interface CacheEmbedResult {
   vectors: Float32Array[];
   /** Inputs answered from the cache (or by a request in flight that embedded the same text). */
   hits: number;
+  /** Positions of the inputs this request sent to the provider (each distinct text once); every other input was a hit. */
+  sent: number[];
   /** Tokens the provider billed for this request's misses. */
   tokens: number;
   retries: number;
@@ -100,6 +102,6 @@ export class CacheEmbedder {
     }
     const vectors = await Promise.all(hex.map((h) => cached.get(h) ?? fresh.get(h) ?? borrowed.get(h)!));
     // Every input this request did not send to the provider cost it nothing.
-    return { vectors, hits: hex.length - mine.size, tokens, retries };
+    return { vectors, hits: hex.length - mine.size, sent: [...mine.values()], tokens, retries };
   }
 }

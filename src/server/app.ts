@@ -17,6 +17,9 @@ import { QUEUES } from '../queue/names.ts';
 import { createQueues, type Queues } from '../queue/producer.ts';
 import { ADMIN_PATH, mountAdmin } from './admin.ts';
 import { mountDeployments } from './deployments-api.ts';
+import { mountGateway } from './gateway-api.ts';
+import { Gateway } from '../gateway/gateway.ts';
+import { ProviderPool } from '../providers/pool.ts';
 import { generateAdminToken, isLoopbackHost, loopbackHostOnly, requireToken } from './auth.ts';
 import { healthRoutes, withTimeout } from './health.ts';
 import { createMetrics } from './metrics.ts';
@@ -36,6 +39,8 @@ export interface ServerDeps {
   metricsToken?: string | undefined;
   /** Most time one readiness probe or metrics collection may take. @default 3000 */
   probeTimeoutMs?: number;
+  /** The online half (`/v1/embeddings`, `/v1/models`); without it those routes answer 404. */
+  gateway?: Gateway;
 }
 
 /** The JSON body of every error response. */
@@ -51,7 +56,7 @@ export function buildApp(deps: ServerDeps): Hono {
   const metrics = createMetrics({ ctx, queues: deps.queues, timeoutMs });
 
   app.get('/', (c) =>
-    c.json({ name: 'embedq', version: packageVersion, endpoints: { dashboard: `${ADMIN_PATH}`, deployments: '/admin/deployments', metrics: '/metrics', health: '/healthz', ready: '/readyz' } }),
+    c.json({ name: 'embedq', version: packageVersion, endpoints: { embeddings: '/v1/embeddings', models: '/v1/models', dashboard: `${ADMIN_PATH}`, deployments: '/admin/deployments', metrics: '/metrics', health: '/healthz', ready: '/readyz' } }),
   );
   app.route('/', healthRoutes(ctx, { timeoutMs }));
   // Tenant names and spend: beyond loopback only with a token; on loopback only to loopback names.
@@ -60,6 +65,7 @@ export function buildApp(deps: ServerDeps): Hono {
   app.get('/metrics', metricsGuard, async (c) => c.body(await metrics.scrape(), 200, { 'Content-Type': metrics.contentType }));
   mountAdmin(app, { queues: deps.queues, adminToken: deps.adminToken });
   mountDeployments(app, { redis: deps.redis, config: ctx.config, adminToken: deps.adminToken });
+  if (deps.gateway) mountGateway(app, { gateway: deps.gateway });
 
   app.notFound((c) => errorResponse(c, new HTTPException(404, { message: `no route for ${c.req.method} ${c.req.path}` }), ctx.logger));
   app.onError((err, c) => errorResponse(c, err, ctx.logger));
@@ -119,7 +125,9 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
   // Connection errors surface as `embedq_up` and /readyz; unheard 'error' events would be printed.
   for (const name of Object.values(QUEUES)) queues[name].on('error', (err) => ctx.logger.debug({ queue: name, err: err.message }, 'queue connection error'));
   const adminToken = ctx.config.adminToken ?? generateAdminToken();
-  const app = buildApp({ ctx, queues, redis, adminToken, ...opts });
+  // The gateway's providers share the rate limiter and deployment health in Redis with every worker and serve process.
+  const gateway = new Gateway({ db: ctx.db, config: ctx.config, logger: ctx.logger, providers: new ProviderPool(ctx.db, ctx.config, redis) });
+  const app = buildApp({ ctx, queues, redis, adminToken, gateway, ...opts });
   return {
     app,
     adminToken,

@@ -1,0 +1,247 @@
+/**
+ * The online half: `POST /v1/embeddings` and `GET /v1/models` for tenants' virtual keys, on the
+ * cache and ledger batch indexing uses. HTTP-free: the server (src/server/gateway-api.ts) hands
+ * in the request's headers and parsed body and sends back the {@link GatewayReply}.
+ *
+ * A request: key → body → model (alias, allow-list, size) → inputs (token ids decoded only with
+ * the model's own tokenizer; each within its token limit) → the cache and the provider
+ * (cache-embed.ts) → one ledger row for the request beside its provider attempts → the answer,
+ * with headers that say what served it and what it cost.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/schema.ts';
+import { tokenizerFor, type Tokenizer } from '../corpus/tokenizer.ts';
+import { ProviderError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { attemptLedger } from '../pipeline/attempt-ledger.ts';
+import { listModels } from '../providers/models.ts';
+import type { ProviderPool } from '../providers/pool.ts';
+import type { Db } from '../store/db.ts';
+import type { ApiKey } from '../store/keys.ts';
+import { recordLedger, type RequestStatus } from '../store/ledger.ts';
+import { redactUrls } from '../config/redact.ts';
+import { CacheEmbedder } from './cache-embed.ts';
+import { authenticate, mayUse, type KeyRefusal } from './keys.ts';
+import { GatewayModels, type GatewayModel } from './models.ts';
+import { encodeEmbeddingsResponse, parseEmbeddingsRequest, WireError, type EmbeddingsRequest } from './wire.ts';
+
+export interface GatewayReply {
+  status: number;
+  headers: Record<string, string>;
+  /** JSON text. */
+  body: string;
+}
+
+export interface GatewayRequest {
+  /** The `Authorization` header. */
+  authorization: string | undefined;
+  /** The parsed JSON body (the server refuses what is not JSON). */
+  body: unknown;
+  signal?: AbortSignal;
+}
+
+export interface GatewayDeps {
+  db: Db;
+  config: Config;
+  providers: ProviderPool;
+  logger: Logger;
+}
+
+const REFUSALS: Record<KeyRefusal, string> = {
+  missing: 'No API key provided. Send your embedq key as `Authorization: Bearer eq_…`; create one with `embedq keys create --tenant <id>`.',
+  unknown: 'Incorrect API key provided. embedq keys start with eq_; `embedq keys list` shows the prefixes of the valid ones.',
+  revoked: 'This API key was revoked.',
+  expired: 'This API key has expired.',
+};
+
+/** Kinds whose catalogue tokenizer is the model's own, so token ids can be read and input lengths checked exactly. */
+const OWN_TOKENIZER = new Set(['openai', 'azure-openai', 'local']);
+
+const usd = (x: number) => x.toFixed(8).replace(/0+$/, '').replace(/\.$/, '');
+
+export class Gateway {
+  readonly #deps: GatewayDeps;
+  readonly #models: GatewayModels;
+  readonly #embedder: CacheEmbedder;
+  readonly #tokenizers = new Map<string, Tokenizer>();
+
+  constructor(deps: GatewayDeps) {
+    this.#deps = deps;
+    this.#models = new GatewayModels(deps.db, deps.config, deps.logger);
+    this.#embedder = new CacheEmbedder(deps.db, deps.providers);
+  }
+
+  /** The key a request's `Authorization` header opens. @throws WireError 401 */
+  async authorize(authorization: string | undefined): Promise<ApiKey> {
+    const secret = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    const r = await authenticate(this.#deps.db, secret);
+    if ('refused' in r) throw new WireError(401, REFUSALS[r.refused], { code: r.refused === 'missing' ? 'missing_api_key' : 'invalid_api_key' });
+    return r.key;
+  }
+
+  /** `POST /v1/embeddings`. Never throws: every failure is an OpenAI error envelope. */
+  async embeddings(req: GatewayRequest): Promise<GatewayReply> {
+    const requestId = `req_${randomUUID().replaceAll('-', '')}`;
+    const started = performance.now();
+    const headers: Record<string, string> = { 'x-request-id': requestId };
+    let key: ApiKey | undefined;
+    let model: GatewayModel | undefined;
+    let parsed: EmbeddingsRequest | undefined;
+    try {
+      key = await this.authorize(req.authorization);
+      parsed = parseEmbeddingsRequest(req.body);
+      model = await this.#models.resolve(parsed.model, parsed.dimensions, key.tenant);
+      if (!mayUse(key, parsed.model, model.id)) throw new WireError(403, `This key may not use the model '${parsed.model}'; it may use ${key.models!.join(', ')}.`, { param: 'model', code: 'model_not_allowed' });
+      const texts = this.#texts(parsed, model);
+      return await this.#serve(key, model, parsed, texts, headers, started, req.signal);
+    } catch (e) {
+      const err = this.#wireError(e);
+      Object.assign(headers, err.headers);
+      if (key && model && parsed) await this.#recordRequest(key, model, parsed, err.status >= 500 ? 'failed' : 'refused', err.status, { inputs: parsed.inputs.length, hits: 0, tokens: 0, costUsd: 0, savedUsd: 0, started, error: err.message });
+      else this.#deps.logger.info({ requestId, status: err.status, code: err.code }, 'gateway request refused');
+      return { status: err.status, headers, body: JSON.stringify(err.body()) };
+    }
+  }
+
+  /** The texts of the inputs; token ids decoded with the model's own tokenizer, lengths checked where it is exact. */
+  #texts(r: EmbeddingsRequest, m: GatewayModel): string[] {
+    const { spec } = m.resolved;
+    const own = OWN_TOKENIZER.has(spec.kind);
+    const tok = this.#tokenizer(spec.tokenizer);
+    return r.inputs.map((input, i) => {
+      const param = r.inputs.length === 1 ? 'input' : `input[${i}]`;
+      let text: string;
+      if ('tokens' in input) {
+        if (!own || !tok.decode)
+          throw new WireError(400, `${m.id} does not take token ids: embedq does not know its tokenizer, and decoding them with another model's would change the text. Send the text instead.`, { param, code: 'unsupported_input' });
+        const decoded = tok.decode(input.tokens);
+        if (decoded === undefined) throw new WireError(400, `${param} is not a valid ${tok.name} encoding: an id outside the vocabulary, or ids that are not the encoding of any text.`, { param, code: 'invalid_tokens' });
+        if (input.tokens.length > spec.maxInputTokens) throw this.#tooLong(param, input.tokens.length, m);
+        text = decoded;
+      } else {
+        text = input.text;
+        if (own) {
+          const n = tok.count(text);
+          if (n > spec.maxInputTokens) throw this.#tooLong(param, n, m);
+        }
+      }
+      return text;
+    });
+  }
+
+  #tooLong(param: string, tokens: number, m: GatewayModel): WireError {
+    return new WireError(400, `${param} has ${tokens} tokens; ${m.id} takes at most ${m.resolved.spec.maxInputTokens} per input. Shorten or split it.`, { param, code: 'context_length_exceeded' });
+  }
+
+  #tokenizer(name: string): Tokenizer {
+    let t = this.#tokenizers.get(name);
+    if (!t) this.#tokenizers.set(name, (t = tokenizerFor(name)));
+    return t;
+  }
+
+  async #serve(key: ApiKey, model: GatewayModel, r: EmbeddingsRequest, texts: string[], headers: Record<string, string>, started: number, signal: AbortSignal | undefined): Promise<GatewayReply> {
+    const { spec } = model.resolved;
+    const ledger = attemptLedger(this.#deps.db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id, endUser: r.user ?? null }, spec.priceSyncPerMTok);
+    let deployment: string | undefined;
+    const res = await this.#embedder
+      .embed(
+        { tenant: key.tenant, modelVersionId: model.modelVersionId, texts, inputType: r.inputType },
+        {
+          onSend: ledger.onSend,
+          onCall: (c) => {
+            if (c.status === 'ok') deployment = c.deployment ?? spec.provider;
+            ledger.onCall(c);
+          },
+          ...(signal ? { signal } : {}),
+        },
+      )
+      .finally(() => ledger.settled());
+    const costUsd = (res.tokens / 1e6) * spec.priceSyncPerMTok;
+    // What the hits would have cost: their tokens by the model's tokenizer (an estimate where it is not the provider's own).
+    const sent = new Set(res.sent);
+    const tok = this.#tokenizer(spec.tokenizer);
+    const hitTokens = texts.reduce((sum, t, i) => (sent.has(i) ? sum : sum + tok.count(t)), 0);
+    const savedUsd = (hitTokens / 1e6) * spec.priceSyncPerMTok;
+    await this.#recordRequest(key, model, r, 'served', 200, { inputs: texts.length, hits: res.hits, tokens: res.tokens, costUsd, savedUsd, started, deployment });
+    Object.assign(headers, {
+      'content-type': 'application/json',
+      'x-embedq-model-version': model.resolved.key,
+      'x-embedq-provider': spec.provider,
+      'x-embedq-deployment': deployment ?? (res.sent.length === 0 ? 'cache' : spec.provider),
+      'x-embedq-cache-hits': `${res.hits}/${texts.length}`,
+      'x-embedq-cost-usd': usd(costUsd),
+      'x-embedq-saved-usd': usd(savedUsd),
+      'x-embedq-retries': String(res.retries),
+    });
+    return { status: 200, headers, body: encodeEmbeddingsResponse(res.vectors, r.encoding, r.model, res.tokens) };
+  }
+
+  async #recordRequest(
+    key: ApiKey,
+    model: GatewayModel,
+    r: EmbeddingsRequest,
+    status: RequestStatus,
+    httpStatus: number,
+    o: { inputs: number; hits: number; tokens: number; costUsd: number; savedUsd: number; started: number; deployment?: string | undefined; error?: string },
+  ): Promise<void> {
+    await recordLedger(this.#deps.db, [
+      {
+        tenant: key.tenant,
+        provider: model.resolved.spec.provider,
+        modelVersionId: model.modelVersionId,
+        mode: 'online',
+        status,
+        inputs: o.inputs,
+        tokens: o.tokens,
+        costUsd: o.costUsd,
+        savedUsd: o.savedUsd,
+        latencyMs: Math.round(performance.now() - o.started),
+        httpStatus,
+        error: o.error ?? null,
+        deployment: o.deployment ?? null,
+        apiKeyId: key.id,
+        endUser: r.user ?? null,
+        cacheHits: o.hits,
+      },
+    ]);
+  }
+
+  /** Any failure as the error a client gets: ours as they are; the provider's as 502/503/504 (or 400 for input it refused); anything else a 500 whose details stay in the log. */
+  #wireError(e: unknown): WireError {
+    if (e instanceof WireError) return e;
+    if (e instanceof ProviderError) {
+      const message = redactUrls(e.message);
+      if (e.outcomeUnknown) return new WireError(504, `The provider did not answer in time: ${message}`, { type: 'api_error', code: 'upstream_timeout' });
+      if (e.status === 429 || e.status === 503)
+        return new WireError(503, `The provider is overloaded or rate-limited after retries and failover: ${message}`, {
+          type: 'api_error',
+          code: 'upstream_unavailable',
+          ...(e.retryAfterMs !== undefined ? { headers: { 'retry-after': String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))) } } : {}),
+        });
+      if (!e.retryable && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 403)
+        return new WireError(400, `The provider refused the input: ${message}`, { code: 'provider_rejected_input' });
+      return new WireError(502, `The provider failed: ${message}`, { type: 'api_error', code: 'upstream_error' });
+    }
+    this.#deps.logger.error({ err: e }, 'gateway request failed');
+    return new WireError(500, 'Internal error (details are in the server log).', { type: 'api_error', code: 'internal_error' });
+  }
+
+  /** `GET /v1/models`: the config's aliases, then every model of the built-in and configured providers (as `embedq models` lists them). */
+  modelList(key: ApiKey): { object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] } {
+    const { config } = this.#deps;
+    const ids = [...Object.keys(config.aliases).sort(), ...listModels(config.models, config.providers).flatMap((m) => (m.id === null ? [] : [m.id]))];
+    const allowed = ids.filter((id) => mayUse(key, id, this.#models.idOf(id)));
+    return { object: 'list', data: [...new Set(allowed)].map((id) => this.#modelObject(id)) };
+  }
+
+  #modelObject(id: string): { id: string; object: 'model'; created: number; owned_by: string } {
+    return { id, object: 'model', created: 0, owned_by: this.#models.idOf(id).split('/')[0]! };
+  }
+
+  /** `GET /v1/models/{id}`. @throws WireError 404 (unknown, or not on the key's allow-list) */
+  async model(key: ApiKey, id: string): Promise<{ id: string; object: 'model'; created: number; owned_by: string }> {
+    const m = await this.#models.resolve(id, undefined, key.tenant);
+    if (!mayUse(key, id, m.id)) throw new WireError(404, `The model '${id}' does not exist or this key may not use it.`, { param: 'model', code: 'model_not_found' });
+    return this.#modelObject(id);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * `embedq serve` as an OpenAI-compatible gateway (issue #13), on a real port, driven by the
+ * official `openai` SDK against real Redis and Postgres, with the simulator as the provider:
+ * vectors equal the provider's, the cache ingest wrote serves another path's request, keys
+ * decide who gets in, and every refusal is OpenAI's error envelope.
+ */
+import { serve } from '@hono/node-server';
+import { encode } from 'gpt-tokenizer/encoding/cl100k_base';
+import OpenAI from 'openai';
+import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { runSpend } from '../../src/cli/commands/spend.ts';
+import type { Context } from '../../src/context.ts';
+import { createApiKey, revokeApiKey } from '../../src/gateway/keys.ts';
+import { openServer } from '../../src/server/app.ts';
+import { writeCorpus } from '../support/corpus.ts';
+import { expect, test } from '../support/fixtures.ts';
+import { withSim } from '../support/sim-context.ts';
+import type { Simulator } from '../support/simulator/index.ts';
+
+const MODEL = 'openai/text-embedding-3-small';
+const CONFIG = { aliases: { 'text-embedding-3-small': MODEL } };
+
+/** The context's server on a free loopback port; `fn` gets its base URL. */
+async function withGateway<T>(ctx: Context, fn: (url: string) => Promise<T>): Promise<T> {
+  const server = openServer(ctx);
+  const http = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const h = serve({ fetch: server.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(h));
+  });
+  try {
+    const addr = http.address();
+    return await fn(`http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`);
+  } finally {
+    await new Promise((r) => http.close(r));
+    await server.close();
+  }
+}
+
+function gatewayTest(name: string, fn: (p: { sim: Simulator; ctx: Context; url: string; client: (secret: string) => OpenAI; direct: OpenAI }) => Promise<void>) {
+  test(name, () =>
+    withSim(
+      (sim, ctx) =>
+        withGateway(ctx, (url) =>
+          fn({ sim, ctx, url, client: (secret) => new OpenAI({ apiKey: secret, baseURL: `${url}/v1`, maxRetries: 0 }), direct: new OpenAI({ apiKey: 'sk-test-0123456789', baseURL: sim.url, maxRetries: 0 }) }),
+        ),
+      CONFIG,
+    ),
+  );
+}
+
+const expectClose = (got: number[], want: number[]) => {
+  expect(got).toHaveLength(want.length);
+  for (let i = 0; i < want.length; i++) if (Math.abs(got[i]! - want[i]!) > 1e-6) throw new Error(`component ${i}: ${got[i]} vs ${want[i]}`);
+};
+
+gatewayTest('the SDK gets the provider\'s vectors, in order, with its default base64 and with float, for 1 and 2,048 inputs', async ({ ctx, client, direct }) => {
+  const { secret } = await createApiKey(ctx.db, 'acme');
+  const openai = client(secret);
+  const texts = Array.from({ length: 2048 }, (_, i) => `input number ${i} for the gateway`);
+  const want = await direct.embeddings.create({ model: 'text-embedding-3-small', input: texts, encoding_format: 'float' });
+  const viaBase64 = await openai.embeddings.create({ model: 'text-embedding-3-small', input: texts });
+  expect(viaBase64.data.map((d) => d.index)).toEqual(texts.map((_, i) => i));
+  for (const i of [0, 1, 1000, 2047]) expectClose(viaBase64.data[i]!.embedding, want.data[i]!.embedding);
+  const one = await openai.embeddings.create({ model: MODEL, input: texts[5]!, encoding_format: 'float' });
+  expect(one.data).toHaveLength(1);
+  expectClose(one.data[0]!.embedding, want.data[5]!.embedding);
+  // Asked again: every input is a hit now.
+  const again = await openai.embeddings.create({ model: MODEL, input: texts.slice(0, 3) }).withResponse();
+  expect(again.response.headers.get('x-embedq-cache-hits')).toBe('3/3');
+  expect(again.response.headers.get('x-embedq-deployment')).toBe('cache');
+  expect(again.response.headers.get('x-embedq-cost-usd')).toBe('0');
+});
+
+gatewayTest('an ingested chunk is a hit for its tenant with no provider call; another tenant\'s key does not see it', async ({ sim, ctx, client }) => {
+  const TEXT = 'Refunds are issued within five working days of the returned item arriving.';
+  await runIngest(ctx, { paths: [writeCorpus({ 'refunds.txt': TEXT })], index: 'kb', model: MODEL, tenant: 'acme' });
+  const before = sim.stats().requests;
+  const acme = (await createApiKey(ctx.db, 'acme', { name: 'search' })).secret;
+  const globex = (await createApiKey(ctx.db, 'globex')).secret;
+  const hit = await client(acme).embeddings.create({ model: MODEL, input: TEXT, user: 'u-42' }).withResponse();
+  expect(sim.stats().requests).toBe(before);
+  const h = hit.response.headers;
+  expect(h.get('x-embedq-cache-hits')).toBe('1/1');
+  expect(h.get('x-embedq-model-version')).toBe(`${MODEL}@1:1536`);
+  expect(h.get('x-embedq-provider')).toBe('openai');
+  expect(h.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
+  expect(Number(h.get('x-embedq-saved-usd'))).toBeGreaterThan(0);
+  expect(hit.data.usage.prompt_tokens).toBe(0);
+
+  const miss = await client(globex).embeddings.create({ model: MODEL, input: TEXT }).withResponse();
+  expect(miss.response.headers.get('x-embedq-cache-hits')).toBe('0/1');
+  expect(miss.response.headers.get('x-embedq-deployment')).toBe('openai');
+  expect(sim.stats().requests).toBe(before + 1);
+  expectClose(miss.data.data[0]!.embedding, hit.data.data[0]!.embedding);
+
+  // One request row each, beside globex's provider attempt; spend by key counts the attempt once.
+  const { rows } = await ctx.db.query(`SELECT tenant, status, cache_hits, end_user, http_status, tokens FROM ledger WHERE mode = 'online' ORDER BY id`);
+  expect(rows).toEqual([
+    { tenant: 'acme', status: 'served', cache_hits: 1, end_user: 'u-42', http_status: 200, tokens: '0' },
+    { tenant: 'globex', status: 'ok', cache_hits: null, end_user: null, http_status: 200, tokens: expect.any(String) },
+    { tenant: 'globex', status: 'served', cache_hits: 0, end_user: null, http_status: 200, tokens: rows[1].tokens },
+  ]);
+  const spend = await runSpend(ctx, { by: 'key' });
+  const byKey = new Map(spend.rows.map((r) => [r.key.split(' ')[1]!, r]));
+  expect(byKey.get(`${globex.slice(0, 11)}…`)).toMatchObject({ calls: 1, tokens: Number(rows[1].tokens) });
+  expect(byKey.get(`${acme.slice(0, 11)}…`)).toMatchObject({ calls: 0, tokens: 0 });
+  expect(byKey.get(`${acme.slice(0, 11)}…`)!.cacheSavedUsd).toBeGreaterThan(0);
+});
+
+gatewayTest('keys: none, wrong, revoked and expired are 401; a model off the allow-list is 403; an unknown model 404', async ({ ctx, client }) => {
+  const { secret, key } = await createApiKey(ctx.db, 'acme', { models: ['text-embedding-3-small'] });
+  const openai = client(secret);
+  expect((await openai.embeddings.create({ model: 'text-embedding-3-small', input: 'ok' })).data).toHaveLength(1);
+  await expect(openai.embeddings.create({ model: 'openai/text-embedding-3-large', input: 'x' })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed', param: 'model' });
+  await expect(openai.embeddings.create({ model: 'nope/nothing', input: 'x' })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+  await expect(client(`${secret}x`).embeddings.create({ model: MODEL, input: 'x' })).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
+  const expired = await createApiKey(ctx.db, 'acme', { expiresInMs: 1 }, Date.now() - 10_000);
+  await expect(client(expired.secret).embeddings.create({ model: MODEL, input: 'x' })).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/expired/) });
+  await revokeApiKey(ctx.db, key.id);
+  await expect(openai.embeddings.create({ model: 'text-embedding-3-small', input: 'ok' })).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/revoked/) });
+});
+
+gatewayTest('wire: token ids, dimensions, and every refusal in the OpenAI envelope naming its param', async ({ ctx, url, client, direct }) => {
+  const { secret } = await createApiKey(ctx.db, 'acme');
+  const openai = client(secret);
+  // Token ids (one array, and an array of arrays) are the texts they encode.
+  const ids = encode('hello tokens');
+  const byIds = await openai.embeddings.create({ model: MODEL, input: [ids, encode('second')], encoding_format: 'float' });
+  const byText = await direct.embeddings.create({ model: 'text-embedding-3-small', input: ['hello tokens', 'second'], encoding_format: 'float' });
+  expectClose(byIds.data[0]!.embedding, byText.data[0]!.embedding);
+  expectClose(byIds.data[1]!.embedding, byText.data[1]!.embedding);
+  expect((await openai.embeddings.create({ model: MODEL, input: ids })).data).toHaveLength(1);
+  const small = await openai.embeddings.create({ model: MODEL, input: 'sized', dimensions: 256 }).withResponse();
+  expect(small.data.data[0]!.embedding).toHaveLength(256);
+  expect(small.response.headers.get('x-embedq-model-version')).toBe(`${MODEL}@1:256`);
+
+  const refused = [
+    [{ model: MODEL, input: '' }, 400, 'input'],
+    [{ model: MODEL, input: ['a', ''] }, 400, 'input[1]'],
+    [{ model: MODEL, input: Array.from({ length: 2049 }, () => 'x') }, 400, 'input'],
+    [{ model: MODEL, input: 'word '.repeat(9000) }, 400, 'input'],
+    [{ model: MODEL, input: 'x', dimensions: 0 }, 400, 'dimensions'],
+    [{ model: MODEL, input: 'x', encoding_format: 'int8' }, 400, 'encoding_format'],
+    [{ model: 'cohere/embed-english-v3.0', input: [1, 2, 3] }, 400, 'input'],
+    [{ model: MODEL, input: 'x', colour: 'red' }, 400, 'colour'],
+  ] as const;
+  for (const [body, status, param] of refused) {
+    const res = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect({ body, status: res.status }).toEqual({ body, status });
+    const j = (await res.json()) as { error: { message: string; type: string; param: string | null; code: string | null } };
+    expect(j.error).toMatchObject({ type: 'invalid_request_error', param });
+    expect(j.error.message.length).toBeGreaterThan(10);
+  }
+  const post = (body: string, type: string) => fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': type }, body });
+  const badJson = await post('{"model":', 'application/json');
+  expect([badJson.status, ((await badJson.json()) as { error: { code: string } }).error.code]).toEqual([400, 'invalid_json']);
+  const wrongType = await post(JSON.stringify({ model: MODEL, input: 'x' }), 'text/plain');
+  expect([wrongType.status, ((await wrongType.json()) as { error: { code: string } }).error.code]).toEqual([415, 'unsupported_media_type']);
+  const unknown = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}` } });
+  expect([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code]).toEqual([404, 'unknown_url']);
+  // Refusals once the key and model were known (the over-long input, the token ids Cohere cannot
+  // take) are ledgered with their status; the others failed before a model was named.
+  const { rows } = await ctx.db.query(`SELECT http_status, error FROM ledger WHERE mode = 'online' AND status = 'refused' ORDER BY id`);
+  expect(rows.map((r) => r.http_status)).toEqual([400, 400]);
+  expect(rows[0].error).toMatch(/takes at most 8191 per input/);
+  expect(rows[1].error).toMatch(/does not take token ids/);
+});
+
+gatewayTest('GET /v1/models lists the aliases and models the key may use; /v1/models/{id} finds one', async ({ ctx, client }) => {
+  const all = client((await createApiKey(ctx.db, 'acme')).secret);
+  const ids = (await all.models.list()).data.map((m) => m.id);
+  expect(ids[0]).toBe('text-embedding-3-small');
+  expect(ids).toContain(MODEL);
+  expect(ids).toContain('cohere/embed-v4.0');
+  expect(await all.models.retrieve(MODEL)).toMatchObject({ id: MODEL, object: 'model', owned_by: 'openai' });
+  await expect(all.models.retrieve('nope/nothing')).rejects.toMatchObject({ status: 404 });
+  const narrow = client((await createApiKey(ctx.db, 'acme', { models: [MODEL] })).secret);
+  expect((await narrow.models.list()).data.map((m) => m.id)).toEqual(['text-embedding-3-small', MODEL]);
+});
