@@ -53,11 +53,16 @@ export class CacheEmbedder {
   }
 
   /**
-   * @param opts the ledger's hooks for the provider call, the request's abort signal, and
-   *   `onPlan`, told what the request found before anything is sent (for logs and tests)
+   * @param opts the ledger's hooks for the provider call, the request's abort signal,
+   *   `onPlan`, told what the request found before anything is sent (for logs and tests), and
+   *   `admit`, given the (normalized) texts of this request's own misses before they are sent:
+   *   a rejection fails the request, and those riding on it, with nothing sent
    */
-  async embed(r: CacheEmbedRequest, opts: Pick<EmbedOptions, 'onSend' | 'onCall' | 'signal'> & { onPlan?: (p: CachePlan) => void } = {}): Promise<CacheEmbedResult> {
-    const { onPlan, ...callOpts } = opts;
+  async embed(
+    r: CacheEmbedRequest,
+    opts: Pick<EmbedOptions, 'onSend' | 'onCall' | 'signal'> & { onPlan?: (p: CachePlan) => void; admit?: (misses: readonly string[]) => Promise<void> } = {},
+  ): Promise<CacheEmbedResult> {
+    const { onPlan, admit, ...callOpts } = opts;
     const { mv, provider } = await this.#providers.get(r.modelVersionId);
     const { resolved } = mv;
     const inputType = hashedInputType(resolved.spec.inputTypes, r.inputType);
@@ -82,7 +87,9 @@ export class CacheEmbedder {
     let retries = 0;
     if (mine.size > 0) {
       const order = [...mine.values()];
-      const call = provider.embed(order.map((i) => texts[i]!), { inputType: r.inputType, ...callOpts }).then(async (res) => {
+      const missTexts = order.map((i) => texts[i]!);
+      // Admission (a budget hold) runs inside the flight, so requests riding on it share its answer.
+      const call = (admit ? admit(missTexts) : Promise.resolve()).then(() => provider.embed(missTexts, { inputType: r.inputType, ...callOpts })).then(async (res) => {
         await addToCache(this.#db, mv.id, order.map((i, j) => ({ inputHash: keys[i]!, vector: res.vectors[j]! })));
         tokens = res.tokens;
         retries = res.retries;

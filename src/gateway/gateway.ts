@@ -16,6 +16,8 @@ import type { Logger } from '../logger.ts';
 import { attemptLedger } from '../pipeline/attempt-ledger.ts';
 import { listModels } from '../providers/models.ts';
 import type { ProviderPool } from '../providers/pool.ts';
+import type { RedisRateLimiter } from '../providers/rate-limiter.ts';
+import { releaseBudget, reserveBudget } from '../store/budgets.ts';
 import type { Db } from '../store/db.ts';
 import type { ApiKey } from '../store/keys.ts';
 import { recordLedger, type RequestStatus } from '../store/ledger.ts';
@@ -45,7 +47,12 @@ export interface GatewayDeps {
   config: Config;
   providers: ProviderPool;
   logger: Logger;
+  /** Keys' rpm/tpm windows, in Redis: shared by every serve process. */
+  limiter: RedisRateLimiter;
 }
+
+/** How long a budget hold outlives a process that died holding it: longer than any request with its retries. */
+const BUDGET_HOLD_MS = 10 * 60_000;
 
 const REFUSALS: Record<KeyRefusal, string> = {
   missing: 'No API key provided. Send your embedq key as `Authorization: Bearer eq_…`; create one with `embedq keys create --tenant <id>`.',
@@ -93,6 +100,7 @@ export class Gateway {
       model = await this.#models.resolve(parsed.model, parsed.dimensions, key.tenant);
       if (!mayUse(key, parsed.model, model.id)) throw new WireError(403, `This key may not use the model '${parsed.model}'; it may use ${key.models!.join(', ')}.`, { param: 'model', code: 'model_not_allowed' });
       const texts = this.#texts(parsed, model);
+      await this.#admit(key, model, texts, headers);
       return await this.#serve(key, model, parsed, texts, headers, started, req.signal);
     } catch (e) {
       const err = this.#wireError(e);
@@ -129,6 +137,50 @@ export class Gateway {
     });
   }
 
+  /** The key's rpm and tpm (every input's tokens), across serve processes; sets the x-ratelimit-* headers. @throws WireError 429 */
+  async #admit(key: ApiKey, m: GatewayModel, texts: readonly string[], headers: Record<string, string>): Promise<void> {
+    if (key.rpm === null && key.tpm === null) return;
+    const tok = this.#tokenizer(m.resolved.spec.tokenizer);
+    const tokens = texts.reduce((sum, t) => sum + tok.count(t), 0);
+    const a = await this.#deps.limiter.admit({ provider: 'gateway-key', model: key.id }, tokens, { rpm: key.rpm, tpm: key.tpm });
+    const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
+    if (key.rpm !== null) Object.assign(headers, { 'x-ratelimit-limit-requests': String(key.rpm), 'x-ratelimit-remaining-requests': String(Math.max(0, key.rpm - a.usedRequests)) });
+    if (key.tpm !== null) Object.assign(headers, { 'x-ratelimit-limit-tokens': String(key.tpm), 'x-ratelimit-remaining-tokens': String(Math.max(0, key.tpm - a.usedTokens)) });
+    if (a.admitted) {
+      if (key.rpm !== null) headers['x-ratelimit-reset-requests'] = secs(a.resetMs);
+      if (key.tpm !== null) headers['x-ratelimit-reset-tokens'] = secs(a.resetMs);
+      return;
+    }
+    if (a.retryAfterMs === null)
+      throw new WireError(429, `This request has ${tokens} tokens, more than this key's whole limit of ${key.tpm} tokens per minute; split it.`, { type: 'requests', code: 'rate_limit_exceeded', headers: { 'x-embedq-limit-kind': 'tpm' } });
+    const wait = Math.max(1, Math.ceil(a.retryAfterMs / 1000));
+    const what = a.limit === 'rpm' ? `${key.rpm} requests per minute` : `${key.tpm} tokens per minute`;
+    throw new WireError(429, `Rate limit reached for this key: ${what}. Try again in ${wait}s.`, {
+      type: a.limit === 'rpm' ? 'requests' : 'tokens',
+      code: 'rate_limit_exceeded',
+      headers: { 'retry-after': String(wait), 'retry-after-ms': String(a.retryAfterMs), 'x-embedq-limit-kind': a.limit, [`x-ratelimit-reset-${a.limit === 'rpm' ? 'requests' : 'tokens'}`]: `${wait}s` },
+    });
+  }
+
+  /**
+   * Holds the misses' exact cost against the tenant's budget (the batch path's budget too) before
+   * the provider is called, or refuses the request as OpenAI refuses an exhausted quota.
+   */
+  async #holdBudget(key: ApiKey, m: GatewayModel, misses: readonly string[], holds: string[]): Promise<void> {
+    const { spec } = m.resolved;
+    const tok = this.#tokenizer(spec.tokenizer);
+    const tokens = misses.reduce((sum, t) => sum + tok.count(t), 0);
+    const { check, id } = await reserveBudget(this.#deps.db, key.tenant, tokens, (tokens / 1e6) * spec.priceSyncPerMTok, BUDGET_HOLD_MS);
+    if (id) holds.push(id);
+    if (check.ok) return;
+    const wait = Math.max(1, Math.ceil((check.resetsAt!.getTime() - Date.now()) / 1000));
+    throw new WireError(429, `You exceeded your budget: ${check.reason}. It resets at ${check.resetsAt!.toISOString()}.`, {
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      headers: { 'retry-after': String(wait), 'x-embedq-limit-kind': 'budget' },
+    });
+  }
+
   #tooLong(param: string, tokens: number, m: GatewayModel): WireError {
     return new WireError(400, `${param} has ${tokens} tokens; ${m.id} takes at most ${m.resolved.spec.maxInputTokens} per input. Shorten or split it.`, { param, code: 'context_length_exceeded' });
   }
@@ -143,10 +195,12 @@ export class Gateway {
     const { spec } = model.resolved;
     const ledger = attemptLedger(this.#deps.db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id, endUser: r.user ?? null }, spec.priceSyncPerMTok);
     let deployment: string | undefined;
+    const holds: string[] = [];
     const res = await this.#embedder
       .embed(
         { tenant: key.tenant, modelVersionId: model.modelVersionId, texts, inputType: r.inputType },
         {
+          admit: (misses) => this.#holdBudget(key, model, misses, holds),
           onSend: ledger.onSend,
           onCall: (c) => {
             if (c.status === 'ok') deployment = c.deployment ?? spec.provider;
@@ -155,7 +209,11 @@ export class Gateway {
           ...(signal ? { signal } : {}),
         },
       )
-      .finally(() => ledger.settled());
+      // The hold goes once the attempts it stood for are in the ledger.
+      .finally(async () => {
+        await ledger.settled();
+        await Promise.all(holds.map((id) => releaseBudget(this.#deps.db, id)));
+      });
     const costUsd = (res.tokens / 1e6) * spec.priceSyncPerMTok;
     // What the hits would have cost: their tokens by the model's tokenizer (an estimate where it is not the provider's own).
     const sent = new Set(res.sent);

@@ -240,3 +240,35 @@ export const USAGE = lua(`
 local a, b = sum(redis.call('ZRANGEBYSCORE', log, '(' .. now, '+inf'))
 return {tok - a, req - b, math.max(0, paused - now), tonumber(S[4]) or 0, tonumber(S[5]) or 0, math.floor((tonumber(S[6]) or 1) * 1000)}
 `);
+
+/**
+ * ARGV: W, tokens, tpm, rpm (0 = none), ttl ms. Admits one request now or refuses it, for limits
+ * that answer a client instead of scheduling it (a gateway key's rpm/tpm): no reservations ahead,
+ * no pacing, the plain sliding window. Admitted: `{1, ms until the oldest entry leaves, tokens
+ * used, requests used}` with this request counted. Refused: `{0, ms until it would fit (-1:
+ * never, more tokens than the whole limit), 'rpm' | 'tpm', tokens used, requests used}`.
+ */
+export const ADMIT = lua(`
+local tk, tpm, rpm, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+if tpm > 0 and tk > tpm then return {0, -1, 'tpm', tok, req} end
+local needTok, needReq = 0, 0
+if tpm > 0 then needTok = tok + tk - tpm end
+if rpm > 0 then needReq = req + 1 - rpm end
+if needTok > 0 or needReq > 0 then
+  local which = 'tpm'
+  if needReq > 0 then which = 'rpm' end
+  local at = now
+  local items = redis.call('ZRANGEBYSCORE', log, '(' .. (now - W), '+inf', 'WITHSCORES')
+  for i = 1, #items, 2 do
+    if needTok <= 0 and needReq <= 0 then break end
+    local a, b = parse(items[i])
+    needTok, needReq = needTok - a, needReq - b
+    at = tonumber(items[i + 1]) + W
+  end
+  return {0, math.max(1, at - now), which, tok, req}
+end
+add(now, tk, 1)
+touch(ttl)
+local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')
+return {1, tonumber(oldest[2]) + W - now, tok + tk, req + 1}
+`);

@@ -22,7 +22,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { ProviderError } from '../errors.ts';
 import type { RateLimitInfo } from './retry.ts';
-import { ACQUIRE, OBSERVE, PAUSE, RECONCILE, RELEASE, USAGE, type LuaScript } from './rate-limiter-scripts.ts';
+import { ACQUIRE, ADMIT, OBSERVE, PAUSE, RECONCILE, RELEASE, USAGE, type LuaScript } from './rate-limiter-scripts.ts';
 
 /** What one limit applies to: the provider and its model name (no version, no dims). */
 export interface RateLimitKey {
@@ -75,6 +75,11 @@ export interface ObservedUsage {
   /** Until the booked requests leave the window (0 when none were booked). */
   requestsFreeInMs: number;
 }
+
+/** What {@link RedisRateLimiter.admit} decided, with the window's usage after it. */
+export type Admission =
+  | { admitted: true; usedTokens: number; usedRequests: number; /** Until the oldest counted request leaves the window. */ resetMs: number }
+  | { admitted: false; limit: 'rpm' | 'tpm'; /** Until it would fit; null: never (more tokens than the whole limit). */ retryAfterMs: number | null; usedTokens: number; usedRequests: number };
 
 /** Configured limits of one `provider/model` (config key `rateLimits`). */
 export interface RateLimitSettings {
@@ -187,6 +192,17 @@ export class RedisRateLimiter implements RateLimiter {
       const paused = (await this.#call(RELEASE, key, [permit.id, '1'])) as number;
       if (paused <= 0) return permit;
     }
+  }
+
+  /**
+   * Admits one request of `tokens` now under `limits` (the full limits: no headroom, no pacing), or
+   * refuses it with the exact time until it would fit. For limits that answer a client rather than
+   * make it wait: a gateway key's rpm and tpm, shared by every serve process.
+   */
+  async admit(key: RateLimitKey, tokens: number, limits: { rpm?: number | null; tpm?: number | null }): Promise<Admission> {
+    const r = (await this.#call(ADMIT, key, [Math.max(0, Math.ceil(tokens)), limits.tpm ?? 0, limits.rpm ?? 0, 2 * this.#windowMs])) as [number, number, string | number, number, number?];
+    if (r[0] === 1) return { admitted: true, resetMs: r[1], usedTokens: Number(r[2]), usedRequests: Number(r[3]) };
+    return { admitted: false, retryAfterMs: r[1] < 0 ? null : r[1], limit: r[2] === 'rpm' ? 'rpm' : 'tpm', usedTokens: Number(r[3]), usedRequests: Number(r[4]) };
   }
 
   /**

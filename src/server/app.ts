@@ -20,6 +20,7 @@ import { mountDeployments } from './deployments-api.ts';
 import { mountGateway } from './gateway-api.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { ProviderPool } from '../providers/pool.ts';
+import { RedisRateLimiter } from '../providers/rate-limiter.ts';
 import { generateAdminToken, isLoopbackHost, loopbackHostOnly, requireToken } from './auth.ts';
 import { healthRoutes, withTimeout } from './health.ts';
 import { createMetrics } from './metrics.ts';
@@ -126,7 +127,7 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
   for (const name of Object.values(QUEUES)) queues[name].on('error', (err) => ctx.logger.debug({ queue: name, err: err.message }, 'queue connection error'));
   const adminToken = ctx.config.adminToken ?? generateAdminToken();
   // The gateway's providers share the rate limiter and deployment health in Redis with every worker and serve process.
-  const gateway = new Gateway({ db: ctx.db, config: ctx.config, logger: ctx.logger, providers: new ProviderPool(ctx.db, ctx.config, redis) });
+  const gateway = new Gateway({ db: ctx.db, config: ctx.config, logger: ctx.logger, providers: new ProviderPool(ctx.db, ctx.config, redis), limiter: new RedisRateLimiter(redis, { prefix: ctx.config.redisPrefix }) });
   const app = buildApp({ ctx, queues, redis, adminToken, gateway, ...opts });
   return {
     app,

@@ -1,5 +1,5 @@
 /** Per-tenant budgets and the spend they are checked against (one query per check). */
-import type { Queryable } from './db.ts';
+import { withTransaction, type Db, type Queryable } from './db.ts';
 
 export interface Budget {
   tenant: string;
@@ -46,19 +46,23 @@ export interface BudgetCheck {
  * the ledger recorded (provider-reported usage); the upcoming call counts with its estimate.
  */
 export async function checkBudget(db: Queryable, tenant: string, upcomingTokens: number, upcomingUsd: number, now = new Date()): Promise<BudgetCheck> {
-  const { rows } = await db.query<{ b: Budget | null; usd_day: string; usd_month: string; tok_day: string; tok_month: string }>(
+  const { rows } = await db.query<{ b: Budget | null; usd_day: string; usd_month: string; tok_day: string; tok_month: string; held_usd: string; held_tok: string }>(
     `SELECT (SELECT row_to_json(x) FROM (SELECT tenant, usd_per_day::float AS "usdPerDay", usd_per_month::float AS "usdPerMonth",
                tokens_per_day::float AS "tokensPerDay", tokens_per_month::float AS "tokensPerMonth", on_exceed AS "onExceed"
                FROM tenant_budgets WHERE tenant = $1) x) AS b,
             coalesce(sum(cost_usd) FILTER (WHERE at >= date_trunc('day', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'), 0) AS usd_day,
             coalesce(sum(cost_usd), 0) AS usd_month,
             coalesce(sum(tokens) FILTER (WHERE at >= date_trunc('day', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'), 0) AS tok_day,
-            coalesce(sum(tokens), 0) AS tok_month
+            coalesce(sum(tokens), 0) AS tok_month,
+            (SELECT coalesce(sum(usd), 0) FROM budget_reservations WHERE tenant = $1 AND expires_at > $2) AS held_usd,
+            (SELECT coalesce(sum(tokens), 0) FROM budget_reservations WHERE tenant = $1 AND expires_at > $2) AS held_tok
        FROM ledger WHERE tenant = $1 AND status = 'ok' AND at >= date_trunc('month', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
     [tenant, now],
   );
   const r = rows[0]!;
-  const spent = { usdDay: Number(r.usd_day), usdMonth: Number(r.usd_month), tokensDay: Number(r.tok_day), tokensMonth: Number(r.tok_month) };
+  // Held by gateway requests in flight (reserveBudget): spent for every check until released.
+  const held = { usd: Number(r.held_usd), tokens: Number(r.held_tok) };
+  const spent = { usdDay: Number(r.usd_day) + held.usd, usdMonth: Number(r.usd_month) + held.usd, tokensDay: Number(r.tok_day) + held.tokens, tokensMonth: Number(r.tok_month) + held.tokens };
   const b = r.b;
   if (!b) return { ok: true, budget: null, spent };
   const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
@@ -72,4 +76,30 @@ export async function checkBudget(db: Queryable, tenant: string, upcomingTokens:
   const hit = over.find(([x]) => x);
   if (!hit) return { ok: true, budget: b, spent };
   return { ok: false, budget: b, spent, reason: `tenant ${tenant} would exceed its ${hit[1]} with ${upcomingTokens} more tokens`, resetsAt: hit[2] };
+}
+
+/**
+ * Checks the budget and, when it allows, holds `tokens` and `usd` against it until
+ * {@link releaseBudget} (or `ttlMs`, for a process that died), all under a per-tenant advisory
+ * lock: of two requests racing for the last of a budget, the second sees the first's hold. A
+ * tenant without a budget holds nothing (`id` null).
+ */
+export async function reserveBudget(db: Db, tenant: string, tokens: number, usd: number, ttlMs: number, now = new Date()): Promise<{ check: BudgetCheck; id: string | null }> {
+  return withTransaction(db, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('embedq:budget:' || $1, 0))`, [tenant]);
+    const check = await checkBudget(client, tenant, tokens, usd, now);
+    if (!check.ok || !check.budget) return { check, id: null };
+    const { rows } = await client.query<{ id: string }>(`INSERT INTO budget_reservations (tenant, tokens, usd, expires_at) VALUES ($1, $2, $3, $4) RETURNING id::text AS id`, [
+      tenant,
+      tokens,
+      usd,
+      new Date(now.getTime() + ttlMs),
+    ]);
+    return { check, id: rows[0]!.id };
+  });
+}
+
+/** Lets go of a hold (its attempts are in the ledger now); expired holds are swept with it. */
+export async function releaseBudget(db: Queryable, id: string): Promise<void> {
+  await db.query(`DELETE FROM budget_reservations WHERE id = $1::bigint OR expires_at < now() - interval '1 hour'`, [id]);
 }

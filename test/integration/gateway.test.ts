@@ -12,6 +12,7 @@ import { runSpend } from '../../src/cli/commands/spend.ts';
 import type { Context } from '../../src/context.ts';
 import { createApiKey, revokeApiKey } from '../../src/gateway/keys.ts';
 import { openServer } from '../../src/server/app.ts';
+import { setBudget } from '../../src/store/budgets.ts';
 import { writeCorpus } from '../support/corpus.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
@@ -175,4 +176,58 @@ gatewayTest('GET /v1/models lists the aliases and models the key may use; /v1/mo
   await expect(all.models.retrieve('nope/nothing')).rejects.toMatchObject({ status: 404 });
   const narrow = client((await createApiKey(ctx.db, 'acme', { models: [MODEL] })).secret);
   expect((await narrow.models.list()).data.map((m) => m.id)).toEqual(['text-embedding-3-small', MODEL]);
+});
+
+gatewayTest('a key\'s rpm and tpm: 429 with the real Retry-After, the limit kind, and OpenAI\'s rate-limit envelope', async ({ ctx, url }) => {
+  const post = (secret: string, input: string | string[]) =>
+    fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input }) });
+  const rpm = (await createApiKey(ctx.db, 'acme', { rpm: 2 })).secret;
+  const first = await post(rpm, 'one');
+  expect([first.status, first.headers.get('x-ratelimit-limit-requests'), first.headers.get('x-ratelimit-remaining-requests')]).toEqual([200, '2', '1']);
+  expect(first.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+s$/);
+  expect((await post(rpm, 'two')).headers.get('x-ratelimit-remaining-requests')).toBe('0');
+  const third = await post(rpm, 'three');
+  expect(third.status).toBe(429);
+  expect(third.headers.get('x-embedq-limit-kind')).toBe('rpm');
+  const wait = Number(third.headers.get('retry-after'));
+  // The first request leaves the minute's window at most 60 s after it was counted.
+  expect(wait).toBeGreaterThan(0);
+  expect(wait).toBeLessThanOrEqual(60);
+  expect(await third.json()).toEqual({ error: { message: expect.stringMatching(/2 requests per minute/), type: 'requests', param: null, code: 'rate_limit_exceeded' } });
+
+  const tpm = (await createApiKey(ctx.db, 'acme', { tpm: 12 })).secret;
+  // Eight tokens each (cl100k): the first fits in 12, the second does not.
+  expect(encode(' one two three four five six seven eight').length).toBe(8);
+  expect((await post(tpm, ' one two three four five six seven eight')).status).toBe(200);
+  const over = await post(tpm, ' nine ten eleven twelve thirteen fourteen fifteen sixteen');
+  expect([over.status, over.headers.get('x-embedq-limit-kind'), over.headers.get('x-ratelimit-limit-tokens')]).toEqual([429, 'tpm', '12']);
+  expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+  expect(((await over.json()) as { error: { type: string } }).error.type).toBe('tokens');
+  // More tokens than the whole limit never fit: no Retry-After that would only lead to another 429.
+  const never = await post((await createApiKey(ctx.db, 'acme', { tpm: 3 })).secret, 'this input has more than three tokens');
+  expect([never.status, never.headers.get('retry-after'), never.headers.get('x-embedq-limit-kind')]).toEqual([429, null, 'tpm']);
+});
+
+gatewayTest('budgets: two requests racing for the last of a budget, exactly one passes; an exhausted budget is insufficient_quota', async ({ sim, ctx, url }) => {
+  const { secret } = await createApiKey(ctx.db, 'acme');
+  const texts = ['the first of two racing requests for the last part of this budget', 'the second of two racing requests for the last part of this budget'];
+  // Room for either of the two requests (exact token counts), not both.
+  const budget = Math.max(...texts.map((t) => encode(t).length)) + 2;
+  await setBudget(ctx.db, { tenant: 'acme', usdPerDay: null, usdPerMonth: null, tokensPerDay: budget, tokensPerMonth: null, onExceed: 'delay' });
+  const post = (input: string) => fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input }) });
+  const before = sim.stats().requests;
+  const racers = await Promise.all(texts.map(post));
+  expect(racers.map((r) => r.status).sort()).toEqual([200, 429]);
+  const refused = racers.find((r) => r.status === 429)!;
+  expect(refused.headers.get('x-embedq-limit-kind')).toBe('budget');
+  expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  expect(await refused.json()).toEqual({ error: { message: expect.stringMatching(new RegExp(`budget ${budget} tokens`)), type: 'insufficient_quota', param: null, code: 'insufficient_quota' } });
+  expect(sim.stats().requests).toBe(before + 1);
+  // The winner's tokens are spent now; the next miss is refused before the provider too, and a hit still passes.
+  expect((await post(' word'.repeat(budget))).status).toBe(429);
+  expect(sim.stats().requests).toBe(before + 1);
+  const winner = racers.find((r) => r.status === 200)!;
+  expect(winner.headers.get('x-embedq-cache-hits')).toBe('0/1');
+  const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM budget_reservations`);
+  expect(rows[0].n).toBe(0); // every hold released
 });
