@@ -18,6 +18,7 @@ import { createQueues, type Queues } from '../queue/producer.ts';
 import { ADMIN_PATH, mountAdmin } from './admin.ts';
 import { mountDeployments } from './deployments-api.ts';
 import { mountGateway } from './gateway-api.ts';
+import { mountKeys } from './keys-api.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { ProviderPool } from '../providers/pool.ts';
 import { RedisRateLimiter } from '../providers/rate-limiter.ts';
@@ -57,7 +58,7 @@ export function buildApp(deps: ServerDeps): Hono {
   const metrics = createMetrics({ ctx, queues: deps.queues, timeoutMs });
 
   app.get('/', (c) =>
-    c.json({ name: 'embedq', version: packageVersion, endpoints: { embeddings: '/v1/embeddings', models: '/v1/models', dashboard: `${ADMIN_PATH}`, deployments: '/admin/deployments', metrics: '/metrics', health: '/healthz', ready: '/readyz' } }),
+    c.json({ name: 'embedq', version: packageVersion, endpoints: { embeddings: '/v1/embeddings', models: '/v1/models', dashboard: `${ADMIN_PATH}`, deployments: '/admin/deployments', keys: '/admin/keys', spend: '/admin/spend', metrics: '/metrics', health: '/healthz', ready: '/readyz' } }),
   );
   app.route('/', healthRoutes(ctx, { timeoutMs }));
   // Tenant names and spend: beyond loopback only with a token; on loopback only to loopback names.
@@ -66,6 +67,7 @@ export function buildApp(deps: ServerDeps): Hono {
   app.get('/metrics', metricsGuard, async (c) => c.body(await metrics.scrape(), 200, { 'Content-Type': metrics.contentType }));
   mountAdmin(app, { queues: deps.queues, adminToken: deps.adminToken });
   mountDeployments(app, { redis: deps.redis, config: ctx.config, adminToken: deps.adminToken });
+  mountKeys(app, { db: ctx.db, adminToken: deps.adminToken });
   if (deps.gateway) mountGateway(app, { gateway: deps.gateway });
 
   app.notFound((c) => errorResponse(c, new HTTPException(404, { message: `no route for ${c.req.method} ${c.req.path}` }), ctx.logger));
