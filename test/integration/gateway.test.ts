@@ -231,3 +231,15 @@ gatewayTest('budgets: two requests racing for the last of a budget, exactly one 
   const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM budget_reservations`);
   expect(rows[0].n).toBe(0); // every hold released
 });
+
+gatewayTest('LangChain.js OpenAIEmbeddings pointed at the gateway gets the provider\'s vectors, documents and query alike', async ({ ctx, url, direct }) => {
+  const { OpenAIEmbeddings } = await import('@langchain/openai');
+  const { secret } = await createApiKey(ctx.db, 'acme');
+  const embeddings = new OpenAIEmbeddings({ model: 'text-embedding-3-small', apiKey: secret, configuration: { baseURL: `${url}/v1` }, maxRetries: 0 });
+  const docs = ['LangChain documents go through embedq.', 'A second document, to check the order.', 'And a third.'];
+  const got = await embeddings.embedDocuments(docs);
+  const want = await direct.embeddings.create({ model: 'text-embedding-3-small', input: docs, encoding_format: 'float' });
+  expect(got).toHaveLength(3);
+  got.forEach((v, i) => expectClose(v, want.data[i]!.embedding));
+  expectClose(await embeddings.embedQuery(docs[1]!), want.data[1]!.embedding);
+});
