@@ -277,3 +277,41 @@ test('routing: weighted among the closed deployments of the best priority; lower
     expect(await pickAt(0, ['cpu'])).toBe(undefined);
   });
 });
+
+test('through the gateway: A answers 503, B serves the online request; the headers and the ledger say so', async () => {
+  await withDeployments(async (a, b, ctx) => {
+    const { createApiKey } = await import('../../src/gateway/keys.ts');
+    const { secret } = await createApiKey(ctx.db, 'acme');
+    const server = openServer(ctx);
+    try {
+      down(a);
+      const res = await server.app.request('/v1/embeddings', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, input: ['failover online', 'second input'], dimensions: 256 }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-embedq-deployment')).toBe('openai-b');
+      expect(res.headers.get('x-embedq-provider')).toBe('openai');
+      expect(res.headers.get('x-embedq-model-version')).toBe(`${MODEL}@1:256`);
+      expect(b.stats().inputs).toBe(2);
+      const { rows } = await ctx.db.query(`SELECT status, deployment, failover, http_status FROM ledger WHERE mode = 'online' ORDER BY id`);
+      expect(rows).toEqual([
+        { status: 'retry', deployment: 'openai', failover: false, http_status: 503 },
+        { status: 'ok', deployment: 'openai-b', failover: true, http_status: 200 },
+        { status: 'served', deployment: 'openai-b', failover: false, http_status: 200 },
+      ]);
+      // Both down: the client gets a 503 in OpenAI's envelope, the provider's message with it.
+      down(b);
+      const fail = await server.app.request('/v1/embeddings', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, input: 'nobody answers', dimensions: 256 }),
+      });
+      expect(fail.status).toBe(503);
+      expect(await fail.json()).toEqual({ error: { message: expect.stringMatching(/overloaded/), type: 'api_error', param: null, code: 'upstream_unavailable' } });
+    } finally {
+      await server.close();
+    }
+  });
+});
