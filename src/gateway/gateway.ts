@@ -71,6 +71,12 @@ export class Gateway {
   readonly #models: GatewayModels;
   readonly #embedder: CacheEmbedder;
   readonly #tokenizers = new Map<string, Tokenizer>();
+  #inFlight = 0;
+
+  /** Requests being answered now (for /metrics). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
@@ -88,6 +94,15 @@ export class Gateway {
 
   /** `POST /v1/embeddings`. Never throws: every failure is an OpenAI error envelope. */
   async embeddings(req: GatewayRequest): Promise<GatewayReply> {
+    this.#inFlight++;
+    try {
+      return await this.#embeddings(req);
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  async #embeddings(req: GatewayRequest): Promise<GatewayReply> {
     const requestId = `req_${randomUUID().replaceAll('-', '')}`;
     const started = performance.now();
     const headers: Record<string, string> = { 'x-request-id': requestId };

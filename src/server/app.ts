@@ -55,7 +55,7 @@ export function buildApp(deps: ServerDeps): Hono {
   const { ctx } = deps;
   const app = new Hono();
   const timeoutMs = deps.probeTimeoutMs ?? 3000;
-  const metrics = createMetrics({ ctx, queues: deps.queues, timeoutMs });
+  const metrics = createMetrics({ ctx, queues: deps.queues, timeoutMs, ...(deps.gateway ? { inFlight: () => deps.gateway!.inFlight } : {}) });
 
   app.get('/', (c) =>
     c.json({ name: 'embedq', version: packageVersion, endpoints: { embeddings: '/v1/embeddings', models: '/v1/models', dashboard: `${ADMIN_PATH}`, deployments: '/admin/deployments', keys: '/admin/keys', spend: '/admin/spend', metrics: '/metrics', health: '/healthz', ready: '/readyz' } }),

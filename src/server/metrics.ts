@@ -19,7 +19,7 @@ import { ServiceUnavailableError, coerceError } from '../errors.ts';
 import { QUEUES } from '../queue/names.ts';
 import type { Queues } from '../queue/producer.ts';
 import { describePgError } from '../store/db.ts';
-import { batchStatusCounts, callTotals, deploymentTotals, latencyBuckets, spendTotals, type LatencyBuckets } from '../store/ledger-read.ts';
+import { batchStatusCounts, callTotals, deploymentTotals, latencyBuckets, onlineTotals, spendTotals, type LatencyBuckets } from '../store/ledger-read.ts';
 import { withTimeout } from './health.ts';
 
 /** BullMQ job states reported per queue. */
@@ -33,6 +33,8 @@ export interface MetricsDeps {
   queues: Queues;
   /** Most time one collection may take before its service counts as down. @default 3000 */
   timeoutMs?: number;
+  /** The gateway's requests being served by this process now. */
+  inFlight?: () => number;
 }
 
 interface Named {
@@ -73,6 +75,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const batches = g('embedq_provider_batches', 'Provider batches by status.', ['provider', 'status']);
   const byDeployment = c('embedq_deployment_requests_total', 'Provider attempts by the deployment they went to and their outcome (ok, retry, error, unknown, sent).', ['model', 'deployment', 'status']);
   const failovers = c('embedq_failovers_total', 'Attempts sent to another deployment after one failed, by the deployment that took them.', ['model', 'deployment']);
+  const online = c('embedq_online_requests_total', 'Gateway /v1/embeddings requests by outcome (served, refused, failed) and HTTP status, from the ledger.', ['model', 'status', 'code']);
+  const onlineInputs = c('embedq_online_inputs_total', 'Inputs of served gateway requests.', ['model']);
+  const onlineHits = c('embedq_online_cache_hits_total', 'Inputs of served gateway requests answered from the cache.', ['model']);
+  const onlineHitRatio = g('embedq_online_cache_hit_ratio', 'Cache hits / inputs of served gateway requests, over the whole ledger; 0 before any.', []);
+  const onlineLatency = ledgerHistogram('embedq_online_latency_seconds', 'Latency of gateway requests, end to end (key check to the last byte of the answer built), from the ledger.', LATENCY_BOUNDS_MS);
+  registry.registerMetric(onlineLatency as unknown as Metric);
+  const inFlight = g('embedq_online_requests_in_flight', 'Gateway requests this serve process is answering now.', []);
   const spend = c('embedq_spend_usd_total', 'Money spent on providers in USD, by tenant and model version.', ['tenant', 'model']);
 
   const timeoutMs = deps.timeoutMs ?? 3000;
@@ -139,6 +148,23 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   const collectLatency = async () => latency.replace(await latencyBuckets(db, LATENCY_BOUNDS_MS));
 
+  const collectOnline = async () => {
+    const [rows, buckets] = await Promise.all([onlineTotals(db), latencyBuckets(db, LATENCY_BOUNDS_MS, 'online')]);
+    for (const m of [online, onlineInputs, onlineHits]) m.reset();
+    let served = 0;
+    let hit = 0;
+    for (const r of rows) {
+      online.inc({ model: r.model, status: r.status, code: String(r.httpStatus) }, r.requests);
+      if (r.status !== 'served') continue;
+      onlineInputs.inc({ model: r.model }, r.inputs);
+      onlineHits.inc({ model: r.model }, r.hits);
+      served += r.inputs;
+      hit += r.hits;
+    }
+    onlineHitRatio.set(served ? hit / served : 0);
+    onlineLatency.replace(buckets);
+  };
+
   const collectBatches = async () => {
     const rows = await batchStatusCounts(db);
     batches.reset();
@@ -177,9 +203,22 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     { service: 'postgres', family: 'latency', metrics: [named(latency.name, latency as unknown as Metric)], collect: collectLatency },
     { service: 'postgres', family: 'batches', metrics: [named('embedq_provider_batches', batches)], collect: collectBatches },
     { service: 'postgres', family: 'spend', metrics: [named('embedq_spend_usd_total', spend)], collect: collectSpend },
+    {
+      service: 'postgres',
+      family: 'online',
+      metrics: [
+        named('embedq_online_requests_total', online),
+        named('embedq_online_inputs_total', onlineInputs),
+        named('embedq_online_cache_hits_total', onlineHits),
+        named('embedq_online_cache_hit_ratio', onlineHitRatio),
+        named(onlineLatency.name, onlineLatency as unknown as Metric),
+      ],
+      collect: collectOnline,
+    },
   ];
 
   const collect = async (): Promise<string> => {
+    inFlight.set(deps.inFlight?.() ?? 0);
     const results = await Promise.all(sources.map((s) => attempt(s.service, s.family, s.collect)));
     // A family that could not be read is left out of the exposition entirely: stale values would
     // mislead, and a counter shown as 0 would read as a reset and then as a burst on recovery.

@@ -4,7 +4,7 @@
  * of queries however many calls the ledger holds.
  */
 import type { Queryable } from './db.ts';
-import type { LedgerEntry } from './ledger.ts';
+import { IS_REQUEST_ROW, type LedgerEntry } from './ledger.ts';
 
 /** One provider call (or one job's cache hits) as `embedq log` shows it: a ledger entry as stored. */
 export interface LedgerRow extends Pick<LedgerEntry, 'tenant' | 'provider' | 'mode' | 'status' | 'inputs' | 'tokens'> {
@@ -24,6 +24,12 @@ export interface LedgerRow extends Pick<LedgerEntry, 'tenant' | 'provider' | 'mo
   deployment: string | null;
   /** Sent to another deployment after one failed. */
   failover: boolean;
+  /** The gateway key of an online row, by its display prefix (never the secret). */
+  key: string | null;
+  /** The `user` an online request named. */
+  endUser: string | null;
+  /** An online request's inputs answered from the cache. */
+  cacheHits: number | null;
 }
 
 export interface LedgerFilter {
@@ -46,8 +52,9 @@ const filterParams = (f: LedgerFilter) => [f.since ?? null, f.tenant ?? null, f.
 export async function listLedger(db: Queryable, f: LedgerFilter = {}): Promise<LedgerRow[]> {
   const { rows } = await db.query<RawLedgerRow>(
     `SELECT l.id, l.at, l.tenant, coalesce(mv.key, '(unknown)') AS model_version, l.provider, l.mode, l.status, l.inputs,
-            l.tokens, l.latency_ms, l.cost_usd, l.saved_usd, l.http_status, l.error, l.batch_id, l.run_id, l.deployment, l.failover
-       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+            l.tokens, l.latency_ms, l.cost_usd, l.saved_usd, l.http_status, l.error, l.batch_id, l.run_id, l.deployment, l.failover,
+            ak.prefix AS key_prefix, l.end_user, l.cache_hits
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id LEFT JOIN api_keys ak ON ak.id = l.api_key_id
       WHERE ${FILTER_WHERE}
       ORDER BY l.at DESC, l.id DESC
       LIMIT $4`,
@@ -73,6 +80,9 @@ export async function listLedger(db: Queryable, f: LedgerFilter = {}): Promise<L
     runId: r.run_id,
     deployment: r.deployment,
     failover: r.failover,
+    key: r.key_prefix === null ? null : `${r.key_prefix}…`,
+    endUser: r.end_user,
+    cacheHits: r.cache_hits,
   }));
 }
 
@@ -115,6 +125,9 @@ interface RawLedgerRow {
   run_id: string | null;
   deployment: string | null;
   failover: boolean;
+  key_prefix: string | null;
+  end_user: string | null;
+  cache_hits: number | null;
 }
 
 /** Ledger totals per (provider, model version, mode, status), over all time. */
@@ -136,6 +149,7 @@ export async function callTotals(db: Queryable): Promise<CallTotals[]> {
             coalesce(sum(l.inputs), 0) AS inputs, coalesce(sum(l.tokens), 0) AS tokens,
             count(*) FILTER (WHERE l.http_status = 429) AS limited
        FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      WHERE NOT ${IS_REQUEST_ROW}
       GROUP BY 1, 2, 3, 4`,
   );
   return rows.map((r) => ({ ...r, calls: Number(r.calls), inputs: Number(r.inputs), tokens: Number(r.tokens), rateLimited: Number(r.limited) }));
@@ -154,7 +168,7 @@ export async function deploymentTotals(db: Queryable): Promise<DeploymentTotals[
   const { rows } = await db.query<{ model: string; deployment: string; status: DeploymentTotals['status']; calls: string; failovers: string }>(
     `SELECT coalesce(mv.key, '(unknown)') AS model, l.deployment, l.status, count(*) AS calls, count(*) FILTER (WHERE l.failover) AS failovers
        FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
-      WHERE l.deployment IS NOT NULL
+      WHERE l.deployment IS NOT NULL AND NOT ${IS_REQUEST_ROW}
       GROUP BY 1, 2, 3`,
   );
   return rows.map((r) => ({ ...r, calls: Number(r.calls), failovers: Number(r.failovers) }));
@@ -169,15 +183,18 @@ export interface LatencyBuckets {
   sumMs: number;
 }
 
-/** Latency histogram of every call with a measured latency, bucketed in SQL (`boundsMs` ascending integers). */
-export async function latencyBuckets(db: Queryable, boundsMs: readonly number[]): Promise<LatencyBuckets[]> {
+/**
+ * Latency histogram, bucketed in SQL (`boundsMs` ascending integers): of every provider call with
+ * a measured latency, or (`online`) of the gateway's requests, end to end.
+ */
+export async function latencyBuckets(db: Queryable, boundsMs: readonly number[], of: 'provider' | 'online' = 'provider'): Promise<LatencyBuckets[]> {
   // width_bucket counts the thresholds <= its operand; with integer milliseconds, feeding it
   // latency - 1 counts the bounds strictly below the latency, which is Prometheus' `le` bucket.
   const { rows } = await db.query<{ provider: string; model: string; bucket: number; n: string; sum_ms: string }>(
     `SELECT l.provider, coalesce(mv.key, '(unknown)') AS model, width_bucket(l.latency_ms - 1, $1::int[]) AS bucket,
             count(*) AS n, sum(l.latency_ms) AS sum_ms
        FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
-      WHERE l.latency_ms IS NOT NULL AND l.mode <> 'cache'
+      WHERE l.latency_ms IS NOT NULL AND l.mode <> 'cache' AND ${of === 'online' ? '' : 'NOT '}${IS_REQUEST_ROW}
       GROUP BY 1, 2, 3`,
     [boundsMs],
   );
@@ -192,12 +209,33 @@ export async function latencyBuckets(db: Queryable, boundsMs: readonly number[])
   return [...out.values()];
 }
 
+/** The gateway's requests per (model version, status, HTTP status), with their inputs and cache hits. */
+export interface OnlineTotals {
+  model: string;
+  status: string;
+  httpStatus: number;
+  requests: number;
+  inputs: number;
+  hits: number;
+}
+
+export async function onlineTotals(db: Queryable): Promise<OnlineTotals[]> {
+  const { rows } = await db.query<{ model: string; status: string; http_status: number; n: string; inputs: string; hits: string }>(
+    `SELECT coalesce(mv.key, '(unknown)') AS model, l.status, coalesce(l.http_status, 0) AS http_status, count(*) AS n,
+            coalesce(sum(l.inputs), 0) AS inputs, coalesce(sum(l.cache_hits), 0) AS hits
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
+      WHERE ${IS_REQUEST_ROW}
+      GROUP BY 1, 2, 3`,
+  );
+  return rows.map((r) => ({ model: r.model, status: r.status, httpStatus: r.http_status, requests: Number(r.n), inputs: Number(r.inputs), hits: Number(r.hits) }));
+}
+
 /** Money spent per (tenant, model version), over all time. */
 export async function spendTotals(db: Queryable): Promise<{ tenant: string; model: string; usd: number }[]> {
   const { rows } = await db.query<{ tenant: string; model: string; usd: string }>(
     `SELECT l.tenant, coalesce(mv.key, '(unknown)') AS model, coalesce(sum(l.cost_usd), 0) AS usd
        FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id
-      WHERE l.mode <> 'cache'
+      WHERE l.mode <> 'cache' AND NOT ${IS_REQUEST_ROW}
       GROUP BY 1, 2`,
   );
   return rows.map((r) => ({ tenant: r.tenant, model: r.model, usd: Number(r.usd) }));

@@ -9,7 +9,14 @@ import type { Queryable } from './db.ts';
 export type LedgerStatus = 'ok' | 'error' | 'retry' | 'cache_hit' | 'sent' | 'unknown' | RequestStatus;
 
 /** An online request's own row (mode `online`): answered, refused by embedq (auth, limits, input), or failed at the provider. */
-export type RequestStatus = 'served' | 'refused' | 'failed';
+export const REQUEST_STATUSES = ['served', 'refused', 'failed'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/**
+ * SQL: the row is an online request's own (alias `l`). It repeats what its provider attempts
+ * billed, so every count of calls, tokens or money leaves it out.
+ */
+export const IS_REQUEST_ROW = `l.status IN (${REQUEST_STATUSES.map((x) => `'${x}'`).join(', ')})`;
 
 export interface LedgerEntry {
   tenant: string;

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.ts';
+import { IS_REQUEST_ROW } from './ledger.ts';
 
 export const SPEND_GROUPS = ['tenant', 'model', 'day', 'mode', 'key'] as const;
 export type SpendGroup = (typeof SPEND_GROUPS)[number];
@@ -29,9 +30,8 @@ const KEYS: Record<SpendGroup, string> = {
   key: `coalesce(ak.id::text || ' ' || ak.prefix || '…', '(no key)')`,
 };
 
-// An online request's own row repeats what its attempts (which hold the money) billed: counted for
-// what the cache saved it, never again for calls, tokens or spend.
-const REQUEST_ROW = `l.status IN ('served', 'refused', 'failed')`;
+// An online request's own row counts for what the cache saved it, never again for calls, tokens or spend.
+const REQUEST_ROW = IS_REQUEST_ROW;
 
 /** Spend from the ledger, grouped; one statement. */
 export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Date; tenant?: string } = {}): Promise<SpendRow[]> {
@@ -70,8 +70,10 @@ export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Dat
 export async function rollUpSpend(db: Queryable): Promise<number> {
   const r = await db.query(
     `INSERT INTO spend_daily (day, tenant, model_version_id, mode, calls, tokens, cost_usd, saved_usd)
-     SELECT (at AT TIME ZONE 'UTC')::date, tenant, coalesce(model_version_id, 0), mode, count(*), coalesce(sum(tokens) FILTER (WHERE status NOT IN ('sent', 'unknown')), 0), sum(cost_usd), sum(saved_usd)
-       FROM ledger WHERE at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '1 day'
+     SELECT (l.at AT TIME ZONE 'UTC')::date, l.tenant, coalesce(l.model_version_id, 0), l.mode, count(*) FILTER (WHERE NOT ${REQUEST_ROW}),
+            coalesce(sum(l.tokens) FILTER (WHERE l.status NOT IN ('sent', 'unknown') AND NOT ${REQUEST_ROW}), 0),
+            coalesce(sum(l.cost_usd) FILTER (WHERE NOT ${REQUEST_ROW}), 0), coalesce(sum(l.saved_usd), 0)
+       FROM ledger l WHERE l.at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '1 day'
       GROUP BY 1, 2, 3, 4
      ON CONFLICT (day, tenant, model_version_id, mode) DO UPDATE
        SET calls = EXCLUDED.calls, tokens = EXCLUDED.tokens, cost_usd = EXCLUDED.cost_usd, saved_usd = EXCLUDED.saved_usd`,

@@ -8,12 +8,14 @@ import { serve } from '@hono/node-server';
 import { encode } from 'gpt-tokenizer/encoding/cl100k_base';
 import OpenAI from 'openai';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { formatLog, runLog } from '../../src/cli/commands/log.ts';
 import { runSpend } from '../../src/cli/commands/spend.ts';
 import type { Context } from '../../src/context.ts';
 import { createApiKey, revokeApiKey } from '../../src/gateway/keys.ts';
 import { openServer } from '../../src/server/app.ts';
 import { setBudget } from '../../src/store/budgets.ts';
 import { writeCorpus } from '../support/corpus.ts';
+import { parseExposition } from '../support/prom-parse.ts';
 import { expect, test } from '../support/fixtures.ts';
 import { withSim } from '../support/sim-context.ts';
 import type { Simulator } from '../support/simulator/index.ts';
@@ -100,6 +102,11 @@ gatewayTest('an ingested chunk is a hit for its tenant with no provider call; an
     { tenant: 'globex', status: 'ok', cache_hits: null, end_user: null, http_status: 200, tokens: expect.any(String) },
     { tenant: 'globex', status: 'served', cache_hits: 0, end_user: null, http_status: 200, tokens: rows[1].tokens },
   ]);
+  const log = await runLog(ctx, { limit: 10 });
+  expect(log.rows.find((r) => r.status === 'served' && r.tenant === 'acme')).toMatchObject({ mode: 'online', key: `${acme.slice(0, 11)}…`, cacheHits: 1, endUser: 'u-42' });
+  const line = formatLog(log).split('\n').find((l) => l.includes(' served ') && l.includes(' acme '))!;
+  expect(line.split(/\s{2,}/).slice(5, 9)).toEqual(['online', 'served 200', '1', '1']);
+  expect(line).toContain(`${acme.slice(0, 11)}…`);
   const spend = await runSpend(ctx, { by: 'key' });
   const byKey = new Map(spend.rows.map((r) => [r.key.split(' ')[1]!, r]));
   expect(byKey.get(`${globex.slice(0, 11)}…`)).toMatchObject({ calls: 1, tokens: Number(rows[1].tokens) });
@@ -242,4 +249,21 @@ gatewayTest('LangChain.js OpenAIEmbeddings pointed at the gateway gets the provi
   expect(got).toHaveLength(3);
   got.forEach((v, i) => expectClose(v, want.data[i]!.embedding));
   expectClose(await embeddings.embedQuery(docs[1]!), want.data[1]!.embedding);
+});
+
+gatewayTest('/metrics counts online requests by outcome, their latency and cache-hit ratio, and no request twice as a provider call', async ({ ctx, url, client }) => {
+  const openai = client((await createApiKey(ctx.db, 'acme')).secret);
+  await openai.embeddings.create({ model: MODEL, input: ['metrics one', 'metrics two'] });
+  await openai.embeddings.create({ model: MODEL, input: ['metrics one', 'metrics three'] }); // one hit of two
+  await expect(openai.embeddings.create({ model: MODEL, input: '' })).rejects.toMatchObject({ status: 400 });
+  const m = parseExposition(await (await fetch(`${url}/metrics`)).text());
+  const model = `${MODEL}@1:1536`;
+  expect(m.value('embedq_online_requests_total', { model, status: 'served', code: '200' })).toBe(2);
+  expect(m.value('embedq_online_inputs_total', { model })).toBe(4);
+  expect(m.value('embedq_online_cache_hits_total', { model })).toBe(1);
+  expect(m.value('embedq_online_cache_hit_ratio')).toBe(0.25);
+  expect(m.value('embedq_online_latency_seconds_count', { provider: 'openai', model })).toBe(2);
+  expect(m.value('embedq_online_requests_in_flight')).toBe(0);
+  // Two provider calls (one per request's misses), never a request row counted as a call.
+  expect(m.samples('embedq_provider_requests_total').map((s) => [s.labels.mode, s.labels.status, s.value])).toEqual([['online', 'ok', 2]]);
 });

@@ -48,7 +48,7 @@ export function formatLog(r: LogResult): string {
   if (r.rows.length === 0) return r.since ? `no provider calls since ${r.since}` : 'no provider calls recorded yet';
   const usdOrDash = (x: number) => (x ? usd(x) : '-');
   const body = table(
-    ['TIME', 'TENANT', 'MODEL VERSION', 'PROVIDER', 'DEPLOYMENT', 'MODE', 'STATUS', 'INPUTS', 'TOKENS', 'LATENCY', 'COST', 'SAVED', 'BATCH'],
+    ['TIME', 'TENANT', 'MODEL VERSION', 'PROVIDER', 'DEPLOYMENT', 'MODE', 'STATUS', 'INPUTS', 'HITS', 'TOKENS', 'LATENCY', 'COST', 'SAVED', 'KEY', 'BATCH'],
     r.rows.map((x) => [
       x.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       x.tenant,
@@ -58,10 +58,12 @@ export function formatLog(r: LogResult): string {
       x.mode,
       x.httpStatus && x.status !== 'ok' ? `${x.status} ${x.httpStatus}` : x.status,
       x.inputs,
+      x.cacheHits ?? '-',
       x.tokens,
       x.latencyMs === null ? '-' : `${x.latencyMs}ms`,
       usdOrDash(x.costUsd),
       usdOrDash(x.savedUsd),
+      x.key ?? '-',
       x.batchId ?? '-',
     ]),
   );
