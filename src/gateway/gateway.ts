@@ -49,6 +49,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Keys' rpm/tpm windows, in Redis: shared by every serve process. */
   limiter: RedisRateLimiter;
+  /** `serve --no-auth` (loopback only): a request without a key counts for this tenant. */
+  noAuthTenant?: string;
 }
 
 /** How long a budget hold outlives a process that died holding it: longer than any request with its retries. */
@@ -87,6 +89,9 @@ export class Gateway {
   /** The key a request's `Authorization` header opens. @throws WireError 401 */
   async authorize(authorization: string | undefined): Promise<ApiKey> {
     const secret = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    const open = this.#deps.noAuthTenant;
+    // Without auth, any presented key is ignored (clients send one anyway): every request is the default tenant's.
+    if (open) return { id: '', tenant: open, name: 'no-auth', prefix: '(no auth)', models: null, rpm: null, tpm: null, expiresAt: null, revokedAt: null, previousValidUntil: null, createdAt: new Date(0) };
     const r = await authenticate(this.#deps.db, secret);
     if ('refused' in r) throw new WireError(401, REFUSALS[r.refused], { code: r.refused === 'missing' ? 'missing_api_key' : 'invalid_api_key' });
     return r.key;
@@ -208,7 +213,7 @@ export class Gateway {
 
   async #serve(key: ApiKey, model: GatewayModel, r: EmbeddingsRequest, texts: string[], headers: Record<string, string>, started: number, signal: AbortSignal | undefined): Promise<GatewayReply> {
     const { spec } = model.resolved;
-    const ledger = attemptLedger(this.#deps.db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id, endUser: r.user ?? null }, spec.priceSyncPerMTok);
+    const ledger = attemptLedger(this.#deps.db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id || null, endUser: r.user ?? null }, spec.priceSyncPerMTok);
     let deployment: string | undefined;
     const holds: string[] = [];
     const res = await this.#embedder
@@ -272,7 +277,7 @@ export class Gateway {
         httpStatus,
         error: o.error ?? null,
         deployment: o.deployment ?? null,
-        apiKeyId: key.id,
+        apiKeyId: key.id || null,
         endUser: r.user ?? null,
         cacheHits: o.hits,
       },

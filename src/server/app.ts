@@ -113,6 +113,8 @@ export interface Server {
 
 export interface OpenServerOptions {
   probeTimeoutMs?: number;
+  /** `--no-auth`: /v1 requests without a key count for this tenant (the CLI allows it on loopback only). */
+  noAuthTenant?: string;
   host?: string;
   metricsToken?: string | undefined;
 }
@@ -129,8 +131,16 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
   for (const name of Object.values(QUEUES)) queues[name].on('error', (err) => ctx.logger.debug({ queue: name, err: err.message }, 'queue connection error'));
   const adminToken = ctx.config.adminToken ?? generateAdminToken();
   // The gateway's providers share the rate limiter and deployment health in Redis with every worker and serve process.
-  const gateway = new Gateway({ db: ctx.db, config: ctx.config, logger: ctx.logger, providers: new ProviderPool(ctx.db, ctx.config, redis), limiter: new RedisRateLimiter(redis, { prefix: ctx.config.redisPrefix }) });
-  const app = buildApp({ ctx, queues, redis, adminToken, gateway, ...opts });
+  const { noAuthTenant, ...appOpts } = opts;
+  const gateway = new Gateway({
+    db: ctx.db,
+    config: ctx.config,
+    logger: ctx.logger,
+    providers: new ProviderPool(ctx.db, ctx.config, redis),
+    limiter: new RedisRateLimiter(redis, { prefix: ctx.config.redisPrefix }),
+    ...(noAuthTenant ? { noAuthTenant } : {}),
+  });
+  const app = buildApp({ ctx, queues, redis, adminToken, gateway, ...appOpts });
   return {
     app,
     adminToken,

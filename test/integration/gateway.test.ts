@@ -267,3 +267,24 @@ gatewayTest('/metrics counts online requests by outcome, their latency and cache
   // Two provider calls (one per request's misses), never a request row counted as a call.
   expect(m.samples('embedq_provider_requests_total').map((s) => [s.labels.mode, s.labels.status, s.value])).toEqual([['online', 'ok', 2]]);
 });
+
+test('serve --no-auth: requests without a key count for the default tenant; refused beyond loopback; says so at start', async () => {
+  const { startupLine } = await import('../../src/cli/commands/serve.ts');
+  await withSim(async (sim, ctx) => {
+    const server = openServer(ctx, { noAuthTenant: 'default' });
+    try {
+      const res = await server.app.request('/v1/embeddings', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: 'no key at all' }) });
+      expect(res.status).toBe(200);
+      expect(sim.stats().inputs).toBe(1);
+      const { rows } = await ctx.db.query(`SELECT tenant, api_key_id FROM ledger WHERE status = 'served'`);
+      expect(rows).toEqual([{ tenant: 'default', api_key_id: null }]);
+    } finally {
+      await server.close();
+    }
+    const { startServe } = await import('../../src/cli/commands/serve.ts');
+    await expect(startServe({ ...ctx, config: { ...ctx.config, adminToken: 'test-admin-token-0123456789abcdef' } } as Context, { port: 0, host: '0.0.0.0', auth: false })).rejects.toThrow(/--no-auth .* loopback only, not 0\.0\.0\.0/);
+  });
+  const line = startupLine({ url: 'http://127.0.0.1:8080', access: 'token', dashboardPath: '/admin/queues', dashboardUrl: '', metricsNeedToken: false, noAuthTenant: 'default' }, 'embedq');
+  expect(line).toMatch(/NO AUTH, as tenant default, loopback only/);
+  expect(line).toMatch(/warning: --no-auth: anyone who can reach/);
+});

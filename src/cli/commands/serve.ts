@@ -15,6 +15,8 @@ export interface ServeOptions {
   host: string;
   /** Token for /metrics beyond loopback (else config metricsToken, else the admin token). */
   metricsToken?: string | undefined;
+  /** false (`--no-auth`): /v1 takes requests without a key, as the default tenant; loopback only. @default true */
+  auth?: boolean;
 }
 
 export interface Serving {
@@ -27,6 +29,8 @@ export interface Serving {
   dashboardUrl: string;
   /** Whether /metrics needs a token (the server listens beyond loopback). */
   metricsNeedToken: boolean;
+  /** Set when /v1 takes requests without a key (`--no-auth`): the tenant they count for. */
+  noAuthTenant?: string;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,8 @@ export function parsePort(v: string): number {
  */
 export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving> {
   const access = checkBind(o.host, ctx.config.adminToken);
+  if (o.auth === false && !isLoopbackHost(o.host))
+    throw new UsageError(`--no-auth serves /v1 without keys, so it binds to loopback only, not ${o.host}; create keys with \`embedq keys create\` to serve beyond this machine`);
   if (o.metricsToken !== undefined && !strongSecret(o.metricsToken)) throw new UsageError('--metrics-token must be a secret of at least 16 characters and 64 bits of entropy, e.g. from `openssl rand -hex 24`');
   // Loaded here, not at the top: the server's dependencies (Hono, Bull Board, prom-client) would
   // otherwise slow down every other command's start.
@@ -49,7 +55,7 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving
     import('../../server/app.ts'),
     import('../../server/admin.ts'),
   ]);
-  const server = openServer(ctx, { host: o.host, metricsToken: o.metricsToken });
+  const server = openServer(ctx, { host: o.host, metricsToken: o.metricsToken, ...(o.auth === false ? { noAuthTenant: ctx.config.defaultTenant } : {}) });
   let http: ServerType | undefined;
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -70,6 +76,7 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving
       dashboardPath: ADMIN_PATH,
       dashboardUrl: `${url}${ADMIN_PATH}${server.tokenGenerated ? `?token=${server.adminToken}` : ''}`,
       metricsNeedToken: !isLoopbackHost(o.host),
+      ...(o.auth === false ? { noAuthTenant: ctx.config.defaultTenant } : {}),
       async close() {
         await new Promise<void>((resolve) => {
           if (!http) return resolve();
@@ -94,20 +101,23 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Serving
  * The startup lines: where it listens and how the dashboard is reached. A generated token is
  * printed in the dashboard's URL (opening it logs the browser in), as Jupyter does.
  */
-export function startupLine(s: Pick<Serving, 'url' | 'access' | 'dashboardPath' | 'dashboardUrl' | 'metricsNeedToken'>, prefix: string): string {
+export function startupLine(s: Pick<Serving, 'url' | 'access' | 'dashboardPath' | 'dashboardUrl' | 'metricsNeedToken' | 'noAuthTenant'>, prefix: string): string {
   const board = s.access === 'token' ? 'admin token required' : 'token generated for this run';
   const metrics = s.metricsNeedToken ? '/metrics (token required)' : '/metrics';
-  const line = `embedq serve: listening on ${s.url} — dashboard ${s.dashboardPath} (${board}), ${metrics}, /healthz, /readyz; queues under prefix ${prefix}`;
-  if (s.access === 'token') return line;
-  return `${line}\n  open the dashboard at ${s.dashboardUrl}\n  (set EMBEDQ_ADMIN_TOKEN to choose the token; it is needed to serve beyond loopback)`;
+  const v1 = s.noAuthTenant ? `NO AUTH, as tenant ${s.noAuthTenant}, loopback only` : 'keys: embedq keys create';
+  const line = `embedq serve: listening on ${s.url} — /v1/embeddings and /v1/models (${v1}), dashboard ${s.dashboardPath} (${board}), ${metrics}, /healthz, /readyz; queues under prefix ${prefix}`;
+  const warn = s.noAuthTenant ? `\n  warning: --no-auth: anyone who can reach ${s.url} embeds as tenant ${s.noAuthTenant}, on its cache and budget` : '';
+  if (s.access === 'token') return `${line}${warn}`;
+  return `${line}${warn}\n  open the dashboard at ${s.dashboardUrl}\n  (set EMBEDQ_ADMIN_TOKEN to choose the token; it is needed to serve beyond loopback)`;
 }
 
 export function register(program: Command, env: CommandEnv): void {
   program
     .command('serve')
-    .description('HTTP server: Bull Board at /admin/queues, Prometheus /metrics, /healthz and /readyz (until SIGTERM/SIGINT)')
+    .description('HTTP server: the OpenAI-compatible gateway (/v1/embeddings, /v1/models) for virtual keys, Bull Board at /admin/queues, /admin/keys, Prometheus /metrics, /healthz and /readyz (until SIGTERM/SIGINT)')
     .option('--port <n>', 'port to listen on (0 picks a free one)', parsePort, 8080)
     .option('--host <address>', 'interface to bind; anything but loopback needs EMBEDQ_ADMIN_TOKEN', '127.0.0.1')
+    .option('--no-auth', 'serve /v1 without keys, as the default tenant (loopback only; for local development)')
     .option('--metrics-token <token>', 'bearer token /metrics needs when --host is not loopback (default: EMBEDQ_METRICS_TOKEN, else the admin token)')
     .action(
       env.handler(async (ctx, _out, o: ServeOptions) => {
