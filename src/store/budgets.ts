@@ -85,6 +85,9 @@ export async function checkBudget(db: Queryable, tenant: string, upcomingTokens:
  * tenant without a budget holds nothing (`id` null).
  */
 export async function reserveBudget(db: Db, tenant: string, tokens: number, usd: number, ttlMs: number, now = new Date()): Promise<{ check: BudgetCheck; id: string | null }> {
+  // Most tenants have no budget: one primary-key lookup, no lock and no sums over the month's ledger.
+  const { rowCount } = await db.query(`SELECT 1 FROM tenant_budgets WHERE tenant = $1`, [tenant]);
+  if (!rowCount) return { check: { ok: true, budget: null, spent: { usdDay: 0, usdMonth: 0, tokensDay: 0, tokensMonth: 0 } }, id: null };
   return withTransaction(db, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('embedq:budget:' || $1, 0))`, [tenant]);
     const check = await checkBudget(client, tenant, tokens, usd, now);
