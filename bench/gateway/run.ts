@@ -10,7 +10,10 @@
  * at concurrency 32, and CPU ms per request of the gateway process (from /proc: user + system).
  * Compare within one run: the machine is shared and noisy.
  *
- *   npm run bench:gateway -- [--seconds 5]
+ *   npm run bench:gateway -- [--seconds 5] [--only 'embedq miss'] [--inputs 1] [--encoding float] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` writes a V8 CPU profile of the embedq serve process into DIR (open it in Chrome
+ * DevTools or speedscope) when the run ends.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,7 +39,9 @@ interface AutocannonResult {
   '2xx': number;
 }
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });
+const { values: args } = parseArgs({
+  options: { seconds: { type: 'string', default: '5' }, only: { type: 'string' }, inputs: { type: 'string' }, encoding: { type: 'string' }, 'cpu-prof': { type: 'string' } },
+});
 const SECONDS = Number(args.seconds);
 const ROOT = new URL('../..', import.meta.url).pathname;
 const MODEL = 'text-embedding-3-small';
@@ -61,7 +66,8 @@ async function main() {
   const ctx = createContext(config, { logger: createLogger('silent') });
   await migrate(ctx.db, schema);
   const { secret } = await createApiKey(ctx.db, 'bench');
-  const serve = await startReady([join(ROOT, 'bin/embedq'), 'serve', '--port', '0'], env, /listening on http/);
+  const prof = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
+  const serve = await startReady([...prof, join(ROOT, 'bin/embedq'), 'serve', '--port', '0'], env, /listening on http/);
   const embedqUrl = /listening on (http:\/\/\S+)/.exec(serve.line)![1]!;
   const portkey = await startReady([join(ROOT, 'bench/gateway/node_modules/@portkey-ai/gateway/build/start-server.js'), '--port=18787', '--headless'], process.env, /Ready for connections/);
   const children: ChildProcess[] = [sim.child, serve.child, portkey.child];
@@ -78,10 +84,11 @@ async function main() {
     JSON.stringify({ model: MODEL, encoding_format: encoding, input: Array.from({ length: n }, (_, i) => (fresh ? `fresh text ${process.pid} ${seq++} for the miss path` : `the same cached text number ${i}`)) });
 
   const rows: string[][] = [];
-  for (const n of [1, 64])
-    for (const encoding of ['float', 'base64']) {
+  for (const n of args.inputs ? [Number(args.inputs)] : [1, 64])
+    for (const encoding of args.encoding ? [args.encoding] : ['float', 'base64']) {
       const result: Record<string, { p50: number; p95: number; p99: number; rps: number; cpu: number; failed: number }> = {};
       for (const [name, t] of Object.entries(targets)) {
+        if (args.only && name !== args.only && name !== 'direct') continue;
         const fresh = 'fresh' in t && t.fresh;
         const run = async (connections: number) => {
           const before = cpuMs(t.pid);
@@ -121,6 +128,7 @@ async function main() {
   const header = ['inputs', 'encoding', 'target', 'c=1 p50 ms', 'p97.5 ms', 'p99 ms', 'p50 over direct', 'c=32 req/s', 'of direct', 'CPU ms/req (c=32)', 'non-2xx'];
   process.stdout.write(`${[header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`);
   for (const c of children) c.kill('SIGTERM');
+  await new Promise((r) => serve.child.once('exit', r)); // the CPU profile is written on exit
   await ctx.db.query(`DROP SCHEMA ${schema} CASCADE`);
   await ctx.close();
 }

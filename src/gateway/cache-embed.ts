@@ -47,9 +47,13 @@ export class CacheEmbedder {
   /** Misses being embedded now, by hex input hash. */
   readonly #inFlight = new Map<string, Promise<Float32Array>>();
 
-  constructor(db: Queryable, providers: ProviderPool) {
+  readonly #writeDb: Queryable;
+
+  /** @param writeDb where fresh vectors are cached (@default db): a cache row lost in a crash only costs embedding that text again */
+  constructor(db: Queryable, providers: ProviderPool, writeDb: Queryable = db) {
     this.#db = db;
     this.#providers = providers;
+    this.#writeDb = writeDb;
   }
 
   /**
@@ -90,7 +94,7 @@ export class CacheEmbedder {
       const missTexts = order.map((i) => texts[i]!);
       // Admission (a budget hold) runs inside the flight, so requests riding on it share its answer.
       const call = (admit ? admit(missTexts) : Promise.resolve()).then(() => provider.embed(missTexts, { inputType: r.inputType, ...callOpts })).then(async (res) => {
-        await addToCache(this.#db, mv.id, order.map((i, j) => ({ inputHash: keys[i]!, vector: res.vectors[j]! })));
+        await addToCache(this.#writeDb, mv.id, order.map((i, j) => ({ inputHash: keys[i]!, vector: res.vectors[j]! })));
         tokens = res.tokens;
         retries = res.retries;
         return res.vectors;

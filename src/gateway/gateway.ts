@@ -51,6 +51,13 @@ export interface GatewayDeps {
   limiter: RedisRateLimiter;
   /** `serve --no-auth` (loopback only): a request without a key counts for this tenant. */
   noAuthTenant?: string;
+  /**
+   * A pool with `synchronous_commit=off`, for the writes after a provider answered: settles, cache
+   * rows, the request row, budget releases (@default db). Each attempt's `sent` row is written on
+   * `db` and flushed before the send, so a Postgres crash that loses a later write leaves the
+   * ledger at "possibly billed", never short; a lost cache row costs one re-embed.
+   */
+  relaxedDb?: Db;
 }
 
 /** How long a budget hold outlives a process that died holding it: longer than any request with its retries. */
@@ -75,6 +82,10 @@ export class Gateway {
   readonly #tokenizers = new Map<string, Tokenizer>();
   #inFlight = 0;
 
+  get #relaxed(): Db {
+    return this.#deps.relaxedDb ?? this.#deps.db;
+  }
+
   /** Requests being answered now (for /metrics). */
   get inFlight(): number {
     return this.#inFlight;
@@ -83,7 +94,7 @@ export class Gateway {
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
     this.#models = new GatewayModels(deps.db, deps.config, deps.logger);
-    this.#embedder = new CacheEmbedder(deps.db, deps.providers);
+    this.#embedder = new CacheEmbedder(deps.db, deps.providers, deps.relaxedDb ?? deps.db);
   }
 
   /** The key a request's `Authorization` header opens. @throws WireError 401 */
@@ -213,11 +224,17 @@ export class Gateway {
 
   async #serve(key: ApiKey, model: GatewayModel, r: EmbeddingsRequest, texts: string[], headers: Record<string, string>, started: number, signal: AbortSignal | undefined): Promise<GatewayReply> {
     const { spec } = model.resolved;
-    const ledger = attemptLedger(this.#deps.db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id || null, endUser: r.user ?? null }, spec.priceSyncPerMTok);
+    const ledger = attemptLedger(this.#deps.db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id || null, endUser: r.user ?? null }, spec.priceSyncPerMTok, this.#relaxed);
     let deployment: string | undefined;
     const holds: string[] = [];
-    const res = await this.#embedder
-      .embed(
+    // The hold goes once the attempts it stood for are in the ledger.
+    const settle = async () => {
+      await ledger.settled();
+      await Promise.all(holds.map((id) => releaseBudget(this.#relaxed, id)));
+    };
+    let res: Awaited<ReturnType<CacheEmbedder['embed']>>;
+    try {
+      res = await this.#embedder.embed(
         { tenant: key.tenant, modelVersionId: model.modelVersionId, texts, inputType: r.inputType },
         {
           admit: (misses) => this.#holdBudget(key, model, misses, holds),
@@ -228,19 +245,19 @@ export class Gateway {
           },
           ...(signal ? { signal } : {}),
         },
-      )
-      // The hold goes once the attempts it stood for are in the ledger.
-      .finally(async () => {
-        await ledger.settled();
-        await Promise.all(holds.map((id) => releaseBudget(this.#deps.db, id)));
-      });
+      );
+    } catch (e) {
+      await settle();
+      throw e;
+    }
     const costUsd = (res.tokens / 1e6) * spec.priceSyncPerMTok;
     // What the hits would have cost: their tokens by the model's tokenizer (an estimate where it is not the provider's own).
     const sent = new Set(res.sent);
     const tok = this.#tokenizer(spec.tokenizer);
     const hitTokens = texts.reduce((sum, t, i) => (sent.has(i) ? sum : sum + tok.count(t)), 0);
     const savedUsd = (hitTokens / 1e6) * spec.priceSyncPerMTok;
-    await this.#recordRequest(key, model, r, 'served', 200, { inputs: texts.length, hits: res.hits, tokens: res.tokens, costUsd, savedUsd, started, deployment });
+    // Independent writes, side by side: the settles and the request's own row.
+    await Promise.all([settle(), this.#recordRequest(key, model, r, 'served', 200, { inputs: texts.length, hits: res.hits, tokens: res.tokens, costUsd, savedUsd, started, deployment })]);
     Object.assign(headers, {
       'content-type': 'application/json',
       'x-embedq-model-version': model.resolved.key,
@@ -262,7 +279,7 @@ export class Gateway {
     httpStatus: number,
     o: { inputs: number; hits: number; tokens: number; costUsd: number; savedUsd: number; started: number; deployment?: string | undefined; error?: string },
   ): Promise<void> {
-    await recordLedger(this.#deps.db, [
+    await recordLedger(this.#relaxed, [
       {
         tenant: key.tenant,
         provider: model.resolved.spec.provider,

@@ -28,7 +28,12 @@ export function outcomeOf(c: EmbedCall, pricePerMTok: number): AttemptOutcome {
   };
 }
 
-export function attemptLedger(db: Queryable, base: AttemptBase, pricePerMTok: number): AttemptLedger {
+/**
+ * @param settleDb where the settles go (@default db). The `sent` row is what keeps the ledger from
+ *   falling short of the bill, so it is always written on `db` and awaited before the send; a
+ *   settle lost in a crash leaves that row to the sweep (`unknown`, possibly billed).
+ */
+export function attemptLedger(db: Queryable, base: AttemptBase, pricePerMTok: number, settleDb: Queryable = db): AttemptLedger {
   const ids = new Map<string, Promise<string>>();
   const pending: Promise<unknown>[] = [];
   const keyOf = (a: Pick<EmbedAttempt, 'request' | 'attempt'>) => `${a.request}:${a.attempt}`;
@@ -42,7 +47,7 @@ export function attemptLedger(db: Queryable, base: AttemptBase, pricePerMTok: nu
       const o = outcomeOf(c, pricePerMTok);
       const id = ids.get(keyOf(c));
       // A provider without onSend (local) reports its call only once it ended: one settled row.
-      const write = id ? id.then((x) => settleAttempt(db, x, o)) : recordLedger(db, [{ ...base, inputs: c.inputs, attempt: c.attempt, deployment: c.deployment ?? null, failover: c.failover ?? false, ...o }]);
+      const write = id ? id.then((x) => settleAttempt(settleDb, x, o)) : recordLedger(settleDb, [{ ...base, inputs: c.inputs, attempt: c.attempt, deployment: c.deployment ?? null, failover: c.failover ?? false, ...o }]);
       write.catch(() => undefined); // surfaced by settled()
       pending.push(write);
     },

@@ -21,6 +21,7 @@ import { mountGateway } from './gateway-api.ts';
 import { mountKeys } from './keys-api.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { ProviderPool } from '../providers/pool.ts';
+import { createPool } from '../store/db.ts';
 import { RedisRateLimiter } from '../providers/rate-limiter.ts';
 import { generateAdminToken, isLoopbackHost, loopbackHostOnly, requireToken } from './auth.ts';
 import { healthRoutes, withTimeout } from './health.ts';
@@ -132,7 +133,9 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
   const adminToken = ctx.config.adminToken ?? generateAdminToken();
   // The gateway's providers share the rate limiter and deployment health in Redis with every worker and serve process.
   const { noAuthTenant, ...appOpts } = opts;
+  const relaxedDb = createPool({ url: ctx.config.databaseUrl, schema: ctx.config.dbSchema, synchronousCommit: false, applicationName: 'embedq-gateway' });
   const gateway = new Gateway({
+    relaxedDb,
     db: ctx.db,
     config: ctx.config,
     logger: ctx.logger,
@@ -149,6 +152,7 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
       // A queue still waiting for an unreachable Redis never finishes closing; do not wait forever.
       await withTimeout(queues.close(), 5000, 'closing the queues').catch(() => undefined);
       redis.disconnect();
+      await relaxedDb.end().catch(() => undefined);
     },
   };
 }

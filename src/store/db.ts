@@ -20,6 +20,12 @@ export interface DbOptions {
   onLost?: (e: Error) => void;
   /** Told when a new connection is made (after an outage: the service is back). */
   onConnect?: () => void;
+  /**
+   * false: commits on this pool return before the WAL is flushed (`synchronous_commit=off`): a
+   * Postgres crash may lose the last moments of its writes, never corrupt them. Only for writes
+   * whose loss the ledger already tolerates (see src/gateway/gateway.ts). @default true
+   */
+  synchronousCommit?: boolean;
 }
 
 export function createPool(opts: DbOptions): Db {
@@ -27,7 +33,7 @@ export function createPool(opts: DbOptions): Db {
     connectionString: opts.url,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'embedq',
-    options: `-c search_path=${opts.schema},public`,
+    options: `-c search_path=${opts.schema},public${opts.synchronousCommit === false ? ' -c synchronous_commit=off' : ''}`,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 10_000,
   });
