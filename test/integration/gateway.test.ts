@@ -239,15 +239,16 @@ gatewayTest('budgets: two requests racing for the last of a budget, exactly one 
   expect(rows[0].n).toBe(0); // every hold released
 });
 
-gatewayTest('LangChain.js OpenAIEmbeddings pointed at the gateway gets the provider\'s vectors, documents and query alike', async ({ ctx, url, direct }) => {
+gatewayTest('LangChain.js OpenAIEmbeddings pointed at the gateway gets the provider\'s vectors in order, for 2,048 documents and for a query', async ({ ctx, url, direct }) => {
   const { OpenAIEmbeddings } = await import('@langchain/openai');
   const { secret } = await createApiKey(ctx.db, 'acme');
   const embeddings = new OpenAIEmbeddings({ model: 'text-embedding-3-small', apiKey: secret, configuration: { baseURL: `${url}/v1` }, maxRetries: 0 });
-  const docs = ['LangChain documents go through embedq.', 'A second document, to check the order.', 'And a third.'];
+  // 2,048 documents: LangChain splits them into requests of its batchSize (512) and puts them back in order.
+  const docs = Array.from({ length: 2048 }, (_, i) => `LangChain document number ${i} goes through embedq.`);
   const got = await embeddings.embedDocuments(docs);
   const want = await direct.embeddings.create({ model: 'text-embedding-3-small', input: docs, encoding_format: 'float' });
-  expect(got).toHaveLength(3);
-  got.forEach((v, i) => expectClose(v, want.data[i]!.embedding));
+  expect(got).toHaveLength(2048);
+  for (const i of [0, 1, 511, 512, 1500, 2047]) expectClose(got[i]!, want.data[i]!.embedding);
   expectClose(await embeddings.embedQuery(docs[1]!), want.data[1]!.embedding);
 });
 
