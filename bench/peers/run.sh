@@ -5,16 +5,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-source scripts/node-env.sh
-bash scripts/services.sh up
-if [ ! -d bench/peers/node_modules ] || [ bench/peers/package-lock.json -nt bench/peers/node_modules/.package-lock.json ]; then
-  echo "bench:peers: installing the peers (LangChain.js, LlamaIndex.TS) into bench/peers/node_modules" >&2
-  npm ci --prefix bench/peers --no-audit --no-fund --loglevel=error
-fi
-if [ ! -d node_modules ]; then
-  echo "bench:peers: installing embedq's own dependencies (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+source bench/setup.sh
+bench_setup bench/peers "the peers (LangChain.js, LlamaIndex.TS)"
 if [ ! -x /usr/bin/time ]; then
   # GNU time reads each system's peak RSS; Debian ships it as the package "time".
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
