@@ -32,6 +32,15 @@ describe('embedq CLI (foundation)', () => {
     }
   });
 
+  test('a command on a schema never migrated says to run db migrate, exit 2, instead of a raw "relation does not exist"', async () => {
+    const schema = uniqueName('e2e');
+    for (const args of [['batches', 'list'], ['keys', 'list'], ['log']]) {
+      const r = await runCli(args, envFor(schema));
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr.trim()).toMatch(new RegExp(`^embedq: the database schema ${schema} has not been migrated \\(no table \\w+\\): run \`embedq db migrate\` first$`));
+    }
+  });
+
   test('Redis down: one line naming Redis and the URL without its password, exit 1', async () => {
     const r = await runCli(['status'], { ...envFor('x'), REDIS_URL: 'redis://:s3cret@127.0.0.1:1' });
     expect(r.code).toBe(1);
