@@ -130,9 +130,9 @@ export class Gateway {
       parsed = parseEmbeddingsRequest(req.body);
       model = await this.#models.resolve(parsed.model, parsed.dimensions, key.tenant);
       if (!mayUse(key, parsed.model, model.id)) throw new WireError(403, `This key may not use the model '${parsed.model}'; it may use ${key.models!.join(', ')}.`, { param: 'model', code: 'model_not_allowed' });
-      const texts = this.#texts(parsed, model);
-      await this.#admit(key, model, texts, headers);
-      return await this.#serve(key, model, parsed, texts, headers, started, req.signal);
+      const { texts, tokens } = this.#texts(parsed, model);
+      await this.#admit(key, tokens, headers);
+      return await this.#serve(key, model, parsed, texts, tokens, headers, started, req.signal);
     } catch (e) {
       const err = this.#wireError(e);
       Object.assign(headers, err.headers);
@@ -142,12 +142,17 @@ export class Gateway {
     }
   }
 
-  /** The texts of the inputs; token ids decoded with the model's own tokenizer, lengths checked where it is exact. */
-  #texts(r: EmbeddingsRequest, m: GatewayModel): string[] {
+  /**
+   * The texts of the inputs and their token counts (counted once, here, for the length check, the
+   * key's tpm and the saved cost); token ids decoded with the model's own tokenizer, lengths checked
+   * where it is exact.
+   */
+  #texts(r: EmbeddingsRequest, m: GatewayModel): { texts: string[]; tokens: number[] } {
     const { spec } = m.resolved;
     const own = OWN_TOKENIZER.has(spec.kind);
     const tok = this.#tokenizer(spec.tokenizer);
-    return r.inputs.map((input, i) => {
+    const tokens: number[] = [];
+    const texts = r.inputs.map((input, i) => {
       const param = r.inputs.length === 1 ? 'input' : `input[${i}]`;
       let text: string;
       if ('tokens' in input) {
@@ -156,23 +161,23 @@ export class Gateway {
         const decoded = tok.decode(input.tokens);
         if (decoded === undefined) throw new WireError(400, `${param} is not a valid ${tok.name} encoding: an id outside the vocabulary, or ids that are not the encoding of any text.`, { param, code: 'invalid_tokens' });
         if (input.tokens.length > spec.maxInputTokens) throw this.#tooLong(param, input.tokens.length, m);
+        tokens.push(input.tokens.length);
         text = decoded;
       } else {
         text = input.text;
-        if (own) {
-          const n = tok.count(text);
-          if (n > spec.maxInputTokens) throw this.#tooLong(param, n, m);
-        }
+        const n = tok.count(text);
+        if (own && n > spec.maxInputTokens) throw this.#tooLong(param, n, m);
+        tokens.push(n);
       }
       return text;
     });
+    return { texts, tokens };
   }
 
   /** The key's rpm and tpm (every input's tokens), across serve processes; sets the x-ratelimit-* headers. @throws WireError 429 */
-  async #admit(key: ApiKey, m: GatewayModel, texts: readonly string[], headers: Record<string, string>): Promise<void> {
+  async #admit(key: ApiKey, counts: readonly number[], headers: Record<string, string>): Promise<void> {
     if (key.rpm === null && key.tpm === null) return;
-    const tok = this.#tokenizer(m.resolved.spec.tokenizer);
-    const tokens = texts.reduce((sum, t) => sum + tok.count(t), 0);
+    const tokens = counts.reduce((a, b) => a + b, 0);
     const a = await this.#deps.limiter.admit({ provider: 'gateway-key', model: key.id }, tokens, { rpm: key.rpm, tpm: key.tpm });
     const secs = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
     if (key.rpm !== null) Object.assign(headers, { 'x-ratelimit-limit-requests': String(key.rpm), 'x-ratelimit-remaining-requests': String(Math.max(0, key.rpm - a.usedRequests)) });
@@ -222,7 +227,7 @@ export class Gateway {
     return t;
   }
 
-  async #serve(key: ApiKey, model: GatewayModel, r: EmbeddingsRequest, texts: string[], headers: Record<string, string>, started: number, signal: AbortSignal | undefined): Promise<GatewayReply> {
+  async #serve(key: ApiKey, model: GatewayModel, r: EmbeddingsRequest, texts: string[], counts: readonly number[], headers: Record<string, string>, started: number, signal: AbortSignal | undefined): Promise<GatewayReply> {
     const { spec } = model.resolved;
     const ledger = attemptLedger(this.#deps.db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id || null, endUser: r.user ?? null }, spec.priceSyncPerMTok, this.#relaxed);
     let deployment: string | undefined;
@@ -253,8 +258,7 @@ export class Gateway {
     const costUsd = (res.tokens / 1e6) * spec.priceSyncPerMTok;
     // What the hits would have cost: their tokens by the model's tokenizer (an estimate where it is not the provider's own).
     const sent = new Set(res.sent);
-    const tok = this.#tokenizer(spec.tokenizer);
-    const hitTokens = texts.reduce((sum, t, i) => (sent.has(i) ? sum : sum + tok.count(t)), 0);
+    const hitTokens = counts.reduce((sum, n, i) => (sent.has(i) ? sum : sum + n), 0);
     const savedUsd = (hitTokens / 1e6) * spec.priceSyncPerMTok;
     // Independent writes, side by side: the settles and the request's own row.
     await Promise.all([settle(), this.#recordRequest(key, model, r, 'served', 200, { inputs: texts.length, hits: res.hits, tokens: res.tokens, costUsd, savedUsd, started, deployment })]);

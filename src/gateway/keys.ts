@@ -57,10 +57,15 @@ export async function createApiKey(db: Queryable, tenant: string, s: KeySettings
   return { key, secret };
 }
 
-/** @throws UsageError when no key has this id or prefix */
+/** No key has the id or prefix asked for (a 404 on /admin/keys, a usage error in the CLI). */
+export class KeyNotFoundError extends UsageError {
+  override name = 'KeyNotFoundError';
+}
+
+/** @throws KeyNotFoundError when no key has this id or prefix */
 export async function findApiKey(db: Queryable, idOrPrefix: string): Promise<ApiKey> {
   const k = await getKey(db, idOrPrefix);
-  if (!k) throw new UsageError(`no key ${JSON.stringify(idOrPrefix)}: give its id or its prefix (eq_…), as \`embedq keys list\` shows them`);
+  if (!k) throw new KeyNotFoundError(`no key ${JSON.stringify(idOrPrefix)}: give its id or its prefix (eq_…), as \`embedq keys list\` shows them`);
   return k;
 }
 

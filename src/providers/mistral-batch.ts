@@ -12,6 +12,7 @@
  * batch-results.ts reads. Sources: docs/providers.md, "Batch APIs".
  */
 import { openAsBlob } from 'node:fs';
+import { basename } from 'node:path';
 import type { MistralCore } from '@mistralai/mistralai/core.js';
 import { batchJobsCancel } from '@mistralai/mistralai/funcs/batchJobsCancel.js';
 import { batchJobsCreate } from '@mistralai/mistralai/funcs/batchJobsCreate.js';
@@ -58,7 +59,7 @@ export class MistralBatchBackend implements BatchBackend {
     const toRecords = (req: RequestLine) => [{ custom_id: req.custom_id, body: { input: req.body.input, ...(dimAdapter === 'provider' ? { output_dimension: dims } : {}) } }];
     return withRewrittenRequests(path, toRecords, async (rewritten) => {
       // A file-backed Blob, read from disk as the SDK builds the form.
-      const file = new File([await openAsBlob(rewritten)], rewritten.slice(rewritten.lastIndexOf('/') + 1), { type: 'application/jsonl' });
+      const file = new File([await openAsBlob(rewritten)], basename(rewritten), { type: 'application/jsonl' });
       const uploaded = await this.#call(() => filesUpload(this.#core, { file, purpose: 'batch' }));
       return uploaded.id;
     });

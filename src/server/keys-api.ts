@@ -15,7 +15,7 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { UsageError } from '../errors.ts';
-import { createApiKey, findApiKey, revokeApiKey, rotateApiKey, updateApiKey, type KeySettings } from '../gateway/keys.ts';
+import { createApiKey, findApiKey, KeyNotFoundError, revokeApiKey, rotateApiKey, updateApiKey, type KeySettings } from '../gateway/keys.ts';
 import type { Db } from '../store/db.ts';
 import { listKeys } from '../store/keys.ts';
 import { SPEND_GROUPS, spendBy, type SpendGroup } from '../store/spend.ts';
@@ -65,7 +65,7 @@ async function asHttp<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof UsageError) throw new HTTPException(/^no key /.test(e.message) ? 404 : 400, { message: e.message });
+    if (e instanceof UsageError) throw new HTTPException(e instanceof KeyNotFoundError ? 404 : 400, { message: e.message });
     throw e;
   }
 }

@@ -30,14 +30,12 @@ const KEYS: Record<SpendGroup, string> = {
   key: `coalesce(ak.id::text || ' ' || ak.prefix || '…', '(no key)')`,
 };
 
-// An online request's own row counts for what the cache saved it, never again for calls, tokens or spend.
-const REQUEST_ROW = IS_REQUEST_ROW;
 
 /** Spend from the ledger, grouped; one statement. */
 export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Date; tenant?: string } = {}): Promise<SpendRow[]> {
   const { rows } = await db.query<{ key: string; calls: string; tokens: string; spent: string; cache_tokens: string; cache_saved: string; batch_saved: string; maybe_calls: string; maybe_tokens: string; maybe_usd: string }>(
     `SELECT ${KEYS[by]} AS key,
-            count(*) FILTER (WHERE l.mode <> 'cache' AND NOT ${REQUEST_ROW}) AS calls,
+            count(*) FILTER (WHERE l.mode <> 'cache' AND NOT ${IS_REQUEST_ROW}) AS calls,
             coalesce(sum(l.tokens) FILTER (WHERE l.status = 'ok'), 0) AS tokens,
             coalesce(sum(l.cost_usd) FILTER (WHERE l.status = 'ok'), 0) AS spent,
             coalesce(sum(l.tokens) FILTER (WHERE l.status = 'cache_hit'), 0) AS cache_tokens,
@@ -70,9 +68,9 @@ export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Dat
 export async function rollUpSpend(db: Queryable): Promise<number> {
   const r = await db.query(
     `INSERT INTO spend_daily (day, tenant, model_version_id, mode, calls, tokens, cost_usd, saved_usd)
-     SELECT (l.at AT TIME ZONE 'UTC')::date, l.tenant, coalesce(l.model_version_id, 0), l.mode, count(*) FILTER (WHERE NOT ${REQUEST_ROW}),
-            coalesce(sum(l.tokens) FILTER (WHERE l.status NOT IN ('sent', 'unknown') AND NOT ${REQUEST_ROW}), 0),
-            coalesce(sum(l.cost_usd) FILTER (WHERE NOT ${REQUEST_ROW}), 0), coalesce(sum(l.saved_usd), 0)
+     SELECT (l.at AT TIME ZONE 'UTC')::date, l.tenant, coalesce(l.model_version_id, 0), l.mode, count(*) FILTER (WHERE NOT ${IS_REQUEST_ROW}),
+            coalesce(sum(l.tokens) FILTER (WHERE l.status NOT IN ('sent', 'unknown') AND NOT ${IS_REQUEST_ROW}), 0),
+            coalesce(sum(l.cost_usd) FILTER (WHERE NOT ${IS_REQUEST_ROW}), 0), coalesce(sum(l.saved_usd), 0)
        FROM ledger l WHERE l.at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '1 day'
       GROUP BY 1, 2, 3, 4
      ON CONFLICT (day, tenant, model_version_id, mode) DO UPDATE
