@@ -148,6 +148,17 @@ export const configSchema = z.strictObject({
    * `{"text-embedding-3-small": "openai/text-embedding-3-small"}`. @default {}
    */
   aliases: z.record(z.string().min(1).max(200), z.string().regex(/^[a-z0-9_-]+\/[A-Za-z0-9_.:@-]+$/, 'provider/model[@version], e.g. openai/text-embedding-3-small')).default({}),
+  gateway: z
+    .strictObject({
+      /**
+       * Provider requests in flight at once per model version in one `embedq serve` process (a
+       * worker's embed jobs keep `worker.concurrency`). Online requests arrive one by one, so a low
+       * cap queues them behind each other; the shared rate limiter still holds the provider's rpm
+       * and tpm. @default 64
+       */
+      providerConcurrency: positiveInt.max(1024).default(64),
+    })
+    .default({ providerConcurrency: 64 }),
   // ── adminToken: `embedq serve` (src/server/auth.ts) ─────────────────────────────────────────
   /**
    * Secret guarding the dashboard at /admin/queues: sent as `Authorization: Bearer <token>`, or as

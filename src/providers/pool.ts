@@ -25,14 +25,17 @@ export class ProviderPool {
   readonly #config: Config;
   readonly #limiter: RateLimiter;
   readonly #redis: Redis;
+  readonly #concurrency: number | undefined;
   readonly #byId = new Map<number, Promise<{ mv: ModelVersion; provider: EmbeddingProvider }>>();
 
   /**
    * @param redis a command connection (the context's): the rate limiter's keys live under
    *   `config.redisPrefix`, its limits come from `config.rateLimits`
+   * @param opts.concurrency requests in flight at once per provider (model version) @default the request loop's (4)
    */
-  constructor(db: Queryable, config: Config, redis: Redis) {
+  constructor(db: Queryable, config: Config, redis: Redis, opts: { concurrency?: number } = {}) {
     this.#db = db;
+    this.#concurrency = opts.concurrency;
     this.#config = config;
     this.#redis = redis;
     this.#limiter = new RedisRateLimiter(redis, { prefix: config.redisPrefix, limits: config.rateLimits });
@@ -60,6 +63,7 @@ export class ProviderPool {
     const provider = await createProvider(resolved, this.#config, {
       countTokens: (t) => tokenizer.count(t),
       maxAttempts: this.#config.worker.providerAttempts,
+      ...(this.#concurrency !== undefined ? { concurrency: this.#concurrency } : {}),
       limiter: this.#limiter,
       // A model with deployments keeps their health and disable switches here, shared by every process.
       routing: { redis: this.#redis, prefix: this.#config.redisPrefix },

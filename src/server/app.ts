@@ -139,7 +139,7 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
     db: ctx.db,
     config: ctx.config,
     logger: ctx.logger,
-    providers: new ProviderPool(ctx.db, ctx.config, redis),
+    providers: new ProviderPool(ctx.db, ctx.config, redis, { concurrency: ctx.config.gateway.providerConcurrency }),
     limiter: new RedisRateLimiter(redis, { prefix: ctx.config.redisPrefix }),
     ...(noAuthTenant ? { noAuthTenant } : {}),
   });

@@ -173,6 +173,19 @@ gatewayTest('wire: token ids, dimensions, and every refusal in the OpenAI envelo
   expect(rows[1].error).toMatch(/does not take token ids/);
 });
 
+gatewayTest('concurrent requests for one model reach the provider together, not a worker\'s four at a time', async ({ sim, ctx, client }) => {
+  const openai = client((await createApiKey(ctx.db, 'acme')).secret);
+  const gate = sim.hold();
+  // Twelve clients, each with its own new text: every one is a miss the provider must answer.
+  const answers = Array.from({ length: 12 }, (_, i) => openai.embeddings.create({ model: MODEL, input: `concurrent miss ${i}` }));
+  // With a worker's provider concurrency (4) the fifth request would wait for a held one: this never resolves.
+  await gate.arrived(12);
+  gate.release();
+  const done = await Promise.all(answers);
+  expect(done.map((d) => d.data[0]!.embedding.length)).toEqual(Array(12).fill(1536));
+  expect(sim.stats().inputs).toBe(12);
+});
+
 gatewayTest('GET /v1/models lists the aliases and models the key may use; /v1/models/{id} finds one', async ({ ctx, client }) => {
   const all = client((await createApiKey(ctx.db, 'acme')).secret);
   const ids = (await all.models.list()).data.map((m) => m.id);
