@@ -37,3 +37,21 @@ test('a chunk ingest embedded is in the cache under the key its text computes, w
   // Another tenant's key computes another hash: nothing.
   expect((await cachedVectors(ctx.db, [key('other')])).size).toBe(0);
 });
+
+test('a cache write larger than one statement holds (8,192 rows each) lands whole, duplicates inside it written once', async ({ ctx }) => {
+  const mv = await upsertResolvedModel(ctx.db, resolveModel('local/hash-v1', 8));
+  const rows = Array.from({ length: 8_200 }, (_, i) => {
+    const inputHash = Buffer.alloc(32);
+    inputHash.writeUInt32BE(i % 8_195); // the last five repeat the first five
+    return { inputHash, vector: new Float32Array([i, -i, 1 / (i + 1), 0.5, 0, 0, 0, 1]) };
+  });
+  await addToCache(ctx.db, mv, rows);
+  const { rows: count } = await ctx.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM embedding_cache WHERE model_version_id = $1`, [mv]);
+  expect(count[0]!.n).toBe('8195');
+  const got = await cachedVectors(ctx.db, [rows[0]!.inputHash, rows[8_194]!.inputHash, rows[8_199]!.inputHash]);
+  // The first write of a hash wins, across the statement boundary too.
+  expect(got.get(rows[0]!.inputHash.toString('hex'))).toEqual(rows[0]!.vector);
+  expect(got.get(rows[8_194]!.inputHash.toString('hex'))).toEqual(rows[8_194]!.vector);
+  expect(got.get(rows[8_199]!.inputHash.toString('hex'))).toEqual(rows[4]!.vector);
+  expect(got.size).toBe(3);
+});
