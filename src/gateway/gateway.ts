@@ -18,7 +18,8 @@ import { listModels } from '../providers/models.ts';
 import type { ProviderPool } from '../providers/pool.ts';
 import type { RedisRateLimiter } from '../providers/rate-limiter.ts';
 import { releaseBudget, reserveBudget } from '../store/budgets.ts';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
+import { Pipeline } from '../store/pipeline.ts';
 import type { ApiKey } from '../store/keys.ts';
 import { recordLedger, type RequestStatus } from '../store/ledger.ts';
 import { redactUrls } from '../config/redact.ts';
@@ -80,11 +81,10 @@ export class Gateway {
   readonly #models: GatewayModels;
   readonly #embedder: CacheEmbedder;
   readonly #tokenizers = new Map<string, Tokenizer>();
+  /** The single statements of concurrent requests, a round trip per event-loop turn (src/store/pipeline.ts). */
+  readonly #db: Queryable;
+  readonly #relaxed: Queryable;
   #inFlight = 0;
-
-  get #relaxed(): Db {
-    return this.#deps.relaxedDb ?? this.#deps.db;
-  }
 
   /** Requests being answered now (for /metrics). */
   get inFlight(): number {
@@ -93,8 +93,11 @@ export class Gateway {
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
+    this.#db = new Pipeline(deps.db);
+    this.#relaxed = deps.relaxedDb ? new Pipeline(deps.relaxedDb) : this.#db;
     this.#models = new GatewayModels(deps.db, deps.config, deps.logger);
-    this.#embedder = new CacheEmbedder(deps.db, deps.providers, deps.relaxedDb ?? deps.db);
+    // Cache rows carry binary vectors, which a pipeline cannot inline: they go to the pool itself.
+    this.#embedder = new CacheEmbedder(this.#db, deps.providers, deps.relaxedDb ?? deps.db);
   }
 
   /** The key a request's `Authorization` header opens. @throws WireError 401 */
@@ -103,7 +106,7 @@ export class Gateway {
     const open = this.#deps.noAuthTenant;
     // Without auth, any presented key is ignored (clients send one anyway): every request is the default tenant's.
     if (open) return { id: '', tenant: open, name: 'no-auth', prefix: '(no auth)', models: null, rpm: null, tpm: null, expiresAt: null, revokedAt: null, previousValidUntil: null, createdAt: new Date(0) };
-    const r = await authenticate(this.#deps.db, secret);
+    const r = await authenticate(this.#db, secret);
     if ('refused' in r) throw new WireError(401, REFUSALS[r.refused], { code: r.refused === 'missing' ? 'missing_api_key' : 'invalid_api_key' });
     return r.key;
   }
@@ -206,7 +209,7 @@ export class Gateway {
     const { spec } = m.resolved;
     const tok = this.#tokenizer(spec.tokenizer);
     const tokens = misses.reduce((sum, t) => sum + tok.count(t), 0);
-    const { check, id } = await reserveBudget(this.#deps.db, key.tenant, tokens, (tokens / 1e6) * spec.priceSyncPerMTok, BUDGET_HOLD_MS);
+    const { check, id } = await reserveBudget(this.#deps.db, key.tenant, tokens, (tokens / 1e6) * spec.priceSyncPerMTok, BUDGET_HOLD_MS, { lookup: this.#db });
     if (id) holds.push(id);
     if (check.ok) return;
     const wait = Math.max(1, Math.ceil((check.resetsAt!.getTime() - Date.now()) / 1000));
@@ -229,7 +232,7 @@ export class Gateway {
 
   async #serve(key: ApiKey, model: GatewayModel, r: EmbeddingsRequest, texts: string[], counts: readonly number[], headers: Record<string, string>, started: number, signal: AbortSignal | undefined): Promise<GatewayReply> {
     const { spec } = model.resolved;
-    const ledger = attemptLedger(this.#deps.db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id || null, endUser: r.user ?? null }, spec.priceSyncPerMTok, this.#relaxed);
+    const ledger = attemptLedger(this.#db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id || null, endUser: r.user ?? null }, spec.priceSyncPerMTok, this.#relaxed);
     let deployment: string | undefined;
     const holds: string[] = [];
     // The hold goes once the attempts it stood for are in the ledger.

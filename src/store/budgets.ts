@@ -84,9 +84,18 @@ export async function checkBudget(db: Queryable, tenant: string, upcomingTokens:
  * lock: of two requests racing for the last of a budget, the second sees the first's hold. A
  * tenant without a budget holds nothing (`id` null).
  */
-export async function reserveBudget(db: Db, tenant: string, tokens: number, usd: number, ttlMs: number, now = new Date()): Promise<{ check: BudgetCheck; id: string | null }> {
-  // Most tenants have no budget: one primary-key lookup, no lock and no sums over the month's ledger.
-  const { rowCount } = await db.query(`SELECT 1 FROM tenant_budgets WHERE tenant = $1`, [tenant]);
+export async function reserveBudget(
+  db: Db,
+  tenant: string,
+  tokens: number,
+  usd: number,
+  ttlMs: number,
+  opts: { now?: Date; lookup?: Queryable } = {},
+): Promise<{ check: BudgetCheck; id: string | null }> {
+  const now = opts.now ?? new Date();
+  // Most tenants have no budget: one primary-key lookup (through `lookup` when given: the
+  // gateway's pipeline), no lock and no sums over the month's ledger.
+  const { rowCount } = await (opts.lookup ?? db).query(`SELECT 1 FROM tenant_budgets WHERE tenant = $1::text`, [tenant]);
   if (!rowCount) return { check: { ok: true, budget: null, spent: { usdDay: 0, usdMonth: 0, tokensDay: 0, tokensMonth: 0 } }, id: null };
   return withTransaction(db, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('embedq:budget:' || $1, 0))`, [tenant]);

@@ -9,7 +9,10 @@ import { lostService } from '../outage.ts';
 import { redactUrl } from '../config/redact.ts';
 
 export type Db = pg.Pool;
-export type Queryable = pg.Pool | pg.PoolClient;
+/** What a store function that runs single statements needs: a pool, a client (in a transaction), or a {@link Pipeline}. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
 
 export interface DbOptions {
   url: string;
