@@ -13,6 +13,13 @@ import type { ProviderPool } from '../providers/pool.ts';
 import type { EmbedOptions } from '../providers/types.ts';
 import { addToCache, cachedVectors } from '../store/cache.ts';
 import type { Queryable } from '../store/db.ts';
+import { TurnBatch } from '../turn-batch.ts';
+
+interface CacheWrite {
+  modelVersionId: number;
+  rows: { inputHash: Buffer; vector: Float32Array }[];
+  done: (e?: unknown) => void;
+}
 
 export interface CacheEmbedRequest {
   tenant: string;
@@ -32,6 +39,13 @@ export interface CacheEmbedResult {
   /** Tokens the provider billed for this request's misses. */
   tokens: number;
   retries: number;
+  /**
+   * Settles when this request's new vectors are in the cache (at once when it had none). The
+   * vectors are answered before: the caller awaits it beside its own ledger writes. Until it
+   * settles the vectors stay in flight, so an identical request in this process borrows them
+   * rather than missing. Rejects when the write failed (the vectors are still good).
+   */
+  written: Promise<void>;
 }
 
 /** What a request found before it called the provider: inputs cached, riding on a request in flight, and its own misses. */
@@ -48,6 +62,8 @@ export class CacheEmbedder {
   readonly #inFlight = new Map<string, Promise<Float32Array>>();
 
   readonly #writeDb: Queryable;
+  /** The cache rows of the requests answered in one turn, one statement per model version. */
+  readonly #writes = new TurnBatch<CacheWrite>((ws) => this.#write(ws));
 
   /** @param writeDb where fresh vectors are cached (@default db): a cache row lost in a crash only costs embedding that text again */
   constructor(db: Queryable, providers: ProviderPool, writeDb: Queryable = db) {
@@ -58,22 +74,24 @@ export class CacheEmbedder {
 
   /**
    * @param opts the ledger's hooks for the provider call, the request's abort signal,
-   *   `onPlan`, told what the request found before anything is sent (for logs and tests), and
-   *   `admit`, given the (normalized) texts of this request's own misses before they are sent:
-   *   a rejection fails the request, and those riding on it, with nothing sent
+   *   `onPlan`, told what the request found before anything is sent (for logs and tests),
+   *   `before`, started in the same turn as the cache lookup (so its statements share the
+   *   lookup's round trip) and awaited with it: a rejection fails the request before anything is
+   *   decided, and `admit`, given the (normalized) texts of this request's own misses before they
+   *   are sent: a rejection fails the request, and those riding on it, with nothing sent
    */
   async embed(
     r: CacheEmbedRequest,
-    opts: Pick<EmbedOptions, 'onSend' | 'onCall' | 'signal'> & { onPlan?: (p: CachePlan) => void; admit?: (misses: readonly string[]) => Promise<void> } = {},
+    opts: Pick<EmbedOptions, 'onSend' | 'onCall' | 'signal'> & { onPlan?: (p: CachePlan) => void; before?: () => Promise<void>; admit?: (misses: readonly string[]) => Promise<void> } = {},
   ): Promise<CacheEmbedResult> {
-    const { onPlan, admit, ...callOpts } = opts;
+    const { onPlan, before, admit, ...callOpts } = opts;
     const { mv, provider } = await this.#providers.get(r.modelVersionId);
     const { resolved } = mv;
     const inputType = hashedInputType(resolved.spec.inputTypes, r.inputType);
     const texts = r.texts.map(normalizeText);
     const keys = texts.map((text) => inputHash({ scope: r.tenant, modelKey: mv.key, dims: resolved.dims, text, inputType }));
     const hex = keys.map((k) => k.toString('hex'));
-    const cached = await cachedVectors(this.#db, keys);
+    const [cached] = await Promise.all([cachedVectors(this.#db, keys), before?.()]);
 
     // Decided with no await in between, so a flight seen here cannot end unseen: the misses
     // nobody is embedding yet (each text once) are this request's; the others ride along.
@@ -89,30 +107,52 @@ export class CacheEmbedder {
     const fresh = new Map<string, Promise<Float32Array>>();
     let tokens = 0;
     let retries = 0;
+    let written: Promise<void> = Promise.resolve();
     if (mine.size > 0) {
       const order = [...mine.values()];
       const missTexts = order.map((i) => texts[i]!);
       // Admission (a budget hold) runs inside the flight, so requests riding on it share its answer.
-      const call = (admit ? admit(missTexts) : Promise.resolve()).then(() => provider.embed(missTexts, { inputType: r.inputType, ...callOpts })).then(async (res) => {
-        await addToCache(this.#writeDb, mv.id, order.map((i, j) => ({ inputHash: keys[i]!, vector: res.vectors[j]! })));
-        tokens = res.tokens;
-        retries = res.retries;
-        return res.vectors;
-      });
+      const call = (admit ? admit(missTexts) : Promise.resolve()).then(() => provider.embed(missTexts, { inputType: r.inputType, ...callOpts }));
+      written = call.then((res) => this.#cache(mv.id, order.map((i, j) => ({ inputHash: keys[i]!, vector: res.vectors[j]! }))));
+      written.catch(() => undefined); // the caller's to await
       order.forEach((i, j) => {
-        const one = call.then((v) => v[j]!);
+        const one = call.then((res) => res.vectors[j]!);
         one.catch(() => undefined); // awaited through `call` here, and by whoever borrows it
         fresh.set(hex[i]!, one);
         this.#inFlight.set(hex[i]!, one);
       });
+      // In flight until cached: a request after the answer but before the commit borrows, not misses.
+      const land = () => {
+        for (const h of mine.keys()) if (this.#inFlight.get(h) === fresh.get(h)) this.#inFlight.delete(h);
+      };
       try {
-        await call;
-      } finally {
-        for (const h of mine.keys()) this.#inFlight.delete(h);
+        ({ tokens, retries } = await call);
+      } catch (e) {
+        land();
+        throw e;
       }
+      written.then(land, land);
     }
     const vectors = await Promise.all(hex.map((h) => cached.get(h) ?? fresh.get(h) ?? borrowed.get(h)!));
     // Every input this request did not send to the provider cost it nothing.
-    return { vectors, hits: hex.length - mine.size, sent: [...mine.values()], tokens, retries };
+    return { vectors, hits: hex.length - mine.size, sent: [...mine.values()], tokens, retries, written };
+  }
+
+  #cache(modelVersionId: number, rows: CacheWrite['rows']): Promise<void> {
+    return new Promise((resolve, reject) => this.#writes.add({ modelVersionId, rows, done: (e) => (e === undefined ? resolve() : reject(e)) }));
+  }
+
+  /** Together per model version; a statement that fails is tried again per request, so each gets its own answer. */
+  #write(ws: CacheWrite[]): void {
+    const alone = (w: CacheWrite) => addToCache(this.#writeDb, w.modelVersionId, w.rows).then(() => w.done(), (e: unknown) => w.done(e ?? new Error('cache write failed')));
+    const byVersion = Map.groupBy(ws, (w) => w.modelVersionId);
+    for (const [mv, group] of byVersion) {
+      if (group.length === 1) void alone(group[0]!);
+      else
+        addToCache(this.#writeDb, mv, group.flatMap((w) => w.rows)).then(
+          () => group.forEach((w) => w.done()),
+          () => group.forEach((w) => void alone(w)),
+        );
+    }
   }
 }

@@ -17,14 +17,14 @@ import { attemptLedger } from '../pipeline/attempt-ledger.ts';
 import { listModels } from '../providers/models.ts';
 import type { ProviderPool } from '../providers/pool.ts';
 import type { RedisRateLimiter } from '../providers/rate-limiter.ts';
-import { releaseBudget, reserveBudget } from '../store/budgets.ts';
+import { releaseBudget, reserveBudget, tenantHasBudget } from '../store/budgets.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { Pipeline } from '../store/pipeline.ts';
 import type { ApiKey } from '../store/keys.ts';
 import { recordLedger, type RequestStatus } from '../store/ledger.ts';
 import { redactUrls } from '../config/redact.ts';
 import { CacheEmbedder } from './cache-embed.ts';
-import { authenticate, mayUse, type KeyRefusal } from './keys.ts';
+import { authenticate, hashSecret, mayUse, type KeyRefusal } from './keys.ts';
 import { GatewayModels, type GatewayModel } from './models.ts';
 import { encodeEmbeddingsResponse, parseEmbeddingsRequest, WireError, type EmbeddingsRequest } from './wire.ts';
 
@@ -74,6 +74,15 @@ const REFUSALS: Record<KeyRefusal, string> = {
 /** Kinds whose catalogue tokenizer is the model's own, so token ids can be read and input lengths checked exactly. */
 const OWN_TOKENIZER = new Set(['openai', 'azure-openai', 'local']);
 
+/** Keys remembered as hints (see Gateway#embeddings); the oldest goes first beyond this. */
+const MAX_HINTS = 10_000;
+
+/** What a key decides about a request: a hint is good while its row still says all of it. */
+const sameKey = (a: ApiKey, b: ApiKey) => a.id === b.id && a.tenant === b.tenant && a.rpm === b.rpm && a.tpm === b.tpm && JSON.stringify(a.models) === JSON.stringify(b.models);
+
+/** A hint turned out stale before anything was sent: the request starts again on the key's row. */
+class StaleHint extends Error {}
+
 const usd = (x: number) => x.toFixed(8).replace(/0+$/, '').replace(/\.$/, '');
 
 export class Gateway {
@@ -81,6 +90,8 @@ export class Gateway {
   readonly #models: GatewayModels;
   readonly #embedder: CacheEmbedder;
   readonly #tokenizers = new Map<string, Tokenizer>();
+  /** The last key row each secret (by its hash) opened. Only a hint: every request reads the row again. */
+  readonly #hints = new Map<string, ApiKey>();
   /** The single statements of concurrent requests, a round trip per event-loop turn (src/store/pipeline.ts). */
   readonly #db: Queryable;
   readonly #relaxed: Queryable;
@@ -102,13 +113,32 @@ export class Gateway {
 
   /** The key a request's `Authorization` header opens. @throws WireError 401 */
   async authorize(authorization: string | undefined): Promise<ApiKey> {
+    return this.#authorize(authorization).key;
+  }
+
+  /**
+   * Reads the key row for the header's secret (the statement goes out now) and, with it, the
+   * row that secret opened last time, if any: a hint whose tenant lets the cache lookup go in
+   * the same round trip (see #embeddings).
+   */
+  #authorize(authorization: string | undefined): { key: Promise<ApiKey>; hint?: ApiKey } {
     const secret = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     const open = this.#deps.noAuthTenant;
     // Without auth, any presented key is ignored (clients send one anyway): every request is the default tenant's.
-    if (open) return { id: '', tenant: open, name: 'no-auth', prefix: '(no auth)', models: null, rpm: null, tpm: null, expiresAt: null, revokedAt: null, previousValidUntil: null, createdAt: new Date(0) };
-    const r = await authenticate(this.#db, secret);
-    if ('refused' in r) throw new WireError(401, REFUSALS[r.refused], { code: r.refused === 'missing' ? 'missing_api_key' : 'invalid_api_key' });
-    return r.key;
+    if (open) return { key: Promise.resolve({ id: '', tenant: open, name: 'no-auth', prefix: '(no auth)', models: null, rpm: null, tpm: null, expiresAt: null, revokedAt: null, previousValidUntil: null, createdAt: new Date(0) }) };
+    const id = secret ? hashSecret(secret).toString('hex') : undefined;
+    const key = authenticate(this.#db, secret).then((r) => {
+      if (id) this.#hints.delete(id);
+      if ('refused' in r) throw new WireError(401, REFUSALS[r.refused], { code: r.refused === 'missing' ? 'missing_api_key' : 'invalid_api_key' });
+      if (id) {
+        this.#hints.set(id, r.key);
+        if (this.#hints.size > MAX_HINTS) this.#hints.delete(this.#hints.keys().next().value!);
+      }
+      return r.key;
+    });
+    key.catch(() => undefined); // awaited by the caller, or only when a hint decided something
+    const hint = id ? this.#hints.get(id) : undefined;
+    return hint ? { key, hint } : { key };
   }
 
   /** `POST /v1/embeddings`. Never throws: every failure is an OpenAI error envelope. */
@@ -121,22 +151,55 @@ export class Gateway {
     }
   }
 
-  async #embeddings(req: GatewayRequest): Promise<GatewayReply> {
+  /**
+   * The key's row is read on every request. When the secret opened a key before, that key (the
+   * hint) stands in for the row until it arrives: the cache lookup under its tenant and the budget
+   * probe go out in the key lookup's round trip, and the row is checked against the hint before
+   * anything else is decided or sent (`before`). A hint the row contradicts (revoked, expired, new
+   * limits or models) costs the request one restart on the row; an error decided on a hint stands
+   * only if the row agrees.
+   */
+  async #embeddings(req: GatewayRequest, useHint = true): Promise<GatewayReply> {
     const requestId = `req_${randomUUID().replaceAll('-', '')}`;
     const started = performance.now();
     const headers: Record<string, string> = { 'x-request-id': requestId };
     let key: ApiKey | undefined;
     let model: GatewayModel | undefined;
     let parsed: EmbeddingsRequest | undefined;
+    const auth = this.#authorize(req.authorization);
+    const hint = useHint ? auth.hint : undefined;
+    let confirmed = !hint;
+    const confirm = async () => {
+      if (confirmed) return;
+      const row = await auth.key;
+      if (!sameKey(row, hint!)) throw new StaleHint();
+      confirmed = true;
+    };
     try {
-      key = await this.authorize(req.authorization);
+      key = hint ?? (await auth.key);
       parsed = parseEmbeddingsRequest(req.body);
       model = await this.#models.resolve(parsed.model, parsed.dimensions, key.tenant);
       if (!mayUse(key, parsed.model, model.id)) throw new WireError(403, `This key may not use the model '${parsed.model}'; it may use ${key.models!.join(', ')}.`, { param: 'model', code: 'model_not_allowed' });
       const { texts, tokens } = this.#texts(parsed, model);
-      await this.#admit(key, tokens, headers);
-      return await this.#serve(key, model, parsed, texts, tokens, headers, started, req.signal);
+      const k = key;
+      const budgeted = tenantHasBudget(this.#db, k.tenant);
+      budgeted.catch(() => undefined); // awaited before a miss is sent; unused when every input hits
+      return await this.#serve(k, model, parsed, texts, tokens, headers, started, req.signal, {
+        before: async () => {
+          await confirm();
+          await this.#admit(k, tokens, headers);
+        },
+        budgeted,
+      });
     } catch (e) {
+      if (!confirmed) {
+        // Decided on the hint alone: only the row may say so.
+        const stands = await confirm().then(
+          () => true,
+          () => false,
+        );
+        if (!stands) return this.#embeddings(req, false);
+      }
       const err = this.#wireError(e);
       Object.assign(headers, err.headers);
       if (key && model && parsed) await this.#recordRequest(key, model, parsed, err.status >= 500 ? 'failed' : 'refused', err.status, { inputs: parsed.inputs.length, hits: 0, tokens: 0, costUsd: 0, savedUsd: 0, started, error: err.message });
@@ -205,11 +268,11 @@ export class Gateway {
    * Holds the misses' exact cost against the tenant's budget (the batch path's budget too) before
    * the provider is called, or refuses the request as OpenAI refuses an exhausted quota.
    */
-  async #holdBudget(key: ApiKey, m: GatewayModel, misses: readonly string[], holds: string[]): Promise<void> {
+  async #holdBudget(key: ApiKey, m: GatewayModel, misses: readonly string[], holds: string[], budgeted: Promise<boolean>): Promise<void> {
     const { spec } = m.resolved;
     const tok = this.#tokenizer(spec.tokenizer);
     const tokens = misses.reduce((sum, t) => sum + tok.count(t), 0);
-    const { check, id } = await reserveBudget(this.#deps.db, key.tenant, tokens, (tokens / 1e6) * spec.priceSyncPerMTok, BUDGET_HOLD_MS, { lookup: this.#db });
+    const { check, id } = await reserveBudget(this.#deps.db, key.tenant, tokens, (tokens / 1e6) * spec.priceSyncPerMTok, BUDGET_HOLD_MS, { budgeted: await budgeted });
     if (id) holds.push(id);
     if (check.ok) return;
     const wait = Math.max(1, Math.ceil((check.resetsAt!.getTime() - Date.now()) / 1000));
@@ -230,7 +293,17 @@ export class Gateway {
     return t;
   }
 
-  async #serve(key: ApiKey, model: GatewayModel, r: EmbeddingsRequest, texts: string[], counts: readonly number[], headers: Record<string, string>, started: number, signal: AbortSignal | undefined): Promise<GatewayReply> {
+  async #serve(
+    key: ApiKey,
+    model: GatewayModel,
+    r: EmbeddingsRequest,
+    texts: string[],
+    counts: readonly number[],
+    headers: Record<string, string>,
+    started: number,
+    signal: AbortSignal | undefined,
+    pre: { before: () => Promise<void>; budgeted: Promise<boolean> },
+  ): Promise<GatewayReply> {
     const { spec } = model.resolved;
     const ledger = attemptLedger(this.#db, { tenant: key.tenant, provider: spec.provider, modelVersionId: model.modelVersionId, mode: 'online', jobId: null, runId: null, apiKeyId: key.id || null, endUser: r.user ?? null }, spec.priceSyncPerMTok, this.#relaxed);
     let deployment: string | undefined;
@@ -245,7 +318,8 @@ export class Gateway {
       res = await this.#embedder.embed(
         { tenant: key.tenant, modelVersionId: model.modelVersionId, texts, inputType: r.inputType },
         {
-          admit: (misses) => this.#holdBudget(key, model, misses, holds),
+          before: pre.before,
+          admit: (misses) => this.#holdBudget(key, model, misses, holds, pre.budgeted),
           onSend: ledger.onSend,
           onCall: (c) => {
             if (c.status === 'ok') deployment = c.deployment ?? spec.provider;
@@ -263,8 +337,10 @@ export class Gateway {
     const sent = new Set(res.sent);
     const hitTokens = counts.reduce((sum, n, i) => (sent.has(i) ? sum : sum + n), 0);
     const savedUsd = (hitTokens / 1e6) * spec.priceSyncPerMTok;
-    // Independent writes, side by side: the settles and the request's own row.
-    await Promise.all([settle(), this.#recordRequest(key, model, r, 'served', 200, { inputs: texts.length, hits: res.hits, tokens: res.tokens, costUsd, savedUsd, started, deployment })]);
+    // Independent writes, side by side: the new cache rows, the settles and the request's own row.
+    // A cache row that could not be written costs a re-embed later; the vectors are paid for and good.
+    const cached = res.written.catch((err: unknown) => this.#deps.logger.warn({ err }, 'gateway: could not cache the new vectors'));
+    await Promise.all([cached, settle(), this.#recordRequest(key, model, r, 'served', 200, { inputs: texts.length, hits: res.hits, tokens: res.tokens, costUsd, savedUsd, started, deployment })]);
     Object.assign(headers, {
       'content-type': 'application/json',
       'x-embedq-model-version': model.resolved.key,

@@ -133,14 +133,17 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
   const adminToken = ctx.config.adminToken ?? generateAdminToken();
   // The gateway's providers share the rate limiter and deployment health in Redis with every worker and serve process.
   const { noAuthTenant, ...appOpts } = opts;
+  // The gateway's own connection: its per-request commands (limiter, key limits, deployment health)
+  // issued in one event-loop turn go out in one write (ioredis auto-pipelining; none of them blocks).
+  const gatewayRedis = createRedis(ctx.config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   const relaxedDb = createPool({ url: ctx.config.databaseUrl, schema: ctx.config.dbSchema, synchronousCommit: false, applicationName: 'embedq-gateway' });
   const gateway = new Gateway({
     relaxedDb,
     db: ctx.db,
     config: ctx.config,
     logger: ctx.logger,
-    providers: new ProviderPool(ctx.db, ctx.config, redis, { concurrency: ctx.config.gateway.providerConcurrency }),
-    limiter: new RedisRateLimiter(redis, { prefix: ctx.config.redisPrefix }),
+    providers: new ProviderPool(ctx.db, ctx.config, gatewayRedis, { concurrency: ctx.config.gateway.providerConcurrency }),
+    limiter: new RedisRateLimiter(gatewayRedis, { prefix: ctx.config.redisPrefix }),
     ...(noAuthTenant ? { noAuthTenant } : {}),
   });
   const app = buildApp({ ctx, queues, redis, adminToken, gateway, ...appOpts });
@@ -152,6 +155,7 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
       // A queue still waiting for an unreachable Redis never finishes closing; do not wait forever.
       await withTimeout(queues.close(), 5000, 'closing the queues').catch(() => undefined);
       redis.disconnect();
+      gatewayRedis.disconnect();
       await relaxedDb.end().catch(() => undefined);
     },
   };

@@ -78,11 +78,19 @@ export async function checkBudget(db: Queryable, tenant: string, upcomingTokens:
   return { ok: false, budget: b, spent, reason: `tenant ${tenant} would exceed its ${hit[1]} with ${upcomingTokens} more tokens`, resetsAt: hit[2] };
 }
 
+/** Whether the tenant has a budget: one primary-key lookup, for {@link reserveBudget}'s `budgeted`. */
+export async function tenantHasBudget(db: Queryable, tenant: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM tenant_budgets WHERE tenant = $1::text`, [tenant]);
+  return (rowCount ?? 0) > 0;
+}
+
 /**
  * Checks the budget and, when it allows, holds `tokens` and `usd` against it until
  * {@link releaseBudget} (or `ttlMs`, for a process that died), all under a per-tenant advisory
  * lock: of two requests racing for the last of a budget, the second sees the first's hold. A
  * tenant without a budget holds nothing (`id` null).
+ * @param opts.budgeted {@link tenantHasBudget}'s answer, when the caller asked it already (the
+ *   gateway does, in its first round trip) @default asked here
  */
 export async function reserveBudget(
   db: Db,
@@ -90,13 +98,11 @@ export async function reserveBudget(
   tokens: number,
   usd: number,
   ttlMs: number,
-  opts: { now?: Date; lookup?: Queryable } = {},
+  opts: { now?: Date; budgeted?: boolean } = {},
 ): Promise<{ check: BudgetCheck; id: string | null }> {
   const now = opts.now ?? new Date();
-  // Most tenants have no budget: one primary-key lookup (through `lookup` when given: the
-  // gateway's pipeline), no lock and no sums over the month's ledger.
-  const { rowCount } = await (opts.lookup ?? db).query(`SELECT 1 FROM tenant_budgets WHERE tenant = $1::text`, [tenant]);
-  if (!rowCount) return { check: { ok: true, budget: null, spent: { usdDay: 0, usdMonth: 0, tokensDay: 0, tokensMonth: 0 } }, id: null };
+  // Most tenants have no budget: no lock and no sums over the month's ledger.
+  if (!(opts.budgeted ?? (await tenantHasBudget(db, tenant)))) return { check: { ok: true, budget: null, spent: { usdDay: 0, usdMonth: 0, tokensDay: 0, tokensMonth: 0 } }, id: null };
   return withTransaction(db, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('embedq:budget:' || $1, 0))`, [tenant]);
     const check = await checkBudget(client, tenant, tokens, usd, now);

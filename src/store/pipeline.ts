@@ -14,6 +14,7 @@
  * Statements with large parameters (a 2,048-input cache write) skip the batch.
  */
 import pg from 'pg';
+import { TurnBatch } from '../turn-batch.ts';
 import type { Db } from './db.ts';
 
 interface Pending {
@@ -57,29 +58,17 @@ export function bindLiterals(text: string, values: readonly unknown[]): string |
 /** A {@link Queryable} whose statements issued in one event-loop turn share a round trip (see above). */
 export class Pipeline {
   readonly #db: Target;
-  #queue: Pending[] = [];
-  #scheduled = false;
+  readonly #batch = new TurnBatch<Pending>((batch) => this.#flush(batch), MAX_STATEMENTS);
 
   constructor(db: Target) {
     this.#db = db;
   }
 
   query<R extends pg.QueryResultRow = any>(text: string, values: readonly unknown[] = []): Promise<pg.QueryResult<R>> {
-    return new Promise<pg.QueryResult>((resolve, reject) => {
-      this.#queue.push({ text, values, resolve, reject });
-      if (this.#queue.length >= MAX_STATEMENTS) this.#flush();
-      else if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    }) as Promise<pg.QueryResult<R>>;
+    return new Promise<pg.QueryResult>((resolve, reject) => this.#batch.add({ text, values, resolve, reject })) as Promise<pg.QueryResult<R>>;
   }
 
-  #flush(): void {
-    this.#scheduled = false;
-    const batch = this.#queue;
-    this.#queue = [];
-    if (batch.length === 0) return;
+  #flush(batch: Pending[]): void {
     const bound: { p: Pending; sql: string }[] = [];
     for (const p of batch) {
       let sql: string | undefined;

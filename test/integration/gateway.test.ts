@@ -11,7 +11,7 @@ import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { formatLog, runLog } from '../../src/cli/commands/log.ts';
 import { runSpend } from '../../src/cli/commands/spend.ts';
 import type { Context } from '../../src/context.ts';
-import { createApiKey, revokeApiKey } from '../../src/gateway/keys.ts';
+import { createApiKey, revokeApiKey, updateApiKey } from '../../src/gateway/keys.ts';
 import { openServer } from '../../src/server/app.ts';
 import { setBudget } from '../../src/store/budgets.ts';
 import { writeCorpus } from '../support/corpus.ts';
@@ -127,6 +127,33 @@ gatewayTest('keys: none, wrong, revoked and expired are 401; a model off the all
   await expect(openai.embeddings.create({ model: 'text-embedding-3-small', input: 'ok' })).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/revoked/) });
 });
 
+gatewayTest('a key changed after use holds from the very next request of each process, with nothing sent on the old terms', async ({ sim, ctx, client }) => {
+  const { secret, key } = await createApiKey(ctx.db, 'acme');
+  const openai = client(secret);
+  await openai.embeddings.create({ model: MODEL, input: 'first, to be remembered' });
+  const sent = () => sim.stats().inputs;
+  const before = sent();
+  // Narrowed to another model: a new text for this one is refused, and never reaches the provider.
+  await updateApiKey(ctx.db, key.id, { models: ['openai/text-embedding-3-large'] });
+  await expect(openai.embeddings.create({ model: MODEL, input: 'a miss on the old allow-list' })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed' });
+  // Widened again: the same request passes.
+  await updateApiKey(ctx.db, key.id, { models: null });
+  expect((await openai.embeddings.create({ model: MODEL, input: 'a miss on the old allow-list' })).data).toHaveLength(1);
+  expect(sent()).toBe(before + 1);
+  // A token limit below the request: refused (the hint had none).
+  await updateApiKey(ctx.db, key.id, { tpm: 2 });
+  await expect(openai.embeddings.create({ model: MODEL, input: 'a longer text than two tokens allow' })).rejects.toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+  // Revoked: refused, even for a text the cache holds.
+  await updateApiKey(ctx.db, key.id, { tpm: null });
+  await revokeApiKey(ctx.db, key.id);
+  await expect(openai.embeddings.create({ model: MODEL, input: 'first, to be remembered' })).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/revoked/) });
+  await expect(openai.embeddings.create({ model: MODEL, input: 'one more miss' })).rejects.toMatchObject({ status: 401 });
+  expect(sent()).toBe(before + 1);
+  const { rows } = await ctx.db.query<{ status: string; n: string }>(`SELECT status, count(*)::text AS n FROM ledger WHERE api_key_id = $1 AND status IN ('served', 'refused') GROUP BY status ORDER BY status`, [key.id]);
+  // The refusals after a key was known are in the ledger (the 401s have no key to charge).
+  expect(rows).toEqual([{ status: 'refused', n: '2' }, { status: 'served', n: '2' }]);
+});
+
 gatewayTest('wire: token ids, dimensions, and every refusal in the OpenAI envelope naming its param', async ({ ctx, url, client, direct }) => {
   const { secret } = await createApiKey(ctx.db, 'acme');
   const openai = client(secret);
@@ -183,6 +210,13 @@ gatewayTest('concurrent requests for one model reach the provider together, not 
   gate.release();
   const done = await Promise.all(answers);
   expect(done.map((d) => d.data[0]!.embedding.length)).toEqual(Array(12).fill(1536));
+  expect(sim.stats().inputs).toBe(12);
+  // Their cache rows, written together, are all there: the same twelve again cost nothing.
+  const { rows } = await ctx.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM embedding_cache`);
+  expect(rows[0]!.n).toBe('12');
+  const again = await Promise.all(Array.from({ length: 12 }, (_, i) => openai.embeddings.create({ model: MODEL, input: `concurrent miss ${i}` }).withResponse()));
+  expect(again.map((a) => a.response.headers.get('x-embedq-cache-hits'))).toEqual(Array(12).fill('1/1'));
+  expect(again.map((a) => a.data.data[0]!.embedding)).toEqual(done.map((d) => d.data[0]!.embedding));
   expect(sim.stats().inputs).toBe(12);
 });
 
