@@ -26,6 +26,8 @@ export interface Tokenizer {
    * inside a character, a non-canonical split).
    */
   decode?(tokens: readonly number[]): string | undefined;
+  /** The token ids of `text` (BPE encodings only). */
+  encode?(text: string): number[];
 }
 
 /** The tokenizer names {@link tokenizerFor} accepts. */
@@ -139,6 +141,7 @@ function bpeTokenizer(name: 'cl100k_base' | 'o200k_base'): Tokenizer {
       const again = headTokens(text, Infinity);
       return again.length === tokens.length && again.every((t, i) => t === tokens[i]) ? text : undefined;
     },
+    encode: (text) => headTokens(text, Infinity),
     offsets: (text) => offsetsOf(text, headTokens(text, Infinity)),
     truncate(text, maxTokens) {
       if (maxTokens <= 0) return '';

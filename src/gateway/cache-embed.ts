@@ -24,8 +24,14 @@ interface CacheWrite {
 export interface CacheEmbedRequest {
   tenant: string;
   modelVersionId: number;
-  /** The inputs as the client sent them; the cache keys (and the provider sees) their normalized text. */
-  texts: readonly string[];
+  /**
+   * The inputs as the client sent them: texts, which the cache keys (and the provider sees) in
+   * their normalized form, or token ids that encode no text, keyed and sent as they are (only for
+   * a model that takes ids).
+   */
+  inputs: readonly (string | readonly number[])[];
+  /** Each input's tokens by the model's own tokenizer, when the caller counted them: the provider packs by them (required for token-id inputs). */
+  tokenCounts?: readonly number[];
   inputType: 'query' | 'document';
 }
 
@@ -77,19 +83,22 @@ export class CacheEmbedder {
    *   `onPlan`, told what the request found before anything is sent (for logs and tests),
    *   `before`, started in the same turn as the cache lookup (so its statements share the
    *   lookup's round trip) and awaited with it: a rejection fails the request before anything is
-   *   decided, and `admit`, given the (normalized) texts of this request's own misses before they
-   *   are sent: a rejection fails the request, and those riding on it, with nothing sent
+   *   decided, and `admit`, given the positions of this request's own misses before they are
+   *   sent: a rejection fails the request, and those riding on it, with nothing sent
    */
   async embed(
     r: CacheEmbedRequest,
-    opts: Pick<EmbedOptions, 'onSend' | 'onCall' | 'signal'> & { onPlan?: (p: CachePlan) => void; before?: () => Promise<void>; admit?: (misses: readonly string[]) => Promise<void> } = {},
+    opts: Pick<EmbedOptions, 'onSend' | 'onCall' | 'signal'> & { onPlan?: (p: CachePlan) => void; before?: () => Promise<void>; admit?: (misses: readonly number[]) => Promise<void> } = {},
   ): Promise<CacheEmbedResult> {
     const { onPlan, before, admit, ...callOpts } = opts;
     const { mv, provider } = await this.#providers.get(r.modelVersionId);
     const { resolved } = mv;
     const inputType = hashedInputType(resolved.spec.inputTypes, r.inputType);
-    const texts = r.texts.map(normalizeText);
-    const keys = texts.map((text) => inputHash({ scope: r.tenant, modelKey: mv.key, dims: resolved.dims, text, inputType }));
+    const texts = r.inputs.map((x) => (typeof x === 'string' ? normalizeText(x) : ''));
+    const keys = r.inputs.map((x, i) => {
+      const base = { scope: r.tenant, modelKey: mv.key, dims: resolved.dims, inputType };
+      return typeof x === 'string' ? inputHash({ ...base, text: texts[i]! }) : inputHash({ ...base, tokens: x });
+    });
     const hex = keys.map((k) => k.toString('hex'));
     const [cached] = await Promise.all([cachedVectors(this.#db, keys), before?.()]);
 
@@ -111,8 +120,15 @@ export class CacheEmbedder {
     if (mine.size > 0) {
       const order = [...mine.values()];
       const missTexts = order.map((i) => texts[i]!);
+      const ids = order.map((i) => r.inputs[i]);
+      const send: EmbedOptions = {
+        inputType: r.inputType,
+        ...callOpts,
+        ...(r.tokenCounts ? { tokenCounts: order.map((i) => r.tokenCounts![i]!) } : {}),
+        ...(ids.some((x) => typeof x !== 'string') ? { tokenIds: ids.map((x) => (typeof x === 'string' ? undefined : x)) } : {}),
+      };
       // Admission (a budget hold) runs inside the flight, so requests riding on it share its answer.
-      const call = (admit ? admit(missTexts) : Promise.resolve()).then(() => provider.embed(missTexts, { inputType: r.inputType, ...callOpts }));
+      const call = (admit ? admit(order) : Promise.resolve()).then(() => provider.embed(missTexts, send));
       written = call.then((res) => this.#cache(mv.id, order.map((i, j) => ({ inputHash: keys[i]!, vector: res.vectors[j]! }))));
       written.catch(() => undefined); // the caller's to await
       order.forEach((i, j) => {

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
+import { normalizeText } from '../corpus/normalize.ts';
 import { tokenizerFor, type Tokenizer } from '../corpus/tokenizer.ts';
 import { ProviderError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -73,6 +74,8 @@ const REFUSALS: Record<KeyRefusal, string> = {
 
 /** Kinds whose catalogue tokenizer is the model's own, so token ids can be read and input lengths checked exactly. */
 const OWN_TOKENIZER = new Set(['openai', 'azure-openai', 'local']);
+/** Kinds whose API takes token ids: ids that encode no text go to them as they are. */
+const TAKES_TOKEN_IDS = new Set(['openai', 'azure-openai']);
 
 /** Keys remembered as hints (see Gateway#embeddings); the oldest goes first beyond this. */
 const MAX_HINTS = 10_000;
@@ -180,11 +183,11 @@ export class Gateway {
       parsed = parseEmbeddingsRequest(req.body);
       model = await this.#models.resolve(parsed.model, parsed.dimensions, key.tenant);
       if (!mayUse(key, parsed.model, model.id)) throw new WireError(403, `This key may not use the model '${parsed.model}'; it may use ${key.models!.join(', ')}.`, { param: 'model', code: 'model_not_allowed' });
-      const { texts, tokens } = this.#texts(parsed, model);
+      const { inputs, tokens } = this.#inputs(parsed, model);
       const k = key;
       const budgeted = tenantHasBudget(this.#db, k.tenant);
       budgeted.catch(() => undefined); // awaited before a miss is sent; unused when every input hits
-      return await this.#serve(k, model, parsed, texts, tokens, headers, started, req.signal, {
+      return await this.#serve(k, model, parsed, inputs, tokens, headers, started, req.signal, {
         before: async () => {
           await confirm();
           await this.#admit(k, tokens, headers);
@@ -209,35 +212,40 @@ export class Gateway {
   }
 
   /**
-   * The texts of the inputs and their token counts (counted once, here, for the length check, the
-   * key's tpm and the saved cost); token ids decoded with the model's own tokenizer, lengths checked
-   * where it is exact.
+   * The inputs and their token counts (counted once, here, for the length check, the key's tpm,
+   * the budget hold, the provider's packing and the saved cost). Token ids that are the encoding of
+   * a text become that text, so they share its cache entry; ids that encode no text (a cut inside
+   * a character, a split the tokenizer would not make) go as they are to a model that takes ids,
+   * and are a 400 for any other. Lengths are checked where the tokenizer is exact.
    */
-  #texts(r: EmbeddingsRequest, m: GatewayModel): { texts: string[]; tokens: number[] } {
+  #inputs(r: EmbeddingsRequest, m: GatewayModel): { inputs: (string | number[])[]; tokens: number[] } {
     const { spec } = m.resolved;
     const own = OWN_TOKENIZER.has(spec.kind);
     const tok = this.#tokenizer(spec.tokenizer);
     const tokens: number[] = [];
-    const texts = r.inputs.map((input, i) => {
+    const inputs = r.inputs.map((input, i): string | number[] => {
       const param = r.inputs.length === 1 ? 'input' : `input[${i}]`;
-      let text: string;
       if ('tokens' in input) {
         if (!own || !tok.decode)
           throw new WireError(400, `${m.id} does not take token ids: embedq does not know its tokenizer, and decoding them with another model's would change the text. Send the text instead.`, { param, code: 'unsupported_input' });
-        const decoded = tok.decode(input.tokens);
-        if (decoded === undefined) throw new WireError(400, `${param} is not a valid ${tok.name} encoding: an id outside the vocabulary, or ids that are not the encoding of any text.`, { param, code: 'invalid_tokens' });
         if (input.tokens.length > spec.maxInputTokens) throw this.#tooLong(param, input.tokens.length, m);
         tokens.push(input.tokens.length);
-        text = decoded;
-      } else {
-        text = input.text;
-        const n = tok.count(text);
-        if (own && n > spec.maxInputTokens) throw this.#tooLong(param, n, m);
-        tokens.push(n);
+        const decoded = tok.decode(input.tokens);
+        // The text, where it is what the provider would be sent anyway (normalization keeps it).
+        if (decoded !== undefined && normalizeText(decoded) === decoded) return decoded;
+        if (TAKES_TOKEN_IDS.has(spec.kind)) return input.tokens;
+        if (decoded !== undefined) return decoded;
+        throw new WireError(400, `${param} is not a valid ${tok.name} encoding: an id outside the vocabulary, or ids that are not the encoding of any text, and ${m.id} takes text only.`, { param, code: 'invalid_tokens' });
       }
+      // Counted as the provider will be sent it.
+      const text = normalizeText(input.text);
+      if (text.length === 0) throw new WireError(400, `${param} is only whitespace; every input must have some text`, { param, code: 'empty_input' });
+      const n = tok.count(text);
+      if (own && n > spec.maxInputTokens) throw this.#tooLong(param, n, m);
+      tokens.push(n);
       return text;
     });
-    return { texts, tokens };
+    return { inputs, tokens };
   }
 
   /** The key's rpm and tpm (every input's tokens), across serve processes; sets the x-ratelimit-* headers. @throws WireError 429 */
@@ -268,10 +276,8 @@ export class Gateway {
    * Holds the misses' exact cost against the tenant's budget (the batch path's budget too) before
    * the provider is called, or refuses the request as OpenAI refuses an exhausted quota.
    */
-  async #holdBudget(key: ApiKey, m: GatewayModel, misses: readonly string[], holds: string[], budgeted: Promise<boolean>): Promise<void> {
+  async #holdBudget(key: ApiKey, m: GatewayModel, tokens: number, holds: string[], budgeted: Promise<boolean>): Promise<void> {
     const { spec } = m.resolved;
-    const tok = this.#tokenizer(spec.tokenizer);
-    const tokens = misses.reduce((sum, t) => sum + tok.count(t), 0);
     const { check, id } = await reserveBudget(this.#deps.db, key.tenant, tokens, (tokens / 1e6) * spec.priceSyncPerMTok, BUDGET_HOLD_MS, { budgeted: await budgeted });
     if (id) holds.push(id);
     if (check.ok) return;
@@ -297,7 +303,7 @@ export class Gateway {
     key: ApiKey,
     model: GatewayModel,
     r: EmbeddingsRequest,
-    texts: string[],
+    inputs: (string | number[])[],
     counts: readonly number[],
     headers: Record<string, string>,
     started: number,
@@ -316,10 +322,10 @@ export class Gateway {
     let res: Awaited<ReturnType<CacheEmbedder['embed']>>;
     try {
       res = await this.#embedder.embed(
-        { tenant: key.tenant, modelVersionId: model.modelVersionId, texts, inputType: r.inputType },
+        { tenant: key.tenant, modelVersionId: model.modelVersionId, inputs, tokenCounts: counts, inputType: r.inputType },
         {
           before: pre.before,
-          admit: (misses) => this.#holdBudget(key, model, misses, holds, pre.budgeted),
+          admit: (misses) => this.#holdBudget(key, model, misses.reduce((sum, i) => sum + counts[i]!, 0), holds, pre.budgeted),
           onSend: ledger.onSend,
           onCall: (c) => {
             if (c.status === 'ok') deployment = c.deployment ?? spec.provider;
@@ -340,13 +346,13 @@ export class Gateway {
     // Independent writes, side by side: the new cache rows, the settles and the request's own row.
     // A cache row that could not be written costs a re-embed later; the vectors are paid for and good.
     const cached = res.written.catch((err: unknown) => this.#deps.logger.warn({ err }, 'gateway: could not cache the new vectors'));
-    await Promise.all([cached, settle(), this.#recordRequest(key, model, r, 'served', 200, { inputs: texts.length, hits: res.hits, tokens: res.tokens, costUsd, savedUsd, started, deployment })]);
+    await Promise.all([cached, settle(), this.#recordRequest(key, model, r, 'served', 200, { inputs: inputs.length, hits: res.hits, tokens: res.tokens, costUsd, savedUsd, started, deployment })]);
     Object.assign(headers, {
       'content-type': 'application/json',
       'x-embedq-model-version': model.resolved.key,
       'x-embedq-provider': spec.provider,
       'x-embedq-deployment': deployment ?? (res.sent.length === 0 ? 'cache' : spec.provider),
-      'x-embedq-cache-hits': `${res.hits}/${texts.length}`,
+      'x-embedq-cache-hits': `${res.hits}/${inputs.length}`,
       'x-embedq-cost-usd': usd(costUsd),
       'x-embedq-saved-usd': usd(savedUsd),
       'x-embedq-retries': String(res.retries),

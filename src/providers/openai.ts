@@ -33,6 +33,8 @@ export interface OpenAIProviderOptions extends HttpProviderOptions {
    * @default a conservative estimate, ceil(UTF-8 bytes / 3), which never rejects anything
    */
   countTokens?: (text: string) => number;
+  /** The model's own encoding of a text, for sending texts as token ids beside given ids (EmbedOptions.tokenIds). */
+  encode?: (text: string) => number[];
   /**
    * Wire encoding. base64 is about four times smaller; servers that ignore it and send JSON
    * floats are handled too. @default 'base64'
@@ -99,9 +101,11 @@ export class OpenAIProvider implements EmbeddingProvider {
     const { dims, dimAdapter, spec } = this.model;
     return {
       countTokens: (inputs, known) => this.#countTokens(inputs, known),
-      request: (input) => ({
+      takesTokenIds: true,
+      // The API takes strings or token arrays, not both in one request: with any ids, all go as ids.
+      request: (input, { tokenIds }) => ({
         model: spec.model,
-        input,
+        input: tokenIds?.some((t) => t !== undefined) ? input.map((text, i) => [...(tokenIds[i] ?? this.#encode(text))]) : input,
         encoding_format: this.#opts.encodingFormat ?? 'base64',
         ...(dimAdapter === 'provider' ? { dimensions: dims } : {}),
       }),
@@ -123,11 +127,17 @@ export class OpenAIProvider implements EmbeddingProvider {
     };
   }
 
+  #encode(text: string): number[] {
+    if (!this.#opts.encode) throw new NonRetryableError(`${this.model.key}: token ids were given for some inputs, and this provider has no tokenizer to send the others as ids`);
+    return this.#opts.encode(text);
+  }
+
   #countTokens(inputs: string[], known?: readonly number[]): number[] {
     const exact = this.#opts.countTokens;
     const { maxInputTokens } = this.model.spec;
     return inputs.map((text, i) => {
-      if (text.length === 0) throw new NonRetryableError(`${this.model.key}: input #${i} is empty; OpenAI rejects empty strings`);
+      // An empty text with a count stands for token ids (EmbedOptions.tokenIds).
+      if (text.length === 0 && !known?.[i]) throw new NonRetryableError(`${this.model.key}: input #${i} is empty; OpenAI rejects empty strings`);
       // Counts the caller already has (from the same tokenizer) save a second tokenization.
       const n = known?.[i] ?? (exact ? exact(text) : estimateTokens(text));
       if (exact && n > maxInputTokens)

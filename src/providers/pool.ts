@@ -62,6 +62,7 @@ export class ProviderPool {
     // The factory loads only the SDK this model needs.
     const provider = await createProvider(resolved, this.#config, {
       countTokens: (t) => tokenizer.count(t),
+      ...(tokenizer.encode ? { encode: (t: string) => tokenizer.encode!(t) } : {}),
       maxAttempts: this.#config.worker.providerAttempts,
       ...(this.#concurrency !== undefined ? { concurrency: this.#concurrency } : {}),
       limiter: this.#limiter,

@@ -11,7 +11,7 @@
  * the ledger and honours the server's Retry-After exactly.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ProviderError } from '../errors.ts';
+import { NonRetryableError, ProviderError } from '../errors.ts';
 import { beginAttempt, quietly, retryPause } from './attempts.ts';
 import { packRequests, sendSlices, type RequestSlice, type SliceResult } from './pack.ts';
 import type { RateLimiter, RateLimitKey, RateLimitPermit } from './rate-limiter.ts';
@@ -70,8 +70,10 @@ export interface ProviderAdapter<Req, Res> {
    * by the model's own tokenizer. May throw a NonRetryableError for an input the provider refuses.
    */
   countTokens(inputs: string[], known: readonly number[] | undefined): number[];
-  /** The body of the request for these inputs, sent again unchanged on every retry. */
+  /** The body of the request for these inputs, sent again unchanged on every retry; `opts.tokenIds` is this request's slice. */
   request(inputs: string[], opts: EmbedOptions): Req;
+  /** Whether `request` honours `EmbedOptions.tokenIds` (the provider's API takes token ids). */
+  takesTokenIds?: boolean;
   /** One attempt. Resolves once the whole body has arrived; `signal` aborts it. */
   send(request: Req, signal: AbortSignal): Promise<AdapterResponse<Res>>;
   /** Tokens the provider says it billed, if it says. */
@@ -160,7 +162,11 @@ export class RequestLoop<Req, Res> {
     for (let attempt = 1; ; attempt++) {
       const { adapter, name } = target;
       const key: RateLimitKey = { provider: name, model: target.spec.model };
-      if (!bodies.has(name)) bodies.set(name, adapter.request(inputs, opts));
+      if (!bodies.has(name)) {
+        const tokenIds = opts.tokenIds?.slice(slice.start, slice.end);
+        if (tokenIds?.some((t) => t !== undefined) && !adapter.takesTokenIds) throw new NonRetryableError(`${name}/${target.spec.model} does not take token ids; send text`);
+        bodies.set(name, adapter.request(inputs, tokenIds ? { ...opts, tokenIds } : opts));
+      }
       const request = bodies.get(name);
       const sent = { request: slice.start, attempt, inputs: inputs.length, tokens: slice.tokens, deployment: name, ...(failover ? { failover } : {}) };
       // Outside the try: an abort, a drain or a limiter that cannot find room in time is not an attempt.

@@ -129,6 +129,13 @@ export interface EmbedOptions {
   onCall?: (c: EmbedCall) => void;
   /** Token counts of `inputs` by the model's own tokenizer, when the caller already has them. */
   tokenCounts?: readonly number[];
+  /**
+   * Per input, token ids to send instead of its text (whose entry may then be empty), with its
+   * count in `tokenCounts`: a gateway request's ids that encode no text, passed through as they
+   * are. Only a provider that takes token ids (OpenAI's API) accepts them; any other refuses the
+   * call, so no vector of something else is ever cached under them.
+   */
+  tokenIds?: readonly (readonly number[] | undefined)[];
 }
 
 export interface EmbedResult {

@@ -19,11 +19,11 @@ test('a chunk ingest embedded is a hit for its tenant, with no provider call; an
     const mv = (await getIndex(ctx.db, 'kb'))!.live.modelVersionId;
     const before = sim.stats().requests;
     const embedder = new CacheEmbedder(ctx.db, ctx.providers);
-    const hit = await embedder.embed({ tenant: 'acme', modelVersionId: mv, texts: [TEXT], inputType: 'query' });
+    const hit = await embedder.embed({ tenant: 'acme', modelVersionId: mv, inputs: [TEXT], inputType: 'query' });
     expect(hit).toMatchObject({ hits: 1, tokens: 0 });
     expect(sim.stats().requests).toBe(before);
 
-    const other = await embedder.embed({ tenant: 'globex', modelVersionId: mv, texts: [TEXT, 'fresh words', TEXT], inputType: 'query' });
+    const other = await embedder.embed({ tenant: 'globex', modelVersionId: mv, inputs: [TEXT, 'fresh words', TEXT], inputType: 'query' });
     // One request, each distinct text once; both copies answered, in order, with the same vector.
     expect(sim.stats().requests).toBe(before + 1);
     expect(sim.stats().log.at(-1)!.inputs).toBe(2);
@@ -31,8 +31,9 @@ test('a chunk ingest embedded is a hit for its tenant, with no provider call; an
     expect(other.vectors[0]).toEqual(other.vectors[2]);
     expect(other.vectors[0]).toEqual(hit.vectors[0]);
     expect(other.vectors[1]).not.toEqual(other.vectors[0]);
-    // Written to the cache: asked again, globex's inputs are all hits.
-    expect((await embedder.embed({ tenant: 'globex', modelVersionId: mv, texts: ['fresh words'], inputType: 'document' })).hits).toBe(1);
+    // Written to the cache (`written` settles once the rows are in): asked again, globex's inputs are all hits.
+    await other.written;
+    expect((await embedder.embed({ tenant: 'globex', modelVersionId: mv, inputs: ['fresh words'], inputType: 'document' })).hits).toBe(1);
     expect(sim.stats().requests).toBe(before + 1);
   });
 });
@@ -44,7 +45,7 @@ test('two concurrent requests with the same miss: one provider input, both answe
     const before = sim.stats().requests;
     const embedder = new CacheEmbedder(ctx.db, ctx.providers);
     const gate = sim.hold();
-    const req = { tenant: 'default', modelVersionId: mv, texts: ['the same new query'], inputType: 'query' as const };
+    const req = { tenant: 'default', modelVersionId: mv, inputs: ['the same new query'], inputType: 'query' as const };
     const first = embedder.embed(req);
     await gate.arrived(1);
     let plan!: CachePlan;
@@ -56,6 +57,7 @@ test('two concurrent requests with the same miss: one provider input, both answe
     expect(plan).toEqual({ cached: 0, borrowed: 1, misses: 0 });
     gate.release();
     const [x, y] = await Promise.all([first, second]);
+    await Promise.all([x.written, y.written]);
     expect(sim.stats().requests).toBe(before + 1);
     expect(y.vectors[0]).toEqual(x.vectors[0]);
     expect(y.hits).toBe(1);

@@ -220,6 +220,34 @@ gatewayTest('concurrent requests for one model reach the provider together, not 
   expect(sim.stats().inputs).toBe(12);
 });
 
+gatewayTest('token ids that encode no text (a cut inside a character, a split the tokenizer would not make) go to OpenAI as they are, with a cache entry of their own', async ({ sim, ctx, client, direct }) => {
+  const openai = client((await createApiKey(ctx.db, 'acme')).secret);
+  const check = encode('tick ✓');
+  const cut = check.slice(0, -1); // ends inside the ✓
+  const split = [...encode('hel'), ...encode('lo')]; // "hello", as the tokenizer never splits it
+  const lastLog = () => sim.stats().log.at(-1)!;
+  const got = await openai.embeddings.create({ model: MODEL, input: [cut, split, encode('whole words')], encoding_format: 'float' }).withResponse();
+  // One request, every input as ids (OpenAI takes no mix of text and ids).
+  expect(lastLog()).toMatchObject({ inputs: 3, tokenInputs: 3, tokens: cut.length + split.length + encode('whole words').length });
+  const want = await direct.embeddings.create({ model: 'text-embedding-3-small', input: [cut, split], encoding_format: 'float' });
+  expectClose(got.data.data[0]!.embedding, want.data[0]!.embedding);
+  expectClose(got.data.data[1]!.embedding, want.data[1]!.embedding);
+  // Not the text "hello": a different token sequence is a different input.
+  const hello = await direct.embeddings.create({ model: 'text-embedding-3-small', input: 'hello', encoding_format: 'float' });
+  expect(got.data.data[1]!.embedding).not.toEqual(hello.data[0]!.embedding);
+  expect(got.data.usage.prompt_tokens).toBe(cut.length + split.length + encode('whole words').length);
+  // Asked again, the ids are hits; the text "hello" is not one of them, and "whole words" as text is.
+  const before = sim.stats().requests;
+  const again = await openai.embeddings.create({ model: MODEL, input: [split, cut] }).withResponse();
+  expect(again.response.headers.get('x-embedq-cache-hits')).toBe('2/2');
+  expect((await openai.embeddings.create({ model: MODEL, input: 'whole words' }).withResponse()).response.headers.get('x-embedq-cache-hits')).toBe('1/1');
+  expect(sim.stats().requests).toBe(before);
+  expect((await openai.embeddings.create({ model: MODEL, input: 'hello' }).withResponse()).response.headers.get('x-embedq-cache-hits')).toBe('0/1');
+  // A text beside new ids (a mix OpenAI's types leave out and embedq takes) goes as its own encoding.
+  await openai.embeddings.create({ model: MODEL, input: ['plain text here', [...encode('wor'), ...encode('ld')]] as unknown as string[] });
+  expect(lastLog()).toMatchObject({ inputs: 2, tokenInputs: 2, tokens: encode('plain text here').length + 2 });
+});
+
 gatewayTest('GET /v1/models lists the aliases and models the key may use; /v1/models/{id} finds one', async ({ ctx, client }) => {
   const all = client((await createApiKey(ctx.db, 'acme')).secret);
   const ids = (await all.models.list()).data.map((m) => m.id);

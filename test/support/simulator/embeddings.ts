@@ -3,6 +3,7 @@
  * OpenAI's error envelope, deterministic vectors (local/hash-v1 features seeded by the model
  * name, so nearest-neighbour search still means something), `dimensions`, float or base64.
  */
+import { tokenizerFor } from '../../../src/corpus/tokenizer.ts';
 import { createLocalEmbedder, seedValue, type LocalEmbedding } from '../../../src/providers/local.ts';
 import { adaptDims, encodeFloat32Base64, l2normalize } from '../../../src/providers/vectors.ts';
 import type { SimReply, SimState } from './index.ts';
@@ -20,6 +21,9 @@ export const OPENAI_MODELS: Readonly<Record<string, SimModel>> = {
 };
 
 const MAX_INPUTS = 2048;
+/** cl100k_base's ids, the 100,256 merges and its special tokens. */
+const CL100K_VOCABULARY = 100_277;
+const cl100k = tokenizerFor('cl100k_base');
 const MAX_INPUT_TOKENS = 8191;
 const MAX_REQUEST_TOKENS = 300_000;
 
@@ -34,8 +38,11 @@ const invalid = (message: string, param: string | null = null, code: string | nu
 export interface EmbeddingsRequest {
   model: string;
   served: SimModel;
+  /** What each input's vector is made from: its text, or for token ids that encode no text, the ids themselves. */
   inputs: string[];
   tokens: number[];
+  /** Inputs sent as token ids. */
+  tokenInputs: number;
   dimensions: number | undefined;
   encoding: 'float' | 'base64';
 }
@@ -47,16 +54,28 @@ export function parseEmbeddingsRequest(body: unknown, state: SimState): Embeddin
   if (typeof b.model !== 'string' || b.model === '') return invalid("you must provide a model parameter", 'model');
   const served = state.knobs.models?.[b.model] ?? (state.knobs.models ? undefined : (OPENAI_MODELS[b.model] ?? { dims: state.knobs.defaultDims, dimensions: true }));
   if (!served) return apiError(404, `The model \`${b.model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
-  const raw = typeof b.input === 'string' ? [b.input] : b.input;
-  if (!Array.isArray(raw) || raw.length === 0) return invalid("'$.input' is invalid: expected a non-empty string or array of strings.", 'input');
+  // OpenAI's four shapes: a string, strings, one token array, token arrays (never strings and ids mixed).
+  const isId = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
+  const raw = typeof b.input === 'string' ? [b.input] : Array.isArray(b.input) && b.input.length > 0 && b.input.every(isId) ? [b.input] : b.input;
+  if (!Array.isArray(raw) || raw.length === 0) return invalid("'$.input' is invalid: expected a non-empty string, array of strings, or array of token arrays.", 'input');
   if (raw.length > MAX_INPUTS) return invalid(`'$.input' is invalid: at most ${MAX_INPUTS} inputs per request, got ${raw.length}.`, 'input');
+  const asIds = Array.isArray(raw[0]);
   const inputs: string[] = [];
+  const tokens: number[] = [];
   for (const [i, s] of raw.entries()) {
-    if (typeof s !== 'string') return invalid(`'$.input[${i}]' is invalid: the simulator accepts strings only (no token arrays).`, 'input');
+    if (asIds) {
+      if (!Array.isArray(s) || s.length === 0 || !s.every(isId)) return invalid(`'$.input[${i}]' is invalid: every input must be a non-empty array of token ids like the first.`, 'input');
+      if (s.some((t: number) => t >= CL100K_VOCABULARY)) return invalid(`'$.input[${i}]' is invalid: token ids must be below ${CL100K_VOCABULARY}.`, 'input');
+      // Ids that are a text's own encoding embed as that text; any other sequence as itself.
+      inputs.push(cl100k.decode!(s as number[]) ?? `\u0000token ids:${s.join(',')}`);
+      tokens.push(s.length);
+      continue;
+    }
+    if (typeof s !== 'string') return invalid(`'$.input[${i}]' is invalid: expected a string like the first.`, 'input');
     if (s === '') return invalid(`'$.input[${i}]' is invalid: an input must not be an empty string.`, 'input');
     inputs.push(s);
+    tokens.push(state.countTokens(s));
   }
-  const tokens = inputs.map(state.countTokens);
   const longest = Math.max(...tokens);
   if (longest > MAX_INPUT_TOKENS)
     return invalid(`This model's maximum context length is ${MAX_INPUT_TOKENS + 1} tokens, however you requested ${longest} tokens in input #${tokens.indexOf(longest)}.`, 'input');
@@ -70,7 +89,7 @@ export function parseEmbeddingsRequest(body: unknown, state: SimState): Embeddin
   }
   const encoding = b.encoding_format ?? 'float';
   if (encoding !== 'float' && encoding !== 'base64') return invalid(`Invalid value for 'encoding_format' = ${JSON.stringify(encoding)}. Must be 'float' or 'base64'.`, 'encoding_format');
-  return { model: b.model, served, inputs, tokens, dimensions: typeof dimensions === 'number' ? dimensions : undefined, encoding };
+  return { model: b.model, served, inputs, tokens, tokenInputs: asIds ? inputs.length : 0, dimensions: typeof dimensions === 'number' ? dimensions : undefined, encoding };
 }
 
 /**

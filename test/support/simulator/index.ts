@@ -184,7 +184,7 @@ const embeddings: Route = async (req, state) => {
   const parsed = parseEmbeddingsRequest(req.body, state);
   if ('status' in parsed) return parsed;
   const tokens = parsed.tokens.reduce((a, t) => a + t, 0);
-  const log = { model: parsed.model, inputs: parsed.inputs.length, tokens, encoding: parsed.encoding, ...(parsed.dimensions ? { dimensions: parsed.dimensions } : {}) };
+  const log = { model: parsed.model, inputs: parsed.inputs.length, ...(parsed.tokenInputs ? { tokenInputs: parsed.tokenInputs } : {}), tokens, encoding: parsed.encoding, ...(parsed.dimensions ? { dimensions: parsed.dimensions } : {}) };
   const planned = state.schedule?.take(parsed.inputs.length);
   if (planned?.reply) return { ...planned.reply, log: { ...log, scheduled: planned.kind } };
   const fault = state.takeFault();

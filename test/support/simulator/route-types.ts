@@ -15,6 +15,8 @@ export interface SimLogEntry {
   status: number | 'timeout' | 'reset' | 'cut';
   model?: string;
   inputs?: number;
+  /** Of `inputs`, how many came as token ids (OpenAI's token-array input). */
+  tokenInputs?: number;
   tokens?: number;
   dimensions?: number;
   encoding?: string;

@@ -60,6 +60,23 @@ describe('inputHash', () => {
   });
 });
 
+describe('inputHash of token ids', () => {
+  const { text: _t, ...noText } = base;
+  test('is its own framing: never a text\'s key, order and query matter, and it is the documented bytes', () => {
+    const ids = inputHash({ ...noText, tokens: [15339, 1917] });
+    // The text made of the same digits, the same ids reordered, and the query variant are all other keys.
+    expect(ids.equals(inputHash({ ...noText, text: '15339,1917' }))).toBe(false);
+    expect(ids.equals(inputHash({ ...noText, tokens: [1917, 15339] }))).toBe(false);
+    expect(ids.equals(inputHash({ ...noText, tokens: [15339, 1917], inputType: 'query' }))).toBe(false);
+    const scope = Buffer.from(noText.scope);
+    const model = Buffer.from(noText.modelKey);
+    const want = createHash('sha256')
+      .update(Buffer.concat([Buffer.from('embedq:input:v1:tokens\n'), u32(scope.length), scope, u32(model.length), model, u32(1536), u32(2), u32(15339), u32(1917)]))
+      .digest();
+    expect(ids.toString('hex')).toBe(want.toString('hex'));
+  });
+});
+
 describe('textHash and contentHash', () => {
   test('are plain sha256 of the UTF-8 text', () => {
     expect(textHash('abc').toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
