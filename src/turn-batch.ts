@@ -32,3 +32,21 @@ export class TurnBatch<T> {
     if (items.length > 0) this.#flush(items);
   }
 }
+
+/**
+ * Runs a flushed batch as one unit of work; if that fails with an error that `retryAlone` accepts
+ * (by default any), each item runs on its own so each gets its own answer, and otherwise every
+ * item gets the error. A batch of one runs alone at once. `together` answers the items itself
+ * when it succeeds.
+ */
+export function togetherOrAlone<T>(
+  items: readonly T[],
+  o: { together(items: readonly T[]): Promise<void>; alone(item: T): void; fail(item: T, e: unknown): void; retryAlone?(e: unknown): boolean },
+): void {
+  if (items.length === 0) return;
+  if (items.length === 1) return o.alone(items[0]!);
+  o.together(items).catch((e: unknown) => {
+    if (o.retryAlone?.(e) ?? true) for (const item of items) o.alone(item);
+    else for (const item of items) o.fail(item, e);
+  });
+}

@@ -13,7 +13,7 @@ import type { ProviderPool } from '../providers/pool.ts';
 import type { EmbedOptions } from '../providers/types.ts';
 import { addToCache, cachedVectors } from '../store/cache.ts';
 import type { Queryable } from '../store/db.ts';
-import { TurnBatch } from '../turn-batch.ts';
+import { TurnBatch, togetherOrAlone } from '../turn-batch.ts';
 
 interface CacheWrite {
   modelVersionId: number;
@@ -160,15 +160,12 @@ export class CacheEmbedder {
 
   /** Together per model version; a statement that fails is tried again per request, so each gets its own answer. */
   #write(ws: CacheWrite[]): void {
-    const alone = (w: CacheWrite) => addToCache(this.#writeDb, w.modelVersionId, w.rows).then(() => w.done(), (e: unknown) => w.done(e ?? new Error('cache write failed')));
-    const byVersion = Map.groupBy(ws, (w) => w.modelVersionId);
-    for (const [mv, group] of byVersion) {
-      if (group.length === 1) void alone(group[0]!);
-      else
-        addToCache(this.#writeDb, mv, group.flatMap((w) => w.rows)).then(
-          () => group.forEach((w) => w.done()),
-          () => group.forEach((w) => void alone(w)),
-        );
-    }
+    const alone = (w: CacheWrite) => void addToCache(this.#writeDb, w.modelVersionId, w.rows).then(() => w.done(), (e: unknown) => w.done(e ?? new Error('cache write failed')));
+    for (const [mv, group] of Map.groupBy(ws, (w) => w.modelVersionId))
+      togetherOrAlone(group, {
+        together: (g) => addToCache(this.#writeDb, mv, g.flatMap((w) => w.rows)).then(() => g.forEach((w) => w.done())),
+        alone,
+        fail: (w, e) => w.done(e),
+      });
   }
 }

@@ -14,7 +14,7 @@
  * Statements with large parameters (a 2,048-input cache write) skip the batch.
  */
 import pg from 'pg';
-import { TurnBatch } from '../turn-batch.ts';
+import { TurnBatch, togetherOrAlone } from '../turn-batch.ts';
 import type { Db } from './db.ts';
 
 interface Pending {
@@ -81,32 +81,25 @@ export class Pipeline {
       if (sql === undefined) this.#alone(p);
       else bound.push({ p, sql });
     }
-    if (bound.length === 1) this.#alone(bound[0]!.p);
-    else if (bound.length > 1) void this.#together(bound);
+    // A failed statement leaves nothing of the batch on the server: each again on its own, so each
+    // caller gets its own answer. A lost connection may have lost the commit's answer, not the
+    // commit: then every caller gets the error, as for a statement of its own.
+    togetherOrAlone(bound, {
+      together: (b) => this.#together(b),
+      alone: (b) => this.#alone(b.p),
+      fail: (b, e) => b.p.reject(e),
+      retryAlone: (e) => e instanceof pg.DatabaseError,
+    });
   }
 
   #alone(p: Pending): void {
     this.#db.query(p.text, p.values as unknown[]).then(p.resolve, p.reject);
   }
 
-  async #together(bound: { p: Pending; sql: string }[]): Promise<void> {
-    let results: pg.QueryResult[];
-    try {
-      const r = (await this.#db.query(bound.map((b) => b.sql).join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
-      results = Array.isArray(r) ? r : [r];
-    } catch (e) {
-      // A statement failed, so the server kept nothing of the batch: each again on its own, so
-      // each caller gets its own answer. A lost connection may have lost the commit's answer,
-      // not the commit: then every caller gets the error, as for a statement of its own.
-      if (e instanceof pg.DatabaseError) for (const b of bound) this.#alone(b.p);
-      else for (const b of bound) b.p.reject(e);
-      return;
-    }
-    if (results.length !== bound.length) {
-      const e = new Error(`pipeline: ${bound.length} statements gave ${results.length} results`);
-      for (const b of bound) b.p.reject(e);
-      return;
-    }
+  async #together(bound: readonly { p: Pending; sql: string }[]): Promise<void> {
+    const r = (await this.#db.query(bound.map((b) => b.sql).join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+    const results = Array.isArray(r) ? r : [r];
+    if (results.length !== bound.length) throw new Error(`pipeline: ${bound.length} statements gave ${results.length} results`);
     bound.forEach((b, i) => b.p.resolve(results[i]!));
   }
 }
