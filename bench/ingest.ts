@@ -3,23 +3,28 @@
  * floors measured in the same run on the same vectors: bare binary COPY into the same kind of
  * table, and CREATE INDEX … USING hnsw after it.
  *
- *   npm run bench:ingest -- --n 20000,100000 --dims 1536
+ *   npm run bench:ingest -- --n 20000,100000 --dims 1536 [--separate-worker]
+ *
+ * With --separate-worker the CLI runs with --no-local-worker beside one `embedq worker` process,
+ * and the peak RSS of each is reported (the worker's is its VmHWM, read before it is stopped);
+ * without it the CLI's in-process worker is counted in the CLI's figure.
  *
  * Prints a Markdown table (paste into BENCHMARKS.md) and writes bench/.results/ingest-<ts>.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { writeCorpus } from './corpus.ts';
+import { startReady } from './spawn-ready.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { n: { type: 'string', default: '20000,100000' }, dims: { type: 'string', default: '1536' } } });
+const { values } = parseArgs({ options: { n: { type: 'string', default: '20000,100000' }, dims: { type: 'string', default: '1536' }, 'separate-worker': { type: 'boolean', default: false } } });
+const SEPARATE = values['separate-worker']!;
 const SIZES = values.n!.split(',').map(Number);
 const DIMS = Number(values.dims);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:56379';
@@ -48,7 +53,8 @@ interface CliRun {
 function ingestWithRss(file: string, env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', process.execPath, join(ROOT, 'bin/embedq'), 'ingest', file, '--index', 'bench', '--model', 'openai/text-embedding-3-small', '--dims', String(DIMS), '--json'], {
+    const args = ['ingest', file, '--index', 'bench', '--model', 'openai/text-embedding-3-small', '--dims', String(DIMS), '--json', ...(SEPARATE ? ['--no-local-worker'] : [])];
+    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', process.execPath, join(ROOT, 'bin/embedq'), ...args], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -64,17 +70,31 @@ function ingestWithRss(file: string, env: NodeJS.ProcessEnv): Promise<CliRun> {
   });
 }
 
+/** One `embedq worker` process; stop() ends it and answers its peak RSS (VmHWM) in MB. */
+async function startWorker(env: NodeJS.ProcessEnv): Promise<{ stop(): Promise<number> }> {
+  const { child } = await startReady([join(ROOT, 'bin/embedq'), 'worker'], { ...env, EMBEDQ_LOG_LEVEL: 'info' }, /embedq worker: ready/);
+  return {
+    stop: async () => {
+      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      return kb / 1024;
+    },
+  };
+}
+
 /** The floor: the same rows, bare binary COPY into a fresh table of the same shape, then HNSW. */
-async function floor(db: pg.Client, schema: string, table: string): Promise<{ copyMs: number; hnswMs: number; rows: number }> {
-  const chunks: Buffer[] = [];
-  const out = db.query(copyTo(`COPY ${schema}.${table} (chunk_id, model_version_id, input_hash, embedding) TO STDOUT (FORMAT binary)`));
-  for await (const c of out as AsyncIterable<Buffer>) chunks.push(c);
-  const payload = Buffer.concat(chunks);
+async function floor(db: pg.Client, schema: string, table: string, dir: string): Promise<{ copyMs: number; hnswMs: number; rows: number }> {
+  // Through a file, not memory: at N=1,000,000 the rows are gigabytes.
+  const file = join(dir, `floor-${schema}.copy`);
+  await pipeline(db.query(copyTo(`COPY ${schema}.${table} (chunk_id, model_version_id, input_hash, embedding) TO STDOUT (FORMAT binary)`)), createWriteStream(file));
   await db.query(`DROP TABLE IF EXISTS ${schema}.floor`);
   await db.query(`CREATE TABLE ${schema}.floor (chunk_id bigint PRIMARY KEY, model_version_id integer NOT NULL, input_hash bytea NOT NULL, embedding vector(${DIMS}) NOT NULL)`);
   let t = performance.now();
-  await pipeline(Readable.from([payload]), db.query(copyFrom(`COPY ${schema}.floor FROM STDIN (FORMAT binary)`)));
+  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), db.query(copyFrom(`COPY ${schema}.floor FROM STDIN (FORMAT binary)`)));
   const copyMs = performance.now() - t;
+  rmSync(file);
   await db.query(`SET maintenance_work_mem = '1GB'`);
   t = performance.now();
   await db.query(`CREATE INDEX ON ${schema}.floor USING hnsw (embedding vector_cosine_ops)`);
@@ -99,13 +119,18 @@ async function main(): Promise<void> {
       const env = { ...process.env, REDIS_URL, DATABASE_URL, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema, OPENAI_BASE_URL: sim.url, OPENAI_API_KEY: 'sk-bench', EMBEDQ_LOG_LEVEL: 'silent', EMBEDQ_CHUNK_TOKENS: '512' };
       execFileSync(process.execPath, [join(ROOT, 'bin/embedq'), 'db', 'migrate'], { env, stdio: 'ignore' });
       await sim.reset();
+      const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
+      let worker = SEPARATE ? await startWorker(env) : undefined;
       const first = await ingestWithRss(file, env);
+      const firstWorkerRssMb = await worker?.stop();
       const firstReq = await sim.stats();
       await sim.reset();
+      worker = SEPARATE ? await startWorker(env) : undefined;
       const rerun = await ingestWithRss(file, env);
+      const rerunWorkerRssMb = await worker?.stop();
       const rerunReq = await sim.stats();
       const table = (await db.query(`SELECT table_name FROM ${schema}.index_versions LIMIT 1`)).rows[0].table_name as string;
-      const f = await floor(db, schema, table);
+      const f = await floor(db, schema, table, dir);
       const loadMs = first.summary.durationMs - first.summary.indexBuildMs;
       const r = {
         n,
@@ -123,6 +148,8 @@ async function main(): Promise<void> {
         rerunChunksPerSec: (n * 1000) / rerun.summary.durationMs,
         rerunRequests: rerunReq.requests,
         rerunPeakRssMb: rerun.peakRssMb,
+        ...(SEPARATE ? { firstWorkerPeakRssMb: firstWorkerRssMb, rerunWorkerPeakRssMb: rerunWorkerRssMb } : {}),
+        uptime,
         floorCopyMs: f.copyMs,
         floorCopyRowsPerSec: (f.rows * 1000) / f.copyMs,
         floorHnswMs: f.hnswMs,
@@ -131,6 +158,7 @@ async function main(): Promise<void> {
       results.push(r);
       console.error(JSON.stringify(r));
       await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      rmSync(file);
     }
   } finally {
     sim.stop();
@@ -139,11 +167,11 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'bench/.results'), { recursive: true });
   writeFileSync(join(ROOT, `bench/.results/ingest-${Date.now()}.json`), JSON.stringify(results, null, 2));
   const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
-  console.log('| N | dims | first run chunks/s (HNSW incl.) | load chunks/s (no HNSW) | HNSW build s | provider requests | peak RSS MB | unchanged re-run chunks/s | re-run requests | floor: binary COPY rows/s | floor: COPY+HNSW s | embedq total / floor total | load / COPY floor rate | re-run speed-up |');
+  console.log(`| N | dims | first run chunks/s (HNSW incl.) | load chunks/s (no HNSW) | HNSW build s | provider requests | peak RSS MB (CLI${SEPARATE ? ' / worker' : ', worker in it'}) | unchanged re-run chunks/s | re-run requests | floor: binary COPY rows/s | floor: COPY+HNSW s | embedq total / floor total | load / COPY floor rate | re-run speed-up |`);
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results as Record<string, number>[])
     console.log(
-      `| ${fmt(r.n!)} | ${r.dims} | ${fmt(r.firstChunksPerSec!)} | ${fmt(r.loadChunksPerSec!)} | ${(r.indexBuildMs! / 1000).toFixed(1)} | ${r.firstRequests} | ${fmt(r.firstPeakRssMb!)} | ${fmt(r.rerunChunksPerSec!)} | ${r.rerunRequests} | ${fmt(r.floorCopyRowsPerSec!)} | ${(r.floorTotalMs! / 1000).toFixed(1)} | ${(r.firstMs! / r.floorTotalMs!).toFixed(2)}× | ${(r.loadChunksPerSec! / r.floorCopyRowsPerSec!).toFixed(2)} | ${(r.firstMs! / r.rerunMs!).toFixed(1)}× |`,
+      `| ${fmt(r.n!)} | ${r.dims} | ${fmt(r.firstChunksPerSec!)} | ${fmt(r.loadChunksPerSec!)} | ${(r.indexBuildMs! / 1000).toFixed(1)} | ${r.firstRequests} | ${fmt(r.firstPeakRssMb!)}${SEPARATE ? ` / ${fmt(r.firstWorkerPeakRssMb!)}` : ''} | ${fmt(r.rerunChunksPerSec!)} | ${r.rerunRequests} | ${fmt(r.floorCopyRowsPerSec!)} | ${(r.floorTotalMs! / 1000).toFixed(1)} | ${(r.firstMs! / r.floorTotalMs!).toFixed(2)}× | ${(r.loadChunksPerSec! / r.floorCopyRowsPerSec!).toFixed(2)} | ${(r.firstMs! / r.rerunMs!).toFixed(1)}× |`,
     );
 }
 

@@ -3,8 +3,10 @@
  * ~800 characters, deterministic, as JSON Lines `{"id": "r<i>", "text": …}`. The text scheme is
  * bench/ingest.ts's `writeCorpus()`, copied, so figures from both benchmarks compare.
  *
- * The "changed" variant is the same corpus with every tenth record (i % 10 === 3) rewritten: same
- * id, different text (its last sentence), about the same length. Nothing else moves.
+ * Variant 1 ("changed") is the same corpus with every tenth record (i % 10 === 3) rewritten: same
+ * id, different text (its last sentence), about the same length. Nothing else moves. Variant 2
+ * rewrites the same records once more, so going from variant 1 to 2 is again a 10% change, and
+ * its texts are new to any cache (going back to variant 0 would not be).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -19,21 +21,25 @@ export interface Record_ {
 /** True for the records the "changed" variant rewrites: 10% of them. */
 export const isChanged = (i: number): boolean => i % 10 === 3;
 
-/** The records, in order; `changed` rewrites 10% of them (see isChanged). */
-export function* records(n: number, changed = false): Generator<Record_> {
+/** Which text the changed 10% carry: 0 the original, 1 and 2 two different rewrites. */
+export type Variant = 0 | 1 | 2;
+const ENDING: Record<Variant, string> = { 0: '.', 1: ', revised.', 2: ', revised again.' };
+
+/** The records, in order; variants 1 and 2 rewrite 10% of them (see isChanged). */
+export function* records(n: number, variant: Variant = 0): Generator<Record_> {
   let x = 12345;
   const rnd = () => ((x = (x * 1103515245 + 12345) >>> 0), x);
   for (let i = 0; i < n; i++) {
     let text = `Record ${i}.`;
     while (text.length < 800) text += ` ${WORDS[rnd() % WORDS.length]}`;
-    yield { id: `r${i}`, text: changed && isChanged(i) ? `${text} unique-${i}, revised.` : `${text} unique-${i}.` };
+    yield { id: `r${i}`, text: `${text} unique-${i}${ENDING[isChanged(i) ? variant : 0]}` };
   }
 }
 
 /** Writes the corpus as JSON Lines. */
-export async function writeCorpus(n: number, file: string, changed = false): Promise<void> {
+export async function writeCorpus(n: number, file: string, variant: Variant = 0): Promise<void> {
   const out = createWriteStream(file);
-  for (const r of records(n, changed)) if (!out.write(`${JSON.stringify(r)}\n`)) await new Promise((res) => out.once('drain', res));
+  for (const r of records(n, variant)) if (!out.write(`${JSON.stringify(r)}\n`)) await new Promise((res) => out.once('drain', res));
   await new Promise<void>((res) => out.end(res));
 }
 

@@ -8,7 +8,9 @@
 import { readFileSync } from 'node:fs';
 
 export type SystemId = 'floor' | 'embedq' | 'langchain' | 'langchain-best' | 'llamaindex' | 'llamaindex-best';
-export type RunId = 'a' | 'b' | 'c' | 'd';
+/** (c) is 10% changed without an HNSW index on either side; (ch) the same with it in place. */
+export type RunId = 'a' | 'b' | 'c' | 'ch' | 'd';
+const RUNS: RunId[] = ['a', 'b', 'ch', 'c', 'd'];
 
 export interface Sample {
   /** Corpus size of this sample (documents = chunks: every record fits one chunk). */
@@ -60,6 +62,10 @@ export interface BenchReport {
   settings: Partial<Record<SystemId, Record<string, unknown>>>;
   samples: (Sample & { system: SystemId; run: RunId })[];
   failures: Failure[];
+  /** The load the harness waits for before each system's repetition (--max-load). */
+  maxLoad?: number;
+  /** `uptime` before each system's repetition, after waiting for the machine to be quiet. */
+  uptimes?: { system: SystemId; n: number; rep: number; uptime: string; load1: number; waitedS: number; aboveMax: boolean }[];
 }
 
 export const SYSTEM_LABEL: Record<SystemId, string> = {
@@ -71,8 +77,20 @@ export const SYSTEM_LABEL: Record<SystemId, string> = {
   'llamaindex-best': 'LlamaIndex.TS `IngestionPipeline`, best settings',
 };
 const ORDER: SystemId[] = ['floor', 'embedq', 'langchain', 'langchain-best', 'llamaindex', 'llamaindex-best'];
-const RUN_LABEL: Record<RunId, string> = { a: '(a) first index', b: '(b) unchanged re-run', c: '(c) 10% changed', d: '(d) first index + HNSW' };
-const FLOOR_RUN_LABEL: Partial<Record<RunId, string>> = { a: '(a) bare binary COPY', d: '(d) COPY, then CREATE INDEX hnsw' };
+const RUN_LABEL: Record<RunId, string> = {
+  a: '(a) first index',
+  b: '(b) unchanged re-run',
+  ch: '(c) 10% changed, HNSW in place',
+  c: '(c) 10% changed, no HNSW',
+  d: '(d) first index + HNSW',
+};
+const FLOOR_RUN_LABEL: Partial<Record<RunId, string>> = {
+  a: '(a) bare binary COPY',
+  ch: '(c) binary COPY of the changed vectors, HNSW in place',
+  d: '(d) COPY, then CREATE INDEX hnsw',
+};
+/** The runs with a floor: its time is what the run's writes cost at the least. */
+const FLOORED: RunId[] = ['a', 'ch', 'd'];
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 const median = (xs: number[]) => {
@@ -148,14 +166,14 @@ export function renderMarkdown(r: BenchReport): string {
   L.push(
     `Every system reads the same synthetic corpus (N unique records of ~800 characters, one chunk each; bench/peers/corpus.ts, the text scheme of bench/ingest.ts) and embeds through the same provider: the project's simulator over HTTP at zero added latency, \`text-embedding-3-small\`, ${r.dims} dims. ` +
       `chunks/s = N ÷ the run's time inside the system's process (reading the corpus, setup, indexing; Node's start and module loading excluded), median and min–max over the repetitions. ` +
-      `"× LangChain.js" divides by LangChain.js's median for the same run and N (documented defaults / best settings); "× floor" divides by the floor's median ((a): bare binary COPY; (d): COPY then CREATE INDEX hnsw). ` +
+      `"× LangChain.js" divides by LangChain.js's median for the same run and N (documented defaults / best settings); "× floor" divides by the floor's median ((a): bare binary COPY; (c) with HNSW: bare binary COPY of the same changed vectors into the floor's table with its HNSW index built, the replaced rows deleted beforehand; (d): COPY then CREATE INDEX hnsw). ` +
       `Provider requests are the simulator's own count for the run; peak RSS is /usr/bin/time's maximum resident set of the system's process.`,
     '',
   );
   L.push('| system | run | N | chunks/s median (min–max) | × LangChain.js defaults / best | × floor | provider requests | peak RSS MB median (max) | rows in store after |');
   L.push('|---|---|---:|---|---|---:|---:|---|---:|');
   for (const [system, n] of rowOrder) {
-    for (const run of ['a', 'b', 'c', 'd'] as RunId[]) {
+    for (const run of RUNS) {
       const cell = get(system, run, n);
       const fail = r.failures.find((f) => f.system === system && f.n === n && (f.run === run || (run === 'a' && f.skipped)));
       const runLabel = system === 'floor' ? FLOOR_RUN_LABEL[run] : RUN_LABEL[run];
@@ -174,7 +192,7 @@ export function renderMarkdown(r: BenchReport): string {
         system === 'floor'
           ? '—'
           : `${vs(cell.median, 'langchain', run, n)} / ${vs(cell.median, 'langchain-best', run, n)}`;
-      const fl = run === 'a' || run === 'd' ? vs(cell.median, 'floor', run, n) : '—';
+      const fl = FLOORED.includes(run) ? vs(cell.median, 'floor', run, n) : '—';
       L.push(
         `| ${SYSTEM_LABEL[system]} | ${runLabel} | ${fmt(n)} | ${fmt(cell.median)} (${fmt(cell.min)}–${fmt(cell.max)})${cell.count < 2 ? ` [${cell.count} run]` : ''} | ${lc} | ${fl} | ${system === 'floor' ? '—' : Math.min(...req) === Math.max(...req) ? fmt(req[0]!) : `${fmt(median(req))} (${fmt(Math.min(...req))}–${fmt(Math.max(...req))})`} | ${system === 'floor' ? '— (server side)' : `${fmt(median(rss))} (${fmt(Math.max(...rss))})`} | ${Math.min(...rows) === Math.max(...rows) ? fmt(rows[0]!) : `${fmt(Math.min(...rows))}–${fmt(Math.max(...rows))}`} |`,
       );
@@ -217,19 +235,23 @@ export function renderMarkdown(r: BenchReport): string {
     const l = (run: RunId) => get('langchain', run, n);
     if (!e('a')) continue;
     const parts: string[] = [];
-    for (const [run, goal] of [['a', 8], ['b', 10], ['c', 10]] as [RunId, number][]) {
+    for (const [run, goal] of [['a', 8], ['b', 10], ['c', 5], ['ch', 2]] as [RunId, number][]) {
       const E = e(run);
       const Lc = l(run);
       if (E && Lc) {
         const x = E.median / Lc.median;
-        parts.push(`(${run}) ${ratio(x)} LangChain.js (goal ≥ ${goal}×: ${x >= goal ? 'met' : `missed by ${ratio(goal / x)}`})`);
+        parts.push(`${RUN_LABEL[run].split(' ')[0]}${run === 'c' ? ' without HNSW' : run === 'ch' ? ' with HNSW' : ''} ${ratio(x)} LangChain.js (goal ≥ ${goal}×: ${x >= goal ? 'met' : `missed by ${ratio(goal / x)}`})`);
       }
     }
-    const Ed = e('d');
-    const Fd = get('floor', 'd', n);
-    if (Ed && Fd) {
-      const t = median(Ed.samples.map((s) => s.ms)) / median(Fd.samples.map((s) => s.ms));
-      parts.push(`(d) ${t.toFixed(2)}× the COPY-then-index floor's time (goal ≤ 1.25×: ${t <= 1.25 ? 'met' : 'missed'})`);
+    for (const [run, label, floorName] of [
+      ['ch', '(c) with HNSW', 'the floor of COPY into the indexed table'],
+      ['d', '(d)', 'the COPY-then-index floor'],
+    ] as const) {
+      const E = e(run);
+      const F = get('floor', run, n);
+      if (!E || !F) continue;
+      const t = median(E.samples.map((s) => s.ms)) / median(F.samples.map((s) => s.ms));
+      parts.push(`${label} ${t.toFixed(2)}× ${floorName}'s time (goal ≤ 1.25×: ${t <= 1.25 ? 'met' : `missed by ${(t / 1.25).toFixed(2)}×`})`);
     }
     const peers = (['langchain', 'langchain-best', 'llamaindex', 'llamaindex-best'] as SystemId[])
       .map((s) => ({ s, rss: r.samples.filter((x) => x.system === s && x.n === n).map((x) => x.peakRssMb) }))
@@ -243,12 +265,12 @@ export function renderMarkdown(r: BenchReport): string {
   }
 
   L.push('', '## Settings each system ran with', '');
-  L.push('- embedq: `embedq ingest <corpus.jsonl> --index bench --model openai/text-embedding-3-small --dims ' + r.dims + ' --json` after `embedq db migrate`, a fresh schema (`EMBEDQ_DB_SCHEMA`) and Redis prefix per repetition, every other setting at its default (in-process worker, concurrency 4, embed batch 1024, 512-token chunks). (a) is the first run minus its HNSW build; (b) and (c) run with embedq\'s HNSW index in place, as they always do.');
+  L.push('- embedq: `embedq ingest <corpus.jsonl> --index bench --model openai/text-embedding-3-small --dims ' + r.dims + ' --json` after `embedq db migrate`, a fresh schema (`EMBEDQ_DB_SCHEMA`) and Redis prefix per repetition, every other setting at its default (in-process worker, concurrency 4, embed batch 1024, 512-token chunks). (a) is the first run minus its HNSW build; (b) and (c) with HNSW run with embedq\'s own HNSW index in place, as a live index always has it; for (c) without HNSW it is dropped beforehand (untimed), and embedq, which records that it built one, does not build it again.');
   for (const s of ['langchain', 'langchain-best', 'llamaindex', 'llamaindex-best'] as SystemId[]) if (r.settings[s]) L.push(`- ${SYSTEM_LABEL[s]}: \`${JSON.stringify(r.settings[s])}\``);
   L.push(
     '- LangChain.js: one `Document` per record with `metadata.source` = the record id; `OpenAIEmbeddings({ model: "text-embedding-3-small", configuration: { baseURL } })`; `PGVectorStore.initialize(…, { dimensions, distanceStrategy: "cosine" })`; `PostgresRecordManager` in the same schema. With no cleanup (the default) a changed document is added beside its old vectors (see rows after (c)); "incremental" replaces them.',
     '- LlamaIndex.TS: one `Document` per record, `id_` a UUID derived from the record id; `IngestionPipeline({ transformations: [OpenAIEmbedding({ model, baseURL })], docStore: PostgresDocumentStore, vectorStore: PGVectorStore })`; strategy "upserts" (the default), which replaces a changed document\'s vectors.',
-    '- Each peer\'s (b) and (c) start from the store its (a) left, without the HNSW index. Every timed run starts after a CHECKPOINT; the simulator\'s counters are reset before each.',
+    '- Each peer\'s (b) starts from the store its (a) left, without the HNSW index; before its (c) with HNSW the index is built again from its own definition (untimed), and dropped again before (c) without HNSW. Order for every system: (a), (b), (c) with HNSW (variant 1 of the corpus: the same 10% rewritten), (c) without HNSW (variant 2: those 10% rewritten again, texts new to any cache). Every timed run starts after a CHECKPOINT; the simulator\'s counters are reset before each.',
   );
 
   const loads = r.samples.map((s) => s.load1).filter((x): x is number => x !== undefined);
@@ -257,6 +279,15 @@ export function renderMarkdown(r: BenchReport): string {
       '',
       `Machine load: the ${r.environment.cpus.split(' ')[0]} cores are shared with other work; the 1-minute load average at the start of the timed runs was median ${median(loads).toFixed(1)}, range ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (per run in the .json). Repetitions are interleaved across systems so that load falls on all of them alike.`,
     );
+  if (r.uptimes?.length) {
+    const above = r.uptimes.filter((u) => u.aboveMax);
+    L.push(
+      '',
+      `\`uptime\` before each system's repetition (the harness waits up to --load-wait-min for the 1-minute load to fall to ${r.maxLoad ?? '?'}): ${above.length ? `**${above.length} started above it**: ${above.map((u) => `${SYSTEM_LABEL[u.system]} N=${fmt(u.n)} rep ${u.rep} (${u.load1.toFixed(2)})`).join('; ')}` : 'every one started at or below it'}.`,
+      '',
+      ...r.uptimes.map((u) => `- ${SYSTEM_LABEL[u.system]}, N=${fmt(u.n)}, rep ${u.rep}: \`${u.uptime}\`${u.waitedS ? ` (after waiting ${u.waitedS} s)` : ''}`),
+    );
+  }
   L.push('', '## Versions and Postgres settings', '');
   const revs = new Map<string, number>();
   for (const x of r.samples) if (x.system === 'embedq' && x.run !== 'd' && typeof x.detail?.revision === 'string') revs.set(x.detail.revision, (revs.get(x.detail.revision) ?? 0) + 1);
@@ -292,6 +323,8 @@ export function mergeReports(reports: BenchReport[]): BenchReport {
     settings: Object.assign({}, ...reports.map((r) => r.settings)) as BenchReport['settings'],
     samples: reports.flatMap((r) => r.samples),
     failures: reports.flatMap((r) => r.failures),
+    maxLoad: reports[0]!.maxLoad,
+    uptimes: reports.flatMap((r) => r.uptimes ?? []),
   };
 }
 

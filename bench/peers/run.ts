@@ -5,16 +5,26 @@
  * with the floor (bare binary COPY of the same vectors, then CREATE INDEX … USING hnsw) beside them.
  *
  *   npm run bench:peers -- [--n 20000,100000] [--reps 3,1] [--systems embedq,langchain,…] [--dims 1536]
+ *                          [--max-load 1.5] [--load-wait-min 5]
+ *
+ * Before each system's repetition the harness waits (up to --load-wait-min) for the 1-minute load
+ * average to fall to --max-load, so that no system runs in the wake of the one before, and records
+ * `uptime`; a repetition that started above it anyway is marked in the report.
  *
  * Runs, each repeated (median, min–max), each system's ingest a process of its own under
  * /usr/bin/time (peak RSS), the simulator's request count read for every one:
  *   (a) first index into an empty store;
  *   (b) re-run on the unchanged corpus;
- *   (c) re-run with 10% of the documents changed;
+ *   (c) re-run with 10% of the documents changed, twice for every system: first with the HNSW index
+ *       in place (as a user's live index always has it), then, after dropping it (untimed), with
+ *       another rewrite of the same 10% and no HNSW index. The floor for (c) with HNSW: the same
+ *       changed vectors, bare binary COPY in one session into the floor's table with its HNSW index
+ *       built (the replaced rows deleted beforehand, untimed);
  *   (d) (a) with an HNSW index in place at the end. embedq builds its own at the end of a first load,
  *       so its (a) is that run minus the build; LangChain.js's PGVectorStore has createHnswIndex(),
  *       LlamaIndex.TS's has none (a plain CREATE INDEX): both run right after (a)'s load in the same
- *       process, timed separately and added, and the index is dropped (untimed) before (b).
+ *       process, timed separately and added, and the index is dropped (untimed) before (b) and
+ *       rebuilt from its own definition (untimed) before (c) with HNSW.
  * A peer that fails at a size is recorded with its error, then measured at the largest size it
  * handles (halving), and is not tried at larger sizes.
  *
@@ -28,8 +38,8 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { writeCorpus } from './corpus.ts';
-import { renderMarkdown, type BenchReport, type Failure, type Sample, type SystemId } from './report.ts';
+import { writeCorpus, type Variant } from './corpus.ts';
+import { renderMarkdown, type BenchReport, type Failure, type RunId, type Sample, type SystemId } from './report.ts';
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, '../..');
@@ -41,6 +51,8 @@ const { values } = parseArgs({
     systems: { type: 'string', default: ALL.join(',') },
     dims: { type: 'string', default: '1536' },
     'timeout-min': { type: 'string', default: '60' },
+    'max-load': { type: 'string', default: '1.5' },
+    'load-wait-min': { type: 'string', default: '5' },
   },
 });
 const SIZES = values.n!.split(',').map(Number);
@@ -51,6 +63,8 @@ for (const s of SYSTEMS) if (!ALL.includes(s)) throw new Error(`--systems: unkno
 if (SYSTEMS.includes('floor') && !SYSTEMS.includes('embedq')) throw new Error('--systems: the floor copies the vectors embedq wrote, so it needs embedq too');
 const DIMS = Number(values.dims);
 const TIMEOUT_MS = Number(values['timeout-min']) * 60_000;
+const MAX_LOAD = Number(values['max-load']);
+const LOAD_WAIT_MS = Number(values['load-wait-min']) * 60_000;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:56379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://embedq@127.0.0.1:55432/embedq';
 const WORK = join(tmpdir(), 'embedq-bench-peers');
@@ -96,7 +110,7 @@ interface ChildRun {
 
 class ChildFailed extends Error {
   /** Which run of the repetition failed (set by the repetition). */
-  run: 'a' | 'b' | 'c' | 'd' = 'a';
+  run: RunId = 'a';
   readonly wallMs: number;
   readonly peakRssMb: number;
   constructor(message: string, wallMs: number, peakRssMb: number) {
@@ -107,7 +121,7 @@ class ChildFailed extends Error {
 }
 
 /** Runs one step of a repetition, labelling a failure with the run it belongs to. */
-async function step<T>(run: 'a' | 'b' | 'c', f: () => Promise<T>): Promise<T> {
+async function step<T>(run: RunId, f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
@@ -157,6 +171,19 @@ function lastJson<T>(stdout: string): T {
   }
 }
 
+/** Waits for the machine to be quiet (1-minute load ≤ --max-load, at most --load-wait-min), then reads `uptime`. */
+async function quiet(): Promise<{ uptime: string; load1: number; waitedS: number }> {
+  const t0 = Date.now();
+  while (loadavg()[0]! > MAX_LOAD && Date.now() - t0 < LOAD_WAIT_MS) await new Promise((r) => setTimeout(r, 5_000));
+  let uptime: string;
+  try {
+    uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    uptime = `load average: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`;
+  }
+  return { uptime, load1: loadavg()[0]!, waitedS: Math.round((Date.now() - t0) / 1000) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Postgres helpers.
 
@@ -171,9 +198,19 @@ async function dropSchema(schema: string): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 }
 
-async function dropHnsw(schema: string): Promise<void> {
-  const { rows } = await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexdef ILIKE '%USING hnsw%'`, [schema]);
+/** Drops the schema's HNSW indexes; returns their definitions, so they can be built again. */
+async function dropHnsw(schema: string): Promise<string[]> {
+  const { rows } = await db.query<{ indexname: string; indexdef: string }>(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexdef ILIKE '%USING hnsw%'`, [schema]);
+  if (rows.length === 0) throw new Error(`no HNSW index in ${schema} to drop`);
   for (const r of rows) await db.query(`DROP INDEX ${schema}.${r.indexname}`);
+  return rows.map((r) => r.indexdef);
+}
+
+/** Builds indexes again from their definitions (untimed), with the floor's maintenance_work_mem. */
+async function rebuild(defs: string[]): Promise<void> {
+  await db.query(`SET maintenance_work_mem = '1GB'`);
+  for (const d of defs) await db.query(d);
+  await db.query('RESET maintenance_work_mem');
 }
 
 function clearRedisPrefix(prefix: string): void {
@@ -189,13 +226,17 @@ function clearRedisPrefix(prefix: string): void {
 // Corpora.
 
 const corpora = new Map<string, string>();
-async function corpus(n: number, changed: boolean): Promise<string> {
-  const key = `${n}${changed ? 'x' : ''}`;
+async function corpus(n: number, variant: Variant): Promise<string> {
+  const key = `${n}v${variant}`;
   let file = corpora.get(key);
   if (!file) {
-    mkdirSync(WORK, { recursive: true });
-    file = join(WORK, `corpus-${n}${changed ? '-changed' : ''}.jsonl`);
-    await writeCorpus(n, file, changed);
+    // One file name for every variant, in a directory per variant: embedq names a JSONL record's
+    // document `<file>#<id>`, so a changed corpus must keep the file's name for its records to
+    // replace the old ones (under another name they are new documents and nothing is replaced).
+    const dir = join(WORK, `v${variant}`);
+    mkdirSync(dir, { recursive: true });
+    file = join(dir, `corpus-${n}.jsonl`);
+    await writeCorpus(n, file, variant);
     corpora.set(key, file);
   }
   return file;
@@ -204,7 +245,7 @@ async function corpus(n: number, changed: boolean): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // One repetition of (a)–(d) for one system at one size.
 
-type Runs = { a: Sample; b: Sample; c: Sample; d: Sample };
+type Runs = Record<RunId, Sample>;
 let sim: Sim;
 
 function sample(n: number, ms: number, child: ChildRun, req: { requests: number; inputs: number }, extra: Partial<Sample> = {}): Sample {
@@ -266,17 +307,23 @@ async function embedqRep(n: number, rep: number): Promise<Runs & { schema: strin
   const table = async () => (await db.query(`SELECT table_name FROM ${schema}.index_versions ORDER BY id DESC LIMIT 1`)).rows[0].table_name as string;
   const rows = async () => Number((await db.query(`SELECT count(*)::int AS n FROM ${schema}.${await table()}`)).rows[0].n);
   try {
-    const first = await step('a', async () => ingest(await corpus(n, false)));
+    const first = await step('a', async () => ingest(await corpus(n, 0)));
     const firstRows = await rows();
     const detail = (s: EmbedqSummary) => ({ chunks: s.chunks, embedded: s.embedded, cacheHits: s.cacheHits, documentsSkipped: s.documentsSkipped, revision: s.revision });
     const a = sample(n, first.s.durationMs - first.s.indexBuildMs, first.child, first.req, { rows: firstRows, detail: detail(first.s) });
     const d = sample(n, first.s.durationMs, first.child, first.req, { rows: firstRows, hnswMs: first.s.indexBuildMs, detail: detail(first.s) });
-    if (rep === 1 && SYSTEMS.includes('floor')) await saveFloorVectors(schema, await table(), n);
-    const unchanged = await step('b', async () => ingest(await corpus(n, false)));
+    const floor = rep === 1 && SYSTEMS.includes('floor');
+    if (floor) await saveFloorVectors(schema, await table(), n);
+    const unchanged = await step('b', async () => ingest(await corpus(n, 0)));
     const b = sample(n, unchanged.s.durationMs, unchanged.child, unchanged.req, { rows: await rows(), detail: detail(unchanged.s) });
-    const changed = await step('c', async () => ingest(await corpus(n, true)));
+    if (floor) await db.query(`CREATE TEMP TABLE floor_before AS SELECT input_hash FROM ${schema}.${await table()}`);
+    const live = await step('ch', async () => ingest(await corpus(n, 1)));
+    const ch = sample(n, live.s.durationMs, live.child, live.req, { rows: await rows(), detail: detail(live.s) });
+    if (floor) await saveFloorChanges(schema, await table(), n);
+    await dropHnsw(schema);
+    const changed = await step('c', async () => ingest(await corpus(n, 2)));
     const c = sample(n, changed.s.durationMs, changed.child, changed.req, { rows: await rows(), detail: detail(changed.s) });
-    return { a, b, c, d, schema };
+    return { a, b, c, ch, d, schema };
   } finally {
     await dropSchema(schema);
     clearRedisPrefix(schema);
@@ -308,15 +355,19 @@ async function peerRep(system: SystemId, n: number, rep: number): Promise<Runs> 
     return { child, r, req: await sim.stats() };
   };
   try {
-    const first = await step('a', async () => run(await corpus(n, false), true));
+    const first = await step('a', async () => run(await corpus(n, 0), true));
     const a = sample(n, first.r.loadMs, first.child, first.req, { rows: first.r.rows, detail: first.r.detail });
     const d = sample(n, first.r.ms, first.child, first.req, { rows: first.r.rows, hnswMs: first.r.hnswMs, detail: first.r.detail });
-    await dropHnsw(schema);
-    const unchanged = await step('b', async () => run(await corpus(n, false), false));
+    const hnsw = await dropHnsw(schema);
+    const unchanged = await step('b', async () => run(await corpus(n, 0), false));
     const b = sample(n, unchanged.r.loadMs, unchanged.child, unchanged.req, { rows: unchanged.r.rows, detail: unchanged.r.detail });
-    const changed = await step('c', async () => run(await corpus(n, true), false));
+    await rebuild(hnsw);
+    const live = await step('ch', async () => run(await corpus(n, 1), false));
+    const ch = sample(n, live.r.loadMs, live.child, live.req, { rows: live.r.rows, detail: live.r.detail });
+    await dropHnsw(schema);
+    const changed = await step('c', async () => run(await corpus(n, 2), false));
     const c = sample(n, changed.r.loadMs, changed.child, changed.req, { rows: changed.r.rows, detail: changed.r.detail });
-    return { a, b, c, d };
+    return { a, b, c, ch, d };
   } finally {
     await dropSchema(schema);
   }
@@ -327,13 +378,28 @@ async function peerRep(system: SystemId, n: number, rep: number): Promise<Runs> 
 // then CREATE INDEX … USING hnsw (bench/ingest.ts's floor(), repeated).
 
 const floorFile = (n: number) => join(WORK, `floor-${n}.copy`);
+const floorChangesFile = (n: number) => join(WORK, `floor-${n}-changed.copy`);
 
 async function saveFloorVectors(schema: string, table: string, n: number): Promise<void> {
   const out = db.query(copyTo(`COPY ${schema}.${table} (chunk_id, model_version_id, input_hash, embedding) TO STDOUT (FORMAT binary)`));
   await pipeline(out, createWriteStream(floorFile(n)));
 }
 
-async function floorRep(n: number, rep: number): Promise<{ a: Sample; d: Sample }> {
+/**
+ * After embedq's (c) with HNSW: the vectors it wrote (rows whose input hash was not there before,
+ * see floor_before) to a file, and the hashes it replaced in floor_replaced, both for the floor.
+ */
+async function saveFloorChanges(schema: string, table: string, n: number): Promise<void> {
+  const out = db.query(
+    copyTo(`COPY (SELECT chunk_id, model_version_id, input_hash, embedding FROM ${schema}.${table} t WHERE NOT EXISTS (SELECT 1 FROM floor_before b WHERE b.input_hash = t.input_hash)) TO STDOUT (FORMAT binary)`),
+  );
+  await pipeline(out, createWriteStream(floorChangesFile(n)));
+  await db.query(`DROP TABLE IF EXISTS floor_replaced`);
+  await db.query(`CREATE TEMP TABLE floor_replaced AS SELECT input_hash FROM floor_before b WHERE NOT EXISTS (SELECT 1 FROM ${schema}.${table} t WHERE t.input_hash = b.input_hash)`);
+  await db.query('DROP TABLE floor_before');
+}
+
+async function floorRep(n: number, rep: number): Promise<{ a: Sample; d: Sample; ch: Sample }> {
   const schema = `peers_floor_${n}_${rep}`;
   await dropSchema(schema);
   await db.query(`CREATE SCHEMA ${schema}`);
@@ -349,11 +415,22 @@ async function floorRep(n: number, rep: number): Promise<{ a: Sample; d: Sample 
   const hnswMs = performance.now() - t;
   await db.query('RESET maintenance_work_mem');
   const rows = Number((await db.query(`SELECT count(*)::int AS n FROM ${schema}.floor`)).rows[0].n);
+  // (c) with HNSW: the rows embedq replaced go (untimed, as a delete leaves HNSW's graph as it is),
+  // then its new vectors come in by one binary COPY, each an HNSW insert. The rate is per corpus
+  // chunk, as every system's (c) is, so the times compare.
+  await db.query(`DELETE FROM ${schema}.floor f USING floor_replaced r WHERE f.input_hash = r.input_hash`);
+  await checkpoint();
+  const load1c = loadavg()[0]!;
+  t = performance.now();
+  await pipeline(createReadStream(floorChangesFile(n), { highWaterMark: 1 << 20 }), db.query(copyFrom(`COPY ${schema}.floor FROM STDIN (FORMAT binary)`)));
+  const changeMs = performance.now() - t;
+  const rowsAfter = Number((await db.query(`SELECT count(*)::int AS n FROM ${schema}.floor`)).rows[0].n);
   await dropSchema(schema);
   const none = { requests: 0, inputs: 0, peakRssMb: 0, wallMs: 0, load1 };
   return {
     a: { n: rows, ms: copyMs, chunksPerSec: (rows * 1000) / copyMs, ...none, rows },
     d: { n: rows, ms: copyMs + hnswMs, chunksPerSec: (rows * 1000) / (copyMs + hnswMs), ...none, rows, hnswMs },
+    ch: { n: rows, ms: changeMs, chunksPerSec: (rows * 1000) / changeMs, ...none, load1: load1c, rows: rowsAfter },
   };
 }
 
@@ -399,6 +476,7 @@ async function main(): Promise<void> {
   sim = await startSim();
   const samples: BenchReport['samples'] = [];
   const failures: Failure[] = [];
+  const uptimes: NonNullable<BenchReport['uptimes']> = [];
   const add = (system: SystemId, run: keyof Runs, s: Sample) => samples.push({ system, run, ...s });
   const failedAt = new Map<SystemId, number>();
   const env = await environment();
@@ -418,6 +496,8 @@ async function main(): Promise<void> {
       settings: settingsSeen,
       samples,
       failures,
+      maxLoad: MAX_LOAD,
+      uptimes,
     };
     writeFileSync(join(ROOT, `bench/.results/peers-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
     return report;
@@ -438,16 +518,19 @@ async function main(): Promise<void> {
           for (;;) {
             const m = effectiveN.get(system);
             if (m === undefined) break;
-            log(`${system} N=${m} rep ${rep}/${reps}`);
+            const q = await quiet();
+            uptimes.push({ system, n: m, rep, ...q, aboveMax: q.load1 > MAX_LOAD });
+            log(`${system} N=${m} rep ${rep}/${reps} (${q.uptime}${q.waitedS ? `; waited ${q.waitedS} s for it` : ''})`);
             try {
               const r = system === 'embedq' ? await embedqRep(m, rep) : await peerRep(system, m, rep);
-              for (const run of ['a', 'b', 'c', 'd'] as const) add(system, run, r[run]);
-              log(`  (a) ${Math.round(r.a.chunksPerSec)} (b) ${Math.round(r.b.chunksPerSec)} (c) ${Math.round(r.c.chunksPerSec)} (d) ${Math.round(r.d.chunksPerSec)} chunks/s; requests ${r.a.requests}/${r.b.requests}/${r.c.requests}; peak RSS ${Math.round(r.a.peakRssMb)} MB`);
+              for (const run of ['a', 'b', 'ch', 'c', 'd'] as const) add(system, run, r[run]);
+              log(`  (a) ${Math.round(r.a.chunksPerSec)} (b) ${Math.round(r.b.chunksPerSec)} (c, HNSW) ${Math.round(r.ch.chunksPerSec)} (c) ${Math.round(r.c.chunksPerSec)} (d) ${Math.round(r.d.chunksPerSec)} chunks/s; requests ${r.a.requests}/${r.b.requests}/${r.ch.requests}/${r.c.requests}; peak RSS ${Math.round(r.a.peakRssMb)} MB`);
               if (system === 'embedq' && SYSTEMS.includes('floor')) {
                 const f = await floorRep(m, rep);
                 add('floor', 'a', f.a);
                 add('floor', 'd', f.d);
-                log(`  floor: COPY ${Math.round(f.a.chunksPerSec)} rows/s, COPY+HNSW ${Math.round(f.d.chunksPerSec)} rows/s`);
+                add('floor', 'ch', f.ch);
+                log(`  floor: COPY ${Math.round(f.a.chunksPerSec)} rows/s, COPY+HNSW ${Math.round(f.d.chunksPerSec)} rows/s, (c) with HNSW ${Math.round(f.ch.ms)} ms`);
               }
               build();
               break;
@@ -467,7 +550,7 @@ async function main(): Promise<void> {
           }
         }
       }
-      if (existsSync(floorFile(n))) rmSync(floorFile(n));
+      for (const f of [floorFile(n), floorChangesFile(n)]) if (existsSync(f)) rmSync(f);
     }
     const md = renderMarkdown(build(new Date()));
     writeFileSync(join(ROOT, `bench/.results/peers-${stamp}.md`), md);
