@@ -56,6 +56,8 @@ export interface WaitOptions {
    * (a killed worker's entry lapses after HEARTBEAT.ttlMs).
    */
   startLocal?: (() => Promise<void>) | undefined;
+  /** Between polls of the run's state. @default 250 */
+  pollMs?: number | undefined;
 }
 
 /**
@@ -76,47 +78,53 @@ export async function waitForRun(ctx: Context, runId: string, o: WaitOptions): P
   let lastSig = '';
   let lastMove = Date.now();
   let stallShown = false;
-  for (;;) {
-    let s: RunState;
-    let idle: boolean;
-    try {
-      s = (await ctx.runs.get(runId))!;
-      ctx.outages.up('redis');
-      if (!s.finalized) idle = (await queuedWork(ctx, runId)) === 0;
-      else idle = false;
-      ctx.outages.up('postgres');
-    } catch (e) {
-      const service = lostService(e, ctx.config);
-      if (!service) throw e;
-      ctx.outages.down(service, e);
-      await sleep(1000);
-      continue;
+  // Woken by the finalize job's announcement; the poll is the fallback (and drives the progress line).
+  const watch = await ctx.runs.watchFinalized(runId);
+  try {
+    for (;;) {
+      let s: RunState;
+      let idle: boolean;
+      try {
+        s = (await ctx.runs.get(runId))!;
+        ctx.outages.up('redis');
+        if (!s.finalized) idle = (await queuedWork(ctx, runId)) === 0;
+        else idle = false;
+        ctx.outages.up('postgres');
+      } catch (e) {
+        const service = lostService(e, ctx.config);
+        if (!service) throw e;
+        ctx.outages.down(service, e);
+        await sleep(1000);
+        continue;
+      }
+      const sig = `${s.live.done}/${s.live.chunks}/${s.ingestSettled}/${s.embedSettled}/${s.embedJobs}/${s.finalizeStartedAt}`;
+      if (sig !== lastSig) [lastSig, lastMove, stallShown] = [sig, Date.now(), false];
+      const stalledFor = Date.now() - lastMove;
+      let stall = '';
+      if (!s.finalized && stalledFor >= ctx.config.stallNoticeMs) {
+        const seen = await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => undefined);
+        stall = `  NO PROGRESS for ${fmtDuration(stalledFor)}: ${seen === 0 ? 'no worker is running' : `${seen ?? '?'} worker(s) seen but none is moving`} on ${redactUrl(ctx.config.redisUrl)} prefix ${ctx.config.redisPrefix}; start one with \`embedq worker\``;
+      }
+      progress.update({
+        done: Math.min(s.live.done, s.live.chunks),
+        total: s.live.chunks,
+        label: 'chunks',
+        extra: `cache hits ${s.live.hits}  embed jobs ${s.embedSettled}/${s.embedJobs}  read ${s.ingestSettled}/${s.ingestJobs} slices${s.failedJobs ? `  FAILED JOBS ${s.failedJobs}` : ''}${stall}`,
+        // A new stall notice is printed at once, also where the line is otherwise drawn every few seconds.
+        force: stall !== '' && !stallShown,
+      });
+      if (stall) stallShown = true;
+      if (s.finalized) break;
+      if (startLocal && !localWorker && ++polls % 20 === 0 && (await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => 1)) === 0) {
+        await startLocal();
+        localWorker = true;
+      }
+      idlePolls = idle ? idlePolls + 1 : 0;
+      if (idlePolls >= (localWorker ? 20 : 120)) break;
+      await watch.nap(o.pollMs ?? 250);
     }
-    const sig = `${s.live.done}/${s.live.chunks}/${s.ingestSettled}/${s.embedSettled}/${s.embedJobs}/${s.finalizeStartedAt}`;
-    if (sig !== lastSig) [lastSig, lastMove, stallShown] = [sig, Date.now(), false];
-    const stalledFor = Date.now() - lastMove;
-    let stall = '';
-    if (!s.finalized && stalledFor >= ctx.config.stallNoticeMs) {
-      const seen = await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => undefined);
-      stall = `  NO PROGRESS for ${fmtDuration(stalledFor)}: ${seen === 0 ? 'no worker is running' : `${seen ?? '?'} worker(s) seen but none is moving`} on ${redactUrl(ctx.config.redisUrl)} prefix ${ctx.config.redisPrefix}; start one with \`embedq worker\``;
-    }
-    progress.update({
-      done: Math.min(s.live.done, s.live.chunks),
-      total: s.live.chunks,
-      label: 'chunks',
-      extra: `cache hits ${s.live.hits}  embed jobs ${s.embedSettled}/${s.embedJobs}  read ${s.ingestSettled}/${s.ingestJobs} slices${s.failedJobs ? `  FAILED JOBS ${s.failedJobs}` : ''}${stall}`,
-      // A new stall notice is printed at once, also where the line is otherwise drawn every few seconds.
-      force: stall !== '' && !stallShown,
-    });
-    if (stall) stallShown = true;
-    if (s.finalized) break;
-    if (startLocal && !localWorker && ++polls % 20 === 0 && (await liveWorkers(ctx.redis, ctx.config.redisPrefix).catch(() => 1)) === 0) {
-      await startLocal();
-      localWorker = true;
-    }
-    idlePolls = idle ? idlePolls + 1 : 0;
-    if (idlePolls >= (localWorker ? 20 : 120)) break;
-    await sleep(250);
+  } finally {
+    watch.close();
   }
   progress.done();
 }

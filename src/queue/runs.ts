@@ -111,6 +111,13 @@ redis.call('EXPIRE', KEYS[2], ${RUN_TTL_SECONDS})
 return n
 `;
 
+/** See {@link RunTracker.watchFinalized}. */
+export interface FinalizedWatch {
+  /** Sleeps `ms`, or less: until the run is announced finalized (at once if it was already). */
+  nap(ms: number): Promise<void>;
+  close(): void;
+}
+
 export class RunTracker {
   readonly redis: Redis;
   readonly prefix: string;
@@ -196,8 +203,46 @@ export class RunTracker {
     await this.redis.hset(this.key(id), 'finalizeStartedAt', Date.now());
   }
 
+  /** Marks the run finalized and announces it, so a waiter ({@link watchFinalized}) wakes at once. */
   async markFinalized(id: string): Promise<void> {
-    await this.redis.hset(this.key(id), { finalized: 1, finalizedAt: Date.now() });
+    await this.redis
+      .multi()
+      .hset(this.key(id), { finalized: 1, finalizedAt: Date.now() })
+      .publish(this.key(id, ':finalized'), '1')
+      .exec();
+  }
+
+  /**
+   * Listens for the run's finalized announcement on a connection of its own (a subscribed Redis
+   * connection takes no other commands). Resolves once subscribed, so a caller that reads the
+   * run's state afterwards misses nothing: finalized before, the state says so; after, `nap` ends.
+   * Without Redis the watch is inert and `nap` is a plain sleep; the caller's poll still decides.
+   */
+  async watchFinalized(id: string): Promise<FinalizedWatch> {
+    const sub = this.redis.duplicate({ lazyConnect: true });
+    sub.on('error', () => undefined);
+    let announced = false;
+    let wake: (() => void) | undefined;
+    sub.on('message', () => {
+      announced = true;
+      wake?.();
+    });
+    await sub.connect().then(() => sub.subscribe(this.key(id, ':finalized'))).catch(() => undefined);
+    return {
+      nap: (ms) =>
+        announced
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const timer = setTimeout(done, ms);
+              function done() {
+                clearTimeout(timer);
+                wake = undefined;
+                resolve();
+              }
+              wake = done;
+            }),
+      close: () => sub.disconnect(),
+    };
   }
 
   async get(id: string): Promise<RunState | null> {
