@@ -229,9 +229,11 @@ export class RunTracker {
     });
     await sub.connect().then(() => sub.subscribe(this.key(id, ':finalized'))).catch(() => undefined);
     return {
+      // An announcement ends one nap: were the run reopened afterwards, the next naps sleep again
+      // instead of returning at once and turning the caller's poll into a busy loop.
       nap: (ms) =>
         announced
-          ? Promise.resolve()
+          ? Promise.resolve(void (announced = false))
           : new Promise<void>((resolve) => {
               const timer = setTimeout(done, ms);
               function done() {
