@@ -9,6 +9,7 @@ export PATH="$ROOT/node_modules/.bin:$PATH"
 [ -d node_modules/vitest ] || { echo "test: dependencies missing; run \`npm ci\` first" >&2; exit 1; }
 bash scripts/services.sh up
 bash scripts/chromium.sh   # the dashboard e2e test drives Debian's Chromium; fails loudly if it cannot be installed
+bash scripts/promtool.sh   # test/integration/deploy-files.test.ts checks deploy/ with it; fails loudly if it cannot be fetched
 report="$(mktemp)"
 status=0
 vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?

@@ -39,14 +39,15 @@ export interface GateNumbers {
   reason: string;
 }
 
-const SELECT = `SELECT m.id::text, m.index_id AS "indexId", i.name AS "indexName", m.source_version_id AS "sourceVersionId",
+const COLUMNS = `m.id::text, m.index_id AS "indexId", i.name AS "indexName", m.source_version_id AS "sourceVersionId",
     m.target_version_id AS "targetVersionId", sv.table_name AS "sourceTable", tv.table_name AS "targetTable",
     smv.key AS "sourceModel", tmv.key AS "targetModel", m.state, m.mode, m.coverage_threshold::float AS "coverageThreshold",
     m.quality_floor::float AS "qualityFloor", m.auto_cutover AS "autoCutover", m.queries, m.backfill_cursor::text AS "backfillCursor",
-    m.backfill_done AS "backfillDone", m.quality, m.forced, m.created_at AS "createdAt", m.updated_at AS "updatedAt"
-  FROM reembeds m JOIN indexes i ON i.id = m.index_id
+    m.backfill_done AS "backfillDone", m.quality, m.forced, m.created_at AS "createdAt", m.updated_at AS "updatedAt"`;
+const FROM = `FROM reembeds m JOIN indexes i ON i.id = m.index_id
   JOIN index_versions sv ON sv.id = m.source_version_id JOIN index_versions tv ON tv.id = m.target_version_id
   JOIN model_versions smv ON smv.id = sv.model_version_id JOIN model_versions tmv ON tmv.id = tv.model_version_id`;
+const SELECT = `SELECT ${COLUMNS} ${FROM}`;
 
 /**
  * The run id that tracks a reembed's backfill work: `mig-<id>-<created ms>`. The creation time
@@ -78,6 +79,15 @@ export async function currentReembed(db: Queryable, indexName: string): Promise<
 
 export async function reembedHistory(db: Queryable, id: string): Promise<{ from: string | null; to: string; actor: string; reason: string; at: Date }[]> {
   const { rows } = await db.query(`SELECT from_state AS "from", to_state AS "to", actor, reason, at FROM reembed_events WHERE reembed_id = $1 ORDER BY id`, [id]);
+  return rows;
+}
+
+/** Every open reembed, with when it entered its current state (its latest event). One statement. */
+export async function openReembeds(db: Queryable): Promise<(Reembed & { stateSince: Date })[]> {
+  const { rows } = await db.query<Reembed & { stateSince: Date }>(
+    `SELECT ${COLUMNS}, (SELECT max(e.at) FROM reembed_events e WHERE e.reembed_id = m.id) AS "stateSince" ${FROM} WHERE m.state = ANY($1) ORDER BY m.id`,
+    [OPEN_STATES],
+  );
   return rows;
 }
 

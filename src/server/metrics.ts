@@ -18,6 +18,9 @@ import type { Context } from '../context.ts';
 import { ServiceUnavailableError, coerceError } from '../errors.ts';
 import { QUEUES } from '../queue/names.ts';
 import type { Queues } from '../queue/producer.ts';
+import { coverage } from '../reembed/controller.ts';
+import { openReembeds } from '../reembed/store.ts';
+import { BUDGET_LIMITS, budgetUsage } from '../store/budgets.ts';
 import { describePgError } from '../store/db.ts';
 import { batchStatusCounts, callTotals, deploymentTotals, latencyBuckets, onlineTotals, spendTotals, type LatencyBuckets } from '../store/ledger-read.ts';
 import { withTimeout } from './health.ts';
@@ -82,6 +85,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const onlineLatency = ledgerHistogram('embedq_online_latency_seconds', 'Latency of gateway requests, end to end (key check to the last byte of the answer built), from the ledger.', LATENCY_BOUNDS_MS);
   registry.registerMetric(onlineLatency as unknown as Metric);
   const inFlight = g('embedq_online_requests_in_flight', 'Gateway requests this serve process is answering now.', []);
+  const batchesOpen = g('embedq_provider_batches_open', 'Provider batches not read back yet, by provider and status.', ['provider', 'status']);
+  const batchAge = g('embedq_provider_batch_oldest_open_seconds', 'Age of the oldest provider batch not read back yet, by provider and status: seconds since it was submitted (or created, before submission).', ['provider', 'status']);
+  const reembedCoverage = g('embedq_reembed_coverage', 'Target rows / source rows of each open reembed (1 when both are empty).', ['index', 'source_model', 'target_model', 'state']);
+  const reembedStateSeconds = g('embedq_reembed_state_seconds', 'Seconds each open reembed has been in its current state.', ['index', 'state']);
+  const budgetUsed = g('embedq_tenant_budget_used_ratio', 'Share of each tenant budget limit used in its current UTC period (day or month); holds of online requests in flight count as spent.', ['tenant', 'period', 'unit']);
   const spend = c('embedq_spend_usd_total', 'Money spent on providers in USD, by tenant and model version.', ['tenant', 'model']);
 
   const timeoutMs = deps.timeoutMs ?? 3000;
@@ -168,7 +176,35 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const collectBatches = async () => {
     const rows = await batchStatusCounts(db);
     batches.reset();
-    for (const r of rows) batches.set({ provider: r.provider, status: r.status }, r.n);
+    batchesOpen.reset();
+    batchAge.reset();
+    for (const r of rows) {
+      batches.set({ provider: r.provider, status: r.status }, r.n);
+      if (r.open > 0) batchesOpen.set({ provider: r.provider, status: r.status }, r.open);
+      if (r.oldestOpenSeconds !== null) batchAge.set({ provider: r.provider, status: r.status }, r.oldestOpenSeconds);
+    }
+  };
+
+  const collectReembeds = async () => {
+    const open = await openReembeds(db);
+    const covered = await Promise.all(open.map((m) => coverage(db, m)));
+    reembedCoverage.reset();
+    reembedStateSeconds.reset();
+    const now = Date.now();
+    open.forEach((m, i) => {
+      reembedCoverage.set({ index: m.indexName, source_model: m.sourceModel, target_model: m.targetModel, state: m.state }, covered[i]!.ratio);
+      reembedStateSeconds.set({ index: m.indexName, state: m.state }, Math.max(0, (now - new Date(m.stateSince ?? m.updatedAt).getTime()) / 1000));
+    });
+  };
+
+  const collectBudgets = async () => {
+    const rows = await budgetUsage(db);
+    budgetUsed.reset();
+    for (const { budget, spent } of rows)
+      for (const l of BUDGET_LIMITS) {
+        const cap = budget[l.limit];
+        if (cap !== null) budgetUsed.set({ tenant: budget.tenant, period: l.period, unit: l.unit }, cap > 0 ? spent[l.spent] / cap : spent[l.spent] > 0 ? 1 : 0);
+      }
   };
 
   const collectSpend = async () => {
@@ -201,7 +237,19 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       collect: collectDeployments,
     },
     { service: 'postgres', family: 'latency', metrics: [named(latency.name, latency as unknown as Metric)], collect: collectLatency },
-    { service: 'postgres', family: 'batches', metrics: [named('embedq_provider_batches', batches)], collect: collectBatches },
+    {
+      service: 'postgres',
+      family: 'batches',
+      metrics: [named('embedq_provider_batches', batches), named('embedq_provider_batches_open', batchesOpen), named('embedq_provider_batch_oldest_open_seconds', batchAge)],
+      collect: collectBatches,
+    },
+    {
+      service: 'postgres',
+      family: 'reembeds',
+      metrics: [named('embedq_reembed_coverage', reembedCoverage), named('embedq_reembed_state_seconds', reembedStateSeconds)],
+      collect: collectReembeds,
+    },
+    { service: 'postgres', family: 'budgets', metrics: [named('embedq_tenant_budget_used_ratio', budgetUsed)], collect: collectBudgets },
     { service: 'postgres', family: 'spend', metrics: [named('embedq_spend_usd_total', spend)], collect: collectSpend },
     {
       service: 'postgres',

@@ -34,48 +34,84 @@ export async function listBudgets(db: Queryable): Promise<Budget[]> {
 export interface BudgetCheck {
   ok: boolean;
   budget: Budget | null;
-  spent: { usdDay: number; usdMonth: number; tokensDay: number; tokensMonth: number };
+  spent: Spent;
   /** Why the tenant is over, for the job's failure or delay reason. */
   reason?: string;
   /** When the exceeded period resets (UTC). */
   resetsAt?: Date;
 }
 
+/** What a tenant has spent in the current UTC day and month; holds of requests in flight count as spent. */
+export interface Spent {
+  usdDay: number;
+  usdMonth: number;
+  tokensDay: number;
+  tokensMonth: number;
+}
+
+/**
+ * The one statement of what tenants spent (provider-reported usage in the ledger, plus the holds
+ * of gateway requests in flight, which count as spent until released), for the tenants `from`
+ * yields as `t.tenant`. `now` is the placeholder of the current time. Days and months are UTC.
+ */
+function spentSql(from: string, now: string): string {
+  const day = `date_trunc('day', ${now}::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+  const month = `date_trunc('month', ${now}::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+  return `SELECT t.tenant, b.budget, s.usd_day + h.usd AS usd_day, s.usd_month + h.usd AS usd_month, s.tok_day + h.tok AS tok_day, s.tok_month + h.tok AS tok_month
+    FROM ${from}
+    LEFT JOIN LATERAL (SELECT json_build_object('tenant', tenant, 'usdPerDay', usd_per_day::float, 'usdPerMonth', usd_per_month::float,
+                'tokensPerDay', tokens_per_day::float, 'tokensPerMonth', tokens_per_month::float, 'onExceed', on_exceed) AS budget
+           FROM tenant_budgets WHERE tenant = t.tenant) b ON true
+    CROSS JOIN LATERAL (SELECT coalesce(sum(cost_usd) FILTER (WHERE at >= ${day}), 0)::float AS usd_day, coalesce(sum(cost_usd), 0)::float AS usd_month,
+                coalesce(sum(tokens) FILTER (WHERE at >= ${day}), 0)::float AS tok_day, coalesce(sum(tokens), 0)::float AS tok_month
+           FROM ledger WHERE tenant = t.tenant AND status = 'ok' AND at >= ${month}) s
+    CROSS JOIN LATERAL (SELECT coalesce(sum(usd), 0)::float AS usd, coalesce(sum(tokens), 0)::float AS tok
+           FROM budget_reservations WHERE tenant = t.tenant AND expires_at > ${now}) h`;
+}
+
+interface SpentRow {
+  tenant: string;
+  budget: Budget | null;
+  usd_day: number;
+  usd_month: number;
+  tok_day: number;
+  tok_month: number;
+}
+const spentOf = (r: SpentRow): Spent => ({ usdDay: r.usd_day, usdMonth: r.usd_month, tokensDay: r.tok_day, tokensMonth: r.tok_month });
+
+/** A budget's four limits: which field caps which part of {@link Spent}, and over which period. */
+export const BUDGET_LIMITS = [
+  { limit: 'usdPerDay', spent: 'usdDay', period: 'day', unit: 'usd' },
+  { limit: 'tokensPerDay', spent: 'tokensDay', period: 'day', unit: 'tokens' },
+  { limit: 'usdPerMonth', spent: 'usdMonth', period: 'month', unit: 'usd' },
+  { limit: 'tokensPerMonth', spent: 'tokensMonth', period: 'month', unit: 'tokens' },
+] as const satisfies readonly { limit: keyof Budget; spent: keyof Spent; period: 'day' | 'month'; unit: 'usd' | 'tokens' }[];
+
 /**
  * Whether `tenant` may spend `upcomingTokens` more now. Days and months are UTC. Spend is what
  * the ledger recorded (provider-reported usage); the upcoming call counts with its estimate.
  */
 export async function checkBudget(db: Queryable, tenant: string, upcomingTokens: number, upcomingUsd: number, now = new Date()): Promise<BudgetCheck> {
-  const { rows } = await db.query<{ b: Budget | null; usd_day: string; usd_month: string; tok_day: string; tok_month: string; held_usd: string; held_tok: string }>(
-    `SELECT (SELECT row_to_json(x) FROM (SELECT tenant, usd_per_day::float AS "usdPerDay", usd_per_month::float AS "usdPerMonth",
-               tokens_per_day::float AS "tokensPerDay", tokens_per_month::float AS "tokensPerMonth", on_exceed AS "onExceed"
-               FROM tenant_budgets WHERE tenant = $1) x) AS b,
-            coalesce(sum(cost_usd) FILTER (WHERE at >= date_trunc('day', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'), 0) AS usd_day,
-            coalesce(sum(cost_usd), 0) AS usd_month,
-            coalesce(sum(tokens) FILTER (WHERE at >= date_trunc('day', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'), 0) AS tok_day,
-            coalesce(sum(tokens), 0) AS tok_month,
-            (SELECT coalesce(sum(usd), 0) FROM budget_reservations WHERE tenant = $1 AND expires_at > $2) AS held_usd,
-            (SELECT coalesce(sum(tokens), 0) FROM budget_reservations WHERE tenant = $1 AND expires_at > $2) AS held_tok
-       FROM ledger WHERE tenant = $1 AND status = 'ok' AND at >= date_trunc('month', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`,
-    [tenant, now],
-  );
-  const r = rows[0]!;
-  // Held by gateway requests in flight (reserveBudget): spent for every check until released.
-  const held = { usd: Number(r.held_usd), tokens: Number(r.held_tok) };
-  const spent = { usdDay: Number(r.usd_day) + held.usd, usdMonth: Number(r.usd_month) + held.usd, tokensDay: Number(r.tok_day) + held.tokens, tokensMonth: Number(r.tok_month) + held.tokens };
-  const b = r.b;
+  const { rows } = await db.query<SpentRow>(spentSql(`(SELECT $1::text AS tenant) t`, '$2'), [tenant, now]);
+  const spent = spentOf(rows[0]!);
+  const b = rows[0]!.budget;
   if (!b) return { ok: true, budget: null, spent };
-  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
-  const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  const over: [boolean, string, Date][] = [
-    [b.usdPerDay !== null && spent.usdDay + upcomingUsd > b.usdPerDay, `daily budget $${b.usdPerDay} (spent $${spent.usdDay.toFixed(6)} today)`, day],
-    [b.tokensPerDay !== null && spent.tokensDay + upcomingTokens > b.tokensPerDay, `daily budget ${b.tokensPerDay} tokens (spent ${spent.tokensDay} today)`, day],
-    [b.usdPerMonth !== null && spent.usdMonth + upcomingUsd > b.usdPerMonth, `monthly budget $${b.usdPerMonth} (spent $${spent.usdMonth.toFixed(6)} this month)`, month],
-    [b.tokensPerMonth !== null && spent.tokensMonth + upcomingTokens > b.tokensPerMonth, `monthly budget ${b.tokensPerMonth} tokens (spent ${spent.tokensMonth} this month)`, month],
-  ];
-  const hit = over.find(([x]) => x);
+  const resets = {
+    day: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)),
+    month: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)),
+  };
+  const upcoming = { usd: upcomingUsd, tokens: upcomingTokens };
+  const hit = BUDGET_LIMITS.find((l) => b[l.limit] !== null && spent[l.spent] + upcoming[l.unit] > b[l.limit]!);
   if (!hit) return { ok: true, budget: b, spent };
-  return { ok: false, budget: b, spent, reason: `tenant ${tenant} would exceed its ${hit[1]} with ${upcomingTokens} more tokens`, resetsAt: hit[2] };
+  const when = hit.period === 'day' ? 'today' : 'this month';
+  const what = hit.unit === 'usd' ? `$${b[hit.limit]} (spent $${spent[hit.spent].toFixed(6)} ${when})` : `${b[hit.limit]} tokens (spent ${spent[hit.spent]} ${when})`;
+  return { ok: false, budget: b, spent, reason: `tenant ${tenant} would exceed its ${hit.period === 'day' ? 'daily' : 'monthly'} budget ${what} with ${upcomingTokens} more tokens`, resetsAt: resets[hit.period] };
+}
+
+/** Every budgeted tenant with its budget and what it has spent in the current periods. One statement. */
+export async function budgetUsage(db: Queryable, now = new Date()): Promise<{ budget: Budget; spent: Spent }[]> {
+  const { rows } = await db.query<SpentRow>(`${spentSql('tenant_budgets t', '$1')} ORDER BY t.tenant`, [now]);
+  return rows.map((r) => ({ budget: r.budget!, spent: spentOf(r) }));
 }
 
 /** Whether the tenant has a budget: one primary-key lookup, for {@link reserveBudget}'s `budgeted`. */

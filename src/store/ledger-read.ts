@@ -241,10 +241,15 @@ export async function spendTotals(db: Queryable): Promise<{ tenant: string; mode
   return rows.map((r) => ({ tenant: r.tenant, model: r.model, usd: Number(r.usd) }));
 }
 
-/** Provider batches per (provider, status), every batch ever created. */
-export async function batchStatusCounts(db: Queryable): Promise<{ provider: string; status: string; n: number }[]> {
-  const { rows } = await db.query<{ provider: string; status: string; n: number }>(
-    `SELECT provider, status, count(*)::int AS n FROM provider_batches GROUP BY 1, 2`,
+/**
+ * Provider batches per (provider, status), every batch ever created; how many of them are not
+ * read back yet (open); and for the open ones the age in seconds of the oldest (since it was submitted, or created if not yet).
+ */
+export async function batchStatusCounts(db: Queryable): Promise<{ provider: string; status: string; n: number; open: number; oldestOpenSeconds: number | null }[]> {
+  const { rows } = await db.query<{ provider: string; status: string; n: number; open: number; oldestOpenSeconds: number | null }>(
+    `SELECT provider, status, count(*)::int AS n, (count(*) FILTER (WHERE ingested_at IS NULL))::int AS open,
+            extract(epoch FROM now() - min(coalesce(submitted_at, created_at)) FILTER (WHERE ingested_at IS NULL))::float AS "oldestOpenSeconds"
+       FROM provider_batches GROUP BY 1, 2`,
   );
   return rows;
 }
