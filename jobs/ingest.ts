@@ -59,7 +59,7 @@ const ingestPayloadSchema = z.strictObject({
     maxFileBytes: notAllowed,
     maxRecordBytes: notAllowed,
     jsonl: z.strictObject({ idField: fieldName, textField: fieldName, metadataField: fieldName }).optional(),
-    csv: z.strictObject({ textColumn: fieldName, idColumn: fieldName }).optional(),
+    csv: z.strictObject({ textColumn: fieldName, idColumn: fieldName, metadataColumns: z.array(z.string().min(1).max(200)).max(1000).optional() }).optional(),
   }),
   mode: z.enum(['sync', 'batch']).optional(),
 }) satisfies z.ZodType<IngestPayload>;

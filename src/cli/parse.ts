@@ -59,13 +59,37 @@ export interface RecordFlags {
   idField?: string | undefined;
   /** JSONL/CSV record ids are unique across files (not scoped by file); a repeated one is rejected. */
   globalIds?: boolean | undefined;
+  /** CSV columns kept as metadata, comma-separated. @default every column but the text and id */
+  metadataColumns?: string | undefined;
 }
 
-/** The readers' options for `--text-field`, `--id-field` and `--global-ids`; an absent flag keeps the reader's default. */
+/** The readers' options for `--text-field`, `--id-field`, `--metadata-columns` and `--global-ids`; an absent flag keeps the reader's default. */
 export function readFields(o: RecordFlags) {
+  const metadataColumns = o.metadataColumns === undefined ? undefined : o.metadataColumns.split(',').map((c) => c.trim());
+  if (metadataColumns?.some((c) => c === '')) throw new UsageError(`--metadata-columns must be column names separated by commas, got ${JSON.stringify(o.metadataColumns)}`);
   return {
     jsonl: { ...(o.textField ? { textField: o.textField } : {}), ...(o.idField ? { idField: o.idField } : {}) },
-    csv: { ...(o.textField ? { textColumn: o.textField } : {}), ...(o.idField ? { idColumn: o.idField } : {}) },
+    csv: { ...(o.textField ? { textColumn: o.textField } : {}), ...(o.idField ? { idColumn: o.idField } : {}), ...(metadataColumns ? { metadataColumns } : {}) },
     ...(o.globalIds ? { globalIds: true } : {}),
   };
+}
+
+/**
+ * `--filter key=value` flags (repeatable) as a metadata filter: different keys must all match,
+ * repeated keys match any of their values. A value matches the string; a value that reads as a
+ * JSON number, true, false or null also matches that (`year=2024` finds `"2024"` and `2024`).
+ */
+export function parseFilters(flags: readonly string[]): { key: string; values: unknown[] }[] {
+  const byKey = new Map<string, unknown[]>();
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--filter must be key=value (the document's metadata key, then its value), got ${JSON.stringify(f)}`);
+    const key = f.slice(0, eq);
+    const raw = f.slice(eq + 1);
+    const values = byKey.get(key) ?? [];
+    values.push(raw);
+    if (/^(-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|true|false|null)$/.test(raw)) values.push(JSON.parse(raw));
+    byKey.set(key, values);
+  }
+  return [...byKey].map(([key, values]) => ({ key, values }));
 }

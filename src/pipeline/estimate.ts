@@ -52,12 +52,12 @@ export async function estimateRun(p: EstimateInput): Promise<Estimate> {
     if (page.length === 0) return;
     const docs = new Map(page.map((d) => [d.docId, { text: normalizeText(d.text), markdown: /\.(md|markdown|mdx)$/i.test(d.source) }]));
     page = [];
-    const stored = p.indexId === null ? new Map<string, Buffer>() : await storedContentHashes(p.db, p.indexId, p.tenant, [...docs.keys()]);
+    const stored = p.indexId === null ? new Map<string, { hash: Buffer }>() : await storedContentHashes(p.db, p.indexId, p.tenant, [...docs.keys()]);
     const hashes: Buffer[] = [];
     const tokens: number[] = [];
     for (const [id, { text, markdown }] of docs) {
       if (!text) continue;
-      if (stored.get(id)?.equals(contentHash(text))) {
+      if (stored.get(id)?.hash.equals(contentHash(text))) {
         e.documentsSkipped++;
         continue;
       }

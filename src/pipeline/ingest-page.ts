@@ -10,7 +10,7 @@ import type { Tokenizer } from '../corpus/tokenizer.ts';
 import type { SourceDoc } from '../corpus/readers/types.ts';
 import type { Db } from '../store/db.ts';
 import { withTransaction } from '../store/db.ts';
-import { chunksWithoutVectors, docsMissingVectors, storedContentHashes, trimChunks, upsertChunks, upsertDocuments, type ChunkRow } from '../store/chunks.ts';
+import { chunksWithoutVectors, docsMissingVectors, storedContentHashes, trimChunks, updateMetadata, upsertChunks, upsertDocuments, type ChunkRow } from '../store/chunks.ts';
 import type { IndexInfo, IndexVersion } from '../store/indexes.ts';
 import { writeTargets } from '../reembed/store.ts';
 import { quoteIdent } from '../store/identifiers.ts';
@@ -60,7 +60,11 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
   }
   const ids = [...byId.keys()];
   const stored = await storedContentHashes(db, index.id, tenant, ids);
-  const unchanged = ids.filter((id) => stored.get(id)?.equals(byId.get(id)!.hash));
+  const unchanged = ids.filter((id) => stored.get(id)?.hash.equals(byId.get(id)!.hash));
+  // Metadata is not part of the content hash: an unchanged text may come with edited metadata.
+  // Only pages where either side has any pay the statement.
+  const metaCheck = unchanged.filter((id) => stored.get(id)!.hasMetadata || byId.get(id)!.doc.metadata !== undefined);
+  await updateMetadata(db, index.id, tenant, metaCheck.map((docId) => ({ docId, metadata: byId.get(docId)!.doc.metadata ?? null })));
   // An unchanged document is skipped only if the live index holds all its chunks: an interrupted
   // earlier run may have stored the chunks but not their vectors. (A migration target being
   // backfilled is the backfill's to complete; checking it here would embed everything twice.)

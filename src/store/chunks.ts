@@ -24,13 +24,28 @@ export interface ChunkRow {
   tokens: number;
 }
 
-/** Content hashes of the given documents that are already stored. */
-export async function storedContentHashes(db: Queryable, indexId: number, tenant: string, docIds: string[]): Promise<Map<string, Buffer>> {
-  const { rows } = await db.query<{ doc_id: string; content_hash: Buffer }>(
-    `SELECT doc_id, content_hash FROM documents WHERE index_id = $1 AND tenant = $2 AND doc_id = ANY($3::text[])`,
+/** Content hashes of the given documents that are already stored, and whether each has metadata. */
+export async function storedContentHashes(db: Queryable, indexId: number, tenant: string, docIds: string[]): Promise<Map<string, { hash: Buffer; hasMetadata: boolean }>> {
+  const { rows } = await db.query<{ doc_id: string; content_hash: Buffer; has_metadata: boolean }>(
+    `SELECT doc_id, content_hash, metadata IS NOT NULL AS has_metadata FROM documents WHERE index_id = $1 AND tenant = $2 AND doc_id = ANY($3::text[])`,
     [indexId, tenant, docIds],
   );
-  return new Map(rows.map((r) => [r.doc_id, r.content_hash]));
+  return new Map(rows.map((r) => [r.doc_id, { hash: r.content_hash, hasMetadata: r.has_metadata }]));
+}
+
+/**
+ * Sets the metadata of stored documents whose text is unchanged (a record's metadata edited in
+ * place); rows whose metadata is already that are not written. Returns how many changed. One statement.
+ */
+export async function updateMetadata(db: Queryable, indexId: number, tenant: string, docs: { docId: string; metadata: Record<string, unknown> | null }[]): Promise<number> {
+  if (docs.length === 0) return 0;
+  const r = await db.query(
+    `UPDATE documents d SET metadata = u.metadata, updated_at = now()
+       FROM unnest($3::text[], $4::jsonb[]) AS u(doc_id, metadata)
+      WHERE d.index_id = $1 AND d.tenant = $2 AND d.doc_id = u.doc_id AND d.metadata IS DISTINCT FROM u.metadata`,
+    [indexId, tenant, docs.map((d) => d.docId), docs.map((d) => (d.metadata ? JSON.stringify(d.metadata) : null))],
+  );
+  return r.rowCount ?? 0;
 }
 
 /** Of the given documents, those with a chunk that has no row in `vecTable` (an interrupted earlier run). */

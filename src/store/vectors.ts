@@ -156,40 +156,55 @@ export interface SearchHit {
   ordinal: number;
   score: number;
   text: string;
-}
-
-export interface SearchOptions {
-  /** pgvector's `hnsw.max_scan_tuples` for a tenant's iterative scan. @default pgvector's (20,000) */
-  maxScanTuples?: number;
+  /** The document's metadata (a JSONL record's metadata object, a CSV row's columns), or null. */
+  metadata: Record<string, unknown> | null;
 }
 
 /**
- * The k nearest chunks of one tenant (or, with `tenant` null, of every tenant) by cosine distance.
+ * A metadata filter: every entry must hold, and an entry holds when the document's metadata has
+ * the key with one of the values (JSON values, compared by type: `"2024"` and `2024` differ).
+ */
+export type MetadataFilter = readonly { key: string; values: readonly unknown[] }[];
+
+export interface SearchOptions {
+  /** pgvector's `hnsw.max_scan_tuples` for an iterative scan (tenant or filter). @default pgvector's (20,000) */
+  maxScanTuples?: number;
+  /** Only chunks of documents whose metadata matches, applied inside the nearest-neighbour scan. */
+  filter?: MetadataFilter;
+}
+
+/**
+ * The k nearest chunks of one tenant (or, with `tenant` null, of every tenant) by cosine distance,
+ * optionally only of documents whose metadata matches `opts.filter`.
  *
- * The tenant filter runs inside the ordered scan, on the vector table's own tenant column: without
- * HNSW that is an exact scan of the tenant's rows; with HNSW, pgvector's iterative index scan
- * (relaxed order, re-ordered here) goes on past ef_search until k rows of the tenant are found.
- * If it stops short (after `hnsw.max_scan_tuples`, when the tenant's rows are rare among the
- * nearest), the tenant's rows are scanned exactly instead, so a tenant with chunks always gets
- * min(k, its chunks) results.
+ * The tenant and metadata conditions run inside the ordered scan, not after its LIMIT: without
+ * HNSW that is an exact scan of the matching rows; with HNSW, pgvector's iterative index scan
+ * (relaxed order, re-ordered here) goes on past ef_search until k matching rows are found. If it
+ * stops short (after `hnsw.max_scan_tuples`, when matching rows are rare among the nearest), the
+ * matching rows are scanned exactly instead (by the tenant index and the metadata GIN index), so
+ * a search always gets min(k, matching chunks) results.
  */
 export async function searchVectors(db: Db, table: string, dims: number, query: Float32Array, k: number, tenant: string | null, opts: SearchOptions = {}): Promise<SearchHit[]> {
   const literal = `[${Array.from(query).join(',')}]`;
-  const sql = nearestSql(quoteIdent(table), vectorColumnType(dims), tenant !== null);
-  const params = tenant === null ? [literal, k] : [literal, k, tenant];
+  const params: unknown[] = [literal, k];
+  const where: string[] = [];
+  if (tenant !== null) where.push(`v.tenant = $${params.push(tenant)}`);
+  if (opts.filter?.length) where.push(metadataCondition(opts.filter, params));
+  const sql = nearestSql(quoteIdent(table), vectorColumnType(dims), where);
+  const filtered = where.length > 0;
   return withTransaction(db, async (client) => {
     await client.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(40, k * 2))}`);
-    if (tenant !== null) {
+    if (filtered) {
       await client.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
       if (opts.maxScanTuples !== undefined) await client.query(`SET LOCAL hnsw.max_scan_tuples = ${Math.max(1, Math.floor(opts.maxScanTuples))}`);
     }
     let { rows } = await client.query<HitRow>(sql, params);
-    if (tenant !== null && rows.length < k) {
-      // HNSW has no bitmap scan: with index scans off, the tenant's rows are read (by the tenant index) and sorted exactly.
+    if (filtered && rows.length < k) {
+      // HNSW has no bitmap scan: with index scans off, the matching rows are found by bitmap scans and sorted exactly.
       await client.query('SET LOCAL enable_indexscan = off');
       ({ rows } = await client.query<HitRow>(sql, params));
     }
-    return rows.map((r) => ({ chunkId: r.chunk_id, tenant: r.tenant, docId: r.doc_id, source: r.source, ordinal: r.ordinal, score: Number(r.score), text: r.text }));
+    return rows.map((r) => ({ chunkId: r.chunk_id, tenant: r.tenant, docId: r.doc_id, source: r.source, ordinal: r.ordinal, score: Number(r.score), text: r.text, metadata: r.metadata }));
   });
 }
 
@@ -201,15 +216,26 @@ interface HitRow {
   ordinal: number;
   score: number;
   text: string;
+  metadata: Record<string, unknown> | null;
 }
 
-function nearestSql(table: string, cast: string, byTenant: boolean): string {
+/** The SQL condition of a metadata filter on vector row `v`: containment (`@>`, served by the GIN index), values as parameters. */
+function metadataCondition(filter: MetadataFilter, params: unknown[]): string {
+  const terms = filter.map(({ key, values }) => {
+    if (values.length === 0) return 'false';
+    return `(${values.map((value) => `d.metadata @> $${params.push(JSON.stringify({ [key]: value }))}::jsonb`).join(' OR ')})`;
+  });
+  return `EXISTS (SELECT 1 FROM chunks c JOIN documents d ON d.index_id = c.index_id AND d.tenant = c.tenant AND d.doc_id = c.doc_id
+                  WHERE c.id = v.chunk_id AND ${terms.join(' AND ')})`;
+}
+
+function nearestSql(table: string, cast: string, where: string[]): string {
   // MATERIALIZED keeps the LIMIT on the vector scan; the outer ORDER BY re-orders a relaxed-order scan.
   return `WITH nearest AS MATERIALIZED (
-      SELECT chunk_id, embedding <=> $1::${cast} AS distance FROM ${table}
-       ${byTenant ? 'WHERE tenant = $3' : ''}
-       ORDER BY embedding <=> $1::${cast} LIMIT $2)
-    SELECT n.chunk_id, c.tenant, c.doc_id, d.source, c.ordinal, 1 - n.distance AS score, c.text
+      SELECT v.chunk_id, v.embedding <=> $1::${cast} AS distance FROM ${table} v
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY v.embedding <=> $1::${cast} LIMIT $2)
+    SELECT n.chunk_id, c.tenant, c.doc_id, d.source, c.ordinal, 1 - n.distance AS score, c.text, d.metadata
       FROM nearest n
       JOIN chunks c ON c.id = n.chunk_id
       JOIN documents d ON d.index_id = c.index_id AND d.tenant = c.tenant AND d.doc_id = c.doc_id

@@ -188,6 +188,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--mode <mode>', 'sync (embed now), batch (the provider\'s batch API: OpenAI and Mistral half price, Voyage a third off; results within 12-24 h; `embedq models` lists which have one) or auto (batch when the run is large and the provider has one)', 'sync')
     .option('--text-field <name>', 'JSONL field or CSV column with the text (default: text)')
     .option('--id-field <name>', 'JSONL field or CSV column with the document id (default: id)')
+    .option('--metadata-columns <a,b,...>', 'CSV columns kept as each row\'s metadata, shown by search and matched by search --filter (default: every column but the text and id; JSONL records carry their "metadata" object)')
     .option('--global-ids', 'JSONL/CSV ids are unique across files: id 1 is one document wherever it is, and a repeated id is rejected (default: ids are scoped by their file, <file>#1)')
     .option('--follow-symlinks', 'read links that lead out of the given folders and walk links to directories (default: such links are reported as rejected; /proc, /sys and /dev are never read)')
     .option('--no-wait', 'only enqueue; `embedq worker` processes the run')
@@ -197,7 +198,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--json', 'print one JSON summary at the end')
     .addHelpText('after', '\nExamples:\n  embedq ingest docs/ README.md --index docs\n  embedq ingest "data/**/*.jsonl" --index kb --model openai/text-embedding-3-small --dims 512\n  embedq ingest corpus.csv --index support --tenant acme --json\n  embedq ingest ~/notes --index notes --follow-symlinks\n  embedq ingest --retry-failed')
     .action(
-      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; globalIds?: boolean; followSymlinks?: boolean; mode: string; wait: boolean; localWorker: boolean; retryFailed?: boolean; dryRun?: boolean }) => {
+      env.handler(async (ctx, out, paths: string[], opts: { index?: string; model?: string; dims?: number; tenant?: string; chunkTokens?: number; chunkOverlap?: number; textField?: string; idField?: string; metadataColumns?: string; globalIds?: boolean; followSymlinks?: boolean; mode: string; wait: boolean; localWorker: boolean; retryFailed?: boolean; dryRun?: boolean }) => {
         if (opts.retryFailed) {
           const r = await runRetryFailed(ctx, { wait: opts.wait, localWorker: opts.localWorker, progress: !out.json });
           out.result(r, (v) => `retried ${v.retried} failed jobs of ${v.runs.length} runs: ${v.embedded} chunks embedded, ${v.failedJobs} jobs still failed`);

@@ -13,7 +13,8 @@ const READ_CHUNK = 1024 * 1024;
  * Streams the rows of a CSV file as documents. The first record is the header; the text column
  * (`csv.textColumn`, default `text`) holds the document, the id column (`csv.idColumn`, default
  * `id`) its id, scoped as `<file>#<id>` unless `globalIds` (else `<file>#R<row>`, rows counted from 1 after the header, rejected rows
- * included), and every other column goes into `metadata` as a string.
+ * included), and the other columns go into `metadata` as strings: every one of them, or only
+ * those named in `csv.metadataColumns` (a named column the header lacks rejects the file).
  *
  * A header without the text column rejects the whole file, naming the columns it has. A row is
  * rejected (path `<file>:<line>`, reason `row 5 (line 7): …`) when it has a different number of
@@ -31,6 +32,8 @@ export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: str
   let header: string[] | undefined;
   let textIdx = -1;
   let idIdx = -1;
+  /** Indexes of the header's columns that go into metadata. */
+  let metaIdx: number[] = [];
   const from = opts.from;
   let row = from ? (from.row ?? 1) - 1 : 0;
   const recordOpts = { maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, invalidUtf8: opts.invalidUtf8 };
@@ -58,6 +61,13 @@ export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: str
           yield { kind: 'rejected', path: abs, reason: `no ${JSON.stringify(textColumn)} column: the header has ${header.map((h) => JSON.stringify(h)).join(', ')} (set csv.textColumn)` };
           return;
         }
+        const named = opts.csv?.metadataColumns;
+        const missing = (named ?? []).filter((c) => !header!.includes(c));
+        if (missing.length) {
+          yield { kind: 'rejected', path: abs, reason: `no ${missing.map((c) => JSON.stringify(c)).join(', ')} column for metadata: the header has ${header.map((h) => JSON.stringify(h)).join(', ')}` };
+          return;
+        }
+        metaIdx = named ? named.map((c) => header!.indexOf(c)) : header.map((_, k) => k).filter((k) => k !== textIdx && k !== idIdx);
         continue;
       }
       row++;
@@ -83,9 +93,7 @@ export async function* readCsv(path: string, opts: ReadOptions & { baseDir?: str
       }
       const record = { at: `${abs}:${rec.line}`, label: `row ${row} (line ${rec.line})`, pos: `R${row}`, ...(idIdx >= 0 && fields[idIdx] !== '' ? { id: fields[idIdx]! } : {}) };
       let metadata: Record<string, unknown> | undefined;
-      for (let k = 0; k < header.length; k++) {
-        if (k !== textIdx && k !== idIdx) (metadata ??= {})[header[k]!] = fields[k];
-      }
+      for (const k of metaIdx) (metadata ??= {})[header[k]!] = fields[k];
       yield { kind: 'doc', docId: recordDocId(docIdBase, record, opts.globalIds), source: abs, text, ...(metadata ? { metadata } : {}), record, ...(next ? { next } : {}) };
     }
   } catch (e) {

@@ -68,5 +68,7 @@ export interface ReadOptions {
     textColumn?: string;
     /** @default 'id' */
     idColumn?: string;
+    /** The columns kept as the row's metadata. @default every column but the text and the id */
+    metadataColumns?: string[];
   };
 }
