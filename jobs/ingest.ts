@@ -16,7 +16,8 @@ import { recordLedger } from '../src/store/ledger.ts';
 import { claimDocIds } from '../src/queue/doc-claims.ts';
 import { AttemptTracker } from '../src/queue/attempts.ts';
 import type { IngestCursor } from '../src/queue/runs.ts';
-import type { IngestSourceSpec } from '../src/pipeline/types.ts';
+import { RECORDS_JOB_BYTES, RECORDS_PER_JOB, type IngestSourceSpec } from '../src/pipeline/types.ts';
+import { normalizeText } from '../src/corpus/normalize.ts';
 import { isUnder } from '../src/corpus/readers/roots.ts';
 import { contentJobId } from '../src/queue/names.ts';
 import type { Context } from '../src/context.ts';
@@ -52,6 +53,16 @@ const ingestPayloadSchema = z.strictObject({
     z.strictObject({ kind: z.literal('files'), paths: z.array(absolutePath).min(1).max(10_000), baseDir: absolutePath.optional() }),
     z.strictObject({ kind: z.literal('jsonl'), path: absolutePath, start: z.number().int().min(0), end: z.number().int().positive(), baseDir: absolutePath.optional() }).refine((s) => s.end > s.start, 'a byte range with end > start'),
     z.strictObject({ kind: z.literal('csv'), path: absolutePath, baseDir: absolutePath.optional() }),
+    z.strictObject({
+      kind: z.literal('records'),
+      seq: z.number().int().min(0),
+      label: z.string().min(1).max(200),
+      records: z
+        .array(z.strictObject({ id: z.string().min(1).max(1024), text: z.string().min(1), metadata: z.record(z.string(), z.unknown()).optional() }))
+        .min(1)
+        .max(RECORDS_PER_JOB)
+        .refine((rs) => Buffer.byteLength(JSON.stringify(rs)) <= RECORDS_JOB_BYTES + 64 * 1024, `at most ${RECORDS_JOB_BYTES} bytes of records`),
+    }),
   ]),
   read: z.strictObject({
     invalidUtf8: z.enum(['reject', 'replace']),
@@ -64,8 +75,9 @@ const ingestPayloadSchema = z.strictObject({
   mode: z.enum(['sync', 'batch']).optional(),
 }) satisfies z.ZodType<IngestPayload>;
 
-/** The files an ingest job reads. */
+/** The files an ingest job reads (none for records it carries). */
 function sourcePaths(source: IngestSource): string[] {
+  if (source.kind === 'records') return [];
   return source.kind === 'files' ? source.paths : [source.path];
 }
 
@@ -211,6 +223,24 @@ function itemsOf(p: IngestPayload, at: ReadPosition | undefined): AsyncIterable<
       return readJsonlRange(p.source.path, { ...read, start: from?.offset ?? p.source.start, end: p.source.end, ...(from ? { startLine: from.line } : {}), ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
     case 'csv':
       return readCsvFrom(p.source.path, { ...read, ...(from ? { from } : {}), ...(p.source.baseDir ? { baseDir: p.source.baseDir } : {}) });
+    case 'records':
+      return recordItems(p.source, from?.offset ?? 0);
+  }
+}
+
+/** The records a job carries from the `first`th on, as documents (their id is the document id); each carries the position after it. */
+async function* recordItems(source: Extract<IngestSource, { kind: 'records' }>, first: number): AsyncIterable<ReadItem> {
+  for (let i = first; i < source.records.length; i++) {
+    const r = source.records[i]!;
+    const n = source.seq * RECORDS_PER_JOB + i + 1;
+    const next = { offset: i + 1, line: 1 };
+    // The producer checked them (recordFromValue); a worker checks again what it is handed.
+    const text = normalizeText(r.text);
+    if (text.length === 0 || text.includes('\u0000')) {
+      yield { kind: 'rejected', path: `${source.label}:${n}`, reason: `record ${n} (id ${JSON.stringify(r.id)}): no text`, next };
+      continue;
+    }
+    yield { kind: 'doc', docId: r.id, source: source.label, text, ...(r.metadata ? { metadata: r.metadata } : {}), record: { at: `${source.label}:${n}`, label: `record ${n}`, id: r.id, pos: `N${n}` }, next };
   }
 }
 
@@ -225,6 +255,7 @@ async function* fileItems(paths: string[], read: ReadOptions & { baseDir?: strin
 
 function describePosition(source: IngestSource, at: ReadPosition): string {
   if (at.line === 0) return 'the start of the slice';
+  if (source.kind === 'records') return `record ${at.offset + 1} of ${source.records.length}`;
   return source.kind === 'files' ? `file ${at.offset + 1} of ${source.paths.length}` : `byte ${at.offset} (line ${at.line}${at.row ? `, row ${at.row}` : ''})`;
 }
 

@@ -22,6 +22,11 @@ export interface RunAndWaitOptions {
    * (told how many jobs were released, or undefined without an in-process worker) and exit 130.
    */
   onInterrupt?: ((released: number | undefined) => string[]) | undefined;
+  /**
+   * Runs once the in-process worker (if any) is up and before the wait: a producer that enqueues
+   * the run's jobs while they are already being worked on (records streamed to the API).
+   */
+  before?: (() => Promise<unknown>) | undefined;
 }
 
 /**
@@ -38,6 +43,7 @@ export async function runAndWait(ctx: Context, runIds: string | readonly string[
   const unwatch = onInterrupt ? exitOnInterrupt(async () => onInterrupt(await local?.release())) : undefined;
   try {
     if (allowLocal && (await liveWorkers(ctx.redis, ctx.config.redisPrefix)) === 0) await startLocal();
+    await o.before?.();
     for (const runId of typeof runIds === 'string' ? [runIds] : runIds)
       await waitForRun(ctx, runId, { progress: new Progress(o.progress ?? false), localWorker: local !== undefined, ...(allowLocal && o.replaceLostWorker ? { startLocal } : {}) });
   } finally {

@@ -32,6 +32,7 @@ export async function estimateChunks(sources: IngestSourceSpec[], chunkTokens: n
   let bytes = 0;
   for (const s of sources) {
     if (s.kind === 'jsonl') bytes += s.end - s.start;
+    else if (s.kind === 'records') for (const r of s.records) bytes += Buffer.byteLength(r.text);
     else for (const p of s.kind === 'files' ? s.paths : [s.path]) bytes += await stat(p).then((x) => x.size, () => 0);
   }
   return bytes / 4 / chunkTokens;

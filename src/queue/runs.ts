@@ -111,6 +111,15 @@ redis.call('EXPIRE', KEYS[2], ${RUN_TTL_SECONDS})
 return n
 `;
 
+const SEAL = `
+-- KEYS: run hash; ARGV: the run's number of ingest jobs. Returns 1 when the run is settled now.
+redis.call('HSET', KEYS[1], 'ingestJobs', ARGV[1])
+local h = redis.call('HMGET', KEYS[1], 'ingestJobs', 'ingestSettled', 'embedJobs', 'embedSettled')
+local ij, is, ej, es = tonumber(h[1] or 0), tonumber(h[2] or 0), tonumber(h[3] or 0), tonumber(h[4] or 0)
+if ij > 0 and is >= ij and es >= ej then return 1 end
+return 0
+`;
+
 /** See {@link RunTracker.watchFinalized}. */
 export interface FinalizedWatch {
   /** Sleeps `ms`, or less: until the run is announced finalized (at once if it was already). */
@@ -138,6 +147,16 @@ export class RunTracker {
       .hset(this.key(id), { index: facts.index, tenant: facts.tenant, startedAt: Date.now(), ingestJobs: facts.ingestJobs, roots: JSON.stringify(facts.roots ?? []) })
       .expire(this.key(id), RUN_TTL_SECONDS)
       .exec();
+  }
+
+  /**
+   * Sets how many ingest jobs a run has, for a run created with 0 because its jobs were enqueued
+   * while its input was still being read (records streamed to the API): until then no settle can
+   * finish it. Returns true when every job had settled already, so the caller finishes the run
+   * (jobs/settle.ts `sealRun`); a job settling after this finishes it as usual.
+   */
+  async seal(id: string, ingestJobs: number): Promise<boolean> {
+    return (await this.redis.eval(SEAL, 1, this.key(id), String(ingestJobs))) === 1;
   }
 
   /** Records embed jobs an ingest job enqueued (idempotent per job id). */

@@ -1,8 +1,17 @@
+import type { RecordInput } from '../../pipeline/records.ts';
 import type { RecordFlags, RunMode } from '../parse.ts';
 
 /** The options of `embedq ingest`, read by the run (ingest.ts) and by its `--dry-run` (ingest-dry-run.ts). */
 export interface IngestOptions extends RecordFlags {
+  /** Files, directories and globs to read; or none, with `records`. */
   paths: string[];
+  /**
+   * Records to index instead of files (the programmatic API): `{ id, text, metadata? }` objects,
+   * iterable or async iterable, streamed into ingest jobs as they come. The id is the document id.
+   */
+  records?: RecordInput | undefined;
+  /** The documents' source for `records` (shown by search). @default 'records' */
+  recordsLabel?: string | undefined;
   index: string;
   model?: string | undefined;
   dims?: number | undefined;

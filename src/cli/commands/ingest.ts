@@ -22,7 +22,8 @@ import { runAndWait } from '../run-wait.ts';
 import { formatDryRun, runDryRun } from './ingest-dry-run.ts';
 import type { IngestOptions } from './ingest-options.ts';
 import { runRetryFailed } from './ingest-retry.ts';
-import { startRun } from '../../../jobs/start-run.ts';
+import { startRecordsRun, startRun } from '../../../jobs/start-run.ts';
+import { packRecords, type RecordPack } from '../../pipeline/records.ts';
 
 export interface IngestSummary {
   runId: string;
@@ -51,11 +52,13 @@ export interface IngestSummary {
 export class NothingToIngestError extends Error {
   override name = 'NothingToIngestError';
   readonly rejected: { path: string; reason: string }[];
-  constructor(rejected: { path: string; reason: string }[]) {
+  constructor(rejected: { path: string; reason: string }[], what: 'files' | 'records' = 'files') {
     super(
-      rejected.length
-        ? `nothing to ingest: none of the inputs gave a file to read (${rejected.length} rejected); no index or run was created`
-        : 'nothing to ingest: the inputs hold no supported files (.txt .md .markdown .mdx .rst .text .jsonl .ndjson .csv); no index or run was created',
+      what === 'records'
+        ? `nothing to ingest: the records hold no valid record (${rejected.length} rejected${rejected[0] ? `, the first: ${rejected[0].reason}` : ''}); no index or run was created`
+        : rejected.length
+          ? `nothing to ingest: none of the inputs gave a file to read (${rejected.length} rejected); no index or run was created`
+          : 'nothing to ingest: the inputs hold no supported files (.txt .md .markdown .mdx .rst .text .jsonl .ndjson .csv); no index or run was created',
     );
     this.rejected = rejected;
   }
@@ -66,7 +69,9 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   const started = Date.now();
   const name = assertSafeName(o.index);
   const tenant = assertTenant(o.tenant ?? ctx.config.defaultTenant);
-  if (o.paths.length === 0) throw new UsageError('give at least one path, directory or glob to ingest');
+  if (o.records !== undefined && o.paths.length > 0) throw new UsageError('give either paths or records to ingest, not both');
+  if (o.records === undefined && o.paths.length === 0) throw new UsageError('give at least one path, directory or glob to ingest');
+  if (o.records !== undefined && o.mode === 'auto') throw new UsageError('mode auto picks by the size of the input, which records that stream in do not have: choose sync or batch');
   await pingRedis(ctx.config.redisUrl);
   const schema = await schemaState(ctx.db, ctx.config.dbSchema);
   if (schema.pending.length) throw new UsageError(`the database schema ${ctx.config.dbSchema} is not up to date (${schema.pending.length} pending migrations): run \`embedq db migrate\` first`);
@@ -87,8 +92,9 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   requireApiKey(modelKey.split('/')[0]!, ctx.config, modelKey);
   if (resolved) requireDeployments(resolved, ctx.config);
   // Nothing readable: say so with the reasons, and create nothing (no index, no run).
-  const plan = await planSources(o.paths, { followSymlinks: o.followSymlinks ?? false });
-  if (plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);
+  const records = o.records === undefined ? undefined : await firstPack(packRecords(o.records, o.recordsLabel ?? 'records'));
+  const plan = records ? undefined : await planSources(o.paths, { followSymlinks: o.followSymlinks ?? false });
+  if (plan && plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);
   if (resolved && !existing) {
     const mvId = await upsertResolvedModel(ctx.db, resolved);
     const chunk = chunkSettings(o, ctx.config.chunk, resolved.spec.maxInputTokens);
@@ -96,26 +102,55 @@ export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestS
   }
 
   const live = (await getIndex(ctx.db, name))!;
-  const { runId, jobs, mode } = await startRun(ctx, {
-    index: name,
-    tenant,
-    paths: o.paths,
-    read: { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) },
-    plan,
-    // auto: batch when the run's estimated chunks reach batch.autoThreshold.
-    mode: (sources) => resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => (await estimateChunks(sources, live.chunkTokens)) >= ctx.config.batch.autoThreshold, ctx.config.providers),
-  });
-  const waited = o.wait !== false && jobs > 0;
-  if (waited)
-    await runAndWait(ctx, runId, {
+  const read = { invalidUtf8: ctx.config.invalidUtf8, ...readFields(o) };
+  const waitFor = (runId: string, before?: () => Promise<unknown>) =>
+    runAndWait(ctx, runId, {
       label: 'ingest',
       localWorker: o.localWorker,
       progress: o.progress,
       replaceLostWorker: true,
       onInterrupt: o.exitOnInterrupt ? (released) => interrupted(runId, released) : undefined,
+      before,
     });
+  let runId: string;
+  let mode: 'sync' | 'batch';
+  let waited = o.wait !== false;
+  if (records) {
+    mode = await resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => false, ctx.config.providers);
+    const producer = await startRecordsRun(ctx, { index: name, tenant, label: o.recordsLabel ?? 'records', read, mode, packs: records });
+    runId = producer.runId;
+    // The jobs are worked on while the records are still read; the wait starts when all are in.
+    if (waited) await waitFor(runId, producer.produce);
+    else await producer.produce();
+  } else {
+    const r = await startRun(ctx, {
+      index: name,
+      tenant,
+      paths: o.paths,
+      read,
+      plan,
+      // auto: batch when the run's estimated chunks reach batch.autoThreshold.
+      mode: (sources) => resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => (await estimateChunks(sources, live.chunkTokens)) >= ctx.config.batch.autoThreshold, ctx.config.providers),
+    });
+    ({ runId, mode } = r);
+    waited &&= r.jobs > 0;
+    if (waited) await waitFor(runId);
+  }
   const s = (await ctx.runs.get(runId))!;
   return { ...summarize(s, modelKey, waited, Date.now() - started), mode };
+}
+
+/**
+ * The packs of a record stream, with the first one read already: a stream that gives no record
+ * at all is refused (with its rejections) before any index or run is created.
+ */
+async function firstPack(packs: AsyncGenerator<RecordPack>): Promise<AsyncIterable<RecordPack>> {
+  const first = await packs.next();
+  if (first.done || first.value.records.length === 0) throw new NothingToIngestError(first.done ? [] : first.value.rejected, 'records');
+  return (async function* () {
+    yield first.value;
+    yield* packs;
+  })();
 }
 
 /** What an interrupted ingest says: what was released and how the run can be finished. */

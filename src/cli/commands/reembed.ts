@@ -37,6 +37,23 @@ export interface StartArgs {
   notice?: ((line: string) => void) | undefined;
 }
 
+const ACTIONS = {
+  cutover: (ctx: Context, m: Reembed, o: { force?: boolean | undefined }, by: string) => cutover(ctx.db, m.id, by, Boolean(o.force)),
+  rollback: (ctx: Context, m: Reembed, _o: unknown, by: string) => rollback(ctx.db, m.id, by),
+  abort: (ctx: Context, m: Reembed, _o: unknown, by: string) => abort(ctx.db, m.id, by),
+  retire: (ctx: Context, m: Reembed, _o: unknown, by: string) => retire(ctx.db, m.id, by),
+} as const;
+export type ReembedAction = keyof typeof ACTIONS;
+
+/**
+ * `embedq reembed cutover|rollback|abort|retire`: the action on the index's open reembed, then
+ * its status. `actor` is who is recorded in the reembed's events. @default `cli:<user>`
+ */
+export async function runReembedAction(ctx: Context, index: string, action: ReembedAction, o: { force?: boolean | undefined; actor?: string | undefined } = {}): Promise<ReembedStatus> {
+  await ACTIONS[action](ctx, await openReembed(ctx, index), o, o.actor ?? actor());
+  return reembedStatus(ctx, index);
+}
+
 /** `embedq reembed start`: target created, backfill queued, then (unless --no-wait) waits for the gate and cutover. */
 export async function runReembedStart(ctx: Context, a: StartArgs): Promise<ReembedStatus> {
   const name = assertSafeName(a.index);
@@ -97,21 +114,15 @@ export function register(program: Command, env: CommandEnv): void {
     .requiredOption('--index <name>', 'the index')
     .option('--json', 'print the result as JSON')
     .action(env.handler(async (ctx, out, o: { index: string }) => (out.result(await reembedStatus(ctx, assertSafeName(o.index)), formatReembedStatus), 0)));
-  const act = (name: string, desc: string, fn: (ctx: Context, m: Reembed, o: { force?: boolean }) => Promise<unknown>, extra?: (c: Command) => Command) => {
+  const act = (name: ReembedAction, desc: string, extra?: (c: Command) => Command) => {
     let c = re.command(name).description(desc).requiredOption('--index <name>', 'the index').option('--json', 'print the resulting status as JSON');
     if (extra) c = extra(c);
-    c.action(
-      env.handler(async (ctx, out, o: { index: string; force?: boolean }) => {
-        await fn(ctx, await openReembed(ctx, o.index), o);
-        out.result(await reembedStatus(ctx, o.index), formatReembedStatus);
-        return 0;
-      }),
-    );
+    c.action(env.handler(async (ctx, out, o: { index: string; force?: boolean }) => (out.result(await runReembedAction(ctx, o.index, name, o), formatReembedStatus), 0)));
   };
-  act('cutover', 'swap the index alias to the target in one transaction (needs ready, or --force past the quality gate)', (ctx, m, o) => cutover(ctx.db, m.id, actor(), Boolean(o.force)), (c) =>
+  act('cutover', 'swap the index alias to the target in one transaction (needs ready, or --force past the quality gate)', (c) =>
     c.option('--force', 'cut over from validating even though the quality gate did not pass (recorded as forced)'),
   );
-  act('rollback', 'point the alias back at the source index (kept until retire) and drop the target', (ctx, m) => rollback(ctx.db, m.id, actor()));
-  act('abort', 'stop a reembed before cutover and drop its target index', (ctx, m) => abort(ctx.db, m.id, actor()));
-  act('retire', 'after cutover, drop the old index for good', (ctx, m) => retire(ctx.db, m.id, actor()));
+  act('rollback', 'point the alias back at the source index (kept until retire) and drop the target');
+  act('abort', 'stop a reembed before cutover and drop its target index');
+  act('retire', 'after cutover, drop the old index for good');
 }

@@ -95,7 +95,7 @@ export async function* readJsonl(path: string, opts: JsonlOptions): AsyncGenerat
   }
 }
 
-type Parsed = { kind: 'record'; id: string | undefined; text: string; metadata: Record<string, unknown> | undefined };
+export type Parsed = { kind: 'record'; id: string | undefined; text: string; metadata: Record<string, unknown> | undefined };
 
 /** One line to a record, a rejection, or undefined for a blank line (skipped silently). */
 function parseLine(
@@ -115,6 +115,16 @@ function parseLine(
   } catch (e) {
     return reject(`not valid JSON (${(e as Error).message})`);
   }
+  return recordFromValue(value, fields, reject);
+}
+
+/**
+ * A parsed JSON value to a record, or a rejection with the reason: the one set of rules for what
+ * a record is, shared by JSONL lines and records handed to the programmatic API. `text` must be a
+ * string with text left after normalization and no NUL; `id` a non-empty string or a finite
+ * number, or absent; `metadata` an object jsonb can store, or absent.
+ */
+export function recordFromValue<R>(value: unknown, fields: { id: string; text: string; metadata: string }, reject: (reason: string) => R): Parsed | R {
   if (!isPlainObject(value)) return reject(`expected a JSON object, got ${describe(value)}`);
   const text = value[fields.text];
   if (typeof text !== 'string') return reject(text === undefined ? `missing string field ${JSON.stringify(fields.text)}` : `field ${JSON.stringify(fields.text)} must be a string, got ${describe(text)}`);
