@@ -1,5 +1,5 @@
 /**
- * The HTTP app of `embedq serve`: Bull Board at /admin/queues (admin token, always), Prometheus
+ * The HTTP app of `embedq serve`: the status page at / and Bull Board at /admin/queues (admin token, always), Prometheus
  * /metrics (a token beyond loopback), /healthz and /readyz. {@link buildApp} returns a Hono app that tests call in-process with
  * `app.request()`; `src/cli/commands/serve.ts` binds it to a port. HTTP errors are turned into
  * JSON responses in one place, {@link errorResponse}.
@@ -11,11 +11,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Context } from '../context.ts';
 import { ServiceUnavailableError, coerceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { packageVersion } from '../paths.ts';
 import { createRedis } from '../queue/connection.ts';
 import { QUEUES } from '../queue/names.ts';
 import { createQueues, type Queues } from '../queue/producer.ts';
-import { ADMIN_PATH, mountAdmin } from './admin.ts';
+import { mountAdmin } from './admin.ts';
 import { mountDeployments } from './deployments-api.ts';
 import { mountGateway } from './gateway-api.ts';
 import { mountKeys } from './keys-api.ts';
@@ -26,6 +25,7 @@ import { RedisRateLimiter } from '../providers/rate-limiter.ts';
 import { generateAdminToken, isLoopbackHost, loopbackHostOnly, requireToken } from './auth.ts';
 import { healthRoutes, withTimeout } from './health.ts';
 import { createMetrics } from './metrics.ts';
+import { mountStatusPage } from './status-page.ts';
 
 export interface ServerDeps {
   /** Config (Redis and Postgres URLs, schema, `metricsToken`), the pg pool and the logger. */
@@ -58,9 +58,7 @@ export function buildApp(deps: ServerDeps): Hono {
   const timeoutMs = deps.probeTimeoutMs ?? 3000;
   const metrics = createMetrics({ ctx, queues: deps.queues, timeoutMs, ...(deps.gateway ? { inFlight: () => deps.gateway!.inFlight } : {}) });
 
-  app.get('/', (c) =>
-    c.json({ name: 'embedq', version: packageVersion, endpoints: { embeddings: '/v1/embeddings', models: '/v1/models', dashboard: `${ADMIN_PATH}`, deployments: '/admin/deployments', keys: '/admin/keys', spend: '/admin/spend', metrics: '/metrics', health: '/healthz', ready: '/readyz' } }),
-  );
+  mountStatusPage(app, { ctx, adminToken: deps.adminToken });
   app.route('/', healthRoutes(ctx, { timeoutMs }));
   // Tenant names and spend: beyond loopback only with a token; on loopback only to loopback names.
   const open = isLoopbackHost(deps.host ?? '127.0.0.1');

@@ -22,7 +22,7 @@ import { coverage } from '../reembed/controller.ts';
 import { openReembeds } from '../reembed/store.ts';
 import { BUDGET_LIMITS, budgetUsage } from '../store/budgets.ts';
 import { describePgError } from '../store/db.ts';
-import { batchStatusCounts, callTotals, deploymentTotals, latencyBuckets, onlineTotals, spendTotals, type LatencyBuckets } from '../store/ledger-read.ts';
+import { batchStatusCounts, cacheHits, callTotals, deploymentTotals, latencyBuckets, onlineTotals, spendTotals, type LatencyBuckets } from '../store/ledger-read.ts';
 import { withTimeout } from './health.ts';
 
 /** BullMQ job states reported per queue. */
@@ -124,24 +124,18 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const collectCalls = async () => {
     const rows = await callTotals(db);
     for (const m of [requests, tokens, errors, limited, hits, embedded]) m.reset();
-    let hitCount = 0;
-    let embeddedCount = 0;
     for (const r of rows) {
-      if (r.status === 'cache_hit') {
-        hitCount += r.inputs;
-        continue;
-      }
+      if (r.status === 'cache_hit') continue;
       const pm = { provider: r.provider, model: r.model };
       requests.inc({ ...pm, mode: r.mode, status: r.status }, r.calls);
-      if (r.status === 'ok') {
-        tokens.inc({ ...pm, mode: r.mode }, r.tokens);
-        embeddedCount += r.inputs;
-      } else if (r.status !== 'sent') errors.inc(pm, r.calls); // sent: in flight, not failed (yet)
+      if (r.status === 'ok') tokens.inc({ ...pm, mode: r.mode }, r.tokens);
+      else if (r.status !== 'sent') errors.inc(pm, r.calls); // sent: in flight, not failed (yet)
       if (r.rateLimited) limited.inc(pm, r.rateLimited);
     }
-    hits.inc(hitCount);
-    embedded.inc(embeddedCount);
-    hitRatio.set(hitCount + embeddedCount ? hitCount / (hitCount + embeddedCount) : 0);
+    const cache = cacheHits(rows);
+    hits.inc(cache.hits);
+    embedded.inc(cache.embedded);
+    hitRatio.set(cache.ratio);
   };
 
   const collectDeployments = async () => {

@@ -157,6 +157,8 @@ export async function finalizeIndexVersion(db: Db, versionId: number): Promise<{
 
 export interface LiveIndexRow {
   name: string;
+  /** The live vector table. */
+  tableName: string;
   modelKey: string;
   dims: number;
   state: IndexVersion['state'];
@@ -167,7 +169,7 @@ export interface LiveIndexRow {
 /** Every index with the version its alias points at, by name, with each live table's estimated rows (`schema` holds the tables). */
 export async function listLiveIndexes(db: Queryable, schema: string): Promise<LiveIndexRow[]> {
   const { rows } = await db.query<Omit<LiveIndexRow, 'rows'> & { rows: string }>(
-    `SELECT i.name, mv.key AS "modelKey", v.dims, v.state,
+    `SELECT i.name, v.table_name AS "tableName", mv.key AS "modelKey", v.dims, v.state,
             coalesce((SELECT greatest(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                        WHERE n.nspname = $1 AND c.relname = v.table_name), 0) AS rows
        FROM indexes i JOIN index_aliases a ON a.index_id = i.id
@@ -176,4 +178,18 @@ export async function listLiveIndexes(db: Queryable, schema: string): Promise<Li
     [schema],
   );
   return rows.map((r) => ({ ...r, rows: Number(r.rows) }));
+}
+
+/**
+ * Exact row counts of vector tables, each counted up to `cap` rows (a table with more reads as
+ * `cap`, so the caller can say "more than"): the status page's numbers, bounded in cost where
+ * an estimate would lag behind recent writes until the next ANALYZE. One statement.
+ */
+export async function countRowsUpTo(db: Queryable, tables: readonly string[], cap: number): Promise<Map<string, number>> {
+  if (tables.length === 0) return new Map();
+  const { rows } = await db.query<{ t: string; n: string }>(
+    tables.map((t, i) => `SELECT $${i + 2}::text AS t, (SELECT count(*) FROM (SELECT 1 FROM ${quoteIdent(t)} LIMIT $1) x) AS n`).join(' UNION ALL '),
+    [cap, ...tables],
+  );
+  return new Map(rows.map((r) => [r.t, Number(r.n)]));
 }

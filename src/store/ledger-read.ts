@@ -155,6 +155,21 @@ export async function callTotals(db: Queryable): Promise<CallTotals[]> {
   return rows.map((r) => ({ ...r, calls: Number(r.calls), inputs: Number(r.inputs), tokens: Number(r.tokens), rateLimited: Number(r.limited) }));
 }
 
+/**
+ * Chunks answered from the cache and chunks embedded by a provider, from {@link callTotals}'s
+ * rows, and the cache-hit ratio hits / (hits + embedded), 0 before any work: the one rule for
+ * /metrics and the status page.
+ */
+export function cacheHits(rows: readonly CallTotals[]): { hits: number; embedded: number; ratio: number } {
+  let hits = 0;
+  let embedded = 0;
+  for (const r of rows) {
+    if (r.status === 'cache_hit') hits += r.inputs;
+    else if (r.status === 'ok') embedded += r.inputs;
+  }
+  return { hits, embedded, ratio: hits + embedded ? hits / (hits + embedded) : 0 };
+}
+
 /** Attempts per (model version, deployment, status), and how many of them were failovers. */
 export interface DeploymentTotals {
   model: string;

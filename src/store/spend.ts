@@ -6,6 +6,8 @@ export type SpendGroup = (typeof SPEND_GROUPS)[number];
 
 export interface SpendRow {
   key: string;
+  /** The second group's value, when the rows are grouped by two ({@link spendBy}'s `thenBy`). */
+  key2?: string;
   calls: number;
   tokens: number;
   spentUsd: number;
@@ -31,10 +33,11 @@ const KEYS: Record<SpendGroup, string> = {
 };
 
 
-/** Spend from the ledger, grouped; one statement. */
-export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Date; tenant?: string } = {}): Promise<SpendRow[]> {
-  const { rows } = await db.query<{ key: string; calls: string; tokens: string; spent: string; cache_tokens: string; cache_saved: string; batch_saved: string; maybe_calls: string; maybe_tokens: string; maybe_usd: string }>(
-    `SELECT ${KEYS[by]} AS key,
+/** Spend from the ledger, grouped by one key (or two, with `thenBy`); one statement. */
+export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Date; tenant?: string; thenBy?: SpendGroup } = {}): Promise<SpendRow[]> {
+  const two = opts.thenBy !== undefined;
+  const { rows } = await db.query<{ key: string; key2: string | null; calls: string; tokens: string; spent: string; cache_tokens: string; cache_saved: string; batch_saved: string; maybe_calls: string; maybe_tokens: string; maybe_usd: string }>(
+    `SELECT ${KEYS[by]} AS key, ${two ? KEYS[opts.thenBy!] : 'NULL'} AS key2,
             count(*) FILTER (WHERE l.mode <> 'cache' AND NOT ${IS_REQUEST_ROW}) AS calls,
             coalesce(sum(l.tokens) FILTER (WHERE l.status = 'ok'), 0) AS tokens,
             coalesce(sum(l.cost_usd) FILTER (WHERE l.status = 'ok'), 0) AS spent,
@@ -45,13 +48,14 @@ export async function spendBy(db: Queryable, by: SpendGroup, opts: { since?: Dat
             count(*) FILTER (WHERE l.status IN ('sent', 'unknown')) AS maybe_calls,
             coalesce(sum(l.tokens) FILTER (WHERE l.status IN ('sent', 'unknown')), 0) AS maybe_tokens,
             coalesce(sum(l.tokens * coalesce(mv.price_sync_per_mtok, 0) / 1e6) FILTER (WHERE l.status IN ('sent', 'unknown')), 0) AS maybe_usd
-       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id${by === 'key' ? ' LEFT JOIN api_keys ak ON ak.id = l.api_key_id' : ''}
+       FROM ledger l LEFT JOIN model_versions mv ON mv.id = l.model_version_id${by === 'key' || opts.thenBy === 'key' ? ' LEFT JOIN api_keys ak ON ak.id = l.api_key_id' : ''}
       WHERE ($1::timestamptz IS NULL OR l.at >= $1) AND ($2::text IS NULL OR l.tenant = $2)
-      GROUP BY 1 ORDER BY 4 DESC, 1`,
+      GROUP BY 1, 2 ORDER BY ${two ? '1, 2' : '5 DESC, 1'}`,
     [opts.since ?? null, opts.tenant ?? null],
   );
   return rows.map((r) => ({
     key: r.key,
+    ...(two ? { key2: r.key2! } : {}),
     calls: Number(r.calls),
     tokens: Number(r.tokens),
     spentUsd: Number(r.spent),

@@ -243,7 +243,7 @@ describe('serve without a configured token', () => {
       void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
     });
     try {
-      expect(stderr).toMatch(/^embedq serve: listening on http:\/\/127\.0\.0\.1:\d+ — \/v1\/embeddings and \/v1\/models \(keys: embedq keys create\), dashboard \/admin\/queues \(token generated for this run\)/m);
+      expect(stderr).toMatch(/^embedq serve: listening on http:\/\/127\.0\.0\.1:\d+ — \/v1\/embeddings and \/v1\/models \(keys: embedq keys create\), status page \/ and dashboard \/admin\/queues \(token generated for this run\)/m);
       const url = new URL(printed);
       expect((await fetch(`${url.origin}/admin/queues`)).status).toBe(401);
       expect((await fetch(`${url.origin}/admin/queues/api/queues`)).status).toBe(401);

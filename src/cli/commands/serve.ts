@@ -105,7 +105,7 @@ export function startupLine(s: Pick<Serving, 'url' | 'access' | 'dashboardPath' 
   const board = s.access === 'token' ? 'admin token required' : 'token generated for this run';
   const metrics = s.metricsNeedToken ? '/metrics (token required)' : '/metrics';
   const v1 = s.noAuthTenant ? `NO AUTH, as tenant ${s.noAuthTenant}, loopback only` : 'keys: embedq keys create';
-  const line = `embedq serve: listening on ${s.url} — /v1/embeddings and /v1/models (${v1}), dashboard ${s.dashboardPath} (${board}), ${metrics}, /healthz, /readyz; queues under prefix ${prefix}`;
+  const line = `embedq serve: listening on ${s.url} — /v1/embeddings and /v1/models (${v1}), status page / and dashboard ${s.dashboardPath} (${board}), ${metrics}, /healthz, /readyz; queues under prefix ${prefix}`;
   const warn = s.noAuthTenant ? `\n  warning: --no-auth: anyone who can reach ${s.url} embeds as tenant ${s.noAuthTenant}, on its cache and budget` : '';
   if (s.access === 'token') return `${line}${warn}`;
   return `${line}${warn}\n  open the dashboard at ${s.dashboardUrl}\n  (set EMBEDQ_ADMIN_TOKEN to choose the token; it is needed to serve beyond loopback)`;
@@ -114,7 +114,7 @@ export function startupLine(s: Pick<Serving, 'url' | 'access' | 'dashboardPath' 
 export function register(program: Command, env: CommandEnv): void {
   program
     .command('serve')
-    .description('HTTP server: the OpenAI-compatible gateway (/v1/embeddings, /v1/models) for virtual keys, Bull Board at /admin/queues, /admin/keys, Prometheus /metrics, /healthz and /readyz (until SIGTERM/SIGINT)')
+    .description('HTTP server: the OpenAI-compatible gateway (/v1/embeddings, /v1/models) for virtual keys, the status page at / and Bull Board at /admin/queues (admin token), /admin/keys, Prometheus /metrics, /healthz and /readyz (until SIGTERM/SIGINT)')
     .option('--port <n>', 'port to listen on (0 picks a free one)', parsePort, 8080)
     .option('--host <address>', 'interface to bind; anything but loopback needs EMBEDQ_ADMIN_TOKEN', '127.0.0.1')
     .option('--no-auth', 'serve /v1 without keys, as the default tenant (loopback only; for local development)')
