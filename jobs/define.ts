@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { Config } from '../src/config/schema.ts';
 import type { Context } from '../src/context.ts';
 import type { QueueName } from '../src/queue/names.ts';
+import { currentTraceparent } from '../src/telemetry.ts';
 
 /** A number, or one read from the config. */
 export type FromConfig = number | ((config: Config) => number);
@@ -74,14 +75,24 @@ export function jobOptions(def: AnyJob, config: Config): JobsOptions {
 /** Adds one job of `def` with its options and content-derived id. */
 export async function enqueue<P, O extends unknown[]>(ctx: Context, def: JobDefinition<P, unknown, O>, payload: P, ...origin: O): Promise<string> {
   const jobId = idOf(def, payload, ...origin);
-  await ctx.queues[def.queue].add(def.name, payload, { ...jobOptions(def, ctx.config), jobId });
+  await ctx.queues[def.queue].add(def.name, traced(payload), { ...jobOptions(def, ctx.config), jobId });
   return jobId;
+}
+
+/**
+ * The payload with the active span's W3C `traceparent` (src/telemetry.ts), so the job's span is
+ * its child in whichever worker runs it; as it is without tracing. The id is derived before, from
+ * the payload alone. jobs/validate.ts checks the field's form and hands the rest to the schema.
+ */
+function traced<P>(payload: P): P {
+  const traceparent = currentTraceparent();
+  return traceparent ? { ...payload, traceparent } : payload;
 }
 
 /** Adds jobs of `def` at once (one round trip), each with its content-derived id. */
 export async function enqueueBulk<P, O extends unknown[]>(ctx: Context, def: JobDefinition<P, unknown, O>, jobs: { payload: P; jobId: string }[]): Promise<void> {
   const opts = jobOptions(def, ctx.config);
-  await ctx.queues[def.queue].addBulk(jobs.map((j) => ({ name: def.name, data: j.payload, opts: { ...opts, jobId: j.jobId } })));
+  await ctx.queues[def.queue].addBulk(jobs.map((j) => ({ name: def.name, data: traced(j.payload), opts: { ...opts, jobId: j.jobId } })));
 }
 
 /** The id {@link enqueue} gives a job of `def`. */

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { InvalidPayloadError } from '../src/errors.ts';
 import type { QueueName } from '../src/queue/names.ts';
 import type { Context } from '../src/context.ts';
+import { TRACEPARENT } from '../src/telemetry.ts';
 import { JOBS_BY_QUEUE } from './catalog.ts';
 
 const AFTER = 'Jobs come from `embedq ingest`, `embedq reembed` and `embedq schedules`; nothing was read or written';
@@ -21,7 +22,10 @@ export async function checkPayload(ctx: Context, queue: QueueName, job: Job): Pr
   const jobs = JOBS_BY_QUEUE.get(queue) ?? new Map();
   const def = jobs.get(job.name);
   if (!def) throw refuse(`no ${queue} job is named ${JSON.stringify(job.name)} (expected ${[...jobs.keys()].join(', ')})`);
-  const parsed = def.schema.safeParse(job.data);
+  // A job enqueued under a span carries its traceparent (jobs/define.ts); the schema sees the rest.
+  const { traceparent, ...data } = (job.data ?? {}) as Record<string, unknown>;
+  if (traceparent !== undefined && (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent))) throw refuse('its traceparent is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
+  const parsed = def.schema.safeParse(traceparent === undefined ? job.data : data);
   if (!parsed.success) throw refuse(`its payload does not match the ${job.name} schema (${describeIssues(parsed.error.issues)})`);
   const why = await def.check?.(ctx, job);
   if (why) throw refuse(why);

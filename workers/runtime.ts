@@ -20,6 +20,7 @@ import { settlePiece } from '../jobs/settle.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { checkPayload } from '../jobs/validate.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { inSpan, type Attrs } from '../src/telemetry.ts';
 import { outageRetry } from './outage-retry.ts';
 import { ActiveJobs } from './interrupt.ts';
 
@@ -95,7 +96,7 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
         let result: unknown;
         try {
           await checkPayload(jobCtx, queue, job);
-          result = await def!.handler(jobCtx, job);
+          result = await inSpan(`${job.name} job`, { parent: traceparentOf(job), kind: 'consumer', attributes: jobAttributes(queue, job) }, () => def!.handler(jobCtx, job));
         } catch (caught) {
           if (tracked) await starts.end(queue, tracked.id, tracked.token).catch(() => {});
           const e = outageRetry(ctx, job, caught);
@@ -108,7 +109,8 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
           throw new DelayedError();
         }
         if (tracked) await starts.clear(queue, tracked.id);
-        await settle(def, job, true, result);
+        // Settling may enqueue the run's finalize job: under the job's trace, as its child.
+        await inSpan('settle', { parent: traceparentOf(job) }, () => settle(def, job, true, result));
         log.debug({ result }, 'job done');
         return result;
       },
@@ -175,5 +177,25 @@ function workerConfig(config: Config, opts: WorkerOptions): Config {
     ...config,
     worker: { ...config.worker, concurrency: opts.concurrency ?? config.worker.concurrency, ingestConcurrency: opts.ingestConcurrency ?? config.worker.ingestConcurrency },
     batch: opts.batchPollMs ? { ...config.batch, pollMs: opts.batchPollMs } : config.batch,
+  };
+}
+
+/** A job's traceparent, when it was enqueued under a span (checked by checkPayload); null: a trace of its own. */
+function traceparentOf(job: Job): string | null {
+  const t = (job.data as { traceparent?: unknown } | undefined)?.traceparent;
+  return typeof t === 'string' ? t : null;
+}
+
+/** What a job's span says about it: queue, id, attempt, and the tenant and run its data names. */
+function jobAttributes(queue: string, job: Job): Attrs {
+  const d = (job.data ?? {}) as { tenant?: unknown; runId?: unknown; index?: unknown };
+  return {
+    'messaging.system': 'bullmq',
+    'messaging.destination.name': queue,
+    'messaging.message.id': job.id,
+    'embedq.attempt': job.attemptsMade + 1,
+    'embedq.tenant': typeof d.tenant === 'string' ? d.tenant : undefined,
+    'embedq.run_id': typeof d.runId === 'string' ? d.runId : undefined,
+    'embedq.index': typeof d.index === 'string' ? d.index : undefined,
   };
 }

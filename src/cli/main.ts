@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createContext, type Context } from '../context.ts';
+import { startTelemetry, stopTelemetry } from '../telemetry.ts';
 import { ConfigError, ServiceUnavailableError, UsageError, coerceError, exitCodeFor } from '../errors.ts';
 import { packageVersion } from '../paths.ts';
 import { MigrationError } from '../store/migrate.ts';
@@ -54,12 +55,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const out = createOutput(jsonOf(args));
         let ctx: Context | undefined;
         try {
-          ctx = createContext(configOf(), { notice: (line) => process.stderr.write(`${progressBreak()}embedq: ${line}\n`) });
+          const config = configOf();
+          // Traces only when configured (src/telemetry.ts); the process's role names its service.
+          await startTelemetry(config, `embedq-${commandPath(args)}`);
+          ctx = createContext(config, { notice: (line) => process.stderr.write(`${progressBreak()}embedq: ${line}\n`) });
           setExit(await fn(ctx, out, ...args));
         } catch (e) {
           setExit(report(ctx ? describeServiceError(coerceError(e), ctx.config) : coerceError(e), out));
         } finally {
           await ctx?.close();
+          await stopTelemetry((e) => process.stderr.write(`embedq: traces not sent (${redactUrls(coerceError(e).message)})\n`));
         }
       };
     },
@@ -76,6 +81,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
   };
   for (const c of COMMANDS) c.register(program, env);
   return program;
+}
+
+/** The top-level command a handler runs for (`worker`, `serve`, `ingest`, …), from commander's last argument. */
+function commandPath(args: unknown[]): string {
+  let cmd = args.at(-1) as Command | undefined;
+  if (!cmd || typeof cmd.name !== 'function') return 'cli';
+  while (cmd.parent?.parent) cmd = cmd.parent;
+  return cmd.name();
 }
 
 /** Prints one line for an error (a stack trace only for unexpected errors with EMBEDQ_DEBUG=1). */

@@ -170,6 +170,22 @@ export const configSchema = z.strictObject({
   /** Bearer token for /metrics when `serve` listens beyond loopback; the admin token when unset. @default undefined */
   metricsToken: z.string().refine(strongSecret, SECRET_RULE).optional(),
   // ── end adminToken ──────────────────────────────────────────────────────────────────────────
+  /**
+   * OpenTelemetry traces (src/telemetry.ts): off unless an endpoint is set. `endpoint` is the OTLP
+   * base URL (`/v1/traces` is appended; `OTEL_EXPORTER_OTLP_ENDPOINT`), `tracesEndpoint` the full
+   * traces URL (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), `protocol` http/protobuf or http/json
+   * (`OTEL_EXPORTER_OTLP_PROTOCOL`), `disabled` turns it off whatever is set (`OTEL_SDK_DISABLED`).
+   * Headers, service name, resource attributes and batching come from the standard OTEL_*
+   * variables, read by the SDK. @default off
+   */
+  otel: z
+    .strictObject({
+      endpoint: z.url().optional(),
+      tracesEndpoint: z.url().optional(),
+      protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).default('http/protobuf').refine((p) => p !== 'grpc', 'http/protobuf or http/json (embedq ships the HTTP exporters; point it at your collector\'s HTTP port, 4318)'),
+      disabled: z.stringbool().default(false),
+    })
+    .default({ protocol: 'http/protobuf', disabled: false }),
   /** A waiting command (ingest, reembed) says so on its progress line when its run has not moved for this long. @default 30000 */
   stallNoticeMs: positiveInt.default(30_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
@@ -195,6 +211,10 @@ export type RawConfig = z.input<typeof configSchema>;
 /** Environment variables and the config key each sets. */
 export const ENV_KEYS: Readonly<Record<string, string>> = {
   REDIS_URL: 'redisUrl',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'otel.endpoint',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'otel.tracesEndpoint',
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'otel.protocol',
+  OTEL_SDK_DISABLED: 'otel.disabled',
   DATABASE_URL: 'databaseUrl',
   EMBEDQ_DB_SCHEMA: 'dbSchema',
   EMBEDQ_REDIS_PREFIX: 'redisPrefix',

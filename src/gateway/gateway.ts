@@ -8,6 +8,7 @@
  * (cache-embed.ts) → one ledger row for the request beside its provider attempts → the answer,
  * with headers that say what served it and what it cost.
  */
+import { inSpan, TRACEPARENT } from '../telemetry.ts';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { normalizeText } from '../corpus/normalize.ts';
@@ -42,6 +43,8 @@ export interface GatewayRequest {
   /** The parsed JSON body (the server refuses what is not JSON). */
   body: unknown;
   signal?: AbortSignal;
+  /** The caller's W3C `traceparent` header: the request's span continues that trace. */
+  traceparent?: string | undefined;
 }
 
 export interface GatewayDeps {
@@ -148,7 +151,22 @@ export class Gateway {
   async embeddings(req: GatewayRequest): Promise<GatewayReply> {
     this.#inFlight++;
     try {
-      return await this.#embeddings(req);
+      // One trace per request (continuing the caller's when it sent a valid traceparent); its provider attempts are children.
+      const parent = req.traceparent && TRACEPARENT.test(req.traceparent) ? req.traceparent : null;
+      return await inSpan('POST /v1/embeddings', { parent, kind: 'server', attributes: { 'http.request.method': 'POST', 'http.route': '/v1/embeddings', 'embedq.mode': 'online' } }, async (span) => {
+        const reply = await this.#embeddings(req);
+        const h = reply.headers;
+        const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+        span.set({
+          'http.response.status_code': reply.status,
+          'embedq.model_version': h['x-embedq-model-version'],
+          'embedq.deployment': h['x-embedq-deployment'],
+          'embedq.cache_hits': num(h['x-embedq-cache-hits']),
+          'embedq.cost_usd': num(h['x-embedq-cost-usd']),
+        });
+        if (reply.status >= 500) span.fail(new Error(`HTTP ${reply.status}`), String(reply.status));
+        return reply;
+      });
     } finally {
       this.#inFlight--;
     }

@@ -119,6 +119,12 @@ export class OpenAIProvider implements EmbeddingProvider {
       },
       decode: (data, n) => decodeIndexedEmbeddings(data, n, this.model, this.#errors.name),
       toError: (e) => toProviderError(e, this.#errors),
+      serverAddress: new URL(this.#client.baseURL).hostname,
+      encodingFormats: [this.#opts.encodingFormat ?? 'base64'],
+      responseModel: (data) => {
+        const m = (data as { model?: unknown } | null)?.model;
+        return typeof m === 'string' ? m : undefined;
+      },
       rateLimit: (headers) => {
         const info = parseRateLimitHeaders(headers);
         if (info) this.#opts.onRateLimit?.(info);

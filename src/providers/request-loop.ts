@@ -10,6 +10,7 @@
  * rate-limit headers. SDK retries stay off in every adapter: retrying here puts every attempt in
  * the ledger and honours the server's Retry-After exactly.
  */
+import { providerSpan } from '../telemetry.ts';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { NonRetryableError, ProviderError } from '../errors.ts';
 import { beginAttempt, quietly, retryPause } from './attempts.ts';
@@ -82,6 +83,12 @@ export interface ProviderAdapter<Req, Res> {
   decode(data: Res, n: number): Float32Array[];
   /** Classifies a failed attempt; a ProviderError (from `decode`) is returned as it is. */
   toError(e: unknown): ProviderError;
+  /** The host the requests go to, for traces (`server.address`). */
+  serverAddress?: string;
+  /** The vector encodings requested (`float`, `base64`), for traces. */
+  encodingFormats?: readonly string[];
+  /** The model the provider says answered, when its body says (`gen_ai.response.model`). */
+  responseModel?(data: Res): string | undefined;
   /**
    * Reads the rate-limit state a response reports. Called with the headers of every answer, also
    * a failed one (the headers of the error's `cause`). Absent: the provider reports none.
@@ -112,6 +119,7 @@ export class RequestLoop<Req, Res> {
   readonly #routing: Routing | undefined;
   readonly #opts: RequestLoopOptions;
   readonly #limit: LimitFunction;
+  readonly #model: ResolvedModel;
 
   /**
    * @param adapter the provider's own; with `routing`, its targets serve instead (the first one
@@ -120,6 +128,7 @@ export class RequestLoop<Req, Res> {
   constructor(model: ResolvedModel, adapter: ProviderAdapter<Req, Res>, opts: RequestLoopOptions, routing?: Routing) {
     this.#targets = routing?.targets ?? [{ name: model.spec.provider, adapter: adapter as ProviderAdapter<unknown, unknown>, spec: model.spec }];
     this.#routing = routing;
+    this.#model = model;
     this.#opts = opts;
     this.#limit = pLimit(opts.concurrency ?? 4);
   }
@@ -175,14 +184,28 @@ export class RequestLoop<Req, Res> {
       const report = (c: Report) => opts.onCall?.({ ...sent, latencyMs: Math.round(performance.now() - started), ...c });
       let httpStatus: number | undefined;
       try {
-        const res = await adapter.send(request, signal);
-        httpStatus = res.status;
-        const billed = adapter.billedTokens(res.data);
-        // Billed tokens first, so the headers are compared with a corrected window.
-        if (permit && billed !== undefined) await quietly(() => limiter!.reconcile(key, permit, billed));
-        await this.#observe(adapter, key, res.headers);
-        const vectors = adapter.decode(res.data, inputs.length);
-        const tokens = billed ?? slice.tokens;
+        // The attempt's span ends with its answer or its failure (the failure's handling below is the loop's, not the call's).
+        const { vectors, tokens } = await providerSpan(
+          { provider: target.spec.provider, model: target.spec.model, modelVersion: this.#model.key, deployment: name, attempt, inputs: inputs.length, mode: 'sync', serverAddress: adapter.serverAddress, encodingFormats: adapter.encodingFormats },
+          async (span) => {
+            try {
+              const res = await adapter.send(request, signal);
+              httpStatus = res.status;
+              const billed = adapter.billedTokens(res.data);
+              // Billed tokens first, so the headers are compared with a corrected window.
+              if (permit && billed !== undefined) await quietly(() => limiter!.reconcile(key, permit, billed));
+              await this.#observe(adapter, key, res.headers);
+              const vectors = adapter.decode(res.data, inputs.length);
+              const tokens = billed ?? slice.tokens;
+              span.answered({ responseModel: adapter.responseModel?.(res.data), inputTokens: tokens, costUsd: (tokens / 1e6) * target.spec.priceSyncPerMTok });
+              return { vectors, tokens };
+            } catch (e) {
+              const err = signal.aborted ? undefined : adapter.toError(e);
+              span.fail(err ?? e, err?.status ? String(err.status) : err?.outcomeUnknown ? 'timeout' : signal.aborted ? 'aborted' : (err?.name ?? 'Error'));
+              throw e;
+            }
+          },
+        );
         report({ tokens, status: 'ok', httpStatus });
         if (router) await quietly(() => router.succeeded(name));
         return { vectors, tokens, retries: attempt - 1 };

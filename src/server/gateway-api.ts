@@ -35,7 +35,7 @@ export function mountGateway(app: Hono, deps: { gateway: Gateway; maxBodyBytes?:
     } catch {
       return fail(c, new WireError(400, 'We could not parse the JSON body of your request.', { param: 'body', code: 'invalid_json' }));
     }
-    return send(c, await gateway.embeddings({ authorization: c.req.header('authorization'), body, signal: c.req.raw.signal }));
+    return send(c, await gateway.embeddings({ authorization: c.req.header('authorization'), body, signal: c.req.raw.signal, traceparent: c.req.header('traceparent') }));
   };
   app.post('/v1/embeddings', limit, embeddings);
   app.post('/embeddings', limit, embeddings);

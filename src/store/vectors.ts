@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { withTransaction, type Db, type Queryable } from './db.ts';
 import { copyBinary, encodeBinaryCopy, type Cell } from './copy-binary.ts';
 import { quoteIdent } from './identifiers.ts';
+import { inSpan } from '../telemetry.ts';
 import { vectorColumnType, vectorStorage } from './vector-type.ts';
 
 /** Deletes the rows of `chunkIds` from a vector table (their text changed or they are gone). */
@@ -23,6 +24,17 @@ export async function deleteVectors(client: Queryable, table: string, chunkIds: 
  */
 export async function fillFromCache(db: Queryable, table: string, modelVersionId: number, items: { chunkId: string; inputHash: Buffer }[]): Promise<Set<string>> {
   if (items.length === 0) return new Set();
+  return inSpan('cache lookup', { kind: 'client', attributes: { ...DB_ATTRS, 'db.operation.name': 'INSERT', 'db.collection.name': table, 'embedq.inputs': items.length } }, async (span) => {
+    const hits = await cacheFill(db, table, modelVersionId, items);
+    span.set({ 'embedq.cache_hits': hits.size });
+    return hits;
+  });
+}
+
+/** Span attributes of our Postgres statements (the OpenTelemetry database conventions). */
+const DB_ATTRS = { 'db.system.name': 'postgresql' } as const;
+
+async function cacheFill(db: Queryable, table: string, modelVersionId: number, items: { chunkId: string; inputHash: Buffer }[]): Promise<Set<string>> {
   // Every chunk whose hash is cached is a hit: written now, or already present with that hash.
   // The cache stores `vector`; an index above 2,000 dims stores `halfvec`: the insert casts.
   const { rows } = await db.query<{ chunk_id: string }>(
@@ -60,8 +72,12 @@ export interface FreshVector {
  * chunk changed or vanished since the texts were read are removed before commit.
  * Returns how many index rows were written.
  */
-export async function writeFresh(db: Db, table: string, modelVersionId: number, rows: FreshVector[]): Promise<number> {
-  if (rows.length === 0) return 0;
+export function writeFresh(db: Db, table: string, modelVersionId: number, rows: FreshVector[]): Promise<number> {
+  if (rows.length === 0) return Promise.resolve(0);
+  return inSpan('write vectors', { kind: 'client', attributes: { ...DB_ATTRS, 'db.operation.name': 'COPY', 'db.collection.name': table, 'embedq.inputs': rows.length } }, () => freshWrite(db, table, modelVersionId, rows));
+}
+
+async function freshWrite(db: Db, table: string, modelVersionId: number, rows: FreshVector[]): Promise<number> {
   const byHash = new Map<string, FreshVector>();
   for (const r of rows) byHash.set(r.inputHash.toString('hex'), r);
   const cachePayload = encodeBinaryCopy(

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { assertTenant } from '../../tenant.ts';
+import { inSpan } from '../../telemetry.ts';
 import { requireApiKey } from '../../providers/credentials.ts';
 import { requireDeployments } from '../../providers/deployments.ts';
 import { chunkSettings } from '../../pipeline/chunk-settings.ts';
@@ -64,8 +65,20 @@ export class NothingToIngestError extends Error {
   }
 }
 
-/** `embedq ingest`: plans and enqueues the run, then (unless told not to) waits for it with a progress bar. */
-export async function runIngest(ctx: Context, o: IngestOptions): Promise<IngestSummary> {
+/**
+ * `embedq ingest`: plans and enqueues the run, then (unless told not to) waits for it with a
+ * progress bar. With tracing on, the run is one trace: this span is its root, and every job of
+ * the run is a child, in whichever worker runs it.
+ */
+export function runIngest(ctx: Context, o: IngestOptions): Promise<IngestSummary> {
+  return inSpan(`ingest ${o.index}`, { attributes: { 'embedq.index': o.index, 'embedq.tenant': o.tenant ?? ctx.config.defaultTenant } }, async (span) => {
+    const s = await ingestRun(ctx, o);
+    span.set({ 'embedq.run_id': s.runId, 'embedq.model_version': s.modelVersion, 'embedq.mode': s.mode, 'embedq.inputs': s.chunks, 'embedq.cache_hits': s.cacheHits, 'embedq.cost_usd': s.costUsd });
+    return s;
+  });
+}
+
+async function ingestRun(ctx: Context, o: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
   const name = assertSafeName(o.index);
   const tenant = assertTenant(o.tenant ?? ctx.config.defaultTenant);

@@ -18,6 +18,7 @@ import { decimal, wholeNumber } from '../numbers.ts';
 import { parseMode, type RunMode } from '../parse.ts';
 import { runAndWait } from '../run-wait.ts';
 import { formatReembedStatus, reembedStatus, type ReembedStatus } from './reembed-status.ts';
+import { inSpan } from '../../telemetry.ts';
 
 const actor = () => `cli:${userInfo().username}`;
 
@@ -55,7 +56,12 @@ export async function runReembedAction(ctx: Context, index: string, action: Reem
 }
 
 /** `embedq reembed start`: target created, backfill queued, then (unless --no-wait) waits for the gate and cutover. */
-export async function runReembedStart(ctx: Context, a: StartArgs): Promise<ReembedStatus> {
+export function runReembedStart(ctx: Context, a: StartArgs): Promise<ReembedStatus> {
+  // One trace per reembed: its backfill jobs are children of this span.
+  return inSpan(`reembed ${a.index}`, { attributes: { 'embedq.index': a.index, 'embedq.target_model': a.to } }, () => reembedStart(ctx, a));
+}
+
+async function reembedStart(ctx: Context, a: StartArgs): Promise<ReembedStatus> {
   const name = assertSafeName(a.index);
   await pingRedis(ctx.config.redisUrl);
   const index = await getIndex(ctx.db, name);
