@@ -11,6 +11,7 @@ import { tryLockBatch, unlockBatch } from '../src/store/locks.ts';
 import { getIndexVersion } from '../src/store/indexes.ts';
 import { recordLedger } from '../src/store/ledger.ts';
 import type { Context } from '../src/context.ts';
+import { providerSpan } from '../src/telemetry.ts';
 import { batchRunJobId } from './batch-submit.ts';
 import { defineJob } from './define.ts';
 import { enqueueEmbedJobs } from './enqueue.ts';
@@ -66,9 +67,17 @@ async function readBackLocked(ctx: Context, batch: BatchRow): Promise<void> {
     await settlePiece(ctx, batch.runId, batchRunJobId(batch.id), 'embed', true);
     return;
   }
-  const r = await ingestBatchResults({ db: ctx.db, client: batchClient, batch, model: mv.resolved, version });
-  const price = mv.resolved.spec.priceBatchPerMTok ?? mv.resolved.spec.priceSyncPerMTok;
-  const costUsd = (r.tokensBilled / 1e6) * price;
+  const spec = mv.resolved.spec;
+  // A batch's results are its provider call, as a sync attempt's answer is: one `embeddings {model}` span, mode batch.
+  const { r, costUsd } = await providerSpan(
+    { provider: spec.provider, model: spec.model, modelVersion: mv.resolved.key, deployment: mv.provider, attempt: 1, inputs: batch.inputs, mode: 'batch', batchId: batch.providerBatchId ?? batch.id },
+    async (span) => {
+      const r = await ingestBatchResults({ db: ctx.db, client: batchClient, batch, model: mv.resolved, version });
+      const costUsd = (r.tokensBilled / 1e6) * (spec.priceBatchPerMTok ?? spec.priceSyncPerMTok);
+      span.answered({ inputTokens: r.tokensBilled, costUsd });
+      return { r, costUsd };
+    },
+  );
   await recordLedger(ctx.db, [
     { tenant: batch.tenant, provider: mv.provider, modelVersionId: batch.modelVersionId, mode: 'batch', status: 'ok', inputs: r.completed, tokens: r.tokensBilled, costUsd, batchId: batch.providerBatchId, runId: batch.runId },
     ...groupReasons(r.retry).map(([reason, n]) => ({ tenant: batch.tenant, provider: mv.provider, modelVersionId: batch.modelVersionId, mode: 'batch' as const, status: 'error' as const, inputs: n, tokens: 0, error: reason, batchId: batch.providerBatchId, runId: batch.runId })),

@@ -157,11 +157,14 @@ export class Gateway {
         const reply = await this.#embeddings(req);
         const h = reply.headers;
         const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+        // x-embedq-cache-hits reads "hits/inputs".
+        const hits = h['x-embedq-cache-hits']?.split('/');
         span.set({
           'http.response.status_code': reply.status,
           'embedq.model_version': h['x-embedq-model-version'],
           'embedq.deployment': h['x-embedq-deployment'],
-          'embedq.cache_hits': num(h['x-embedq-cache-hits']),
+          'embedq.cache_hits': num(hits?.[0]),
+          'embedq.inputs': num(hits?.[1]),
           'embedq.cost_usd': num(h['x-embedq-cost-usd']),
         });
         if (reply.status >= 500) span.fail(new Error(`HTTP ${reply.status}`), String(reply.status));

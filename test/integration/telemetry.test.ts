@@ -13,6 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { runReembedStart } from '../../src/cli/commands/reembed.ts';
+import { createApiKey } from '../../src/gateway/keys.ts';
+import { openServer } from '../../src/server/app.ts';
 import { startTelemetry, stopTelemetry } from '../../src/telemetry.ts';
 import { BIN, runCli } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
@@ -87,6 +90,52 @@ test('in process: an ingest is one trace; jobs are children of the run, provider
     // No secret anywhere in the trace.
     expect(JSON.stringify(spans.map((x) => x.attributes))).not.toContain('sk-test');
     console.log(`trace ${[...traceIds][0]} (in-memory exporter):\n${tree(spans.map((x) => ({ id: x.spanContext().spanId, parent: parentOf(x), name: x.name, service: String(x.resource.attributes['service.name']), pid: x.resource.attributes['process.pid'] })))}`);
+  }), 120_000); // a safety net for a loaded machine, not a bound
+
+test('in process: a reembed is one trace (its backfill a child), and a gateway request continues the caller\'s traceparent', () =>
+  withSim(async (_sim, ctx) => {
+    await runIngest(ctx, { paths: [corpus(4, 60)], index: 'docs', chunkTokens: 40, chunkOverlap: 0 });
+    const { secret } = await createApiKey(ctx.db, 'acme');
+    const exporter = new InMemorySpanExporter();
+    let spans: ReadableSpan[] = [];
+    await startTelemetry(ctx.config, 'embedq-test', { exporter });
+    const server = openServer(ctx);
+    const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    try {
+      const re = await runReembedStart(ctx, { index: 'docs', to: 'openai/text-embedding-3-small', dims: 64, cutover: false });
+      expect(re.migration!.state).toBe('ready');
+      const res = await server.app.request('/v1/embeddings', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', traceparent: `00-${callerTrace}-${callerSpan}-01` },
+        body: JSON.stringify({ model: 'openai/text-embedding-3-small', input: ['a text the cache has not seen'] }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      spans = [...exporter.getFinishedSpans()];
+      await server.close();
+      await stopTelemetry();
+    }
+    const byId = new Map(spans.map((x) => [x.spanContext().spanId, x]));
+    const parent = (x: ReadableSpan) => (x.parentSpanContext ? byId.get(x.parentSpanContext.spanId) : undefined);
+    const root = (x: ReadableSpan): ReadableSpan => (parent(x) ? root(parent(x)!) : x);
+
+    const reembed = spans.find((x) => x.name === 'reembed docs')!;
+    expect(reembed.parentSpanContext).toBeUndefined();
+    const backfill = spans.filter((x) => x.name === 'backfill job');
+    expect(backfill.length).toBeGreaterThan(0);
+    for (const b of backfill) expect(root(b)).toBe(reembed);
+    const reembedCalls = spans.filter((x) => x.name === 'embeddings text-embedding-3-small' && root(x) === reembed);
+    expect(reembedCalls.length).toBeGreaterThan(0);
+
+    const request = spans.find((x) => x.name === 'POST /v1/embeddings')!;
+    expect(request.spanContext().traceId).toBe(callerTrace);
+    expect(request.parentSpanContext?.spanId).toBe(callerSpan);
+    expect(request.attributes).toMatchObject({ 'http.response.status_code': 200, 'embedq.mode': 'online', 'embedq.cache_hits': 0 });
+    const online = spans.filter((x) => x.name === 'embeddings text-embedding-3-small' && x.spanContext().traceId === callerTrace);
+    expect(online).toHaveLength(1);
+    expect(parent(online[0]!)).toBe(request);
+    expect(JSON.stringify(spans.map((x) => x.attributes))).not.toContain(secret);
   }), 120_000); // a safety net for a loaded machine, not a bound
 
 interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: { key: string; value: Record<string, unknown> }[] }
@@ -198,7 +247,7 @@ registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); if (r.url.
   expect(off.code, off.stderr).toBe(0);
   expect(readFileSync(log, 'utf8')).toBe('');
   // On (an endpoint nobody listens on: spans are dropped, the run is not affected).
-  const on = await runCli(['ingest', src, '--index', 'on', '--json'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+  const on = await runCli(['ingest', src, '--index', 'on', '--json'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_TIMEOUT: '1000' });
   expect(on.code, on.stderr).toBe(0);
   expect(readFileSync(log, 'utf8')).toMatch(/@opentelemetry\/sdk-trace-node/);
 });
