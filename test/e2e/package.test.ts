@@ -6,7 +6,7 @@
  * with tsc on a small TypeScript file that uses them (and one line that must not compile).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inject } from 'vitest';
@@ -27,6 +27,15 @@ function readmeExample(): { code: string; prints: string } {
 
 test('npm pack → npm install in a fresh project → README\'s example runs and prints what README says; the types check', async () => {
   const work = mkdtempSync(join(tmpdir(), 'embedq-pack-'));
+  try {
+    await packInstallRun(work);
+  } finally {
+    // The installed project is about 250 MB.
+    rmSync(work, { recursive: true, force: true });
+  }
+}, 300_000); // a safety net for a loaded machine (a build, a pack and an install), not a bound
+
+async function packInstallRun(work: string): Promise<void> {
   // Build in a copy, so the checkout's own dist/ is not touched while other tests run.
   const pkg = join(work, 'pkg');
   mkdirSync(pkg);
@@ -69,4 +78,4 @@ export { hits };
   );
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['check.ts'] }));
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app, encoding: 'utf8' });
-}, 300_000); // a safety net for a loaded machine (a build, a pack and an install), not a bound
+}
