@@ -45,7 +45,8 @@ export interface PageInput {
 
 export async function ingestPage(p: PageInput): Promise<PageResult> {
   const { db, index, tenant } = p;
-  await adoptLegacyIds(db, index, tenant, p.docs);
+  // Only an index an older embedq wrote can hold old ids: one lookup per page there, none elsewhere.
+  if (index.legacyDocIds) await adoptLegacyIds(db, index, tenant, p.docs);
   const result: PageResult = { documents: 0, documentsSkipped: 0, chunks: 0, cacheHits: 0, hitInputs: new Map(), hitTokens: new Map(), misses: new Map(), rejected: [], targets: [] };
 
   // Later duplicates of a doc id in one page win, as they would across pages.

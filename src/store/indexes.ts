@@ -28,6 +28,8 @@ export interface IndexInfo {
   chunkTokens: number;
   chunkOverlap: number;
   tokenizer: string;
+  /** Created by an embedq older than migration 0012, so it may hold documents under old ids (src/pipeline/legacy-ids.ts). */
+  legacyDocIds: boolean;
   /** The version the alias points at: what searches read. */
   live: IndexVersion;
 }
@@ -37,8 +39,8 @@ const VERSION_COLS = `v.id, v.index_id AS "indexId", v.version, v.table_name AS 
   (SELECT tokenizer FROM indexes WHERE id = v.index_id) AS "indexTokenizer"`;
 
 export async function getIndex(db: Queryable, name: string): Promise<IndexInfo | null> {
-  const { rows } = await db.query<IndexVersion & { name: string; chunkTokens: number; chunkOverlap: number; tokenizer: string; iid: number }>(
-    `SELECT i.id AS iid, i.name, i.chunk_tokens AS "chunkTokens", i.chunk_overlap AS "chunkOverlap", i.tokenizer, ${VERSION_COLS}
+  const { rows } = await db.query<IndexVersion & { name: string; chunkTokens: number; chunkOverlap: number; tokenizer: string; legacyDocIds: boolean; iid: number }>(
+    `SELECT i.id AS iid, i.name, i.chunk_tokens AS "chunkTokens", i.chunk_overlap AS "chunkOverlap", i.tokenizer, i.legacy_doc_ids AS "legacyDocIds", ${VERSION_COLS}
        FROM indexes i JOIN index_aliases a ON a.index_id = i.id
        JOIN index_versions v ON v.id = a.index_version_id JOIN model_versions mv ON mv.id = v.model_version_id
       WHERE i.name = $1`,
@@ -46,8 +48,8 @@ export async function getIndex(db: Queryable, name: string): Promise<IndexInfo |
   );
   const r = rows[0];
   if (!r) return null;
-  const { iid, name: n, chunkTokens, chunkOverlap, tokenizer, ...live } = r;
-  return { id: iid, name: n, chunkTokens, chunkOverlap, tokenizer, live };
+  const { iid, name: n, chunkTokens, chunkOverlap, tokenizer, legacyDocIds, ...live } = r;
+  return { id: iid, name: n, chunkTokens, chunkOverlap, tokenizer, legacyDocIds, live };
 }
 
 export async function getIndexVersion(db: Queryable, id: number): Promise<IndexVersion | null> {

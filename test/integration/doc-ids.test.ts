@@ -9,7 +9,11 @@ import { runIngest } from '../../src/cli/commands/ingest.ts';
 import { runSearch } from '../../src/cli/commands/search.ts';
 import { countRows, docIds } from '../support/assert.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
-import { expect, test } from '../support/fixtures.ts';
+import { dropIsolated, expect, test } from '../support/fixtures.ts';
+import { createContext } from '../../src/context.ts';
+import { createLogger } from '../../src/logger.ts';
+import { getIndex } from '../../src/store/indexes.ts';
+import { migrate, readMigrations } from '../../src/store/migrate.ts';
 
 /** A fresh parent folder holding `docs/` with the given files; returns the parent (real path). */
 function corpus(files: Record<string, string>): string {
@@ -69,6 +73,8 @@ test('an index written with the old cwd-relative or absolute ids is adopted in p
   const docs = join(parent, 'docs');
   await inDir(parent, () => runIngest(ctx, { paths: ['docs'], index: 'old' }));
   const chunks = await countRows(ctx, 'chunks');
+  // As migration 0012 marks an index an older embedq created (one created now never holds old ids).
+  await ctx.db.query(`UPDATE indexes SET legacy_doc_ids = true WHERE name = 'old'`);
   // The forms embedq used to write: relative to the cwd (here the docs folder), absolute, a global record id;
   // and a.md twice, as ingesting from two directories left it.
   // (The copy's chunks have no vectors here; the copy kept is the first old id, the absolute one.)
@@ -85,4 +91,28 @@ test('an index written with the old cwd-relative or absolute ids is adopted in p
   expect(await docIds(ctx)).toEqual(['docs/a.md', 'docs/kb.jsonl#L1', 'docs/kb.jsonl#k9', 'docs/sub/b.md']);
   expect(await countRows(ctx, 'chunks')).toBe(chunks);
   expect(await countRows(ctx, 'vec_old_1')).toBe(chunks);
+});
+
+test('only indexes that existed before migration 0012 look for old ids; an index created now never does', async ({ config }) => {
+  const ctx = createContext(config, { logger: createLogger('silent') });
+  try {
+    const files = readMigrations();
+    await migrate(ctx.db, config.dbSchema, files.filter((f) => f.id < 12));
+    await ctx.db.query(`INSERT INTO indexes (name, chunk_tokens, chunk_overlap, tokenizer) VALUES ('before', 64, 0, 'word')`);
+    await migrate(ctx.db, config.dbSchema, files);
+    await ctx.db.query(`INSERT INTO indexes (name, chunk_tokens, chunk_overlap, tokenizer) VALUES ('after', 64, 0, 'word')`);
+    const { rows } = await ctx.db.query(`SELECT name, legacy_doc_ids FROM indexes ORDER BY name`);
+    expect(rows).toEqual([{ name: 'after', legacy_doc_ids: false }, { name: 'before', legacy_doc_ids: true }]);
+    // A new index with a stray old-form copy of a document: not adopted (no lookup), so it stays.
+    const parent = corpus({ 'a.md': prose(1, 6) });
+    await inDir(parent, () => runIngest(ctx, { paths: ['docs'], index: 'fresh' }));
+    expect((await getIndex(ctx.db, 'fresh'))!.legacyDocIds).toBe(false);
+    await ctx.db.query(`INSERT INTO documents (index_id, tenant, doc_id, source, content_hash, chunk_count) SELECT index_id, tenant, 'a.md', source, content_hash, chunk_count FROM documents WHERE doc_id = 'docs/a.md'`);
+    await inDir(parent, () => runIngest(ctx, { paths: ['docs'], index: 'fresh' }));
+    const { rows: ids } = await ctx.db.query(`SELECT doc_id FROM documents d JOIN indexes i ON i.id = d.index_id WHERE i.name = 'fresh' ORDER BY doc_id`);
+    expect(ids.map((r) => r.doc_id)).toEqual(['a.md', 'docs/a.md']);
+  } finally {
+    await dropIsolated(ctx);
+    await ctx.close();
+  }
 });
