@@ -10,7 +10,7 @@ import type { Tokenizer } from '../corpus/tokenizer.ts';
 import type { SourceDoc } from '../corpus/readers/types.ts';
 import type { Db } from '../store/db.ts';
 import { withTransaction } from '../store/db.ts';
-import { chunksWithoutVectors, docsMissingVectors, storedContentHashes, trimChunks, updateMetadata, upsertChunks, upsertDocuments, type ChunkRow } from '../store/chunks.ts';
+import { chunksWithoutVectors, storedContentHashes, trimChunks, updateMetadata, upsertChunks, upsertDocuments, type ChunkRow } from '../store/chunks.ts';
 import type { IndexInfo, IndexVersion } from '../store/indexes.ts';
 import { writeTargets } from '../reembed/store.ts';
 import { quoteIdent } from '../store/identifiers.ts';
@@ -60,7 +60,8 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
     byId.set(doc.docId, { doc, text, hash: contentHash(text) });
   }
   const ids = [...byId.keys()];
-  const stored = await storedContentHashes(db, index.id, tenant, ids);
+  // With, for each, whether the live index lacks any of its chunks' vectors.
+  const stored = await storedContentHashes(db, index.id, tenant, ids, quoteIdent(index.live.tableName));
   const unchanged = ids.filter((id) => stored.get(id)?.hash.equals(byId.get(id)!.hash));
   // Metadata is not part of the content hash: an unchanged text may come with edited metadata.
   // Only pages where either side has any pay the statement.
@@ -69,7 +70,7 @@ export async function ingestPage(p: PageInput): Promise<PageResult> {
   // An unchanged document is skipped only if the live index holds all its chunks: an interrupted
   // earlier run may have stored the chunks but not their vectors. (A migration target being
   // backfilled is the backfill's to complete; checking it here would embed everything twice.)
-  const incomplete = await docsMissingVectors(db, quoteIdent(index.live.tableName), index.id, tenant, unchanged);
+  const incomplete = new Set(unchanged.filter((id) => stored.get(id)!.missingVectors));
   const unchangedSet = new Set(unchanged);
   const todo = ids.filter((id) => !unchangedSet.has(id) || incomplete.has(id));
   result.documentsSkipped = ids.length - todo.length;

@@ -24,13 +24,28 @@ export interface ChunkRow {
   tokens: number;
 }
 
-/** Content hashes of the given documents that are already stored, and whether each has metadata. */
-export async function storedContentHashes(db: Queryable, indexId: number, tenant: string, docIds: string[]): Promise<Map<string, { hash: Buffer; hasMetadata: boolean }>> {
-  const { rows } = await db.query<{ doc_id: string; content_hash: Buffer; has_metadata: boolean }>(
-    `SELECT doc_id, content_hash, metadata IS NOT NULL AS has_metadata FROM documents WHERE index_id = $1 AND tenant = $2 AND doc_id = ANY($3::text[])`,
+/**
+ * The given documents that are already stored: content hash, whether each has metadata, and,
+ * with `vecTable` (a quoted identifier), whether any of its chunks has no row there (an earlier
+ * run was interrupted between storing chunks and their vectors). One statement.
+ */
+export async function storedContentHashes(
+  db: Queryable,
+  indexId: number,
+  tenant: string,
+  docIds: string[],
+  vecTable?: string,
+): Promise<Map<string, { hash: Buffer; hasMetadata: boolean; missingVectors: boolean }>> {
+  const missing = vecTable
+    ? `EXISTS (SELECT 1 FROM chunks c WHERE c.index_id = d.index_id AND c.tenant = d.tenant AND c.doc_id = d.doc_id
+                 AND NOT EXISTS (SELECT 1 FROM ${vecTable} v WHERE v.chunk_id = c.id))`
+    : 'false';
+  const { rows } = await db.query<{ doc_id: string; content_hash: Buffer; has_metadata: boolean; missing: boolean }>(
+    `SELECT d.doc_id, d.content_hash, d.metadata IS NOT NULL AS has_metadata, ${missing} AS missing
+       FROM documents d WHERE d.index_id = $1 AND d.tenant = $2 AND d.doc_id = ANY($3::text[])`,
     [indexId, tenant, docIds],
   );
-  return new Map(rows.map((r) => [r.doc_id, { hash: r.content_hash, hasMetadata: r.has_metadata }]));
+  return new Map(rows.map((r) => [r.doc_id, { hash: r.content_hash, hasMetadata: r.has_metadata, missingVectors: r.missing }]));
 }
 
 /**
@@ -46,18 +61,6 @@ export async function updateMetadata(db: Queryable, indexId: number, tenant: str
     [indexId, tenant, docs.map((d) => d.docId), docs.map((d) => (d.metadata ? JSON.stringify(d.metadata) : null))],
   );
   return r.rowCount ?? 0;
-}
-
-/** Of the given documents, those with a chunk that has no row in `vecTable` (an interrupted earlier run). */
-export async function docsMissingVectors(db: Queryable, vecTable: string, indexId: number, tenant: string, docIds: string[]): Promise<Set<string>> {
-  if (docIds.length === 0) return new Set();
-  const { rows } = await db.query<{ doc_id: string }>(
-    `SELECT DISTINCT c.doc_id FROM chunks c
-      WHERE c.index_id = $1 AND c.tenant = $2 AND c.doc_id = ANY($3::text[])
-        AND NOT EXISTS (SELECT 1 FROM ${vecTable} v WHERE v.chunk_id = c.id)`,
-    [indexId, tenant, docIds],
-  );
-  return new Set(rows.map((r) => r.doc_id));
 }
 
 export async function upsertDocuments(client: pg.PoolClient, indexId: number, tenant: string, docs: DocRow[]): Promise<void> {

@@ -116,3 +116,17 @@ test('only indexes that existed before migration 0012 look for old ids; an index
     await ctx.close();
   }
 });
+
+test('an unchanged document whose vectors are missing (a run interrupted between its chunks and its vectors) is done again; the others are skipped', async ({ ctx }) => {
+  const parent = corpus({ 'a.md': prose(11, 6), 'b.md': prose(12, 6), 'c.md': prose(13, 6) });
+  const first = await inDir(parent, () => runIngest(ctx, { paths: ['docs'], index: 'gap', chunkTokens: 48, chunkOverlap: 0 }));
+  const table = (await getIndex(ctx.db, 'gap'))!.live.tableName;
+  const rows = await countRows(ctx, table);
+  expect(rows).toBe(first.chunks);
+  const { rowCount } = await ctx.db.query(`DELETE FROM "${table}" v USING chunks c WHERE c.id = v.chunk_id AND c.doc_id = 'docs/b.md'`);
+  expect(rowCount).toBeGreaterThan(0);
+  const again = await inDir(parent, () => runIngest(ctx, { paths: ['docs'], index: 'gap' }));
+  // b.md only: its vectors come back from the cache; a.md and c.md are skipped unread.
+  expect({ documents: again.documents, documentsSkipped: again.documentsSkipped, cacheHits: again.cacheHits, embedded: again.embedded }).toEqual({ documents: 1, documentsSkipped: 2, cacheHits: rowCount, embedded: 0 });
+  expect(await countRows(ctx, table)).toBe(rows);
+});
