@@ -224,7 +224,8 @@ export class Gateway {
         );
         if (!stands) return this.#embeddings(req, false);
       }
-      const err = this.#wireError(e);
+      // A client that hung up is not a failure of ours or the provider's: 499, as proxies log it.
+      const err = req.signal?.aborted ? new WireError(499, 'The client closed the request before the answer was ready.', { code: 'client_closed_request' }) : this.#wireError(e);
       Object.assign(headers, err.headers);
       if (key && model && parsed) await this.#recordRequest(key, model, parsed, err.status >= 500 ? 'failed' : 'refused', err.status, { inputs: parsed.inputs.length, hits: 0, tokens: 0, costUsd: 0, savedUsd: 0, started, error: err.message });
       else this.#deps.logger.info({ requestId, status: err.status, code: err.code }, 'gateway request refused');

@@ -364,3 +364,28 @@ test('serve --no-auth: requests without a key count for the default tenant; refu
   expect(line).toMatch(/NO AUTH, as tenant default, loopback only/);
   expect(line).toMatch(/warning: --no-auth: anyone who can reach/);
 });
+
+gatewayTest('a client that hangs up before the answer is ledgered as 499 refused, not as a 500 failure', async ({ sim, ctx }) => {
+  const { secret } = await createApiKey(ctx.db, 'acme');
+  const server = openServer(ctx);
+  try {
+    const gate = sim.hold();
+    const hangUp = new AbortController();
+    const reply = server.app.request('/v1/embeddings', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, input: 'the client will not wait for this' }),
+      signal: hangUp.signal,
+    });
+    await gate.arrived(1);
+    hangUp.abort();
+    gate.release();
+    const res = await reply;
+    expect(res.status).toBe(499);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('client_closed_request');
+    const { rows } = await ctx.db.query(`SELECT status, http_status, error FROM ledger WHERE mode = 'online' AND http_status IS NOT NULL AND status IN ('served', 'refused', 'failed')`);
+    expect(rows).toEqual([{ status: 'refused', http_status: 499, error: expect.stringMatching(/client closed the request/) }]);
+  } finally {
+    await server.close();
+  }
+});
