@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Job, RepeatOptions } from 'bullmq';
 import { z } from 'zod';
 import { expandPaths } from '../src/corpus/readers/expand.ts';
+import { readFields } from '../src/corpus/readers/record-fields.ts';
 import { describeRoot, inRoot } from '../src/corpus/readers/roots.ts';
 import { UsageError } from '../src/errors.ts';
 import { deleteDocuments } from '../src/store/chunks.ts';
@@ -30,6 +31,10 @@ export interface ScheduledIngestPayload {
   baseDir?: string;
   /** JSONL/CSV record ids are global, as `embedq ingest --global-ids`. */
   globalIds?: boolean;
+  /** The record flags the source is read with, as `embedq ingest --text-field/--id-field/--metadata-columns`. */
+  fields?: { textField?: string; idField?: string; metadataColumns?: string };
+  /** Links out of the roots are read and links to directories walked, as `embedq ingest --follow-symlinks`. */
+  followSymlinks?: boolean;
   mode: 'sync' | 'batch';
 }
 
@@ -53,7 +58,8 @@ async function scheduledIngest(ctx: Context, job: Job<ScheduledIngestPayload>): 
   const roots = await Promise.all(p.paths.map((x) => describeRoot(x)));
   const present: string[] = [];
   const unread: { path: string; reason: string }[] = [];
-  for await (const item of expandPaths(p.paths)) {
+  const followSymlinks = p.followSymlinks ?? false;
+  for await (const item of expandPaths(p.paths, { followSymlinks })) {
     if ('kind' in item) unread.push({ path: item.path, reason: item.reason });
     else present.push(item.path);
   }
@@ -73,8 +79,9 @@ async function scheduledIngest(ctx: Context, job: Job<ScheduledIngestPayload>): 
   }
   if (present.length === 0) return { runId: null, removed };
   // The roots, not the files found: document ids are formed from the roots, as `embedq ingest` forms them.
-  const read = { invalidUtf8: ctx.config.invalidUtf8, ...(p.globalIds ? { globalIds: true } : {}) };
-  const run = await startRun(ctx, { index: p.index, tenant: p.tenant, paths: p.paths, read, mode: async () => p.mode });
+  // Read as the first ingest read it: the same record flags, the same links followed.
+  const read = { invalidUtf8: ctx.config.invalidUtf8, ...readFields({ ...p.fields, globalIds: p.globalIds }) };
+  const run = await startRun(ctx, { index: p.index, tenant: p.tenant, paths: p.paths, read, mode: async () => p.mode, followSymlinks });
   return { runId: run.runId, removed };
 }
 
@@ -87,6 +94,8 @@ export const scheduledIngestJob = defineJob({
     paths: z.array(absolutePath).min(1).max(1000),
     baseDir: absolutePath.optional(),
     globalIds: z.boolean().optional(),
+    fields: z.strictObject({ textField: z.string().min(1).max(128).optional(), idField: z.string().min(1).max(128).optional(), metadataColumns: z.string().min(1).max(10_000).optional() }).optional(),
+    followSymlinks: z.boolean().optional(),
     mode: z.enum(['sync', 'batch']),
   }) satisfies z.ZodType<ScheduledIngestPayload>,
   check: notFromScheduler,

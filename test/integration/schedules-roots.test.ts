@@ -3,10 +3,11 @@
  * sibling folder whose name starts with the root's, and nothing at all when a root itself cannot
  * be read (unmounted, renamed, a permission hiccup).
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import { runIngest } from '../../src/cli/commands/ingest.ts';
+import { runSchedulesAdd } from '../../src/cli/commands/schedules.ts';
 import { createQueues } from '../../src/queue/producer.ts';
 import type { Context } from '../../src/context.ts';
 import { scheduledIngestJob, type ScheduledIngestPayload } from '../../jobs/scheduled-ingest.ts';
@@ -82,4 +83,29 @@ test('a glob root removes the vanished files it matched, and only those', async 
   expect(left).not.toContain(join(parent, 'docs', 'c.txt'));
   expect(left).toContain(join(parent, 'docs', 'sub', 'b.txt'));
   expect(left).toHaveLength(8);
+});
+
+test('a re-sync reads records as the schedule\'s first ingest did: its record flags and --follow-symlinks are kept', async ({ ctx }) => {
+  const outside = writeCorpus({ 'linked.txt': prose(70, 3) });
+  const parent = writeCorpus({ 'kb/faq.csv': 'id,body,lang,secret_note\n1,How do refunds work?,en,internal\n', 'kb/plain.txt': prose(71, 3) });
+  symlinkSync(join(outside, 'linked.txt'), join(parent, 'kb', 'linked.txt'));
+  const kb = join(parent, 'kb');
+  const first = await runIngest(ctx, { paths: [kb], index: 'roots', textField: 'body', metadataColumns: 'lang', followSymlinks: true });
+  expect(first).toMatchObject({ documents: 3, rejected: [] });
+  await runSchedulesAdd(ctx, { kind: 'ingest', paths: [kb], index: 'roots', every: '1h', name: 'kb', textField: 'body', metadataColumns: 'lang', followSymlinks: true });
+  const queues = createQueues(ctx.redis, ctx.config);
+  try {
+    const scheduler = await queues.schedules.getJobScheduler('user-kb');
+    const data = scheduler!.template!.data as ScheduledIngestPayload;
+    expect(data).toMatchObject({ fields: { textField: 'body', metadataColumns: 'lang' }, followSymlinks: true });
+    const r = (await scheduledIngestJob.handler(ctx, { name: 'scheduled-ingest', data } as Job)) as { runId: string; removed: number };
+    // The linked file is still a source (not vanished, still read), and the CSV is read with the same columns.
+    expect(r.removed).toBe(0);
+    const jobs = (await queues.ingest.getJobs(['waiting', 'active', 'completed', 'delayed', 'prioritized'])).filter((j) => j.data.runId === r.runId);
+    const paths = jobs.flatMap((j) => (j.data.source.kind === 'files' ? j.data.source.paths : [j.data.source.path]));
+    expect(paths.map((x: string) => x.slice(kb.length + 1)).sort()).toEqual(['faq.csv', 'linked.txt', 'plain.txt']);
+    for (const j of jobs) expect(j.data.read).toMatchObject({ csv: { textColumn: 'body', metadataColumns: ['lang'] }, jsonl: { textField: 'body' } });
+  } finally {
+    await queues.close();
+  }
 });

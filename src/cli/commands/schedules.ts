@@ -10,6 +10,7 @@ import { assertSafeName } from '../../store/identifiers.ts';
 import { getIndex } from '../../store/indexes.ts';
 import type { CommandEnv } from '../command.ts';
 import { table } from '../output.ts';
+import { readFields, type RecordFlags } from '../parse.ts';
 
 export interface ScheduleRow {
   name: string;
@@ -50,7 +51,19 @@ function fmtMs(ms: number): string {
   return `${ms}ms`;
 }
 
-export async function runSchedulesAdd(ctx: Context, o: { kind: string; paths: string[]; index: string; every?: string; cron?: string; name?: string; tenant?: string; mode?: string; globalIds?: boolean }): Promise<ScheduleRow> {
+export interface SchedulesAddOptions extends RecordFlags {
+  kind: string;
+  paths: string[];
+  index: string;
+  every?: string;
+  cron?: string;
+  name?: string;
+  tenant?: string;
+  mode?: string;
+  followSymlinks?: boolean;
+}
+
+export async function runSchedulesAdd(ctx: Context, o: SchedulesAddOptions): Promise<ScheduleRow> {
   if (o.kind !== 'ingest') throw new UsageError(`only "ingest" schedules exist, e.g. embedq schedules add --every 1h ingest ./docs --index docs (got ${JSON.stringify(o.kind)})`);
   if (o.paths.length === 0) throw new UsageError('give the paths to re-sync');
   const index = assertSafeName(o.index);
@@ -61,7 +74,17 @@ export async function runSchedulesAdd(ctx: Context, o: { kind: string; paths: st
   const name = `${USER_PREFIX}${o.name ?? `${index}-${tenant}`}`;
   if (!/^[a-z0-9][a-z0-9_-]{0,80}$/.test(name)) throw new UsageError(`--name must be lower-case letters, digits, _ and -`);
   const repeat = parseRepeat(o);
-  const data: ScheduledIngestPayload = { index, tenant, paths: o.paths.map((p) => resolve(p)), mode, ...(o.globalIds ? { globalIds: true } : {}) };
+  readFields(o); // refuses bad record flags now, not at the first re-sync
+  const fields = { ...(o.textField ? { textField: o.textField } : {}), ...(o.idField ? { idField: o.idField } : {}), ...(o.metadataColumns ? { metadataColumns: o.metadataColumns } : {}) };
+  const data: ScheduledIngestPayload = {
+    index,
+    tenant,
+    paths: o.paths.map((p) => resolve(p)),
+    mode,
+    ...(o.globalIds ? { globalIds: true } : {}),
+    ...(Object.keys(fields).length ? { fields } : {}),
+    ...(o.followSymlinks ? { followSymlinks: true } : {}),
+  };
   await scheduleIngest(ctx, name, repeat, data);
   return (await runSchedulesList(ctx)).find((r) => r.name === name)!;
 }
@@ -90,10 +113,14 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--tenant <id>', 'tenant (default: config defaultTenant)')
     .option('--mode <mode>', 'sync or batch', 'sync')
     .option('--global-ids', 'JSONL/CSV ids are unique across files, as `embedq ingest --global-ids`')
+    .option('--text-field <name>', 'JSONL field or CSV column with the text, as `embedq ingest --text-field`')
+    .option('--id-field <name>', 'JSONL field or CSV column with the document id, as `embedq ingest --id-field`')
+    .option('--metadata-columns <a,b,...>', 'CSV columns kept as metadata, as `embedq ingest --metadata-columns`')
+    .option('--follow-symlinks', 'read links out of the roots and walk links to directories, as `embedq ingest --follow-symlinks`')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  embedq schedules add --every 1h ingest ./docs --index docs')
+    .addHelpText('after', '\nGive it the flags the source was first ingested with: a re-sync reads it the same way.\n\nExamples:\n  embedq schedules add --every 1h ingest ./docs --index docs\n  embedq schedules add --cron "0 3 * * *" ingest ./faq.csv --index faq --text-field body --metadata-columns lang,product')
     .action(
-      env.handler(async (ctx, out, kind: string, paths: string[], o: { index: string; every?: string; cron?: string; name?: string; tenant?: string; mode?: string; globalIds?: boolean }) => {
+      env.handler(async (ctx, out, kind: string, paths: string[], o: Omit<SchedulesAddOptions, 'kind' | 'paths'>) => {
         out.result(await runSchedulesAdd(ctx, { kind, paths, ...o }), (r) => `schedule ${r.name}: ${r.repeat}, next ${r.next ?? '-'}\n  ${r.what}`);
         return 0;
       }),
