@@ -132,8 +132,10 @@ export class Gateway {
     const open = this.#deps.noAuthTenant;
     // Without auth, any presented key is ignored (clients send one anyway): every request is the default tenant's.
     if (open) return { key: Promise.resolve({ id: '', tenant: open, name: 'no-auth', prefix: '(no auth)', models: null, rpm: null, tpm: null, expiresAt: null, revokedAt: null, previousValidUntil: null, createdAt: new Date(0) }) };
-    const id = secret ? hashSecret(secret).toString('hex') : undefined;
-    const key = authenticate(this.#db, secret).then((r) => {
+    // Hashed once: the hint's key and the key row's lookup.
+    const hash = secret ? hashSecret(secret) : undefined;
+    const id = hash?.toString('hex');
+    const key = authenticate(this.#db, secret, new Date(), hash).then((r) => {
       if (id) this.#hints.delete(id);
       if ('refused' in r) throw new WireError(401, REFUSALS[r.refused], { code: r.refused === 'missing' ? 'missing_api_key' : 'invalid_api_key' });
       if (id) {

@@ -96,11 +96,11 @@ export async function rotateApiKey(db: Queryable, idOrPrefix: string, graceMs: n
 /** Why a presented secret opens nothing, in words a client may read (never the secret itself). */
 export type KeyRefusal = 'missing' | 'unknown' | 'revoked' | 'expired';
 
-/** The key a bearer secret opens, or why none. One indexed query. */
-export async function authenticate(db: Queryable, secret: string | undefined, now = new Date()): Promise<{ key: ApiKey } | { refused: KeyRefusal }> {
+/** The key a bearer secret opens, or why none. One indexed query. `secretHash`: its {@link hashSecret}, when the caller has it already. */
+export async function authenticate(db: Queryable, secret: string | undefined, now = new Date(), secretHash?: Buffer): Promise<{ key: ApiKey } | { refused: KeyRefusal }> {
   if (!secret) return { refused: 'missing' };
   if (!secret.startsWith(SECRET_PREFIX)) return { refused: 'unknown' };
-  const k = await keyBySecretHash(db, hashSecret(secret), now);
+  const k = await keyBySecretHash(db, secretHash ?? hashSecret(secret), now);
   if (!k) return { refused: 'unknown' };
   if (k.revokedAt) return { refused: 'revoked' };
   if (k.expiresAt && k.expiresAt.getTime() <= now.getTime()) return { refused: 'expired' };
