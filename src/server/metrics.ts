@@ -28,6 +28,9 @@ import { withTimeout } from './health.ts';
 /** BullMQ job states reported per queue. */
 export const QUEUE_STATES = ['waiting', 'prioritized', 'waiting-children', 'active', 'delayed', 'completed', 'failed'] as const satisfies readonly JobState[];
 
+/** How long a reembed's counted coverage is reused by later scrapes (counting scans both tables). */
+export const COVERAGE_REUSE_MS = 60_000;
+
 /** Latency bucket bounds in milliseconds (exposed in seconds): from a local embedding to a large request near a provider's timeout. */
 export const LATENCY_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000] as const;
 
@@ -179,9 +182,23 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     }
   };
 
+  // Coverage counts both tables' rows (exactly, as `embedq reembed status` does): a scan of each.
+  // Scrapes come every few seconds, so a count is reused for COVERAGE_REUSE_MS.
+  const counted = new Map<string, { at: number; ratio: number }>();
+  const coverageOf = async (m: Awaited<ReturnType<typeof openReembeds>>[number], now: number): Promise<number> => {
+    const key = `${m.id}:${m.state}`;
+    const hit = counted.get(key);
+    if (hit && now - hit.at < COVERAGE_REUSE_MS) return hit.ratio;
+    const { ratio } = await coverage(db, m);
+    counted.set(key, { at: now, ratio });
+    return ratio;
+  };
+
   const collectReembeds = async () => {
     const open = await openReembeds(db);
-    const covered = await Promise.all(open.map((m) => coverage(db, m)));
+    const started = Date.now();
+    for (const k of counted.keys()) if (!open.some((m) => k.startsWith(`${m.id}:`))) counted.delete(k);
+    const covered = (await Promise.all(open.map((m) => coverageOf(m, started)))).map((ratio) => ({ ratio }));
     reembedCoverage.reset();
     reembedStateSeconds.reset();
     const now = Date.now();
