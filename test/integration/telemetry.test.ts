@@ -249,5 +249,29 @@ registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); if (r.url.
   // On (an endpoint nobody listens on: spans are dropped, the run is not affected).
   const on = await runCli(['ingest', src, '--index', 'on', '--json'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_TIMEOUT: '1000' });
   expect(on.code, on.stderr).toBe(0);
+  expect(on.stderr).toMatch(/traces not sent/);
   expect(readFileSync(log, 'utf8')).toMatch(/@opentelemetry\/sdk-trace-node/);
+
+  // The default protocol, http/protobuf, posts protobuf to /v1/traces (with the headers OTEL_EXPORTER_OTLP_HEADERS names).
+  const posts: { url: string | undefined; type: string | undefined; auth: string | undefined; bytes: number }[] = [];
+  const server = createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (d: Buffer) => (bytes += d.length));
+    req.on('end', () => {
+      posts.push({ url: req.url, type: req.headers['content-type'], auth: req.headers['authorization'], bytes });
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = server.address() as { port: number };
+    const proto = await runCli(['ingest', src, '--index', 'proto', '--json'], { ...env, NODE_OPTIONS: undefined, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer collector-secret' });
+    expect(proto.code, proto.stderr).toBe(0);
+    expect(proto.stderr).not.toMatch(/traces not sent/);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+  expect(posts.length).toBeGreaterThan(0);
+  for (const p of posts) expect(p).toMatchObject({ url: '/v1/traces', type: 'application/x-protobuf', auth: 'Bearer collector-secret' });
+  expect(posts.reduce((n, p) => n + p.bytes, 0)).toBeGreaterThan(0);
 });
