@@ -12,6 +12,7 @@ import { parseFilters } from '../../src/cli/parse.ts';
 import { UsageError } from '../../src/errors.ts';
 import { getIndex } from '../../src/store/indexes.ts';
 import { searchVectors } from '../../src/store/vectors.ts';
+import { runCli } from '../support/cli.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { describe, expect, test } from '../support/fixtures.ts';
 import type { Context } from '../../src/context.ts';
@@ -119,4 +120,22 @@ describe('search metadata', () => {
     const hit = (await runSearch(ctx, { query: 'refunds', index: 'faq_all', k: 1, filter: parseFilters(['secret_note=intern']) })).hits;
     expect(hit.map((h) => h.metadata)).toEqual([{ lang: 'de', owner: 'billing', secret_note: 'intern' }]);
   });
+});
+
+test('the CLI: ingest --metadata-columns and search --filter (repeated) with --json and the text output', async ({ ctx }) => {
+  const env = { REDIS_URL: ctx.config.redisUrl, DATABASE_URL: ctx.config.databaseUrl, EMBEDQ_DB_SCHEMA: ctx.config.dbSchema, EMBEDQ_REDIS_PREFIX: ctx.config.redisPrefix };
+  const dir = writeCorpus({});
+  writeFileSync(join(dir, 'faq.csv'), 'id,text,lang,owner,note\n1,How do refunds work for annual plans?,en,billing,x\n2,Wie funktioniert die Erstattung?,de,billing,y\n3,Single sign-on with SAML,en,security,z\n');
+  const ing = await runCli(['ingest', join(dir, 'faq.csv'), '--index', 'faq', '--metadata-columns', 'lang,owner', '--json'], env);
+  expect(ing.code, ing.stderr).toBe(0);
+  const r = await runCli(['search', 'refunds', '--index', 'faq', '--filter', 'lang=en', '--filter', 'owner=billing', '--json'], env);
+  expect(r.code, r.stderr).toBe(0);
+  const out = JSON.parse(r.stdout) as { filter: { key: string; values: unknown[] }[]; hits: { docId: string; metadata: unknown }[] };
+  expect(out.filter).toEqual([{ key: 'lang', values: ['en'] }, { key: 'owner', values: ['billing'] }]);
+  expect(out.hits.map((h) => [h.docId.replace(/^.*#/, ''), h.metadata])).toEqual([['1', { lang: 'en', owner: 'billing' }]]);
+  const text = await runCli(['search', 'refunds', '--index', 'faq', '--filter', 'lang=de'], env);
+  expect(text.stdout).toMatch(/faq\.csv#0\n {4}Wie funktioniert die Erstattung\?\n {4}lang=de {2}owner=billing/);
+  const bad = await runCli(['search', 'refunds', '--index', 'faq', '--filter', 'lang'], env);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--filter must be key=value/);
 });

@@ -74,9 +74,8 @@ export function formatSearch(r: SearchResult): string {
 /** A document's metadata on one line: `key=value` pairs, strings bare, other values as JSON, cut at 160 characters. */
 function formatMetadata(m: Record<string, unknown>): string {
   const line = Object.entries(m)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    .join('  ')
-    .replace(/\s+/g, ' ');
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`.replace(/\s+/g, ' '))
+    .join('  ');
   return line.length > 160 ? `${line.slice(0, 160)}…` : line;
 }
 
