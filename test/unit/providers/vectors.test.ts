@@ -36,4 +36,19 @@ describe('base64 float32', () => {
   test('rejects a byte length that is not whole floats', () => {
     expect(() => decodeFloat32Base64(Buffer.from([1, 2, 3]).toString('base64'))).toThrow(/not a multiple of 4/);
   });
+
+  test('a 1,536-dim vector decodes exactly, also from base64 wrapped in lines or without padding', () => {
+    const v = Float32Array.from({ length: 1536 }, (_, i) => Math.sin(i) / 40);
+    const b64 = encodeFloat32Base64(v);
+    expect(decodeFloat32Base64(b64)).toEqual(v);
+    const wrapped = b64.replace(/(.{76})/g, '$1\n');
+    expect(wrapped.length).toBeGreaterThan(b64.length);
+    expect(decodeFloat32Base64(wrapped)).toEqual(v);
+    const odd = encodeFloat32Base64(Float32Array.from([1, 2, 3]));
+    expect(odd.endsWith('=')).toBe(false);
+    expect(Array.from(decodeFloat32Base64(odd))).toEqual([1, 2, 3]);
+    const padded = encodeFloat32Base64(Float32Array.from([1, 2]));
+    expect(padded.endsWith('=')).toBe(true);
+    expect(Array.from(decodeFloat32Base64(padded.replace(/=+$/, '')))).toEqual([1, 2]);
+  });
 });
