@@ -1,7 +1,7 @@
 /**
  * Writes into vector tables and the embedding cache. Cache hits are copied inside Postgres (no
- * vector leaves the database); fresh vectors arrive by binary COPY into a staging table and are
- * merged into the cache and the index in one transaction, idempotently.
+ * vector leaves the database); fresh vectors arrive by one binary COPY and reach the cache and
+ * the index in one transaction, idempotently (see writeFresh).
  */
 import type pg from 'pg';
 import { withTransaction, type Db, type Queryable } from './db.ts';
@@ -65,11 +65,14 @@ export interface FreshVector {
 /**
  * Writes freshly embedded vectors to the cache and to the index table in one transaction.
  *
- * The common case (nothing there yet) is two binary COPYs straight into the cache and the index
- * table, the fastest way into Postgres. A COPY that meets an existing key (a replay after a
+ * The common case (nothing there yet) is one binary COPY into the index table, the fastest way
+ * into Postgres, and the cache rows filled from it by one INSERT … SELECT inside Postgres, so each
+ * vector crosses the wire once (a halfvec index table, which cannot give full precision back,
+ * sends the cache its own COPY). An index COPY that meets an existing key (a replay after a
  * crash, or another worker that embedded the same text) is rolled back to its savepoint and
  * redone through a staging table with set-based merges, so replays change nothing. Rows whose
- * chunk changed or vanished since the texts were read are removed before commit.
+ * chunk changed or vanished since the texts were read leave the index before commit; their
+ * vectors stay in the cache.
  * Returns how many index rows were written.
  */
 export function writeFresh(db: Db, table: string, modelVersionId: number, rows: FreshVector[]): Promise<number> {
@@ -78,15 +81,6 @@ export function writeFresh(db: Db, table: string, modelVersionId: number, rows: 
 }
 
 async function freshWrite(db: Db, table: string, modelVersionId: number, rows: FreshVector[]): Promise<number> {
-  const byHash = new Map<string, FreshVector>();
-  for (const r of rows) byHash.set(r.inputHash.toString('hex'), r);
-  const cachePayload = encodeBinaryCopy(
-    [...byHash.values()].map((r): Cell[] => [
-      { t: 'bytea', v: r.inputHash },
-      { t: 'int4', v: modelVersionId },
-      { t: 'vector', v: r.vector },
-    ]),
-  );
   // The cache stores `vector`; the index table `vector(n)` or, above 2,000 dims, `halfvec(n)`.
   const storage = vectorStorage(rows[0]!.vector.length);
   const indexPayload = encodeBinaryCopy(
@@ -98,18 +92,19 @@ async function freshWrite(db: Db, table: string, modelVersionId: number, rows: F
       { t: storage, v: r.vector },
     ]),
   );
+  const target = quoteIdent(table);
   return withTransaction(db, async (client) => {
-    if (!(await copyUnlessConflict(client, 'embedding_cache (input_hash, model_version_id, embedding)', cachePayload))) {
-      await stage(client, stagePayload(rows));
-      await client.query(
-        `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
-         SELECT DISTINCT ON (input_hash) input_hash, $1, embedding FROM embedq_stage
-         ON CONFLICT (input_hash) DO NOTHING`,
-        [modelVersionId],
-      );
-    }
-    const target = quoteIdent(table);
     if (await copyUnlessConflict(client, `${target} (chunk_id, tenant, model_version_id, input_hash, embedding)`, indexPayload)) {
+      // The common case. A full-precision index table feeds the cache inside Postgres, so each
+      // vector crosses the wire once; a halfvec one cannot (the cache keeps full precision).
+      if (storage === 'vector')
+        await client.query(
+          `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
+           SELECT DISTINCT ON (v.input_hash) v.input_hash, $1, v.embedding FROM ${target} v WHERE v.chunk_id = ANY($2::bigint[])
+           ON CONFLICT (input_hash) DO NOTHING`,
+          [modelVersionId, rows.map((r) => r.chunkId)],
+        );
+      else await cacheFromPayload(client, modelVersionId, rows);
       const gone = await client.query(
         `DELETE FROM ${target} v USING unnest($1::bigint[], $2::bytea[]) AS t(chunk_id, text_hash)
           WHERE v.chunk_id = t.chunk_id AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = t.chunk_id AND c.text_hash = t.text_hash)`,
@@ -117,7 +112,14 @@ async function freshWrite(db: Db, table: string, modelVersionId: number, rows: F
       );
       return rows.length - (gone.rowCount ?? 0);
     }
+    // A replay, or another worker that wrote some of these chunks: set-based merges from a staging table.
     await stage(client, stagePayload(rows));
+    await client.query(
+      `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
+       SELECT DISTINCT ON (input_hash) input_hash, $1, embedding FROM embedq_stage
+       ON CONFLICT (input_hash) DO NOTHING`,
+      [modelVersionId],
+    );
     const r = await client.query(
       `INSERT INTO ${target} (chunk_id, tenant, model_version_id, input_hash, embedding)
        SELECT s.chunk_id, c.tenant, $1, s.input_hash, s.embedding FROM embedq_stage s
@@ -128,6 +130,22 @@ async function freshWrite(db: Db, table: string, modelVersionId: number, rows: F
     );
     return r.rowCount ?? 0;
   });
+}
+
+/** The cache rows of `rows` from their own vectors (a halfvec index cannot give full precision back). */
+async function cacheFromPayload(client: pg.PoolClient, modelVersionId: number, rows: FreshVector[]): Promise<void> {
+  const byHash = new Map<string, FreshVector>();
+  for (const r of rows) byHash.set(r.inputHash.toString('hex'), r);
+  const payload = encodeBinaryCopy([...byHash.values()].map((r): Cell[] => [{ t: 'bytea', v: r.inputHash }, { t: 'int4', v: modelVersionId }, { t: 'vector', v: r.vector }]));
+  if (!(await copyUnlessConflict(client, 'embedding_cache (input_hash, model_version_id, embedding)', payload))) {
+    await stage(client, stagePayload(rows));
+    await client.query(
+      `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
+       SELECT DISTINCT ON (input_hash) input_hash, $1, embedding FROM embedq_stage
+       ON CONFLICT (input_hash) DO NOTHING`,
+      [modelVersionId],
+    );
+  }
 }
 
 /** COPY inside a savepoint; false (and rolled back) when a row's key already exists. */
