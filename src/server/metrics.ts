@@ -198,12 +198,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     const open = await openReembeds(db);
     const started = Date.now();
     for (const k of counted.keys()) if (!open.some((m) => k.startsWith(`${m.id}:`))) counted.delete(k);
-    const covered = (await Promise.all(open.map((m) => coverageOf(m, started)))).map((ratio) => ({ ratio }));
+    const covered = await Promise.all(open.map((m) => coverageOf(m, started)));
     reembedCoverage.reset();
     reembedStateSeconds.reset();
     const now = Date.now();
     open.forEach((m, i) => {
-      reembedCoverage.set({ index: m.indexName, source_model: m.sourceModel, target_model: m.targetModel, state: m.state }, covered[i]!.ratio);
+      reembedCoverage.set({ index: m.indexName, source_model: m.sourceModel, target_model: m.targetModel, state: m.state }, covered[i]!);
       reembedStateSeconds.set({ index: m.indexName, state: m.state }, Math.max(0, (now - new Date(m.stateSince ?? m.updatedAt).getTime()) / 1000));
     });
   };

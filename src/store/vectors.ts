@@ -114,12 +114,7 @@ async function freshWrite(db: Db, table: string, modelVersionId: number, rows: F
     }
     // A replay, or another worker that wrote some of these chunks: set-based merges from a staging table.
     await stage(client, stagePayload(rows));
-    await client.query(
-      `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
-       SELECT DISTINCT ON (input_hash) input_hash, $1, embedding FROM embedq_stage
-       ON CONFLICT (input_hash) DO NOTHING`,
-      [modelVersionId],
-    );
+    await cacheFromStage(client, modelVersionId);
     const r = await client.query(
       `INSERT INTO ${target} (chunk_id, tenant, model_version_id, input_hash, embedding)
        SELECT s.chunk_id, c.tenant, $1, s.input_hash, s.embedding FROM embedq_stage s
@@ -134,18 +129,18 @@ async function freshWrite(db: Db, table: string, modelVersionId: number, rows: F
 
 /** The cache rows of `rows` from their own vectors (a halfvec index cannot give full precision back). */
 async function cacheFromPayload(client: pg.PoolClient, modelVersionId: number, rows: FreshVector[]): Promise<void> {
-  const byHash = new Map<string, FreshVector>();
-  for (const r of rows) byHash.set(r.inputHash.toString('hex'), r);
-  const payload = encodeBinaryCopy([...byHash.values()].map((r): Cell[] => [{ t: 'bytea', v: r.inputHash }, { t: 'int4', v: modelVersionId }, { t: 'vector', v: r.vector }]));
-  if (!(await copyUnlessConflict(client, 'embedding_cache (input_hash, model_version_id, embedding)', payload))) {
-    await stage(client, stagePayload(rows));
-    await client.query(
-      `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
-       SELECT DISTINCT ON (input_hash) input_hash, $1, embedding FROM embedq_stage
-       ON CONFLICT (input_hash) DO NOTHING`,
-      [modelVersionId],
-    );
-  }
+  await stage(client, stagePayload(rows));
+  await cacheFromStage(client, modelVersionId);
+}
+
+/** Adds the staged vectors to the cache, one row per input hash; a hash already there is kept. */
+async function cacheFromStage(client: pg.PoolClient, modelVersionId: number): Promise<void> {
+  await client.query(
+    `INSERT INTO embedding_cache (input_hash, model_version_id, embedding)
+     SELECT DISTINCT ON (input_hash) input_hash, $1, embedding FROM embedq_stage
+     ON CONFLICT (input_hash) DO NOTHING`,
+    [modelVersionId],
+  );
 }
 
 /** COPY inside a savepoint; false (and rolled back) when a row's key already exists. */

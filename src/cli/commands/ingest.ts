@@ -105,7 +105,8 @@ async function ingestRun(ctx: Context, o: IngestOptions): Promise<IngestSummary>
   requireApiKey(modelKey.split('/')[0]!, ctx.config, modelKey);
   if (resolved) requireDeployments(resolved, ctx.config);
   // Nothing readable: say so with the reasons, and create nothing (no index, no run).
-  const records = o.records === undefined ? undefined : await firstPack(packRecords(o.records, o.recordsLabel ?? 'records'));
+  const label = o.recordsLabel ?? 'records';
+  const records = o.records === undefined ? undefined : await firstPack(packRecords(o.records, label));
   const plan = records ? undefined : await planSources(o.paths, { followSymlinks: o.followSymlinks ?? false });
   if (plan && plan.sources.length === 0) throw new NothingToIngestError(plan.rejected);
   if (resolved && !existing) {
@@ -130,7 +131,7 @@ async function ingestRun(ctx: Context, o: IngestOptions): Promise<IngestSummary>
   let waited = o.wait !== false;
   if (records) {
     mode = await resolveMode(o.mode ?? 'sync', live.live.modelKey, async () => false, ctx.config.providers);
-    const producer = await startRecordsRun(ctx, { index: name, tenant, label: o.recordsLabel ?? 'records', read, mode, packs: records });
+    const producer = await startRecordsRun(ctx, { index: name, tenant, label, read, mode, packs: records });
     runId = producer.runId;
     // The jobs are worked on while the records are still read; the wait starts when all are in.
     if (waited) await waitFor(runId, producer.produce);
