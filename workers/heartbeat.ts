@@ -41,7 +41,15 @@ export async function startHeartbeat(redis: Redis, prefix: string, name: string)
     id,
     async stop() {
       clearInterval(timer);
-      await redis.zrem(aliveKey(prefix), id).catch(() => undefined);
+      // Best effort: the entry lapses after HEARTBEAT.ttlMs anyway. A stop during a Redis outage
+      // must not wait for Redis (a queued command would wait for the reconnect, for ever if it
+      // never comes), so it is not sent then, and one sent is given one beat's time to answer.
+      if (redis.status !== 'ready') return;
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([
+        redis.zrem(aliveKey(prefix), id).catch(() => undefined),
+        new Promise<void>((r) => (timeout = setTimeout(r, HEARTBEAT.intervalMs).unref())),
+      ]).finally(() => clearTimeout(timeout));
     },
   };
 }

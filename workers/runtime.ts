@@ -10,7 +10,7 @@ import type { Config } from '../src/config/schema.ts';
 import { redactError } from '../src/config/redact.ts';
 import { DelayJobError, InvalidPayloadError, coerceError } from '../src/errors.ts';
 import { lostService } from '../src/outage.ts';
-import { createRedis } from '../src/queue/connection.ts';
+import { createRedis, downFor } from '../src/queue/connection.ts';
 import type { QueueName } from '../src/queue/names.ts';
 import type { RunCounters } from '../src/queue/runs.ts';
 import { AttemptTracker, NO_STALL_LIMIT, outOfAttempts } from '../src/queue/attempts.ts';
@@ -23,6 +23,9 @@ import { startHeartbeat } from './heartbeat.ts';
 import { inSpan, type Attrs } from '../src/telemetry.ts';
 import { outageRetry } from './outage-retry.ts';
 import { ActiveJobs } from './interrupt.ts';
+
+/** How long a closing worker waits for a lost Redis to come back (a restart takes a second or two). */
+const REDIS_CLOSE_PATIENCE_MS = 5000;
 
 export interface WorkerOptions {
   /** Embed jobs at once. @default config.worker.concurrency */
@@ -163,8 +166,15 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
       closing ??= (async () => {
         drain.abort(new Error('worker shutting down'));
         await heartbeat.stop();
-        await Promise.all(workers.map((w) => w.close()));
+        const closed = Promise.all(workers.map((w) => w.close()));
+        // During an outage BullMQ's commands wait for a reconnect that may never come. Once Redis
+        // has been away for a while, ending the connection fails them and the close finishes;
+        // a job it left active is picked up again when its lock lapses (every job is idempotent).
+        const outage = downFor(connection, REDIS_CLOSE_PATIENCE_MS);
+        await Promise.race([closed, outage.reached]);
+        outage.cancel();
         connection.disconnect();
+        await closed;
       })();
       return closing;
     },

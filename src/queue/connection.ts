@@ -3,6 +3,7 @@
  * commands that should fail fast use {@link pingRedis} first so a down Redis gives one clear line.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { closeHandler } from 'ioredis/built/redis/event_handler.js';
 import { ServiceUnavailableError } from '../errors.ts';
 import { redactUrl } from '../config/redact.ts';
 
@@ -13,12 +14,74 @@ export interface RedisWatch {
   onReady?: () => void;
 }
 
-export function createRedis(url: string, opts: RedisOptions = {}, watch: RedisWatch = {}): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true, ...opts });
+/**
+ * ioredis whose disconnect() also ends a connection that is between reconnect attempts. ioredis
+ * (6.0) clears the retry timer of a `reconnecting` connection and emits nothing: it has no socket
+ * to close, so `end` never comes, and BullMQ's Worker.close() waits for `end` (taskforcesh/bullmq
+ * #4656, open). A CLI whose Redis restarted just before it finished, or a worker stopped during an
+ * outage, then never exited. Here that case takes ioredis' own close path (the one it takes for a
+ * connection that never connected): status `end`, the pending commands failed. Duplicates, which
+ * BullMQ makes for its blocking connections, are of this class too.
+ */
+/** Options of our connections: the default (legacy) reply mapping, the one our code is typed for. */
+type Options = Omit<RedisOptions, 'replyMapping'>;
+
+class ClosingRedis extends Redis {
+  constructor(options: Options);
+  constructor(url: string, options: Options);
+  constructor(a: string | Options, b: Options = {}) {
+    if (typeof a === 'string') super(a, b);
+    else super(a);
+  }
+
+  override disconnect(reconnect = false): void {
+    if (!reconnect && this.status === 'reconnecting') {
+      const self = this as unknown as { reconnectTimeout: NodeJS.Timeout | null; manuallyClosing: boolean };
+      if (self.reconnectTimeout) clearTimeout(self.reconnectTimeout);
+      self.reconnectTimeout = null;
+      self.manuallyClosing = true;
+      closeHandler(this)();
+      return;
+    }
+    super.disconnect(reconnect);
+  }
+
+  // ioredis types duplicate() by the reply mapping its options choose; ours keep the default one.
+  override duplicate(override?: Partial<Options>): never {
+    return new ClosingRedis({ ...this.options, ...override }) as never;
+  }
+}
+
+export function createRedis(url: string, opts: Options = {}, watch: RedisWatch = {}): Redis {
+  const r = new ClosingRedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true, ...opts });
   // Errors surface through commands; an unhandled 'error' event would crash the process.
   r.on('error', (e: Error) => watch.onLost?.(e));
   if (watch.onReady) r.on('ready', watch.onReady);
   return r;
+}
+
+/**
+ * Resolves once `redis` has not been ready for `ms` in one stretch: an outage, not a restart.
+ * What a shutdown uses to stop waiting for Redis to come back. `cancel` stops watching.
+ */
+export function downFor(redis: Redis, ms: number): { reached: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let reach!: () => void;
+  const reached = new Promise<void>((r) => (reach = r));
+  const check = () => {
+    if (redis.status === 'ready') timer = void clearTimeout(timer);
+    else timer ??= setTimeout(reach, ms);
+  };
+  const events = ['ready', 'close', 'reconnecting', 'end'] as const;
+  for (const e of events) redis.on(e, check);
+  check();
+  return {
+    reached,
+    cancel() {
+      clearTimeout(timer);
+      for (const e of events) redis.off(e, check);
+    },
+  };
 }
 
 /** Connects once with no retries and PINGs; throws {@link ServiceUnavailableError} naming the URL. */
