@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from './config/schema.ts';
 import { createPool, type Db } from './store/db.ts';
-import { createRedis } from './queue/connection.ts';
+import { closeRedis, createRedis } from './queue/connection.ts';
 import { createQueues, type Queues } from './queue/producer.ts';
 import { RunTracker } from './queue/runs.ts';
 import { BatchClients } from './providers/batch-clients.ts';
@@ -52,7 +52,7 @@ export function createContext(config: Config, opts: ContextOptions = {}): Contex
   const db = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: opts.poolSize ?? 10, onLost: (e) => outages.down('postgres', e), onConnect: () => outages.up('postgres') });
   const redis = createRedis(config.redisUrl, {}, { onLost: (e) => outages.down('redis', e), onReady: () => outages.up('redis') });
   return build({ config, db, redis, logger, outages }, async () => {
-    await Promise.allSettled([db.end(), redis.quit().catch(() => redis.disconnect())]);
+    await Promise.allSettled([db.end(), closeRedis(redis)]);
   });
 }
 

@@ -61,6 +61,16 @@ export function createRedis(url: string, opts: Options = {}, watch: RedisWatch =
 }
 
 /**
+ * Closes a connection without waiting on a Redis that is away: QUIT when it is connected (replies
+ * still due arrive first), otherwise disconnect, which fails the commands queued for a reconnect.
+ * A QUIT sent then would queue behind them, waiting for a Redis that may never come back.
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+}
+
+/**
  * Resolves once `redis` has not been ready for `ms` in one stretch: an outage, not a restart.
  * What a shutdown uses to stop waiting for Redis to come back. `cancel` stops watching.
  */

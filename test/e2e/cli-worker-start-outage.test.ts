@@ -6,7 +6,7 @@
  */
 import { inject } from 'vitest';
 import { spawnCli } from '../support/cli-live.ts';
-import { expect, test, uniqueName } from '../support/fixtures.ts';
+import { dropNamespace, expect, test, uniqueName } from '../support/fixtures.ts';
 import { startThrowawayRedis } from '../support/throwaway-redis.ts';
 
 const services = inject('services');
@@ -28,6 +28,25 @@ test('a worker started while Redis is down waits for it, then becomes ready', as
   } finally {
     if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
     await redis.destroy();
+  }
+}, 120_000);
+
+test('a worker stopped while Redis is down exits cleanly instead of waiting for it', async () => {
+  const redis = await startThrowawayRedis();
+  const prefix = uniqueName('e2e');
+  const worker = spawnCli(['worker'], { REDIS_URL: redis.url, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: prefix, EMBEDQ_REDIS_PREFIX: prefix }, { timeoutMs: 90_000 });
+  try {
+    await worker.waitForStderr(/embedq worker: ready/);
+    await redis.stop();
+    await worker.waitForStderr(/Redis went away/);
+    worker.child.kill('SIGTERM');
+    const r = await worker.done;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/SIGTERM received, finishing active jobs/);
+  } finally {
+    if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    await redis.destroy();
+    await dropNamespace(prefix).catch(() => undefined);
   }
 }, 120_000);
 

@@ -3,7 +3,8 @@
  * connection that sits between reconnect attempts (status `reconnecting`: no socket, a retry timer
  * armed) clears the timer and emits nothing, so BullMQ's Worker.close(), which waits for `end`,
  * waited forever. An ingest whose Redis restarted a moment before it finished never exited, and
- * `embedq worker` stopped during an outage did not stop.
+ * `embedq worker` stopped during an outage did not stop (its heartbeat removal, BullMQ's queued
+ * commands and the context's QUIT each waited for Redis to come back).
  */
 import { createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -59,3 +60,19 @@ test('workers close while their Redis is down', async () => {
     await dropNamespace(schema).catch(() => undefined);
   }
 }, 60_000);
+
+test('a context closes while its Redis is down, with commands still waiting for it', async () => {
+  const redis = await startThrowawayRedis();
+  const ctx = createContext(testConfig({ redisUrl: redis.url }), { logger: createLogger('silent'), notice: () => undefined });
+  try {
+    await ctx.redis.ping();
+    await redis.stop();
+    // Queued until Redis is back (a worker's heartbeat, a waiting CLI's poll): QUIT would queue behind it.
+    const waiting = ctx.redis.get('k');
+    await ctx.close();
+    expect(ctx.redis.status).toBe('end');
+    await expect(waiting).rejects.toThrow(/Connection is closed/);
+  } finally {
+    await redis.destroy();
+  }
+}, 30_000);
