@@ -24,7 +24,7 @@ import { inSpan, type Attrs } from '../src/telemetry.ts';
 import { outageRetry } from './outage-retry.ts';
 import { ActiveJobs } from './interrupt.ts';
 
-/** How long a closing worker waits for a lost Redis to come back (a restart takes a second or two). */
+/** How long a closing or releasing worker waits for a lost Redis to come back (a restart takes a second or two). */
 const REDIS_CLOSE_PATIENCE_MS = 5000;
 
 export interface WorkerOptions {
@@ -158,7 +158,14 @@ export async function startWorkers(ctx: Context, opts: WorkerOptions = {}): Prom
     workers,
     async release() {
       await heartbeat.stop();
-      return active.release(served.map((q) => queues[q]));
+      // Putting jobs back needs Redis: one that stays away leaves them to their locks' expiry.
+      const outage = downFor(ctx.redis, REDIS_CLOSE_PATIENCE_MS);
+      try {
+        const gone = outage.reached.then(() => Promise.reject(new Error('Redis is not reachable')));
+        return await Promise.race([active.release(served.map((q) => queues[q])), gone]);
+      } finally {
+        outage.cancel();
+      }
     },
     close() {
       // Worker.close() waits for active jobs to finish; what is not picked up stays queued. Embed

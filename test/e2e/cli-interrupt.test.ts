@@ -17,6 +17,7 @@ import { spawnCli } from '../support/cli-live.ts';
 import { prose, writeCorpus } from '../support/corpus.ts';
 import { dropNamespace, expect, test, testConfig, uniqueName } from '../support/fixtures.ts';
 import { blockTables } from '../support/pg-chaos.ts';
+import { startThrowawayRedis } from '../support/throwaway-redis.ts';
 
 const services = inject('services');
 
@@ -59,5 +60,34 @@ test('SIGINT during ingest releases its active job, says how to resume and exits
     await queues.close();
     await ctx.close();
     await dropNamespace(schema);
+  }
+}, 150_000);
+
+test('SIGINT during ingest while Redis is down exits 130 without waiting for it and says the jobs return when their locks expire', async () => {
+  const redis = await startThrowawayRedis();
+  const schema = uniqueName('e2e');
+  const env = { REDIS_URL: redis.url, DATABASE_URL: services.databaseUrl, EMBEDQ_DB_SCHEMA: schema, EMBEDQ_REDIS_PREFIX: schema };
+  const ctx = createContext(testConfig({ redisUrl: redis.url, dbSchema: schema, redisPrefix: schema }), { logger: createLogger('silent') });
+  try {
+    await migrate(ctx.db, schema);
+    await runIngest(ctx, { paths: [writeCorpus({ 'seed.txt': prose(0, 3) })], index: 'docs' });
+    const blocker = await blockTables(services.databaseUrl, schema, [['documents', 'SHARE']]);
+    let r;
+    try {
+      const cli = spawnCli(['ingest', writeCorpus({ 'a.txt': prose(1, 10) }), '--index', 'docs'], env);
+      await blocker.waitBlocked(['documents']);
+      await redis.stop();
+      await cli.waitForStderr(/Redis went away/);
+      cli.child.kill('SIGINT');
+      r = await cli.done;
+    } finally {
+      await blocker.close();
+    }
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('embedq: could not release every job (Redis is not reachable); they return to the queue when their locks expire');
+  } finally {
+    await ctx.close();
+    await redis.destroy();
+    await dropNamespace(schema).catch(() => undefined);
   }
 }, 150_000);
