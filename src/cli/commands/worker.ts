@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runWorkerProcess } from '../../../workers/main.ts';
 import { pingRedis } from '../../queue/connection.ts';
 import { connect } from '../../store/db.ts';
+import { schemaState } from '../../store/migrate.ts';
 import type { Context } from '../../context.ts';
 import { coerceError } from '../../errors.ts';
 import { lostService } from '../../outage.ts';
@@ -18,6 +19,7 @@ export function register(program: Command, env: CommandEnv): void {
     .action(
       env.handler(async (ctx, _out, opts: { concurrency?: number; ingestConcurrency?: number }) => {
         await waitForServices(ctx);
+        await waitForSchema(ctx);
         await runWorkerProcess(ctx, {
           ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
           ...(opts.ingestConcurrency ? { ingestConcurrency: opts.ingestConcurrency } : {}),
@@ -26,6 +28,27 @@ export function register(program: Command, env: CommandEnv): void {
         return 0;
       }),
     );
+}
+
+/**
+ * Waits until the database schema is up to date. A worker of a newer release, deployed before
+ * `embedq db migrate` ran, would otherwise take jobs and fail them on tables or columns that are
+ * not there yet, spending their attempts; it says once what it waits for instead.
+ */
+async function waitForSchema(ctx: Context): Promise<void> {
+  let waitMs = 250;
+  let said = false;
+  for (;;) {
+    const { pending } = await schemaState(ctx.db, ctx.config.dbSchema);
+    if (pending.length === 0) {
+      if (said) process.stderr.write('embedq worker: the schema is up to date; starting\n');
+      return;
+    }
+    if (!said) process.stderr.write(`embedq worker: the database schema ${ctx.config.dbSchema} is not up to date (${pending.length} pending migrations); waiting for \`embedq db migrate\` (Ctrl-C to stop)…\n`);
+    said = true;
+    await new Promise((r) => setTimeout(r, waitMs));
+    waitMs = Math.min(5000, waitMs * 2);
+  }
 }
 
 /**
