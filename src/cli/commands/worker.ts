@@ -31,20 +31,28 @@ export function register(program: Command, env: CommandEnv): void {
 }
 
 /**
- * Waits until the database schema is up to date. A worker of a newer release, deployed before
- * `embedq db migrate` ran, would otherwise take jobs and fail them on tables or columns that are
- * not there yet, spending their attempts; it says once what it waits for instead.
+ * Checks until `blocker` finds nothing in the way (null), with backoff from 250 ms to 5 s. What
+ * is in the way is said once, and `resumed` once it has cleared. A service that is down (connection
+ * refused, reset, …) is in the way too; one that can never work as configured (wrong credentials,
+ * no such database) ends the worker at once with the reason.
  */
-async function waitForSchema(ctx: Context): Promise<void> {
+async function waitUntilClear(ctx: Context, blocker: () => Promise<string | null>, resumed: string): Promise<void> {
   let waitMs = 250;
   let said = false;
   for (;;) {
-    const { pending } = await schemaState(ctx.db, ctx.config.dbSchema);
-    if (pending.length === 0) {
-      if (said) process.stderr.write('embedq worker: the schema is up to date; starting\n');
+    let reason: string | null;
+    try {
+      reason = await blocker();
+    } catch (caught) {
+      const e = describeServiceError(coerceError(caught), ctx.config);
+      if (!lostService(e, ctx.config)) throw e;
+      reason = `${e.message.split('. ')[0]}; waiting for it`;
+    }
+    if (reason === null) {
+      if (said) process.stderr.write(`embedq worker: ${resumed}; starting\n`);
       return;
     }
-    if (!said) process.stderr.write(`embedq worker: the database schema ${ctx.config.dbSchema} is not up to date (${pending.length} pending migrations); waiting for \`embedq db migrate\` (Ctrl-C to stop)…\n`);
+    if (!said) process.stderr.write(`embedq worker: ${reason} (Ctrl-C to stop)…\n`);
     said = true;
     await new Promise((r) => setTimeout(r, waitMs));
     waitMs = Math.min(5000, waitMs * 2);
@@ -52,27 +60,25 @@ async function waitForSchema(ctx: Context): Promise<void> {
 }
 
 /**
- * Waits until Redis and Postgres answer. A worker is a long-running process, often restarted by a
- * supervisor in the middle of an outage: a service that is down (connection refused, reset, …) is
- * waited for with backoff, saying so once; one that can never work as configured (wrong
- * credentials, no such database) ends the worker at once with the reason.
+ * Waits until the database schema is up to date. A worker of a newer release, deployed before
+ * `embedq db migrate` ran, would otherwise take jobs and fail them on tables or columns that are
+ * not there yet, spending their attempts; it says once what it waits for instead.
  */
-async function waitForServices(ctx: Context): Promise<void> {
-  let waitMs = 250;
-  let said = false;
-  for (;;) {
-    try {
-      await pingRedis(ctx.config.redisUrl);
-      (await connect(ctx.db)).release();
-      if (said) process.stderr.write('embedq worker: services answer; starting\n');
-      return;
-    } catch (caught) {
-      const e = describeServiceError(coerceError(caught), ctx.config);
-      if (!lostService(e, ctx.config)) throw e;
-      if (!said) process.stderr.write(`embedq worker: ${e.message.split('. ')[0]}; waiting for it (Ctrl-C to stop)…\n`);
-      said = true;
-      await new Promise((r) => setTimeout(r, waitMs));
-      waitMs = Math.min(5000, waitMs * 2);
-    }
-  }
+function waitForSchema(ctx: Context): Promise<void> {
+  return waitUntilClear(ctx, async () => {
+    const { pending } = await schemaState(ctx.db, ctx.config.dbSchema);
+    return pending.length ? `the database schema ${ctx.config.dbSchema} is not up to date (${pending.length} pending migrations); waiting for \`embedq db migrate\`` : null;
+  }, 'the schema is up to date');
+}
+
+/**
+ * Waits until Redis and Postgres answer. A worker is a long-running process, often restarted by a
+ * supervisor in the middle of an outage.
+ */
+function waitForServices(ctx: Context): Promise<void> {
+  return waitUntilClear(ctx, async () => {
+    await pingRedis(ctx.config.redisUrl);
+    (await connect(ctx.db)).release();
+    return null;
+  }, 'services answer');
 }
