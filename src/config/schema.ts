@@ -312,8 +312,9 @@ function expectation(issue: z.core.$ZodIssue): string {
   // A bad record key (a provider's name, a header's name): what its own check said.
   if (issue.code === 'invalid_key') return issue.issues[0] ? expectation(issue.issues[0] as z.core.$ZodIssue) : 'a valid name';
   if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'too_small') return `a number >= ${String(issue.minimum)}`;
-  if (issue.code === 'too_big') return `a number <= ${String(issue.maximum)}`;
+  // An exclusive bound (`positive()` is > 0) must not read as inclusive: ">= 0, got 0" misleads.
+  if (issue.code === 'too_small') return `a number ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}`;
+  if (issue.code === 'too_big') return `a number ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`;
   if (issue.code === 'invalid_type') return `${issue.expected}`;
   return issue.message.replace(/^Invalid string: must match pattern .*$/, 'a valid value');
 }

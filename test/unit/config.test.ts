@@ -27,7 +27,7 @@ describe('parseConfig', () => {
     const problems = (err as ConfigError).problems;
     expect(problems).toHaveLength(3);
     expect(problems.join('\n')).toMatch(/redisUrl: expected a URL starting with redis:\/\/ or rediss:\/\/, got "http:\/\/x"/);
-    expect(problems.join('\n')).toMatch(/chunk\.tokens: expected a number >= /);
+    expect(problems.join('\n')).toMatch(/chunk\.tokens: expected a number > 0, got "-3"/);
     expect(problems.join('\n')).toMatch(/invalidUtf8: expected one of "reject", "replace"/);
   });
 
