@@ -41,7 +41,6 @@ export interface Context {
 
 export interface ContextOptions {
   logger?: Logger;
-  poolSize?: number;
   /** Where outage lines go (the CLI prints them on stderr). @default the logger, at warn */
   notice?: (line: string) => void;
 }
@@ -49,7 +48,7 @@ export interface ContextOptions {
 export function createContext(config: Config, opts: ContextOptions = {}): Context {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const outages = new OutageReporter(opts.notice ?? ((line) => logger.warn(line)), config);
-  const db = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: opts.poolSize ?? 10, onLost: (e) => outages.down('postgres', e), onConnect: () => outages.up('postgres') });
+  const db = createPool({ url: config.databaseUrl, schema: config.dbSchema, max: config.dbPoolSize, onLost: (e) => outages.down('postgres', e), onConnect: () => outages.up('postgres') });
   const redis = createRedis(config.redisUrl, {}, { onLost: (e) => outages.down('redis', e), onReady: () => outages.up('redis') });
   return build({ config, db, redis, logger, outages }, async () => {
     await Promise.allSettled([db.end(), closeRedis(redis)]);

@@ -23,6 +23,12 @@ export const configSchema = z.strictObject({
   databaseUrl: url(['postgres', 'postgresql']).default('postgres://embedq@127.0.0.1:55432/embedq'),
   /** Postgres schema for embedq's tables (tests use one per file). @default embedq */
   dbSchema: z.string().regex(identifier, 'a lower-case SQL identifier like embedq').default('embedq'),
+  /**
+   * Postgres connections one pool may open. Each process has one pool; `embedq serve` has two (the
+   * gateway's relaxed-commit writes have their own), so a server opens up to twice this. Lower it
+   * when many processes share one Postgres's `max_connections`. @default 10
+   */
+  dbPoolSize: positiveInt.max(1000).default(10),
   /** Prefix of every Redis key (BullMQ queues, limiter, run progress). @default embedq */
   redisPrefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _.:- (at most 64)').default('embedq'),
   /** Model used when `--model` is not given. @default local/hash-v1 */
@@ -217,6 +223,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   OTEL_SDK_DISABLED: 'otel.disabled',
   DATABASE_URL: 'databaseUrl',
   EMBEDQ_DB_SCHEMA: 'dbSchema',
+  EMBEDQ_DB_POOL_SIZE: 'dbPoolSize',
   EMBEDQ_REDIS_PREFIX: 'redisPrefix',
   EMBEDQ_MODEL: 'defaultModel',
   EMBEDQ_TENANT: 'defaultTenant',

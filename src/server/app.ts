@@ -134,7 +134,7 @@ export function openServer(ctx: Pick<Context, 'config' | 'db' | 'logger'>, opts:
   // The gateway's own connection: its per-request commands (limiter, key limits, deployment health)
   // issued in one event-loop turn go out in one write (ioredis auto-pipelining; none of them blocks).
   const gatewayRedis = createRedis(ctx.config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
-  const relaxedDb = createPool({ url: ctx.config.databaseUrl, schema: ctx.config.dbSchema, synchronousCommit: false, applicationName: 'embedq-gateway' });
+  const relaxedDb = createPool({ url: ctx.config.databaseUrl, schema: ctx.config.dbSchema, max: ctx.config.dbPoolSize, synchronousCommit: false, applicationName: 'embedq-gateway' });
   const gateway = new Gateway({
     relaxedDb,
     db: ctx.db,

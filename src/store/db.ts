@@ -17,6 +17,7 @@ export interface Queryable {
 export interface DbOptions {
   url: string;
   schema: string;
+  /** Connections the pool may open (the config's `dbPoolSize`). @default pg's 10 */
   max?: number;
   applicationName?: string;
   /** Told when a connection is lost (server restart, terminated backend); the next query reconnects. */
@@ -34,7 +35,7 @@ export interface DbOptions {
 export function createPool(opts: DbOptions): Db {
   const pool = new pg.Pool({
     connectionString: opts.url,
-    max: opts.max ?? 10,
+    ...(opts.max ? { max: opts.max } : {}),
     application_name: opts.applicationName ?? 'embedq',
     options: `-c search_path=${opts.schema},public${opts.synchronousCommit === false ? ' -c synchronous_commit=off' : ''}`,
     connectionTimeoutMillis: 5000,
