@@ -488,7 +488,7 @@ async function main(): Promise<void> {
       startedAt: startedAt.toISOString(),
       finishedAt: (finishedAt ?? new Date()).toISOString(),
       ...(finishedAt ? {} : { partial: true }),
-      command: `npm run bench:peers -- --n ${SIZES.join(',')} --reps ${REPS.join(',')}${values.systems !== ALL.join(',') ? ` --systems ${values.systems}` : ''}${DIMS !== 1536 ? ` --dims ${DIMS}` : ''}`,
+      command: `npm run bench:peers -- --n ${SIZES.join(',')} --reps ${REPS.join(',')}${values.systems !== ALL.join(',') ? ` --systems ${values.systems}` : ''}${DIMS !== 1536 ? ` --dims ${DIMS}` : ''}${values['max-load'] !== '1.5' ? ` --max-load ${values['max-load']}` : ''}${values['load-wait-min'] !== '5' ? ` --load-wait-min ${values['load-wait-min']}` : ''}`,
       dims: DIMS,
       sizes: SIZES,
       reps: SIZES.map((_, i) => repsFor(i)),
