@@ -60,6 +60,7 @@ async function packInstallRun(work: string): Promise<void> {
       encoding: 'utf8',
       env: { PATH, HOME: process.env.HOME ?? '', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, EMBEDQ_DB_SCHEMA: ns, EMBEDQ_REDIS_PREFIX: ns, EMBEDQ_LOG_LEVEL: 'silent' },
     });
+    console.log(`README's example, run from the installed tarball, printed:\n${out}`);
     expect(out).toBe(prints);
   } finally {
     await dropNamespace(ns);
